@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The ABI shared by the BPF programs and userspace: map keys and values, event records and
+ * the enums that name hooks, actions and reasons. No maps and no logic live here. Every
+ * struct is defined once, here, with explicit padding, and its size is asserted so that the
+ * BPF side and userspace cannot drift apart.
+ *
+ * Byte order: addresses are network order, always 16 bytes, IPv4 stored IPv4-mapped
+ * (::ffff:a.b.c.d) so that one LPM trie and one flow table serve both families. Ports are
+ * host order everywhere in maps and events.
+ */
+#ifndef PORTGUARD_H
+#define PORTGUARD_H
+
+#ifdef __bpf__
+#include "vmlinux.h"
+#else
+#include <linux/types.h>
+#endif
+
+/* Policy generations. Every policy map holds two generations; a packet reads the active
+ * generation once and decides entirely within it, so a reload is one atomic map write. */
+#define PG_NGEN 2
+/* Rule slots per generation. Slot 0 and 1 are the defaults; rules start at PG_RULE_FIRST. */
+#define PG_MAX_RULES 16384
+#define PG_RULE_DEFAULT_IN 0
+#define PG_RULE_DEFAULT_OUT 1
+#define PG_RULE_DENY_RAW 2
+#define PG_RULE_FIRST 3
+/* Peer (LPM) entries across both generations. */
+#define PG_MAX_PEER_ENTRIES (1 << 18)
+#define PG_MAX_FLOWS 65536
+#define PG_MAX_FRAGS 8192
+#define PG_MAX_RATELIMIT 16384
+#define PG_RINGBUF_BYTES (1 << 20)
+/* IPv6 extension headers walked before the chain is declared too long. */
+#define PG_MAX_EXT_HDRS 6
+/* VLAN tags parsed (802.1ad outer + 802.1Q inner); a deeper stack is dropped. */
+#define PG_MAX_VLAN 2
+
+enum pg_dir {
+	PG_DIR_IN = 0,
+	PG_DIR_OUT = 1,
+};
+
+/* Index of a protocol in the port array; not an IPPROTO_* value. */
+enum pg_proto_idx {
+	PG_PIDX_TCP = 0,
+	PG_PIDX_UDP = 1,
+};
+
+#define PG_PORT_SPACE 65536
+/* Port array: one slot per (generation, direction, protocol, port). */
+#define PG_PORT_SLOTS (PG_NGEN * 2 * 2 * PG_PORT_SPACE)
+
+static inline __u32 pg_port_index(__u32 gen, __u32 dir, __u32 pidx, __u32 port)
+{
+	return ((gen * 2 + dir) * 2 + pidx) * PG_PORT_SPACE + (port & 0xffff);
+}
+
+/* Value of the port array (pg_ports). Written by userspace at (re)load, read by every hook.
+ * class_id names the set of rules that cover this port; ports covered by the same rules share
+ * one class. Class 0 means no rule covers the port. Class ids are unique across generations. */
+struct pg_port_val {
+	__u32 class_id;
+	__u32 flags; /* PG_PORT_* */
+};
+#define PG_PORT_LOCAL (1u << 0)		/* the port is `local` (loopback-only) */
+#define PG_PORT_LOCAL_DRY_RUN (1u << 1) /* ...and that `local` rule is dry-run */
+#define PG_PORT_LOCAL_RULE_SHIFT 8	/* unused; the local rule id lives in pg_verdict */
+
+/* Key of the peer LPM trie (pg_peers). prefixlen counts the bits after itself: 32 for
+ * class_id (always matched whole) plus the peer prefix over the 128-bit mapped address. */
+struct pg_peer_key {
+	__u32 prefixlen;
+	__u32 class_id; /* big endian, so that the trie compares it whole first */
+	__u8 addr[16];
+};
+
+enum pg_action {
+	PG_ACT_DEFAULT = 0, /* no rule covers it: the direction's default decides */
+	PG_ACT_ALLOW = 1,
+	PG_ACT_DENY = 2,
+	PG_ACT_LOCAL = 3, /* a `local` port reached from off-host */
+};
+
+#define PG_VF_LOG (1u << 0)	/* allow ... log: report allowed traffic too */
+#define PG_VF_DRY_RUN (1u << 1) /* the deciding rule is dry-run: report, do not block */
+
+/* Value of the peer LPM trie: the effective verdict for every address under the prefix,
+ * already combined by userspace from all rules that cover it (deny > local > allow). */
+struct pg_verdict {
+	__u32 rule_id; /* slot in this generation, without the generation offset */
+	__u8 action;   /* enum pg_action */
+	__u8 flags;    /* PG_VF_* */
+	__u16 pad;
+};
+
+enum pg_mode {
+	PG_MODE_ENFORCE = 0,
+	PG_MODE_DRY_RUN = 1,
+};
+
+enum pg_default {
+	PG_DEFAULT_ALLOW = 0,
+	PG_DEFAULT_DENY = 1,
+};
+
+/* pg_config, one per generation. Written by userspace before the generation is activated. */
+struct pg_config {
+	__u8 mode;	      /* enum pg_mode */
+	__u8 default_in;      /* enum pg_default */
+	__u8 default_out;     /* enum pg_default */
+	__u8 deny_raw;	      /* `deny raw`: refuse AF_PACKET and SOCK_RAW sockets */
+	__u8 deny_raw_dry_run;
+	__u8 events;	      /* 0 turns violation events off (counters stay exact) */
+	__u16 pad;
+	__u32 events_per_sec; /* global event budget, per CPU; 0 = unlimited */
+	__u32 pad2;
+	__u64 ratelimit_ns;   /* repeats of one (source, port, reason) within this are suppressed */
+	__u64 flow_tcp_idle_ns;
+	__u64 flow_udp_idle_ns;
+};
+
+/* pg_active, one entry: the generation in force. The single atomic switch of a reload. */
+struct pg_active {
+	__u32 gen;
+	__u32 pad;
+};
+
+/* Reasons a verdict was reached. Index of the per-CPU pg_reason_stats array. Drop reasons
+ * come first so that PG_R_IS_DROP() is one compare. Dry-run counts would-be drops under
+ * their drop reason. */
+enum pg_reason {
+	PG_R_NOT_ALLOWED = 0,	/* no allow rule and default deny */
+	PG_R_DENIED,		/* a deny rule */
+	PG_R_LOCAL_ONLY,	/* a `local` port reached from off-host, or bound off loopback */
+	PG_R_FRAGMENT,		/* a non-first fragment whose first fragment was not allowed */
+	PG_R_FRAG_SHORT,	/* a first fragment too short to hold the L4 header */
+	PG_R_FRAG_OVERLAP,	/* a fragment that overlaps the L4 header of its first fragment */
+	PG_R_MALFORMED,		/* a truncated header */
+	PG_R_BAD_IHL,		/* IPv4 IHL < 5 or beyond the total length */
+	PG_R_BAD_DOFF,		/* TCP data offset < 5 or beyond the packet */
+	PG_R_EXT_HDR_LIMIT,	/* more IPv6 extension headers than PG_MAX_EXT_HDRS */
+	PG_R_VLAN_DEPTH,	/* more than PG_MAX_VLAN VLAN tags */
+	PG_R_PROTO,		/* an IP protocol other than TCP/UDP/ICMP under default deny */
+	PG_R_RAW_SOCKET,	/* `deny raw`: a raw or packet socket */
+	PG_R_DROP_MAX,
+	/* pass reasons */
+	PG_R_PASS_RULE = PG_R_DROP_MAX, /* an allow rule */
+	PG_R_PASS_DEFAULT,	/* no rule, default allow */
+	PG_R_PASS_REPLY,	/* answers a flow this host opened */
+	PG_R_PASS_NON_IP,	/* ARP and other non-IP ethertypes */
+	PG_R_PASS_ICMP,		/* ICMP and ICMPv6: not subject to port rules */
+	PG_R_PASS_FRAGMENT,	/* a non-first fragment of an allowed datagram */
+	PG_R_PASS_LOOPBACK,	/* a `local` port reached from loopback */
+	PG_R_MAX,
+};
+#define PG_R_IS_DROP(r) ((r) < PG_R_DROP_MAX)
+
+/* Per-CPU counters, value of pg_reason_stats[reason] and pg_rule_stats[gen * PG_MAX_RULES +
+ * rule_id]. Written by the datapath only. */
+struct pg_counter {
+	__u64 packets;
+	__u64 bytes;
+	__u64 last_ns; /* bpf_ktime_get_ns() of the last hit, CLOCK_MONOTONIC */
+};
+
+/* Index of the per-CPU pg_event_stats array. submitted + ring_full + rate_limited + budget
+ * equals the violations (and logged allows) that wanted an event. */
+enum pg_event_stat {
+	PG_EVS_SUBMITTED = 0,
+	PG_EVS_RING_FULL,
+	PG_EVS_RATE_LIMITED,
+	PG_EVS_BUDGET,
+	PG_EVS_MAX,
+};
+
+/* Per-CPU state of the global event budget (pg_budget, one entry). */
+struct pg_budget {
+	__u64 window_start_ns;
+	__u32 count;
+	__u32 pad;
+};
+
+/* Key of the rate limiter (pg_ratelimit, LRU hash); value is the __u64 time of the last
+ * event let through for this key. */
+struct pg_rl_key {
+	__u8 addr[16]; /* the source (XDP) or the remote peer (socket hooks) */
+	__u16 port;    /* the port the rule judged */
+	__u8 reason;
+	__u8 hook;
+};
+
+/* Key of the flow table (pg_flows, LRU hash), written at egress by the host's own traffic,
+ * read at XDP ingress to let replies in. "local" is this host's side. */
+struct pg_flow_key {
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u16 lport;
+	__u16 rport;
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad[3];
+};
+
+struct pg_flow_val {
+	__u64 last_ns; /* bpf_ktime_get_ns() of the last egress packet */
+};
+
+/* Key of the fragment table (pg_frags, LRU hash): one datagram as IP identifies it. */
+struct pg_frag_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 id; /* IPv4: 16-bit id; IPv6: 32-bit fragment id; host order */
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct pg_frag_val {
+	__u32 rule_id;
+	__u8 allowed; /* the first fragment was allowed (or dry-run let it through) */
+	__u8 reason;  /* the first fragment's reason */
+	__u16 l4_end; /* bytes of the datagram's payload the L4 header occupies */
+};
+
+enum pg_hook {
+	PG_HOOK_XDP = 0,
+	PG_HOOK_BIND,
+	PG_HOOK_CONNECT,
+	PG_HOOK_SENDMSG,
+	PG_HOOK_SOCK_CREATE,
+	PG_HOOK_MAX,
+};
+
+enum pg_ev_action {
+	PG_EV_BLOCKED = 0,
+	PG_EV_ALLOWED = 1, /* dry-run let it through */
+	PG_EV_LOGGED = 2,  /* an allow rule with `log` */
+};
+
+/* A record of the pg_events ring buffer. */
+struct pg_event {
+	__u64 ts_ns;	 /* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+	__u64 cgroup_id; /* socket hooks: the task's cgroup v2 id; XDP: 0 */
+	__u32 hook;	 /* enum pg_hook */
+	__u32 reason;	 /* enum pg_reason */
+	__u32 gen;	 /* generation that decided */
+	__u32 rule_id;	 /* slot within that generation */
+	__u32 ifindex;	 /* XDP: ingress interface */
+	__u32 pid;	 /* socket hooks: tgid */
+	__u32 uid;
+	__u8 action;	 /* enum pg_ev_action */
+	__u8 dir;	 /* enum pg_dir */
+	__u8 proto;	 /* IPPROTO_TCP / IPPROTO_UDP, or the raw socket's protocol */
+	__u8 family;	 /* 4 or 6: the family on the wire */
+	__u16 sport;	 /* host order */
+	__u16 dport;	 /* host order */
+	__u8 saddr[16];	 /* mapped, network order */
+	__u8 daddr[16];
+	char comm[16];
+	__u32 pad;
+};
+
+/* Shown by `status` and filled by the loader (pg_info, one entry). */
+#define PG_MAX_IFACES 16
+struct pg_info {
+	__u64 loaded_at;     /* CLOCK_REALTIME seconds of the last (re)load */
+	__u64 load_ns;	     /* time the last (re)load took */
+	__u32 nrules;	     /* rule slots used in the active generation */
+	__u32 nifaces;
+	__u32 ifindex[PG_MAX_IFACES];
+	char policy[256];    /* path of the policy file */
+	char sha256[72];     /* hex digest of the policy text, NUL-terminated */
+	char cgroup[256];    /* path of the cgroup the socket hooks are attached to, or "" */
+};
+
+/* Source of every rule slot, so that `status` and `monitor` need nothing but the pins
+ * (pg_rule_meta[gen * PG_MAX_RULES + rule_id]). */
+struct pg_rule_meta {
+	char src[96];	/* "policy/x.policy:12", "default in" */
+	char text[160]; /* the rule as `check` normalizes it */
+};
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct pg_port_val) == 8, "pg_port_val");
+_Static_assert(sizeof(struct pg_peer_key) == 24, "pg_peer_key");
+_Static_assert(sizeof(struct pg_verdict) == 8, "pg_verdict");
+_Static_assert(sizeof(struct pg_config) == 40, "pg_config");
+_Static_assert(sizeof(struct pg_counter) == 24, "pg_counter");
+_Static_assert(sizeof(struct pg_rl_key) == 20, "pg_rl_key");
+_Static_assert(sizeof(struct pg_flow_key) == 40, "pg_flow_key");
+_Static_assert(sizeof(struct pg_frag_key) == 40, "pg_frag_key");
+_Static_assert(sizeof(struct pg_frag_val) == 8, "pg_frag_val");
+_Static_assert(sizeof(struct pg_event) == 104, "pg_event");
+_Static_assert(sizeof(struct pg_rule_meta) == 256, "pg_rule_meta");
+#endif
+
+#endif /* PORTGUARD_H */
