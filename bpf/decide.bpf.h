@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The decision every hook shares: one array lookup for the port's class, one LPM lookup for
+ * the peer, in the generation in force. Constant time, whatever the size of the policy: the
+ * precedence of the policy language (deny > local > allow > default) was resolved by
+ * userspace into each trie entry.
+ */
+#ifndef PG_DECIDE_BPF_H
+#define PG_DECIDE_BPF_H
+
+#include "maps.bpf.h"
+#include <bpf/bpf_endian.h>
+
+struct pg_decision {
+	__u32 gen;
+	__u32 rule_id; /* slot within gen */
+	__u8 reason;   /* enum pg_reason */
+	__u8 drop;     /* the policy blocks it (dry-run may still let it through) */
+	__u8 dry_run;  /* it would be blocked, but dry-run (policy or rule) lets it through */
+	__u8 log;      /* allowed by a rule with `log` */
+};
+
+/* The generation in force and its config. NULL only if the maps are missing an entry, which
+ * the verifier makes us handle: callers then fail closed (XDP drops, hooks refuse). */
+static __always_inline const struct pg_config *pg_current(__u32 *gen)
+{
+	__u32 zero = 0, g;
+	struct pg_active *a;
+
+	a = bpf_map_lookup_elem(&pg_active, &zero);
+	g = a ? (a->gen & 1) : 0;
+	*gen = g;
+	return bpf_map_lookup_elem(&pg_config, &g);
+}
+
+/* 127.0.0.0/8 as ::ffff:127.0.0.0/104, and ::1. addr is mapped, network order. */
+static __always_inline bool pg_addr_is_loopback(const __u8 *addr)
+{
+	const __u32 *w = (const __u32 *)addr;
+
+	if (w[0] || w[1])
+		return false;
+	if (w[2] == bpf_htonl(0xffff))
+		return addr[12] == 127;
+	return !w[2] && w[3] == bpf_htonl(1);
+}
+
+/* The port's PG_PORT_* flags and class, or NULL. */
+static __always_inline struct pg_port_val *pg_port_lookup(__u32 gen, __u32 dir, __u32 pidx,
+							  __u16 port)
+{
+	__u32 idx = pg_port_index(gen, dir, pidx, port);
+
+	return bpf_map_lookup_elem(&pg_ports, &idx);
+}
+
+/*
+ * Decide traffic in direction dir for protocol pidx on port (this host's port for `in`, the
+ * remote port for `out`) with peer addr (mapped, network order).
+ */
+static __always_inline void pg_decide(__u32 gen, const struct pg_config *cfg, __u32 dir,
+				      __u32 pidx, __u16 port, const __u8 *addr,
+				      struct pg_decision *d)
+{
+	struct pg_verdict *v = NULL;
+	struct pg_port_val *pv;
+	__u8 action = PG_ACT_DEFAULT, flags = 0;
+
+	d->gen = gen;
+	d->log = 0;
+	pv = pg_port_lookup(gen, dir, pidx, port);
+	if (pv && pv->class_id) {
+		struct pg_peer_key k = {
+			.prefixlen = 32 + 128,
+			.class_id = bpf_htonl(pv->class_id),
+		};
+
+		__builtin_memcpy(k.addr, addr, 16);
+		v = bpf_map_lookup_elem(&pg_peers, &k);
+		if (v) {
+			action = v->action;
+			flags = v->flags;
+		}
+	}
+
+	switch (action) {
+	case PG_ACT_DENY:
+		d->rule_id = v ? v->rule_id : 0;
+		d->reason = PG_R_DENIED;
+		d->drop = 1;
+		break;
+	case PG_ACT_LOCAL:
+		d->rule_id = v ? v->rule_id : 0;
+		/* A local port is for this host's own loopback traffic only. */
+		if (pg_addr_is_loopback(addr)) {
+			d->reason = PG_R_PASS_LOOPBACK;
+			d->drop = 0;
+		} else {
+			d->reason = PG_R_LOCAL_ONLY;
+			d->drop = 1;
+		}
+		break;
+	case PG_ACT_ALLOW:
+		d->rule_id = v ? v->rule_id : 0;
+		d->reason = PG_R_PASS_RULE;
+		d->drop = 0;
+		d->log = !!(flags & PG_VF_LOG);
+		break;
+	default:
+		d->rule_id = dir == PG_DIR_IN ? PG_RULE_DEFAULT_IN : PG_RULE_DEFAULT_OUT;
+		if ((dir == PG_DIR_IN ? cfg->default_in : cfg->default_out) == PG_DEFAULT_DENY) {
+			d->reason = PG_R_NOT_ALLOWED;
+			d->drop = 1;
+		} else {
+			d->reason = PG_R_PASS_DEFAULT;
+			d->drop = 0;
+		}
+		break;
+	}
+	d->dry_run = d->drop && (cfg->mode == PG_MODE_DRY_RUN || (flags & PG_VF_DRY_RUN));
+}
+
+static __always_inline void pg_count(struct pg_counter *c, __u64 bytes, __u64 now)
+{
+	if (!c)
+		return;
+	/* Per-CPU: no other writer, plain adds are exact. */
+	c->packets++;
+	c->bytes += bytes;
+	c->last_ns = now;
+}
+
+/* Count a verdict against its rule slot and its reason. */
+static __always_inline void pg_count_verdict(__u32 gen, __u32 rule_id, __u32 reason,
+					     __u64 bytes, __u64 now)
+{
+	__u32 slot = gen * PG_MAX_RULES + rule_id;
+
+	if (rule_id < PG_MAX_RULES)
+		pg_count(bpf_map_lookup_elem(&pg_rule_stats, &slot), bytes, now);
+	if (reason < PG_R_MAX)
+		pg_count(bpf_map_lookup_elem(&pg_reason_stats, &reason), bytes, now);
+}
+
+#endif /* PG_DECIDE_BPF_H */

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Violation events: rate-limited in the kernel, then reserved in the ring buffer. The
+ * datapath never waits on userspace: what cannot be reported is counted in pg_event_stats,
+ * and submitted + ring_full + rate_limited + budget equals the events that were wanted.
+ */
+#ifndef PG_EVENTS_BPF_H
+#define PG_EVENTS_BPF_H
+
+#include "maps.bpf.h"
+
+static __always_inline void pg_event_stat(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&pg_event_stats, &which);
+
+	if (v)
+		(*v)++;
+}
+
+/*
+ * May an event for key be reported now? Repeats of one key within cfg->ratelimit_ns, and
+ * anything past cfg->events_per_sec on this CPU, are suppressed and counted.
+ */
+static __always_inline bool pg_event_admit(const struct pg_config *cfg, struct pg_rl_key *key,
+					   __u64 now)
+{
+	struct pg_budget *b;
+	__u32 zero = 0;
+	__u64 *last;
+
+	if (cfg->ratelimit_ns) {
+		last = bpf_map_lookup_elem(&pg_ratelimit, key);
+		if (last && now - *last < cfg->ratelimit_ns) {
+			pg_event_stat(PG_EVS_RATE_LIMITED);
+			return false;
+		}
+	}
+	if (cfg->events_per_sec) {
+		b = bpf_map_lookup_elem(&pg_budget, &zero);
+		if (b) {
+			if (now - b->window_start_ns >= 1000000000ULL) {
+				b->window_start_ns = now;
+				b->count = 0;
+			}
+			if (b->count >= cfg->events_per_sec) {
+				pg_event_stat(PG_EVS_BUDGET);
+				return false;
+			}
+			b->count++;
+		}
+	}
+	if (cfg->ratelimit_ns)
+		bpf_map_update_elem(&pg_ratelimit, key, &now, BPF_ANY);
+	return true;
+}
+
+/* A zeroed event record in the ring, or NULL (counted) when the ring is full. */
+static __always_inline struct pg_event *pg_event_reserve(void)
+{
+	struct pg_event *e = bpf_ringbuf_reserve(&pg_events, sizeof(*e), 0);
+
+	if (!e) {
+		pg_event_stat(PG_EVS_RING_FULL);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	return e;
+}
+
+static __always_inline void pg_event_submit(struct pg_event *e)
+{
+	bpf_ringbuf_submit(e, 0);
+	pg_event_stat(PG_EVS_SUBMITTED);
+}
+
+#endif /* PG_EVENTS_BPF_H */

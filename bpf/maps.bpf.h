@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every map of portguard, included by each BPF object. The loader creates them once (from the
+ * XDP object) and hands the same fds to the other objects with bpf_map__reuse_fd(), and pins
+ * them by these names under the pin directory.
+ */
+#ifndef PG_MAPS_BPF_H
+#define PG_MAPS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "portguard.h"
+
+/* Which generation is in force. Key 0. Written by userspace: the switch of a reload. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pg_active);
+} pg_active SEC(".maps");
+
+/* Per-generation settings, key = generation. Written by userspace before activation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PG_NGEN);
+	__type(key, __u32);
+	__type(value, struct pg_config);
+} pg_config SEC(".maps");
+
+/* Port classes, key = pg_port_index(gen, dir, proto, port). Written by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PG_PORT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct pg_port_val);
+} pg_ports SEC(".maps");
+
+/* Effective verdict per (port class, peer prefix). Written by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PG_MAX_PEER_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pg_peer_key);
+	__type(value, struct pg_verdict);
+} pg_peers SEC(".maps");
+
+/* Per rule slot, key = gen * PG_MAX_RULES + rule_id. Written by the datapath. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PG_NGEN * PG_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct pg_counter);
+} pg_rule_stats SEC(".maps");
+
+/* Per verdict reason, key = enum pg_reason. Written by the datapath. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PG_R_MAX);
+	__type(key, __u32);
+	__type(value, struct pg_counter);
+} pg_reason_stats SEC(".maps");
+
+/* Event accounting, key = enum pg_event_stat. Written by the datapath. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PG_EVS_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} pg_event_stats SEC(".maps");
+
+/* Flows this host opened, written at egress (and seeded by userspace from sock_diag),
+ * read at ingress so that replies pass. LRU: the oldest idle flows go first. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PG_MAX_FLOWS);
+	__type(key, struct pg_flow_key);
+	__type(value, struct pg_flow_val);
+} pg_flows SEC(".maps");
+
+/* First-fragment verdicts, so that later fragments of the same datagram follow them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PG_MAX_FRAGS);
+	__type(key, struct pg_frag_key);
+	__type(value, struct pg_frag_val);
+} pg_frags SEC(".maps");
+
+/* Time of the last event per (source, port, reason, hook): repeats are suppressed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PG_MAX_RATELIMIT);
+	__type(key, struct pg_rl_key);
+	__type(value, __u64);
+} pg_ratelimit SEC(".maps");
+
+/* The global events-per-second budget, per CPU so that CPUs never contend. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pg_budget);
+} pg_budget SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PG_RINGBUF_BYTES);
+} pg_events SEC(".maps");
+
+/* Rule sources for status and monitor, key = gen * PG_MAX_RULES + rule_id. Userspace only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PG_NGEN * PG_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct pg_rule_meta);
+} pg_rule_meta SEC(".maps");
+
+/* What is loaded, for status. Key 0. Userspace only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pg_info);
+} pg_info SEC(".maps");
+
+#endif /* PG_MAPS_BPF_H */
