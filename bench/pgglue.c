@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The benchmarks' view of portguard; see pgglue.h. Parsing and compiling go through
+ * portguard's own user/policy.c and user/compile.c; the compiled entries are written into the
+ * maps of portguard's own XDP skeleton. The parser and compiler symbols are weak, so that the
+ * benchmarks build (and report portguard as unavailable) on a tree where they are missing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "portguard.h"
+#include "policy.h"
+#include "compile.h"
+#include "xdp_ingress.skel.h"
+#include "pgglue.h"
+
+#pragma weak pg_policy_parse
+#pragma weak pg_policy_free
+#pragma weak pg_diags_print
+#pragma weak pg_diags_free
+#pragma weak pg_compile
+#pragma weak pg_compiled_free
+
+int pgg_available(void)
+{
+	return pg_policy_parse && pg_compile;
+}
+
+struct pgg {
+	struct xdp_ingress_bpf *skel;
+	__u32 gen; /* the generation in force */
+	struct pg_compiled cur;
+	int have_cur;
+};
+
+void pgg_rule_peer4(unsigned int i, uint8_t addr[4])
+{
+	addr[0] = 198;
+	addr[1] = 19;
+	addr[2] = (i >> 8) & 0xff;
+	addr[3] = i & 0xff;
+}
+
+void pgg_rule_peer6(unsigned int i, uint8_t addr[16])
+{
+	memset(addr, 0, 16);
+	addr[0] = 0x20;
+	addr[1] = 0x01;
+	addr[2] = 0x0d;
+	addr[3] = 0xb8;
+	addr[4] = (i >> 8) & 0xff;
+	addr[5] = i & 0xff;
+	addr[15] = 1;
+}
+
+char *pgg_policy_text(unsigned int nrules, size_t *len)
+{
+	size_t cap = 256 + (size_t)nrules * 96, n = 0;
+	char *buf;
+	unsigned int i;
+
+	if (!nrules || nrules > PGG_MAX_RULES) {
+		errno = EINVAL;
+		return NULL;
+	}
+	buf = malloc(cap);
+	if (!buf)
+		return NULL;
+	n += snprintf(buf + n, cap - n,
+		      "# synthetic benchmark policy: %u rules (bench/pgglue.c)\n"
+		      "default in deny\ndefault out allow\nallow in tcp 22\n", nrules);
+	for (i = 1; i < nrules; i++)
+		n += snprintf(buf + n, cap - n,
+			      "allow in tcp %u from 198.19.%u.%u/32, 2001:db8:%x::/48\n",
+			      pgg_rule_port(i), (i >> 8) & 0xff, i & 0xff, i & 0xffff);
+	*len = n;
+	return buf;
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_WARN)
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+/* Parse and compile text for generation gen. */
+static int build(const char *name, const char *text, size_t len, __u32 gen,
+		 struct pg_compiled *out, double *parse_s, double *compile_s)
+{
+	struct pg_diags diags = {};
+	struct pg_policy *p = NULL;
+	double t0, t1, t2;
+	int err;
+
+	if (!pg_policy_parse || !pg_compile)
+		return -ENOTSUP;
+	t0 = mono();
+	err = pg_policy_parse(name, text, len, &p, &diags);
+	t1 = mono();
+	if (err) {
+		pg_diags_print(&diags, stderr);
+		fprintf(stderr, "pgglue: failed to parse %s: %s\n", name, strerror(-err));
+		goto out;
+	}
+	memset(out, 0, sizeof(*out));
+	err = pg_compile(p, gen, out);
+	t2 = mono();
+	if (err)
+		fprintf(stderr, "pgglue: failed to compile %s: %s\n", name, strerror(-err));
+	if (parse_s)
+		*parse_s = t1 - t0;
+	if (compile_s)
+		*compile_s = t2 - t1;
+out:
+	pg_policy_free(p);
+	pg_diags_free(&diags);
+	return err;
+}
+
+/* Write a compiled generation into the maps (not yet in force). */
+static int write_gen(struct pgg *g, const struct pg_compiled *c)
+{
+	int ports = bpf_map__fd(g->skel->maps.pg_ports), peers = bpf_map__fd(g->skel->maps.pg_peers);
+	int cfg = bpf_map__fd(g->skel->maps.pg_config), meta = bpf_map__fd(g->skel->maps.pg_rule_meta);
+	__u32 i, key;
+
+	for (i = 0; i < c->nports; i++)
+		if (bpf_map_update_elem(ports, &c->ports[i].index, &c->ports[i].val, BPF_ANY))
+			return -errno;
+	for (i = 0; i < c->npeers; i++)
+		if (bpf_map_update_elem(peers, &c->peers[i].key, &c->peers[i].val, BPF_ANY))
+			return -errno;
+	for (i = 0; i < c->nmeta; i++) {
+		key = c->gen * PG_MAX_RULES + i;
+		if (bpf_map_update_elem(meta, &key, &c->meta[i], BPF_ANY))
+			return -errno;
+	}
+	key = c->gen;
+	if (bpf_map_update_elem(cfg, &key, &c->config, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* Remove what a compiled generation wrote, once it is no longer in force. */
+static void clear_gen(struct pgg *g, const struct pg_compiled *c)
+{
+	int ports = bpf_map__fd(g->skel->maps.pg_ports), peers = bpf_map__fd(g->skel->maps.pg_peers);
+	struct pg_port_val zero = {};
+	__u32 i;
+
+	for (i = 0; i < c->nports; i++)
+		bpf_map_update_elem(ports, &c->ports[i].index, &zero, BPF_ANY);
+	for (i = 0; i < c->npeers; i++)
+		bpf_map_delete_elem(peers, &c->peers[i].key);
+}
+
+static int activate(struct pgg *g, __u32 gen)
+{
+	struct pg_active a = { .gen = gen };
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(g->skel->maps.pg_active), &zero, &a, BPF_ANY))
+		return -errno;
+	g->gen = gen;
+	return 0;
+}
+
+int pgg_open(const char *name, const char *text, size_t len, struct pgg **out)
+{
+	struct pgg *g;
+	int err;
+
+	*out = NULL;
+	if (!pg_policy_parse || !pg_compile)
+		return -ENOTSUP;
+	libbpf_set_print(libbpf_quiet);
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->skel = xdp_ingress_bpf__open_and_load();
+	if (!g->skel) {
+		err = -errno;
+		fprintf(stderr, "pgglue: failed to load portguard's XDP program: %s\n",
+			strerror(-err));
+		goto fail;
+	}
+	err = build(name, text, len, 0, &g->cur, NULL, NULL);
+	if (err)
+		goto fail;
+	g->have_cur = 1;
+	err = write_gen(g, &g->cur);
+	if (!err)
+		err = activate(g, 0);
+	if (err) {
+		fprintf(stderr, "pgglue: failed to write %s into the maps: %s\n", name,
+			strerror(-err));
+		goto fail;
+	}
+	*out = g;
+	return 0;
+fail:
+	pgg_close(g);
+	return err;
+}
+
+int pgg_reload(struct pgg *g, const char *text, size_t len, double *parse_s, double *compile_s,
+	       double *apply_s)
+{
+	struct pg_compiled next;
+	__u32 gen = g->gen ^ 1;
+	double t0;
+	int err;
+
+	err = build("reload", text, len, gen, &next, parse_s, compile_s);
+	if (err)
+		return err;
+	t0 = mono();
+	err = write_gen(g, &next);
+	if (!err)
+		err = activate(g, gen);
+	if (apply_s)
+		*apply_s = mono() - t0;
+	if (err) {
+		pg_compiled_free(&next);
+		return err;
+	}
+	clear_gen(g, &g->cur);
+	pg_compiled_free(&g->cur);
+	g->cur = next;
+	return 0;
+}
+
+int pgg_set_events(struct pgg *g, int on)
+{
+	int fd = bpf_map__fd(g->skel->maps.pg_config);
+	struct pg_config c;
+	__u32 key = g->gen;
+
+	if (bpf_map_lookup_elem(fd, &key, &c))
+		return -errno;
+	c.events = on ? 1 : 0;
+	if (bpf_map_update_elem(fd, &key, &c, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int pgg_prog_fd(const struct pgg *g)
+{
+	return bpf_program__fd(g->skel->progs.pg_xdp_ingress);
+}
+
+int pgg_map_fd(const struct pgg *g, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(g->skel->obj, name);
+
+	return m ? bpf_map__fd(m) : -ENOENT;
+}
+
+void pgg_close(struct pgg *g)
+{
+	if (!g)
+		return;
+	if (g->have_cur)
+		pg_compiled_free(&g->cur);
+	xdp_ingress_bpf__destroy(g->skel);
+	free(g);
+}
+
+int pgg_percpu_sum(int map_fd, uint32_t key, size_t value_size, uint64_t *sum)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	size_t stride = (value_size + 7) & ~(size_t)7;
+	uint8_t *buf;
+
+	if (ncpu < 0)
+		return ncpu;
+	buf = calloc(ncpu, stride);
+	if (!buf)
+		return -ENOMEM;
+	*sum = 0;
+	if (bpf_map_lookup_elem(map_fd, &key, buf)) {
+		free(buf);
+		return -errno;
+	}
+	for (i = 0; i < ncpu; i++) {
+		uint64_t v;
+
+		memcpy(&v, buf + i * stride, sizeof(v));
+		*sum += v;
+	}
+	free(buf);
+	return 0;
+}
