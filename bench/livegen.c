@@ -10,7 +10,7 @@
  * one core: a cheaper receiver shows as a higher rate.
  *
  *   livegen --dev IF --smac MAC --dmac MAC --saddr A --daddr A --dport P [--sport P]
- *           [--len BYTES] [--seconds S] [--max-frames N] [--cpu N]
+ *           [--len BYTES] [--seconds S] [--max-frames N] [--cpu N] [--vary-src]
  *   livegen ... --trafgen    print the same frame as a trafgen(8) config and exit
  *
  * Output, one line: frames=N seconds=S pps=X cpu_ns_per_frame=Y
@@ -35,9 +35,12 @@
 #include "livegen.skel.h"
 #include "pkt.h"
 
-/* Frames per test_run call: large enough that the syscall cost vanishes, small enough that
- * the time limit is honoured within a few milliseconds. */
-#define CHUNK 65536
+/* Frames per test_run call adapt so that one call takes about CHUNK_NS: long enough that
+ * the syscall cost vanishes, short enough that the time limit holds within milliseconds
+ * whether the receiver drops 10 Mpps or 10 kpps (a call cannot be cut short). */
+#define CHUNK_MIN 64
+#define CHUNK_MAX 65536
+#define CHUNK_NS 10e6
 
 static volatile sig_atomic_t stop;
 
@@ -81,7 +84,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: livegen --dev IF --smac MAC --dmac MAC --saddr A --daddr A "
 			"--dport P [--sport P] [--len BYTES] [--seconds S] [--max-frames N] "
-			"[--cpu N] [--trafgen]\n");
+			"[--cpu N] [--vary-src] [--trafgen]\n");
 }
 
 int main(int argc, char **argv)
@@ -100,14 +103,16 @@ int main(int argc, char **argv)
 		{ "cpu", required_argument, NULL, 'c' },
 		{ "trafgen", no_argument, NULL, 'T' },
 		{ "tcp", no_argument, NULL, 'P' },
+		{ "vary-src", no_argument, NULL, 'V' },
 		{},
 	};
 	struct pkt_spec spec = { .proto = IPPROTO_UDP, .sport = 40000, .len = 60, .fill = 1 };
 	unsigned long v, max_frames = 100000000, cpu = 0;
 	const char *dev = NULL;
 	double seconds = 1.0, t0, t1, c0, c1;
-	int opt, idx = 0, err, len, trafgen = 0, pinned = 0, ifindex, i;
+	int opt, idx = 0, err, len, trafgen = 0, pinned = 0, ifindex, i, vary = 0;
 	unsigned long long sent = 0;
+	double chunk = CHUNK_MIN, tc;
 	struct livegen_bpf *skel = NULL;
 	uint8_t frame[256];
 	int have = 0;
@@ -126,6 +131,7 @@ int main(int argc, char **argv)
 		case 'n': err = parse_u(optarg, ~0UL, &max_frames); break;
 		case 'c': err = parse_u(optarg, CPU_SETSIZE - 1, &cpu); pinned = 1; break;
 		case 'T': trafgen = 1; break;
+		case 'V': vary = 1; break;
 		case 'P': spec.proto = IPPROTO_TCP; spec.fill = 0; break;
 		case 't': {
 			char *end;
@@ -190,6 +196,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	skel->rodata->out_ifindex = ifindex;
+	skel->rodata->vary_src = vary;
 	if (livegen_bpf__load(skel)) {
 		fprintf(stderr, "livegen: failed to load the generator program: %s\n",
 			strerror(errno));
@@ -203,10 +210,11 @@ int main(int argc, char **argv)
 		LIBBPF_OPTS(bpf_test_run_opts, topts,
 			.data_in = frame,
 			.data_size_in = len,
-			.repeat = left < CHUNK ? (int)left : CHUNK,
+			.repeat = left < chunk ? (int)left : (int)chunk,
 			.flags = BPF_F_TEST_XDP_LIVE_FRAMES,
 		);
 
+		tc = now(CLOCK_MONOTONIC);
 		if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.bench_livegen), &topts)) {
 			if (errno == EINTR)
 				break;
@@ -215,8 +223,13 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		sent += topts.repeat;
-		if (now(CLOCK_MONOTONIC) - t0 >= seconds)
+		t1 = now(CLOCK_MONOTONIC);
+		if (t1 - t0 >= seconds)
 			break;
+		/* Aim the next call at CHUNK_NS, growing at most 4x at a time. */
+		tc = (t1 - tc) * 1e9;
+		chunk = tc > 0 && chunk * CHUNK_NS / tc < chunk * 4 ? chunk * CHUNK_NS / tc : chunk * 4;
+		chunk = chunk > CHUNK_MAX ? CHUNK_MAX : chunk < CHUNK_MIN ? CHUNK_MIN : chunk;
 	}
 	t1 = now(CLOCK_MONOTONIC);
 	c1 = now(CLOCK_THREAD_CPUTIME_ID);

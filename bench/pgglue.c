@@ -92,16 +92,9 @@ static double mono(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_WARN)
-		return vfprintf(stderr, fmt, ap);
-	return 0;
-}
-
 /* Parse and compile text for generation gen. */
 static int build(const char *name, const char *text, size_t len, __u32 gen,
-		 struct pg_compiled *out, double *parse_s, double *compile_s)
+		 struct pg_compiled *out, struct pgg_times *t)
 {
 	struct pg_diags diags = {};
 	struct pg_policy *p = NULL;
@@ -123,10 +116,10 @@ static int build(const char *name, const char *text, size_t len, __u32 gen,
 	t2 = mono();
 	if (err)
 		fprintf(stderr, "pgglue: failed to compile %s: %s\n", name, strerror(-err));
-	if (parse_s)
-		*parse_s = t1 - t0;
-	if (compile_s)
-		*compile_s = t2 - t1;
+	if (t) {
+		t->parse = t1 - t0;
+		t->compile = t2 - t1;
+	}
 out:
 	pg_policy_free(p);
 	pg_diags_free(&diags);
@@ -181,15 +174,16 @@ static int activate(struct pgg *g, __u32 gen)
 	return 0;
 }
 
-int pgg_open(const char *name, const char *text, size_t len, struct pgg **out)
+int pgg_open(const char *name, const char *text, size_t len, struct pgg_times *t,
+	     struct pgg **out)
 {
 	struct pgg *g;
+	double t0;
 	int err;
 
 	*out = NULL;
 	if (!pg_policy_parse || !pg_compile)
 		return -ENOTSUP;
-	libbpf_set_print(libbpf_quiet);
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
@@ -200,13 +194,16 @@ int pgg_open(const char *name, const char *text, size_t len, struct pgg **out)
 			strerror(-err));
 		goto fail;
 	}
-	err = build(name, text, len, 0, &g->cur, NULL, NULL);
+	err = build(name, text, len, 0, &g->cur, t);
 	if (err)
 		goto fail;
 	g->have_cur = 1;
+	t0 = mono();
 	err = write_gen(g, &g->cur);
 	if (!err)
 		err = activate(g, 0);
+	if (t)
+		t->apply = mono() - t0;
 	if (err) {
 		fprintf(stderr, "pgglue: failed to write %s into the maps: %s\n", name,
 			strerror(-err));
@@ -219,28 +216,27 @@ fail:
 	return err;
 }
 
-int pgg_reload(struct pgg *g, const char *text, size_t len, double *parse_s, double *compile_s,
-	       double *apply_s)
+int pgg_reload(struct pgg *g, const char *text, size_t len, struct pgg_times *t)
 {
 	struct pg_compiled next;
 	__u32 gen = g->gen ^ 1;
 	double t0;
 	int err;
 
-	err = build("reload", text, len, gen, &next, parse_s, compile_s);
+	err = build("reload", text, len, gen, &next, t);
 	if (err)
 		return err;
 	t0 = mono();
 	err = write_gen(g, &next);
 	if (!err)
 		err = activate(g, gen);
-	if (apply_s)
-		*apply_s = mono() - t0;
 	if (err) {
 		pg_compiled_free(&next);
 		return err;
 	}
 	clear_gen(g, &g->cur);
+	if (t)
+		t->apply = mono() - t0;
 	pg_compiled_free(&g->cur);
 	g->cur = next;
 	return 0;

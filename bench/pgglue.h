@@ -31,16 +31,22 @@ char *pgg_policy_text(unsigned int nrules, size_t *len);
 
 struct pgg;
 
+/* Seconds each step of a (re)load took. */
+struct pgg_times {
+	double parse, compile, apply;
+};
+
 /* 1 when portguard's parser and compiler are linked in, 0 on a tree that lacks them. */
 int pgg_available(void);
 
 /* Parse and compile text (named name in messages), load portguard's XDP program, write the
- * policy into its maps and activate it. Returns 0 or -errno; errors are printed. */
-int pgg_open(const char *name, const char *text, size_t len, struct pgg **out);
-/* Replace the policy: parse, compile and write the other generation, then switch. The time
- * of each step goes into the optional out parameters, in seconds. */
-int pgg_reload(struct pgg *g, const char *text, size_t len, double *parse_s, double *compile_s,
-	       double *apply_s);
+ * policy into its maps and activate it. Returns 0 or -errno; errors are printed. t, when
+ * not NULL, receives the time of each step (loading the BPF program itself is not counted). */
+int pgg_open(const char *name, const char *text, size_t len, struct pgg_times *t,
+	     struct pgg **out);
+/* Replace the policy: parse, compile and write the other generation, switch to it, then clear
+ * the old one (the clearing is counted in apply). */
+int pgg_reload(struct pgg *g, const char *text, size_t len, struct pgg_times *t);
 /* Turn violation events on or off in the generation in force (counters stay exact). */
 int pgg_set_events(struct pgg *g, int on);
 int pgg_prog_fd(const struct pgg *g);

@@ -368,7 +368,7 @@ static int setup_size(struct ctx *c, unsigned int nrules, const char *xf_path, s
 		text = pgg_policy_text(nrules, &len);
 		if (!text)
 			return -errno;
-		err = pgg_open("bench.policy", text, len, pg);
+		err = pgg_open("bench.policy", text, len, NULL, pg);
 		free(text);
 		if (err)
 			fprintf(stderr, "xdpcost: portguard left out: %s\n", strerror(-err));
@@ -483,6 +483,7 @@ int main(int argc, char **argv)
 		}
 	}
 
+	libbpf_set_print(bench_libbpf_print);
 	floor = floor_bpf__open_and_load();
 	ref = ref_bpf__open_and_load();
 	c.rot = rotate_bpf__open_and_load();

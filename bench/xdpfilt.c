@@ -17,6 +17,13 @@ struct xf {
 	int ports_fd;
 };
 
+int bench_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level != LIBBPF_WARN || strstr(fmt, "skipping unrecognized"))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
 int xf_open(const char *path, struct xf **out)
 {
 	struct bpf_program *prog;

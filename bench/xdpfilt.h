@@ -20,6 +20,12 @@
 
 struct xf;
 
+#include <stdarg.h>
+#include <bpf/libbpf.h>
+/* A libbpf print callback for the drivers: warnings only, without the expected complaint
+ * about the sections of xdp-filter's object that libbpf 1.1 does not know. */
+int bench_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap);
+
 /* Open and load the object at path, with map pinning turned off. */
 int xf_open(const char *path, struct xf **out);
 /* Set port's flags (XF_FLAG_*); 0 removes it. */

@@ -8,6 +8,10 @@
  *           [--xdp-filter OBJ] [--events on|off] [--blocked-udp PORT]
  *   xdpload --dev IF --detach
  *   xdpload --policy N      print the synthetic policy of N rules and exit
+ *   xdpload --load-time N [--rounds K]
+ *                           time portguard's parse, compile and map writes of the N-rule
+ *                           policy: the first load, then K reloads (alternate generations),
+ *                           one line each: "load|reload parse=S compile=S apply=S total=S"
  *
  * xdp-filter and portguard get the synthetic policy of --rules rules (bench/pgglue.c); both
  * drop UDP to any port it does not allow.
@@ -29,12 +33,39 @@
 #include "pgglue.h"
 #include "xdpfilt.h"
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+static void print_times(const char *what, const struct pgg_times *t)
 {
-	/* xdp-filter's object has sections libbpf 1.1 does not know; that is expected. */
-	if (level != LIBBPF_WARN || strstr(fmt, "skipping unrecognized"))
-		return 0;
-	return vfprintf(stderr, fmt, ap);
+	printf("%s parse=%.6f compile=%.6f apply=%.6f total=%.6f\n", what, t->parse, t->compile,
+	       t->apply, t->parse + t->compile + t->apply);
+}
+
+static int time_loads(unsigned long nrules, unsigned long rounds)
+{
+	struct pgg_times t = {};
+	struct pgg *g = NULL;
+	unsigned long i;
+	int err;
+	size_t len;
+	char *text;
+
+	libbpf_set_print(bench_libbpf_print);
+	text = pgg_policy_text(nrules, &len);
+	if (!text)
+		return 1;
+	err = pgg_open("bench.policy", text, len, &t, &g);
+	if (!err)
+		print_times("load", &t);
+	for (i = 0; !err && i < rounds; i++) {
+		err = pgg_reload(g, text, len, &t);
+		if (!err)
+			print_times("reload", &t);
+	}
+	if (err)
+		fprintf(stderr, "xdpload: failed to time loads of %lu rules: %s\n", nrules,
+			strerror(-err));
+	pgg_close(g);
+	free(text);
+	return err ? 1 : 0;
 }
 
 static void usage(void)
@@ -42,7 +73,8 @@ static void usage(void)
 	fprintf(stderr, "usage: xdpload --dev IF --prog floor|pass|xdp-filter|portguard "
 			"[--rules N] [--xdp-filter OBJ] [--events on|off]\n"
 			"       xdpload --dev IF --detach\n"
-			"       xdpload --policy N\n");
+			"       xdpload --policy N\n"
+			"       xdpload --load-time N [--rounds K]\n");
 }
 
 int main(int argc, char **argv)
@@ -55,10 +87,12 @@ int main(int argc, char **argv)
 		{ "events", required_argument, NULL, 'e' },
 		{ "detach", no_argument, NULL, 'D' },
 		{ "policy", required_argument, NULL, 'P' },
+		{ "load-time", required_argument, NULL, 'L' },
+		{ "rounds", required_argument, NULL, 'k' },
 		{},
 	};
 	const char *dev = NULL, *prog = NULL, *xf_path = NULL;
-	unsigned long rules = 10, policy = 0;
+	unsigned long rules = 10, policy = 0, load_time = 0, rounds = 5;
 	int opt, err = 1, detach = 0, events = 1, fd = -1, ifindex;
 	struct floor_bpf *floor = NULL;
 	struct pass_bpf *pass = NULL;
@@ -81,10 +115,20 @@ int main(int argc, char **argv)
 			}
 			events = !strcmp(optarg, "on");
 			break;
+		case 'k':
+			errno = 0;
+			rounds = strtoul(optarg, &end, 10);
+			if (errno || *end || !rounds || rounds > 100) {
+				fprintf(stderr, "xdpload: bad --rounds '%s' (1-100)\n", optarg);
+				return 2;
+			}
+			break;
 		case 'r':
 		case 'P':
+		case 'L':
 			errno = 0;
-			*(opt == 'r' ? &rules : &policy) = strtoul(optarg, &end, 10);
+			*(opt == 'r' ? &rules : opt == 'P' ? &policy : &load_time) =
+				strtoul(optarg, &end, 10);
 			if (errno || *end || !strtoul(optarg, NULL, 10) ||
 			    strtoul(optarg, NULL, 10) > PGG_MAX_RULES) {
 				fprintf(stderr, "xdpload: bad rule count '%s' (1-%d)\n", optarg,
@@ -106,6 +150,8 @@ int main(int argc, char **argv)
 		free(text);
 		return 0;
 	}
+	if (load_time)
+		return time_loads(load_time, rounds);
 	if (!dev || (!prog && !detach)) {
 		usage();
 		return 2;
@@ -115,7 +161,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xdpload: failed to find interface %s: %s\n", dev, strerror(errno));
 		return 1;
 	}
-	libbpf_set_print(libbpf_print);
+	libbpf_set_print(bench_libbpf_print);
 	if (detach) {
 		err = bpf_xdp_detach(ifindex, 0, NULL);
 		if (err)
@@ -144,7 +190,7 @@ int main(int argc, char **argv)
 			fd = xf_prog_fd(xf);
 	} else if (!strcmp(prog, "portguard")) {
 		text = pgg_policy_text(rules, &len);
-		err = text ? pgg_open("bench.policy", text, len, &pg) : -errno;
+		err = text ? pgg_open("bench.policy", text, len, NULL, &pg) : -errno;
 		if (!err && !events)
 			err = pgg_set_events(pg, 0);
 		if (!err)
