@@ -13,7 +13,9 @@
  *           [--len BYTES] [--seconds S] [--max-frames N] [--cpu N] [--vary-src]
  *   livegen ... --trafgen    print the same frame as a trafgen(8) config and exit
  *
- * Output, one line: frames=N seconds=S pps=X cpu_ns_per_frame=Y
+ * Output, one line: frames=N seconds=S cpu_seconds=C pps=X cpu_ns_per_frame=Y
+ * (cpu_seconds: this thread's CPU time, which includes the receiver's softirq work when it
+ * runs on this CPU at the batch flushes; seconds: wall time).
  * Both limits bound the run: it stops at whichever of --seconds and --max-frames comes first.
  */
 #include <errno.h>
@@ -233,8 +235,8 @@ int main(int argc, char **argv)
 	}
 	t1 = now(CLOCK_MONOTONIC);
 	c1 = now(CLOCK_THREAD_CPUTIME_ID);
-	printf("frames=%llu seconds=%.6f pps=%.0f cpu_ns_per_frame=%.2f\n", sent, t1 - t0,
-	       sent / (t1 - t0), sent ? (c1 - c0) * 1e9 / sent : 0.0);
+	printf("frames=%llu seconds=%.6f cpu_seconds=%.6f pps=%.0f cpu_ns_per_frame=%.2f\n", sent,
+	       t1 - t0, c1 - c0, sent / (t1 - t0), sent ? (c1 - c0) * 1e9 / sent : 0.0);
 	err = 0;
 out:
 	livegen_bpf__destroy(skel);
