@@ -37,7 +37,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	ROUNDS=${BENCH_ROUNDS:-1} REPEAT=${BENCH_REPEAT:-1000000} SECONDS_PER_RUN=${BENCH_SECONDS:-0.3}
 	SOCK_ITERS=20000
 else
-	ROUNDS=${BENCH_ROUNDS:-3} REPEAT=${BENCH_REPEAT:-10000000} SECONDS_PER_RUN=${BENCH_SECONDS:-1}
+	ROUNDS=${BENCH_ROUNDS:-3} REPEAT=${BENCH_REPEAT:-10000000} SECONDS_PER_RUN=${BENCH_SECONDS:-0.5}
 	SOCK_ITERS=100000
 fi
 SIZES="10 1000 10000"
@@ -113,13 +113,11 @@ setup_net() {
 	"$B/livegen" "${FRAME[@]}" --trafgen >"$TMP/udp.trafgen"
 }
 
-rx_packets() {
-	ip -n "$NS_R" -s -j link show vR |
-		sed 's/.*"rx":{"bytes":[0-9]*,"packets":\([0-9]*\).*/\1/'
-}
-# Datagrams that reached UDP in the receiver (delivered, no port, or errors).
-udp_in() {
-	in_r awk '/^Udp:/ { if (h) { print $2 + $3 + $4; exit } h = 1 }' /proc/net/snmp
+# "RX UDP": packets the receiving veth received, and datagrams that reached UDP in the
+# receiver (delivered, no port, or errors), in one look (/proc/net is the reader's netns).
+rx_counters() {
+	in_r awk '$1 == "vR:" { rx = $3 } /^Udp:/ { if (h) u = $2 + $3 + $4; h = 1 }
+		END { print rx + 0, u + 0 }' /proc/net/dev /proc/net/snmp
 }
 
 nft_ports() { # the allowed TCP ports of the N-rule policy, comma-separated
@@ -188,10 +186,10 @@ is_stack() { case $1 in none | nft-* | iptables-*) return 0 ;; esac; return 1; }
 
 # Run time so far, in seconds, of this CPU's ksoftirqd: receive work the kernel deferred to
 # it is work of the path under test that the sender's own CPU time does not include.
+KSOFTIRQD=$(pgrep -x "ksoftirqd/$CPU" | head -1)
 ksoftirqd_time() {
-	local pid
-	pid=$(pgrep -x "ksoftirqd/$CPU" | head -1)
-	[ -n "$pid" ] && awk '{ printf "%.6f", $1 / 1e9 }' "/proc/$pid/schedstat" 2>/dev/null || echo 0
+	[ -n "$KSOFTIRQD" ] && awk '{ printf "%.6f", $1 / 1e9 }' "/proc/$KSOFTIRQD/schedstat" 2>/dev/null ||
+		echo 0
 }
 
 # measure PATH NAME RULES ROUND [OUTFILE]: one run; one line of rates.tsv.
@@ -207,12 +205,13 @@ measure() {
 	if [ "$path" = xdp ] && is_stack "$name"; then
 		in_r "$B/xdpload" --dev vR --prog pass || return 1
 	fi
-	r0=$(rx_packets) u0=$(udp_in) k0=$(ksoftirqd_time)
+	read -r r0 u0 < <(rx_counters)
+	k0=$(ksoftirqd_time)
 	if [ "$path" = xdp ]; then
 		out=$(in_s "$B/livegen" --dev vS "${FRAME[@]}" "${GEN_EXTRA[@]}" \
 			--seconds "$SECONDS_PER_RUN" --cpu "$CPU" 2>&1)
 		sent=$(sed -n 's/.*frames=\([0-9]*\).*/\1/p' <<<"$out")
-		secs=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$out" | head -1)
+		secs=$(sed -n 's/.* seconds=\([0-9.]*\).*/\1/p' <<<"$out")
 		cpu=$(sed -n 's/.*cpu_seconds=\([0-9.]*\).*/\1/p' <<<"$out")
 	else
 		# trafgen: one process, pinned to the same CPU, qdisc bypassed (veth has none
@@ -230,7 +229,8 @@ measure() {
 			awk '{ s += $1 + $2 / 1e6 } END { if (NR) printf "%.6f", s }')
 		cpu=$(awk '{ printf "%.6f", $1 + $2 }' "$TMP/trafgen.time")
 	fi
-	r1=$(rx_packets) u1=$(udp_in) k1=$(ksoftirqd_time)
+	read -r r1 u1 < <(rx_counters)
+	k1=$(ksoftirqd_time)
 	if [ "$path" = xdp ] && is_stack "$name"; then
 		in_r "$B/xdpload" --dev vR --detach
 	fi
@@ -244,8 +244,10 @@ measure() {
 		-v t="$secs" -v c="$cpu" -v ks="$(awk -v a="$k0" -v b="$k1" 'BEGIN { print b - a }')" \
 		-v u=$((u1 - u0)) 'BEGIN {
 			c += ks
+			pc = c > 0 ? rx / c : 0
+			pw = t > 0 ? rx / t : 0
 			printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.6f\t%.0f\t%s\t%.0f\t%.6f\n", p, r, n, k, s, rx,
-				t, c, c > 0 ? rx / c : 0, u, t > 0 ? rx / t : 0, ks }' >>"$outfile"
+				t, c, pc, u, pw, ks }' >>"$outfile"
 }
 
 item2() {
@@ -416,7 +418,7 @@ item5_run() {
 	fi
 	out=$(in_s "$B/livegen" --dev vS "${FRAME[@]}" --vary-src --seconds "$SECONDS_PER_RUN" \
 		--cpu "$CPU" 2>&1)
-	secs=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$out")
+	secs=$(sed -n 's/.* seconds=\([0-9.]*\).*/\1/p' <<<"$out")
 	sleep 1 # let run drain the ring and emit its suppressed record
 	bpftool -j map dump pinned "$pin/pg_event_stats" >"$TMP/ev-stats.json" 2>/dev/null
 	bpftool -j map dump pinned "$pin/pg_reason_stats" >"$TMP/ev-reasons.json" 2>/dev/null
