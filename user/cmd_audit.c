@@ -150,12 +150,12 @@ static void report_socket(struct audit *a, const struct pg_sock *s)
 	enum pg_proto_idx pidx = s->proto == IPPROTO_TCP ? PG_PIDX_TCP : PG_PIDX_UDP;
 	struct verdict v = judge(a->p, pidx, s->lport);
 	const struct pg_sock_owner *o = pg_sock_owner_find(&a->owners, s->inode);
-	bool loopback = pg_addr_loopback(s->laddr);
+	bool loopback = pg_sock_loopback(s->laddr);
 	bool blocked = v.j == J_LOCAL || v.j == J_DENIED || v.j == J_NOT_ALLOWED;
 	char addr[INET6_ADDRSTRLEN], src[160], proc[40], ep[INET6_ADDRSTRLEN + 16];
 	const char *status, *why;
 
-	pg_addr_format(s->laddr, addr, sizeof(addr));
+	pg_sock_addr_format(s->laddr, addr, sizeof(addr));
 	rule_src(a->p, &v, src, sizeof(src));
 	if (o)
 		snprintf(proc, sizeof(proc), "%s[%d]", o->comm, (int)o->pid);
@@ -206,7 +206,7 @@ static bool listened(const struct audit *a, int proto, __u16 port)
 	for (size_t i = 0; i < a->nsocks; i++) {
 		const struct pg_sock *s = &a->socks[i];
 
-		if (s->proto == proto && s->lport == port && !pg_addr_loopback(s->laddr))
+		if (s->proto == proto && s->lport == port && !pg_sock_loopback(s->laddr))
 			return true;
 	}
 	return false;

@@ -324,12 +324,13 @@ const struct pg_logsink_stats *pg_logsink_stats(void)
 
 void pg_logsink_close(void)
 {
-	for (int s = 0; s < PG_SINK_MAX; s++)
-		if (ls.st.failed[s])
-			fprintf(stderr, "portguard: %llu log records could not be written to %s\n",
-				(unsigned long long)ls.st.failed[s],
-				s == PG_SINK_FILE ? (ls.file ? ls.file : "the log file")
-						  : ls.sun.sun_path);
+	/* Only the sinks open now: a second close reports nothing twice. */
+	if (ls.file && ls.st.failed[PG_SINK_FILE])
+		fprintf(stderr, "portguard: %llu log records could not be written to %s\n",
+			(unsigned long long)ls.st.failed[PG_SINK_FILE], ls.file);
+	if (ls.syslog && ls.st.failed[PG_SINK_SYSLOG])
+		fprintf(stderr, "portguard: %llu log records could not be written to %s\n",
+			(unsigned long long)ls.st.failed[PG_SINK_SYSLOG], ls.sun.sun_path);
 	if (ls.fd >= 0)
 		close(ls.fd);
 	if (ls.sock >= 0)

@@ -197,7 +197,7 @@ fail:
 	return err;
 }
 
-bool pg_addr_loopback(const __u8 a[16])
+bool pg_sock_loopback(const __u8 a[16])
 {
 	static const __u8 mapped[12] = { [10] = 0xff, [11] = 0xff };
 	static const __u8 lo6[16] = { [15] = 1 };
@@ -207,7 +207,7 @@ bool pg_addr_loopback(const __u8 a[16])
 	return !memcmp(a, lo6, 16);
 }
 
-bool pg_addr_wildcard(const __u8 a[16])
+bool pg_sock_wildcard(const __u8 a[16])
 {
 	static const __u8 mapped_any[16] = { [10] = 0xff, [11] = 0xff };
 	static const __u8 any6[16] = {};
@@ -215,7 +215,7 @@ bool pg_addr_wildcard(const __u8 a[16])
 	return !memcmp(a, mapped_any, 16) || !memcmp(a, any6, 16);
 }
 
-void pg_addr_format(const __u8 a[16], char *buf, size_t size)
+void pg_sock_addr_format(const __u8 a[16], char *buf, size_t size)
 {
 	static const __u8 mapped[12] = { [10] = 0xff, [11] = 0xff };
 
