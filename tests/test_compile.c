@@ -783,7 +783,7 @@ static double ms_since(const struct timespec *t0)
 {
 	struct timespec t1;
 
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
 	return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
@@ -806,9 +806,9 @@ static void scale_case(bool one_port)
 		rule(p, i % 7 ? PG_RULE_ALLOW : PG_RULE_DENY, i % 3 ? IN : OUT,
 		     i % 5 ? TCP : TCP | UDP, ports, cidr);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 	ASSERT_EQ(0, pg_compile(p, 0, &c));
-	printf("# %s: %zu rules compiled in %.1f ms: %zu classes, %zu port entries, %zu peer "
+	printf("# %s: %zu rules compiled in %.1f ms of CPU: %zu classes, %zu port entries, %zu peer "
 	       "entries\n", one_port ? "one port" : "distinct ports", p->nrules, ms_since(&t0),
 	       c.nclasses, c.nports, c.npeers);
 	if (one_port) {
@@ -868,9 +868,9 @@ TEST(nested_port_ranges)
 		snprintf(ports, sizeof(ports), "%d-%d", 1 + i, 65535 - i);
 		rule(p, PG_RULE_ALLOW, IN, TCP, ports, i % 2 ? "198.18.0.0/16" : NULL);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 	ASSERT_EQ(0, pg_compile(p, 0, &c));
-	printf("# nested: %zu rules compiled in %.1f ms: %zu classes, %zu peer entries\n",
+	printf("# nested: %zu rules compiled in %.1f ms of CPU: %zu classes, %zu peer entries\n",
 	       p->nrules, ms_since(&t0), c.nclasses, c.npeers);
 	EXPECT_EQ(2000, c.nclasses);
 	EXPECT_EQ(65535, c.nports);
