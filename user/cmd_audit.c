@@ -291,9 +291,10 @@ static int cmd_audit(int argc, char **argv)
 	if (argc - optind != 1)
 		return pg_usage("audit");
 
+	/* Warnings are `check`'s business; only errors stop an audit. */
 	err = pg_policy_load(argv[optind], &p, &d);
-	pg_diags_print(&d, stderr);
 	if (err) {
+		pg_diags_print(&d, stderr);
 		fprintf(stderr, "portguard: %s: policy not valid, nothing audited\n", argv[optind]);
 		goto out;
 	}
