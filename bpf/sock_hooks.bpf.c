@@ -27,20 +27,7 @@
  * generation is masked to 0..1); the verifier makes us handle it, and we fail closed there
  * as XDP does.
  */
-#include "decide.bpf.h"
-#include "events.bpf.h"
-
-/* Not in vmlinux.h: they are macros in the kernel's uapi headers. */
-#define PG_AF_INET 2
-#define PG_AF_INET6 10
-#define PG_AF_PACKET 17
-#define PG_SOCK_RAW 3
-#define PG_IPPROTO_TCP 6
-#define PG_IPPROTO_UDP 17
-#define PG_IPPROTO_MPTCP 262
-
-#define PG_REFUSE 0
-#define PG_ALLOW 1
+#include "sock.bpf.h"
 
 /*
  * The policy's protocol index for a socket's protocol, or -1 for protocols that are not
@@ -130,60 +117,6 @@ static __always_inline __u8 mapped_family(const __u8 *addr)
 	const __u32 *w = (const __u32 *)addr;
 
 	return (!w[0] && !w[1] && w[2] == bpf_htonl(0xffff)) ? 4 : 6;
-}
-
-/*
- * Count the verdict and, when it is a violation (blocked, or let through by dry-run) or an
- * allow with `log`, report it with the calling process. The event's "destination" is always
- * the port the rule judged: the bound port for bind, the remote port for connect and sendmsg,
- * as it is this host's port for inbound packets in XDP.
- */
-static __always_inline void sock_report(const struct pg_config *cfg, const struct pg_decision *d,
-					__u32 hook, __u32 dir, __u8 proto, __u8 family,
-					const __u8 *saddr, __u16 sport, const __u8 *daddr,
-					__u16 dport)
-{
-	__u64 now = bpf_ktime_get_ns();
-	struct pg_rl_key rk = {};
-	struct pg_event *e;
-
-	pg_count_verdict(d->gen, d->rule_id, d->reason, 0, now);
-	if (!(d->drop || d->log) || !cfg->events)
-		return;
-
-	/* Socket hooks rate-limit by the peer (the bound address for bind) and the port. */
-	__builtin_memcpy(rk.addr, daddr, 16);
-	rk.port = dport;
-	rk.reason = d->reason;
-	rk.hook = hook;
-	if (!pg_event_admit(cfg, &rk, now))
-		return;
-	e = pg_event_reserve();
-	if (!e)
-		return;
-	e->ts_ns = now;
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	e->hook = hook;
-	e->reason = d->reason;
-	e->gen = d->gen;
-	e->rule_id = d->rule_id;
-	e->pid = bpf_get_current_pid_tgid() >> 32;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->action = !d->drop ? PG_EV_LOGGED : d->dry_run ? PG_EV_ALLOWED : PG_EV_BLOCKED;
-	e->dir = dir;
-	e->proto = proto;
-	e->family = family;
-	e->sport = sport;
-	e->dport = dport;
-	__builtin_memcpy(e->saddr, saddr, 16);
-	__builtin_memcpy(e->daddr, daddr, 16);
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	pg_event_submit(e);
-}
-
-static __always_inline int verdict(const struct pg_decision *d)
-{
-	return d->drop && !d->dry_run ? PG_REFUSE : PG_ALLOW;
 }
 
 /*
@@ -401,37 +334,28 @@ int pg_sendmsg6(struct bpf_sock_addr *ctx)
 
 /*
  * `deny raw`: raw IP sockets and packet sockets see and forge traffic below the port rules,
- * so a policy can forbid creating them in the cgroup. SOCK_RAW is refused in every family the
- * hook sees; AF_PACKET is refused whatever its type (SOCK_DGRAM packet sockets bypass ports
- * just the same). ICMP ping sockets (SOCK_DGRAM, IPPROTO_ICMP) are not raw and stay allowed.
- * The event carries the family (4, 6, or 0 for AF_PACKET) and the socket's protocol.
+ * so a policy can forbid creating them in the cgroup. Two hooks share the work:
+ *
+ * - cgroup/sock_create runs in inet_create()/inet6_create() only: it refuses SOCK_RAW of
+ *   AF_INET and AF_INET6. ICMP ping sockets (SOCK_DGRAM, IPPROTO_ICMP) are not raw and stay
+ *   allowed.
+ * - AF_PACKET sockets never reach cgroup/sock_create (packet_create() runs no cgroup hook;
+ *   measured on 6.18). bpf/sock_lsm.bpf.c refuses them from the LSM hook socket_create,
+ *   attached per cgroup, where the kernel lets an LSM program load. It is a separate object
+ *   so that a kernel that refuses it costs that one refusal, not the socket hooks.
+ *
+ * Both report with hook sock_create; the event's family is 4, 6, or 0 for a packet or XDP
+ * socket, proto is the IP protocol of a raw IP socket.
  */
 SEC("cgroup/sock_create")
 int pg_sock_create(struct bpf_sock *ctx)
 {
-	struct pg_decision d = {};
-	const struct pg_config *cfg;
-	__u8 zero[16] = {};
-	__u32 gen, family = ctx->family;
-	__u8 fam;
+	__u32 family = ctx->family;
 
-	cfg = pg_current(&gen);
-	if (!cfg)
-		return PG_REFUSE;
-	if (!cfg->deny_raw)
-		return PG_ALLOW;
 	if (ctx->type != PG_SOCK_RAW && family != PG_AF_PACKET)
 		return PG_ALLOW;
-
-	d.gen = gen;
-	d.rule_id = PG_RULE_DENY_RAW;
-	d.reason = PG_R_RAW_SOCKET;
-	d.drop = 1;
-	d.dry_run = cfg->mode == PG_MODE_DRY_RUN || cfg->deny_raw_dry_run;
-	fam = family == PG_AF_INET ? 4 : family == PG_AF_INET6 ? 6 : 0;
-	sock_report(cfg, &d, PG_HOOK_SOCK_CREATE, PG_DIR_OUT, (__u8)ctx->protocol, fam, zero, 0,
-		    zero, 0);
-	return verdict(&d);
+	return judge_raw(family == PG_AF_INET ? 4 : family == PG_AF_INET6 ? 6 : 0,
+			 (__u8)ctx->protocol);
 }
 
 char LICENSE[] SEC("license") = "GPL";
