@@ -30,117 +30,41 @@
 
 #define SEC_NS 1000000000ULL
 
-/* ---- the policy every table runs against, built slot by slot ---- */
+/* ---- the policy every table runs against ---- */
 
+/* Rules in policy order; a row names its rule by this, the fixture maps it to the slot
+ * compile gave it. */
 enum {
-	R_SSH = PG_RULE_FIRST, /* allow in tcp 22 from any */
-	R_DNS,		       /* allow in udp 53 from 198.18.0.0/24 */
-	R_TELNET,	       /* deny in tcp 23 */
-	R_PG,		       /* local tcp 5432 */
-	R_HTTP,		       /* allow in tcp 80 log */
-	R_SMTP,		       /* deny in tcp 25 dry-run */
-	R_HTTPS6,	       /* allow in tcp 443 from 2001:db8::/32 */
-	R_REDIS,	       /* local tcp 6379 dry-run */
-	R_EXTRA,	       /* allow in tcp 24 from any (only with opts.allow24) */
+	R_SSH = PG_RULE_FIRST,
+	R_DNS,
+	R_TELNET,
+	R_PG,
+	R_HTTP,
+	R_SMTP,
+	R_HTTPS6,
+	R_REDIS,
+	R_EXTRA,
 	R_END,
 };
 
-struct hand {
-	struct pg_compiled c;
-	struct pg_port_entry ports[32];
-	struct pg_peer_entry peers[32];
-	struct pg_rule_meta meta[R_END];
-	__u32 nclass;
+static const char *const policy_rules[] = {
+	[R_SSH - PG_RULE_FIRST] = "allow in tcp 22",
+	[R_DNS - PG_RULE_FIRST] = "allow in udp 53 from 198.18.0.0/24",
+	[R_TELNET - PG_RULE_FIRST] = "deny in tcp 23",
+	[R_PG - PG_RULE_FIRST] = "local tcp 5432",
+	[R_HTTP - PG_RULE_FIRST] = "allow in tcp 80 log",
+	[R_SMTP - PG_RULE_FIRST] = "deny in tcp 25 dry-run",
+	[R_HTTPS6 - PG_RULE_FIRST] = "allow in tcp 443 from 2001:db8::/32",
+	[R_REDIS - PG_RULE_FIRST] = "local tcp 6379 dry-run",
+	[R_EXTRA - PG_RULE_FIRST] = "allow in tcp 24", /* only with allow24 */
 };
 
 struct policy_opts {
-	__u8 mode;
-	__u8 no_events;
-	__u8 allow24;
+	int mode;
+	int no_events;
+	int allow24;
 	__u64 ratelimit_ns;
 };
-
-static __u32 hand_class(struct hand *h)
-{
-	/* Unique across generations: the generation in the top bit. */
-	return h->c.gen << 31 | ++h->nclass;
-}
-
-static void hand_port(struct hand *h, __u32 pidx, __u16 port, __u32 cls, __u32 flags)
-{
-	struct pg_port_entry *e = &h->ports[h->c.nports++];
-
-	e->index = pg_port_index(h->c.gen, PG_DIR_IN, pidx, port);
-	e->val.class_id = cls;
-	e->val.flags = flags;
-}
-
-/* prefix: "any", or "ADDR/LEN" of either family. */
-static void hand_peer(struct hand *h, __u32 cls, const char *prefix, __u32 rule, __u8 action,
-		      __u8 flags)
-{
-	struct pg_peer_entry *e = &h->peers[h->c.npeers++];
-	char addr[64];
-	int len = 0;
-
-	memset(e, 0, sizeof(*e));
-	e->key.class_id = htonl(cls);
-	if (strcmp(prefix, "any")) {
-		sscanf(prefix, "%63[^/]/%d", addr, &len);
-		if (strchr(addr, ':')) {
-			inet_pton(AF_INET6, addr, e->key.addr);
-		} else {
-			e->key.addr[10] = e->key.addr[11] = 0xff;
-			inet_pton(AF_INET, addr, e->key.addr + 12);
-			len += 96;
-		}
-	}
-	e->key.prefixlen = 32 + len;
-	e->val.rule_id = rule;
-	e->val.action = action;
-	e->val.flags = flags;
-}
-
-static void hand_rule(struct hand *h, __u32 pidx, __u16 port, const char *prefix, __u32 rule,
-		      __u8 action, __u8 vflags, __u32 pflags)
-{
-	__u32 cls = hand_class(h);
-
-	hand_port(h, pidx, port, cls, pflags);
-	hand_peer(h, cls, prefix, rule, action, vflags);
-	snprintf(h->meta[rule].src, sizeof(h->meta[rule].src), "test.policy:%u", rule);
-}
-
-static void hand_policy(struct hand *h, __u32 gen, const struct policy_opts *o)
-{
-	memset(h, 0, sizeof(*h));
-	h->c.gen = gen;
-	h->c.ports = h->ports;
-	h->c.peers = h->peers;
-	h->c.meta = h->meta;
-	h->c.nmeta = R_END;
-	h->c.config = (struct pg_config){
-		.mode = o->mode,
-		.default_in = PG_DEFAULT_DENY,
-		.default_out = PG_DEFAULT_ALLOW,
-		.events = !o->no_events,
-		.ratelimit_ns = o->ratelimit_ns,
-		.flow_tcp_idle_ns = 3600 * SEC_NS,
-		.flow_udp_idle_ns = 30 * SEC_NS,
-	};
-	strcpy(h->meta[PG_RULE_DEFAULT_IN].src, "default in");
-	hand_rule(h, PG_PIDX_TCP, 22, "any", R_SSH, PG_ACT_ALLOW, 0, 0);
-	hand_rule(h, PG_PIDX_UDP, 53, "198.18.0.0/24", R_DNS, PG_ACT_ALLOW, 0, 0);
-	hand_rule(h, PG_PIDX_TCP, 23, "any", R_TELNET, PG_ACT_DENY, 0, 0);
-	hand_rule(h, PG_PIDX_TCP, 5432, "any", R_PG, PG_ACT_LOCAL, 0, PG_PORT_LOCAL);
-	hand_rule(h, PG_PIDX_TCP, 80, "any", R_HTTP, PG_ACT_ALLOW, PG_VF_LOG, 0);
-	hand_rule(h, PG_PIDX_TCP, 25, "any", R_SMTP, PG_ACT_DENY, PG_VF_DRY_RUN, 0);
-	hand_rule(h, PG_PIDX_TCP, 443, "2001:db8::/32", R_HTTPS6, PG_ACT_ALLOW, 0, 0);
-	hand_rule(h, PG_PIDX_TCP, 6379, "any", R_REDIS, PG_ACT_LOCAL, PG_VF_DRY_RUN,
-		  PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN);
-	if (o->allow24)
-		hand_rule(h, PG_PIDX_TCP, 24, "any", R_EXTRA, PG_ACT_ALLOW, 0, 0);
-}
 
 /* ---- fixture ---- */
 
@@ -149,7 +73,17 @@ struct fx {
 	struct pg_maps m;
 	int prog;
 	__u32 gen;
+	size_t npeers;		       /* peer entries of the active policy */
+	__u32 slot[R_END - PG_RULE_FIRST]; /* rule slot of each rule of the active policy */
 };
+
+/* The slot a row's rule has in the active policy. */
+static __u32 slot_of(const struct fx *f, __u32 rule)
+{
+	if (rule == PG_RULE_NONE || rule < PG_RULE_FIRST)
+		return rule;
+	return f->slot[rule - PG_RULE_FIRST];
+}
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -173,17 +107,49 @@ static void fx_setup(struct fx *f)
 	f->prog = bpf_program__fd(f->skel->progs.pg_xdp_ingress);
 }
 
+/* Parse and compile the test policy for the idle generation. */
+static void fx_compile(struct fx *f, const struct policy_opts *o, struct pg_compiled *c)
+{
+	struct pg_diags d = { 0 };
+	struct pg_policy *p = NULL;
+	char text[2048];
+	size_t n = R_END - PG_RULE_FIRST - !o->allow24;
+	int len;
+	__u32 cur;
+
+	len = snprintf(text, sizeof(text), "mode %s\ndefault in deny\ndefault out allow\n",
+		       o->mode == PG_MODE_DRY_RUN ? "dry-run" : "enforce");
+	for (size_t i = 0; i < n; i++)
+		len += snprintf(text + len, sizeof(text) - len, "%s\n", policy_rules[i]);
+	if (pg_policy_parse("test.policy", text, len, &p, &d)) {
+		pg_diags_print(&d, stdout);
+		ASSERT_TRUE(0);
+	}
+	pg_diags_free(&d);
+	ASSERT_EQ(0, pg_active_gen(&f->m, &cur));
+	ASSERT_EQ(0, pg_compile(p, pg_other_gen(cur), c));
+	for (size_t i = 0; i < n; i++)
+		f->slot[i] = c->rule_slot[i];
+	pg_policy_free(p);
+	/* What the loader's command line would set; no rate limit unless a test wants one. */
+	c->config.events = !o->no_events;
+	c->config.events_per_sec = 0;
+	c->config.ratelimit_ns = o->ratelimit_ns;
+	c->config.flow_tcp_idle_ns = 3600 * SEC_NS;
+	c->config.flow_udp_idle_ns = 30 * SEC_NS;
+}
+
 /* Apply the test policy to the idle generation and activate it. */
 static void fx_policy(struct fx *f, const struct policy_opts *o)
 {
-	static struct hand h;
-	__u32 cur;
+	struct pg_compiled c = { 0 };
 
-	ASSERT_EQ(0, pg_active_gen(&f->m, &cur));
-	hand_policy(&h, pg_other_gen(cur), o);
-	ASSERT_EQ(0, pg_apply(&f->m, &h.c));
-	ASSERT_EQ(0, pg_activate(&f->m, h.c.gen));
-	f->gen = h.c.gen;
+	fx_compile(f, o, &c);
+	ASSERT_EQ(0, pg_apply(&f->m, &c));
+	ASSERT_EQ(0, pg_activate(&f->m, c.gen));
+	f->gen = c.gen;
+	f->npeers = c.npeers;
+	pg_compiled_free(&c);
 }
 
 static void fx_default(struct fx *f)
@@ -274,11 +240,11 @@ static void run_case(struct fx *f, const struct frame_case *c)
 
 	read_reasons(f, before);
 	if (c->rule != PG_RULE_NONE)
-		rb = read_rule(f, f->gen, c->rule);
+		rb = read_rule(f, f->gen, slot_of(f, c->rule));
 	verdict = run_frame(f, &c->spec, c->ifindex);
 	read_reasons(f, after);
 	if (c->rule != PG_RULE_NONE)
-		ra = read_rule(f, f->gen, c->rule);
+		ra = read_rule(f, f->gen, slot_of(f, c->rule));
 
 	if (verdict != c->verdict)
 		CASE_FAIL(c, "expected %s, seen %s", xdp_name(c->verdict), xdp_name(verdict));
@@ -290,7 +256,7 @@ static void run_case(struct fx *f, const struct frame_case *c)
 				  (unsigned long long)want, (unsigned long long)after[r]);
 	}
 	if (c->rule != PG_RULE_NONE && ra != rb + 1)
-		CASE_FAIL(c, "rule %u counter: expected %llu, seen %llu", c->rule,
+		CASE_FAIL(c, "rule slot %u counter: expected %llu, seen %llu", slot_of(f, c->rule),
 			  (unsigned long long)rb + 1, (unsigned long long)ra);
 }
 
@@ -815,7 +781,7 @@ TEST(event_for_a_violation)
 	e = &l.ev[1];
 	EXPECT_EQ(PG_EV_LOGGED, e->action);
 	EXPECT_EQ(PG_R_PASS_RULE, e->reason);
-	EXPECT_EQ(R_HTTP, e->rule_id);
+	EXPECT_EQ(slot_of(&f, R_HTTP), e->rule_id);
 	EXPECT_EQ(6, e->family);
 	EXPECT_EQ(41001, e->sport);
 	EXPECT_EQ(80, e->dport);
@@ -854,7 +820,7 @@ TEST(event_in_dry_run_reports_allowed)
 	ASSERT_EQ(1, l.n);
 	EXPECT_EQ(PG_EV_ALLOWED, l.ev[0].action);
 	EXPECT_EQ(PG_R_DENIED, l.ev[0].reason);
-	EXPECT_EQ(R_SMTP, l.ev[0].rule_id);
+	EXPECT_EQ(slot_of(&f, R_SMTP), l.ev[0].rule_id);
 }
 
 TEST(event_rate_limit_suppresses_and_counts)
@@ -922,8 +888,9 @@ TEST(generation_switch)
 		{ "tcp 24 dropped by the next one", TCP4(24), DROP, PG_R_NOT_ALLOWED, DEF },
 	};
 	struct policy_opts with = { .allow24 = 1 }, without = { 0 };
-	static struct hand h;
-	__u32 cur, first, npeers;
+	struct pg_compiled c = { 0 };
+	size_t npeers_with;
+	__u32 cur, first;
 	struct fx f;
 
 	fx_setup(&f);
@@ -936,29 +903,33 @@ TEST(generation_switch)
 	ASSERT_EQ(0, pg_active_gen(&f.m, &cur));
 	ASSERT_EQ(first, cur);
 	RUN_TABLE(&f, allowed);
-	npeers = count_peers(&f);
+	npeers_with = f.npeers;
+	EXPECT_EQ(npeers_with, count_peers(&f));
 
 	fx_policy(&f, &without);
 	ASSERT_EQ(pg_other_gen(first), f.gen);
 	RUN_TABLE(&f, dropped);
 	/* both generations' entries are in the trie now */
-	EXPECT_EQ(npeers + npeers - 1, count_peers(&f));
+	EXPECT_EQ(npeers_with + f.npeers, count_peers(&f));
 
 	/* back to the first generation's slots, without port 24: nothing of the older policy
 	 * written there survives, and its peer entries are gone */
 	fx_policy(&f, &without);
 	ASSERT_EQ(first, f.gen);
 	RUN_TABLE(&f, dropped);
-	EXPECT_EQ(2 * (npeers - 1), count_peers(&f));
+	EXPECT_EQ(2 * f.npeers, count_peers(&f));
 
 	/* the active generation cannot be written */
-	hand_policy(&h, f.gen, &without);
-	EXPECT_EQ(-EBUSY, pg_apply(&f.m, &h.c));
-	/* nor can a policy whose classes collide with the active one's */
-	hand_policy(&h, pg_other_gen(f.gen), &without);
-	h.ports[0].val.class_id = f.gen << 31 | 1;
-	EXPECT_EQ(-EINVAL, pg_apply(&f.m, &h.c));
+	fx_compile(&f, &without, &c);
+	c.gen = f.gen;
+	EXPECT_EQ(-EBUSY, pg_apply(&f.m, &c));
+	/* nor can a class id of the active generation be written by the other */
+	c.gen = pg_other_gen(f.gen);
+	c.ports[0].val.class_id ^= 1u << PG_CLASS_GEN_SHIFT;
+	EXPECT_EQ(-EINVAL, pg_apply(&f.m, &c));
+	pg_compiled_free(&c);
 	RUN_TABLE(&f, dropped);
+	EXPECT_EQ(2 * f.npeers, count_peers(&f));
 }
 
 TEST(rule_counters_start_at_zero_in_a_new_generation)
@@ -970,12 +941,12 @@ TEST(rule_counters_start_at_zero_in_a_new_generation)
 	fx_setup(&f);
 	fx_policy(&f, &o);
 	ASSERT_EQ(XDP_PASS, run_frame(&f, &s, 0));
-	ASSERT_EQ(1, read_rule(&f, f.gen, R_SSH));
+	ASSERT_EQ(1, read_rule(&f, f.gen, slot_of(&f, R_SSH)));
 	fx_policy(&f, &o);
 	fx_policy(&f, &o); /* the first generation again: its counters restart */
-	ASSERT_EQ(0, read_rule(&f, f.gen, R_SSH));
+	ASSERT_EQ(0, read_rule(&f, f.gen, slot_of(&f, R_SSH)));
 	ASSERT_EQ(XDP_PASS, run_frame(&f, &s, 0));
-	ASSERT_EQ(1, read_rule(&f, f.gen, R_SSH));
+	ASSERT_EQ(1, read_rule(&f, f.gen, slot_of(&f, R_SSH)));
 }
 
 /* ---- tc egress ---- */

@@ -153,24 +153,6 @@ out:
 	return err;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* A set of class ids: sorted, deduplicated. */
-struct pg_classes {
-	__u32 *v;
-	size_t n;
-};
-
-static bool pg_classes_has(const struct pg_classes *s, __u32 id)
-{
-	return bsearch(&id, s->v, s->n, sizeof(*s->v), cmp_u32) != NULL;
-}
-
 /* Batch-write n consecutive array slots starting at key first. */
 static int pg_write_slots(int fd, __u32 first, __u32 n, const void *vals)
 {
@@ -191,66 +173,13 @@ static int pg_write_slots(int fd, __u32 first, __u32 n, const void *vals)
 	return err;
 }
 
-/* The class ids the ports of generation gen point at. */
-static int pg_read_classes(int fd, __u32 gen, struct pg_classes *s)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 base = pg_port_index(gen, 0, 0, 0), n = PG_GEN_PORT_SLOTS;
-	struct pg_port_val *vals = NULL;
-	__u32 *keys = NULL;
-	int err = 0;
-	size_t j = 0;
-
-	s->v = NULL;
-	s->n = 0;
-	keys = malloc(n * sizeof(*keys));
-	vals = malloc(n * sizeof(*vals));
-	s->v = malloc(n * sizeof(*s->v));
-	if (!keys || !vals || !s->v) {
-		err = -ENOMEM;
-		goto out;
-	}
-	/* A batch walk continues after in_batch: start it just before this generation. */
-	{
-		__u32 prev = base - 1, next, count = n;
-
-		if (bpf_map_lookup_batch(fd, base ? &prev : NULL, &next, keys, vals, &count,
-					 &opts) < 0 &&
-		    errno != ENOENT) {
-			err = -errno;
-			goto out;
-		}
-		if (count != n || keys[0] != base) {
-			err = -EIO;
-			goto out;
-		}
-	}
-	for (__u32 i = 0; i < n; i++)
-		if (vals[i].class_id)
-			s->v[j++] = vals[i].class_id;
-	qsort(s->v, j, sizeof(*s->v), cmp_u32);
-	s->n = 0;
-	for (size_t i = 0; i < j; i++)
-		if (!s->n || s->v[s->n - 1] != s->v[i])
-			s->v[s->n++] = s->v[i];
-out:
-	free(keys);
-	free(vals);
-	if (err) {
-		free(s->v);
-		s->v = NULL;
-		s->n = 0;
-	}
-	return err;
-}
-
 /*
- * Delete every peer entry the active generation does not use. Class ids are unique across
- * generations, so what the active ports do not point at is a leftover of the idle
- * generation (or of a crashed earlier load). The keys are collected before any is deleted:
- * get_next_key on a deleted trie key restarts from the first key.
+ * Delete every peer entry of generation gen (its class ids carry gen, see pg_class_id_gen):
+ * compile restarts class ids at 1, so an entry of the policy gen held before would be found
+ * again by the new one. The keys are collected before any is deleted: get_next_key on a
+ * deleted trie key restarts from the first key.
  */
-static int pg_delete_stale_peers(int fd, const struct pg_classes *active)
+static int pg_delete_stale_peers(int fd, __u32 gen)
 {
 	struct pg_peer_key key, next, *stale = NULL, *tmp;
 	size_t n = 0, cap = 0;
@@ -258,7 +187,7 @@ static int pg_delete_stale_peers(int fd, const struct pg_classes *active)
 	int err = 0;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		if (!pg_classes_has(active, ntohl(next.class_id))) {
+		if (pg_class_id_gen(ntohl(next.class_id)) == gen) {
 			if (n == cap) {
 				cap = cap ? cap * 2 : 1024;
 				tmp = realloc(stale, cap * sizeof(*stale));
@@ -288,9 +217,9 @@ out:
 	return err;
 }
 
-/* Refuse a compiled policy that would write outside its generation or into the active one's
- * classes: a bug in compile must not reach the policy in force. */
-static int pg_check(const struct pg_compiled *c, const struct pg_classes *active)
+/* Refuse a compiled policy that would write outside its generation: a bug in compile must
+ * not reach the policy in force. */
+static int pg_check(const struct pg_compiled *c)
 {
 	__u32 base = pg_port_index(c->gen, 0, 0, 0);
 
@@ -299,11 +228,11 @@ static int pg_check(const struct pg_compiled *c, const struct pg_classes *active
 	for (size_t i = 0; i < c->nports; i++) {
 		if (c->ports[i].index - base >= PG_GEN_PORT_SLOTS)
 			return -EINVAL;
-		if (c->ports[i].val.class_id && pg_classes_has(active, c->ports[i].val.class_id))
+		if (c->ports[i].val.class_id && pg_class_id_gen(c->ports[i].val.class_id) != c->gen)
 			return -EINVAL;
 	}
 	for (size_t i = 0; i < c->npeers; i++) {
-		if (pg_classes_has(active, ntohl(c->peers[i].key.class_id)))
+		if (pg_class_id_gen(ntohl(c->peers[i].key.class_id)) != c->gen)
 			return -EINVAL;
 		if (c->peers[i].val.rule_id >= PG_MAX_RULES)
 			return -EINVAL;
@@ -313,7 +242,6 @@ static int pg_check(const struct pg_compiled *c, const struct pg_classes *active
 
 int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 {
-	struct pg_classes active = { 0 };
 	struct pg_rule_meta *meta = NULL;
 	struct pg_port_val *ports = NULL;
 	void *zero_stats = NULL;
@@ -332,17 +260,13 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 			gen);
 		return err;
 	}
-	step = "read the active generation's port classes";
-	err = pg_read_classes(m->fd[PG_MAP_PORTS], cur, &active);
-	if (err)
-		goto out;
 	step = "check the compiled policy";
-	err = pg_check(c, &active);
+	err = pg_check(c);
 	if (err)
 		goto out;
 
 	step = "delete stale peer entries";
-	err = pg_delete_stale_peers(m->fd[PG_MAP_PEERS], &active);
+	err = pg_delete_stale_peers(m->fd[PG_MAP_PEERS], gen);
 	if (err)
 		goto out;
 
@@ -407,7 +331,6 @@ out:
 	if (err)
 		fprintf(stderr, "failed to apply policy to generation %u: %s: %s\n", gen, step,
 			strerror(-err));
-	free(active.v);
 	free(ports);
 	free(zero_stats);
 	free(meta);
