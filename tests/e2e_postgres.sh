@@ -35,8 +35,11 @@ if ! as_postgres "$bindir/initdb" -D "$pgdir/data" -A trust -U postgres --no-syn
 	pg_skip_all "initdb failed" $PG_CASES
 fi
 
-bpffs=$(pg_bpffs) || pg_skip_all "cannot mount bpffs" $PG_CASES
-cg=$(pg_cgroup postgres) || pg_skip_all "cannot create a child cgroup" $PG_CASES
+# Not $(pg_bpffs): in a command substitution their cleanup would be registered in a subshell,
+# and lost.
+pg_bpffs >"$PG_TMP/bpffs.path" || pg_skip_all "cannot mount bpffs" $PG_CASES
+pg_cgroup postgres >"$PG_TMP/cg.path" || pg_skip_all "cannot create a child cgroup" $PG_CASES
+bpffs=$(cat "$PG_TMP/bpffs.path") cg=$(cat "$PG_TMP/cg.path")
 
 cat >"$PG_TMP/e2e.policy" <<'EOF'
 # e2e_postgres: the database is loopback-only, and nothing may dial out.
