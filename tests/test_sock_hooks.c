@@ -40,6 +40,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "apply.h"
 #include "compile.h"
 #include "harness.h"
 #include "portguard.h"
@@ -87,7 +88,7 @@ static __u32 line_slot[32];
 
 /* Parse and compile the policy; mode is "enforce" or "dry-run"; deny_raw false drops the
  * `deny raw` line. */
-static void compile_policy(const char *mode, bool deny_raw, struct pg_compiled *c)
+static void compile_policy(const char *mode, bool deny_raw, __u32 gen, struct pg_compiled *c)
 {
 	char text[sizeof(policy_text) + 16];
 	struct pg_diags d = {};
@@ -107,7 +108,7 @@ static void compile_policy(const char *mode, bool deny_raw, struct pg_compiled *
 		PG_FAIL_AT(1, "the test policy does not parse");
 	}
 	pg_diags_free(&d);
-	ASSERT_EQ(0, pg_compile(p, 0, c));
+	ASSERT_EQ(0, pg_compile(p, gen, c));
 	for (size_t i = 0; i < p->nrules; i++)
 		if (p->rules[i].loc.line < 32)
 			line_slot[p->rules[i].loc.line] = c->rule_slot[i];
@@ -144,6 +145,7 @@ static struct {
 	struct pg_event ev[MAX_EVENTS];
 	int nev;
 	pid_t last_pid;
+	__u32 gen; /* the generation in force */
 } fx;
 
 static void fx_cleanup(void)
@@ -214,30 +216,24 @@ static void cgroup2_root(char *buf, size_t size)
 	fclose(f);
 }
 
-static void write_map(struct bpf_map *m, const void *key, const void *val)
+/* Load a compiled policy as the loader does (user/apply.h): into the idle generation, then
+ * the switch. Every event is wanted, none suppressed: the cases count them. */
+static void load_policy(const char *mode, bool deny_raw)
 {
-	ASSERT_EQ(0, bpf_map__update_elem(m, key, bpf_map__key_size(m), val,
-					  bpf_map__value_size(m), BPF_ANY));
-}
+	struct pg_compiled c;
+	struct pg_maps m;
+	__u32 gen;
 
-/* Write a compiled generation and make it active: what the loader's apply does. */
-static void load_compiled(const struct pg_compiled *c, bool events)
-{
-	struct pg_config cfg = c->config;
-	struct pg_active act = { .gen = c->gen };
-	__u32 zero = 0;
-	size_t i;
-
-	cfg.events = events;
-	/* Every event, no suppression: the cases count them. */
-	cfg.ratelimit_ns = 0;
-	cfg.events_per_sec = 0;
-	for (i = 0; i < c->nports; i++)
-		write_map(fx.skel->maps.pg_ports, &c->ports[i].index, &c->ports[i].val);
-	for (i = 0; i < c->npeers; i++)
-		write_map(fx.skel->maps.pg_peers, &c->peers[i].key, &c->peers[i].val);
-	write_map(fx.skel->maps.pg_config, &c->gen, &cfg);
-	write_map(fx.skel->maps.pg_active, &zero, &act);
+	ASSERT_EQ(0, pg_maps_from_object(&m, fx.skel->obj));
+	ASSERT_EQ(0, pg_active_gen(&m, &gen));
+	compile_policy(mode, deny_raw, pg_other_gen(gen), &c);
+	c.config.ratelimit_ns = 0;
+	c.config.events_per_sec = 0;
+	ASSERT_EQ(0, pg_apply(&m, &c));
+	ASSERT_EQ(0, pg_activate(&m, c.gen));
+	fx.gen = c.gen;
+	pg_compiled_free(&c);
+	pg_maps_close(&m);
 }
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -303,7 +299,6 @@ static void setup(enum fx_policy which)
 		/* ICMP ping sockets for root, to show they are not raw. */
 		"sysctl -q -w net.ipv4.ping_group_range='0 0'",
 	};
-	struct pg_compiled c;
 	char root[512];
 	struct stat st;
 	int cgfd, i;
@@ -331,12 +326,8 @@ static void setup(enum fx_policy which)
 
 	fx.skel = sock_hooks_bpf__open_and_load();
 	ASSERT_TRUE(fx.skel);
-	if (which != FX_NONE) {
-		compile_policy(which == FX_DRY_RUN ? "dry-run" : "enforce", which != FX_NO_RAW,
-			       &c);
-		load_compiled(&c, true);
-		pg_compiled_free(&c);
-	}
+	if (which != FX_NONE)
+		load_policy(which == FX_DRY_RUN ? "dry-run" : "enforce", which != FX_NO_RAW);
 
 	cgfd = open(fx.cg, O_RDONLY | O_DIRECTORY);
 	ASSERT_TRUE(cgfd >= 0);
@@ -597,7 +588,7 @@ static void expect_event(__u32 hook, __u32 reason, __u8 action, const char *dadd
 	EXPECT_EQ(reason, e->reason);
 	EXPECT_EQ(action, e->action);
 	EXPECT_EQ(rule_id, e->rule_id);
-	EXPECT_EQ(0, e->gen);
+	EXPECT_EQ(fx.gen, e->gen);
 	if (daddr) {
 		mapped(daddr, a);
 		EXPECT_EQ(0, memcmp(a, e->daddr, 16));
@@ -1046,24 +1037,22 @@ TEST(allow_log_reports)
 TEST(verdicts_are_counted)
 {
 	struct op o = { SOCK_STREAM, "0.0.0.0", 5432, 0, 0, 0 };
-	int ncpu = libbpf_num_possible_cpus();
-	struct pg_counter c[ncpu > 0 ? ncpu : 1];
-	__u32 key = PG_R_LOCAL_ONLY;
-	__u64 n = 0;
+	struct pg_counter c;
 
 	setup(FX_ENFORCE);
 	EXPECT_EQ(EPERM, in_cgroup(do_bind, &o, 0));
 	EXPECT_EQ(EPERM, in_cgroup(do_bind, &o, 0));
-	ASSERT_EQ(0, bpf_map_lookup_elem(bpf_map__fd(fx.skel->maps.pg_reason_stats), &key, c));
-	for (int i = 0; i < ncpu; i++)
-		n += c[i].packets;
-	EXPECT_EQ(2, n);
-	key = SLOT(7);
-	n = 0;
-	ASSERT_EQ(0, bpf_map_lookup_elem(bpf_map__fd(fx.skel->maps.pg_rule_stats), &key, c));
-	for (int i = 0; i < ncpu; i++)
-		n += c[i].packets;
-	EXPECT_EQ(2, n);
+	ASSERT_EQ(0, pg_counter_read(bpf_map__fd(fx.skel->maps.pg_reason_stats),
+				     PG_R_LOCAL_ONLY, &c));
+	EXPECT_EQ(2, c.packets);
+	ASSERT_EQ(0, pg_counter_read(bpf_map__fd(fx.skel->maps.pg_rule_stats),
+				     fx.gen * PG_MAX_RULES + SLOT(7), &c));
+	EXPECT_EQ(2, c.packets);
+	o.addr = "127.0.0.1";
+	EXPECT_EQ(0, in_cgroup(do_bind, &o, 0));
+	ASSERT_EQ(0, pg_counter_read(bpf_map__fd(fx.skel->maps.pg_reason_stats),
+				     PG_R_PASS_LOOPBACK, &c));
+	EXPECT_EQ(1, c.packets);
 }
 
 /* ---- deny raw ---- */
