@@ -410,14 +410,21 @@ void pg_metrics_serve(const char *pin_dir)
 
 	if (m.ep < 0)
 		return;
-	n = epoll_wait(m.ep, evs, MAX_CONNS + 1, 0);
-	for (int i = 0; i < n; i++) {
-		__u32 id = evs[i].data.u32;
+	/* A few rounds, so that a connection accepted now whose request is already queued is
+	 * answered in this same call: a caller that serves only between ring-buffer polls
+	 * still answers a scrape at once. Bounded, so that it never spins. */
+	for (int round = 0; round < 4; round++) {
+		n = epoll_wait(m.ep, evs, MAX_CONNS + 1, 0);
+		if (n <= 0)
+			return;
+		for (int i = 0; i < n; i++) {
+			__u32 id = evs[i].data.u32;
 
-		if (id == 0)
-			conn_accept();
-		else if (id <= MAX_CONNS && m.c[id - 1].fd >= 0)
-			conn_io(&m.c[id - 1], evs[i].events, pin_dir);
+			if (id == 0)
+				conn_accept();
+			else if (id <= MAX_CONNS && m.c[id - 1].fd >= 0)
+				conn_io(&m.c[id - 1], evs[i].events, pin_dir);
+		}
 	}
 }
 
