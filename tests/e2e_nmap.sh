@@ -21,9 +21,11 @@ POLICY=$(cd "$PG_TESTS/.." && pwd)/policy/novavms-cloud.policy
 
 # Every TCP port of the port table, SSH, and ports the table gives to UDP only, plus 80.
 TCP_PORTS="22 80 443 3478 5200 5432 5434 8090 8554 8555 9000 11984 49152"
-# Every UDP port of the table, the whole TURN range and one port either side of it, and ports
-# the table gives to TCP only (443 is no QUIC here), plus DNS.
-UDP_PORTS="53 443 3478 5432 8554 8555 $(seq -s ' ' 49151 49253)"
+# Every UDP port of the table; of the TURN range 49152-49252 both ends, the ports either side
+# of it and a few inside (all 101 would double the run time, and the datapath has no per-range
+# logic a sample could miss: every port is its own slot); ports the table gives to TCP only
+# (443: no QUIC here); DNS.
+UDP_PORTS="53 443 3478 5432 8554 8555 49151 49152 49153 49200 49251 49252 49253"
 
 # What the port table says, whatever the policy's wording: these are reachable from anywhere...
 TABLE_OPEN_TCP="443 8554"
@@ -39,7 +41,7 @@ SRV6=2001:db8::1 CLI6=2001:db8::2 DRY6=2001:db8::3
 allowed_tcp=$(pg_allowed_in "$POLICY" tcp $TCP_PORTS | tr '\n' ' ')
 allowed_udp=$(pg_allowed_in "$POLICY" udp $UDP_PORTS | tr '\n' ' ')
 pg_log "allowed in, tcp: $allowed_tcp"
-pg_log "allowed in, udp: $(wc -w <<<"$allowed_udp") ports: ${allowed_udp:0:60}..."
+pg_log "allowed in, udp: $allowed_udp"
 
 in_list() { [[ " $2 " == *" $1 "* ]]; }
 
@@ -60,6 +62,7 @@ srv=$(pg_netns srv) && cli=$(pg_netns cli) &&
 	pg_skip_all "cannot create namespaces and veths" ${PG_CASES#check-allowed-set}
 bpffs=$(pg_bpffs) || pg_skip_all "cannot mount bpffs" ${PG_CASES#check-allowed-set}
 
+pg_log "listeners on tcp $TCP_PORTS; udp $UDP_PORTS"
 pg_listen "$srv" tcp $TCP_PORTS
 pg_listen "$srv" udp $UDP_PORTS
 if ! pg_wait_for 10 pg_listening "$srv" tcp $TCP_PORTS ||
