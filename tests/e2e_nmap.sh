@@ -15,6 +15,7 @@ PG_CASES="check-allowed-set start-enforce enforce-v4-tcp enforce-v4-udp enforce-
 	dry-run-events-v6 stop-dry-run"
 source "$(dirname "$0")/lib.sh"
 pg_setup nmap socat ncat jq ss nsenter
+"$PORTGUARD" run --help >/dev/null 2>&1 || pg_skip_all "$PORTGUARD has no run command" $PG_CASES
 
 POLICY=$(cd "$PG_TESTS/.." && pwd)/policy/novavms-cloud.policy
 [ -f "$POLICY" ] || pg_skip_all "$POLICY not there yet" $PG_CASES

@@ -222,16 +222,18 @@ pg_listening() {
 	for port; do grep -qx "$port" <<<"$have" || return 1; done
 }
 
-# pg_probe NS tcp|udp ADDR PORT: send a token from NS and succeed only if the echo server at
-# ADDR PORT sends it back. Blocked traffic gets no answer; the wait for one is bounded (1 s to
-# connect, or 1 s after a datagram).
+# pg_probe NS tcp|udp ADDR PORT [SPORT]: send a token from NS (from source port SPORT if given)
+# and succeed only if the echo server at ADDR PORT sends it back. Blocked traffic gets no
+# answer; the wait for one is bounded (1 s to connect, or 1 s after a datagram).
 pg_probe() {
-	local ns=$1 proto=$2 addr=$3 port=$4 token="pg-$RANDOM$RANDOM" got
+	local ns=$1 proto=$2 addr=$3 port=$4 sport=${5:-} token="pg-$RANDOM$RANDOM" got
 	if [ "$proto" = tcp ]; then
-		got=$(echo "$token" | timeout 5 nsenter --net=/run/netns/"$ns" ncat -w 1 "$addr" "$port" 2>/dev/null)
+		got=$(echo "$token" | timeout 5 nsenter --net=/run/netns/"$ns" \
+			ncat -w 1 ${sport:+-p "$sport"} "$addr" "$port" 2>/dev/null)
 	else
 		[[ $addr == *:* ]] && addr="[$addr]"
-		got=$(echo "$token" | timeout 5 nsenter --net=/run/netns/"$ns" socat -t 1 - "UDP:$addr:$port" 2>/dev/null)
+		got=$(echo "$token" | timeout 5 nsenter --net=/run/netns/"$ns" \
+			socat -t 1 - "UDP:$addr:$port${sport:+,sourceport=$sport}" 2>/dev/null)
 	fi
 	[ "$got" = "$token" ]
 }
@@ -242,13 +244,13 @@ pg_json_match() { jq -cR "fromjson? | select($2)" "$1" 2>/dev/null; }
 
 # pg_json_wait SECONDS FILE FILTER: wait (bounded) for a record matching FILTER; prints the first.
 pg_json_wait() {
-	local t=$1 file=$2 filter=$3 i out
-	for ((i = 0; i < t * 10; i++)); do
+	local file=$2 filter=$3 out end=$((${EPOCHREALTIME/./} + $1 * 1000000))
+	while :; do
 		out=$(pg_json_match "$file" "$filter" | head -n 1)
 		[ -n "$out" ] && { echo "$out"; return 0; }
+		[ "${EPOCHREALTIME/./}" -lt $end ] || return 1
 		sleep 0.1
 	done
-	return 1
 }
 
 # pg_json_all FILE: every non-empty line of FILE is one whole JSON object (JSON Lines).
