@@ -10,6 +10,16 @@
 
 #include "policy.h"
 
+/* pg_config defaults; the loader overrides them from its command line. */
+#define PG_COMPILE_EVENTS_PER_SEC 10000u		 /* per CPU */
+#define PG_COMPILE_RATELIMIT_NS 1000000000ull	 /* repeats of one (source, port, reason) */
+#define PG_COMPILE_FLOW_TCP_IDLE_NS 300000000000ull /* 300 s */
+#define PG_COMPILE_FLOW_UDP_IDLE_NS 60000000000ull	 /* 60 s */
+
+/* Class ids carry their generation in this bit, so that a class id is never reused by the
+ * other generation while a reload swaps them (the trie holds both generations at once). */
+#define PG_CLASS_GEN_SHIFT 30
+
 struct pg_port_entry {
 	__u32 index; /* pg_port_index(gen, dir, pidx, port) */
 	struct pg_port_val val;
@@ -23,18 +33,22 @@ struct pg_peer_entry {
 struct pg_compiled {
 	__u32 gen;
 	struct pg_config config;
-	struct pg_port_entry *ports; /* only ports some rule covers */
+	struct pg_port_entry *ports; /* only ports some rule covers, sorted by index */
 	size_t nports;
+	/* sorted by (class id, address, prefix length): pg_compiled_lookup binary-searches them */
 	struct pg_peer_entry *peers;
 	size_t npeers;
+	size_t nclasses;
 	struct pg_rule_meta *meta; /* indexed by rule slot, without the generation offset */
 	size_t nmeta;		   /* slots used: PG_RULE_FIRST + rules */
 	/* slot of each policy rule: rule_slot[i] for p->rules[i] */
 	__u32 *rule_slot;
 };
 
-/* Compile p for generation gen. Returns 0, -E2BIG when the policy exceeds the map sizes in
- * portguard.h, or -ENOMEM. */
+/* Compile p for generation gen (0 or 1). Returns 0, -E2BIG when the policy exceeds the map
+ * sizes in portguard.h (more than PG_MAX_RULES - PG_RULE_FIRST rules, or more than
+ * PG_MAX_PEER_ENTRIES / 2 peer entries: one generation's share), -EINVAL for a bad gen, or
+ * -ENOMEM. On error *out is left empty (freeing it is safe). */
 int pg_compile(const struct pg_policy *p, __u32 gen, struct pg_compiled *out);
 void pg_compiled_free(struct pg_compiled *c);
 
