@@ -27,28 +27,6 @@
 #include "tc_egress.skel.h"
 #include "xdp_ingress.skel.h"
 
-static const struct {
-	const char *name;
-	size_t off;
-} map_tab[] = {
-	{ "pg_active", offsetof(struct pg_maps, active) },
-	{ "pg_config", offsetof(struct pg_maps, config) },
-	{ "pg_ports", offsetof(struct pg_maps, ports) },
-	{ "pg_peers", offsetof(struct pg_maps, peers) },
-	{ "pg_rule_stats", offsetof(struct pg_maps, rule_stats) },
-	{ "pg_reason_stats", offsetof(struct pg_maps, reason_stats) },
-	{ "pg_event_stats", offsetof(struct pg_maps, event_stats) },
-	{ "pg_flows", offsetof(struct pg_maps, flows) },
-	{ "pg_frags", offsetof(struct pg_maps, frags) },
-	{ "pg_ratelimit", offsetof(struct pg_maps, ratelimit) },
-	{ "pg_budget", offsetof(struct pg_maps, budget) },
-	{ "pg_events", offsetof(struct pg_maps, events) },
-	{ "pg_rule_meta", offsetof(struct pg_maps, rule_meta) },
-	{ "pg_info", offsetof(struct pg_maps, info) },
-};
-#define NMAPS (sizeof(map_tab) / sizeof(map_tab[0]))
-
-#define MAPFD(m, i) (*(int *)((char *)(m) + map_tab[i].off))
 
 static bool is_bpffs(const char *path)
 {
@@ -143,14 +121,6 @@ void pg_unlock(int fd)
 		close(fd); /* releases the flock */
 }
 
-static void maps_reset(struct pg_maps *m)
-{
-	size_t i;
-
-	for (i = 0; i < NMAPS; i++)
-		MAPFD(m, i) = -1;
-}
-
 /* Give obj the map fds of the XDP object, by name: one set of maps for every program. */
 static int share_maps(struct bpf_object *from, struct bpf_object *obj)
 {
@@ -180,11 +150,9 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir)
 {
 	char path[PATH_MAX + 64];
 	struct bpf_map *map;
-	size_t i;
 	int err;
 
 	memset(l, 0, sizeof(*l));
-	maps_reset(&l->maps);
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", pin_dir);
 	l->xdp = xdp_ingress_bpf__open();
 	l->tc = tc_egress_bpf__open();
@@ -236,15 +204,9 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir)
 				"(-v shows the details)\n", strerror(-err));
 		goto fail;
 	}
-	for (i = 0; i < NMAPS; i++) {
-		MAPFD(&l->maps, i) = bpf_object__find_map_fd_by_name(l->xdp->obj, map_tab[i].name);
-		if (MAPFD(&l->maps, i) < 0) {
-			fprintf(stderr, "portguard: map %s missing from the XDP object\n",
-				map_tab[i].name);
-			err = -ENOENT;
-			goto fail;
-		}
-	}
+	err = pg_maps_from_object(&l->maps, l->xdp->obj);
+	if (err)
+		goto fail;
 	return 0;
 fail:
 	pg_loader_close(l);
@@ -259,7 +221,7 @@ void pg_loader_close(struct pg_loader *l)
 	l->sock = NULL;
 	l->tc = NULL;
 	l->xdp = NULL;
-	maps_reset(&l->maps);
+	pg_maps_close(&l->maps);
 }
 
 static int link_info(int fd, struct bpf_link_info *info)
@@ -567,8 +529,8 @@ int pg_detach_all(const char *pin_dir)
 				tc_detach_ours(info.ifindex[i]);
 		close(fd);
 	}
-	for (m = 0; m < NMAPS; m++) {
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, map_tab[m].name);
+	for (m = 0; m < PG_MAP_NR; m++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, pg_map_names[m]);
 		if (!unlink(path))
 			found = 1;
 		else if (errno != ENOENT)
@@ -578,47 +540,6 @@ int pg_detach_all(const char *pin_dir)
 	/* Fails, as it should, when the directory is a mount point or holds others' pins. */
 	rmdir(pin_dir);
 	return found;
-}
-
-int pg_maps_open(const char *pin_dir, struct pg_maps *m)
-{
-	char path[PATH_MAX + 64];
-	size_t i;
-	int err;
-
-	maps_reset(m);
-	for (i = 0; i < NMAPS; i++) {
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, map_tab[i].name);
-		MAPFD(m, i) = bpf_obj_get(path);
-		if (MAPFD(m, i) < 0) {
-			err = -errno;
-			pg_maps_close(m);
-			return err;
-		}
-	}
-	return 0;
-}
-
-void pg_maps_close(struct pg_maps *m)
-{
-	size_t i;
-
-	for (i = 0; i < NMAPS; i++) {
-		if (MAPFD(m, i) >= 0)
-			close(MAPFD(m, i));
-		MAPFD(m, i) = -1;
-	}
-}
-
-int pg_active_gen(const struct pg_maps *m, __u32 *gen)
-{
-	struct pg_active a;
-	__u32 zero = 0;
-
-	if (bpf_map_lookup_elem(m->active, &zero, &a))
-		return -errno;
-	*gen = a.gen & 1;
-	return 0;
 }
 
 int pg_cgroup_id(const char *dir, __u64 *id)

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "apply.h"
 #include "portguard.h"
 
 #define PG_PIN_DIR_DEFAULT "/sys/fs/bpf/portguard"
@@ -24,12 +25,6 @@
 /* The tc egress filter portguard owns on an interface: unload removes exactly this one. */
 #define PG_TC_HANDLE 0x7067 /* "pg" */
 #define PG_TC_PRIORITY 0x7067
-
-/* File descriptors of the maps, by name. -1 when not open. */
-struct pg_maps {
-	int active, config, ports, peers, rule_stats, reason_stats, event_stats, flows, frags,
-		ratelimit, budget, events, rule_meta, info;
-};
 
 struct xdp_ingress_bpf;
 struct tc_egress_bpf;
@@ -40,7 +35,7 @@ struct pg_loader {
 	struct xdp_ingress_bpf *xdp;
 	struct tc_egress_bpf *tc;
 	struct sock_hooks_bpf *sock;
-	struct pg_maps maps; /* owned by the skeletons: not closed by pg_maps_close() */
+	struct pg_maps maps; /* borrowed from the XDP skeleton */
 	bool takeover;	     /* the maps were pinned already: an earlier state is taken over */
 };
 
@@ -87,13 +82,6 @@ void pg_loader_close(struct pg_loader *l);
  * when something was removed, 0 when nothing was loaded, or -errno.
  */
 int pg_detach_all(const char *pin_dir);
-
-/* Open the pinned maps. Returns 0, -ENOENT when nothing is loaded there, or -errno. */
-int pg_maps_open(const char *pin_dir, struct pg_maps *m);
-void pg_maps_close(struct pg_maps *m);
-
-/* Generation in force (pg_active). */
-int pg_active_gen(const struct pg_maps *m, __u32 *gen);
 
 /* The cgroup v2 id of a cgroup directory (its inode number). */
 int pg_cgroup_id(const char *dir, __u64 *id);
