@@ -29,8 +29,9 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 USER_SRCS := $(sort $(wildcard user/*.c))
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
-# Everything but main(): what the unit tests link against.
-LIB_OBJS := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+# Everything but main() and the commands (cmd_*.c register with main.c's dispatcher):
+# what the unit tests link against.
+LIB_OBJS := $(filter-out $(BUILD)/user/main.o $(BUILD)/user/cmd_%.o,$(USER_OBJS))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 # Parser-only objects: no libbpf, linked by the fuzzer.

@@ -111,7 +111,17 @@ int pg_rule_format(const struct pg_rule *r, char *buf, size_t size);
 /* One peer as written in a policy: "any", "198.18.0.0/15", "2001:db8::1". */
 void pg_peer_format(const struct pg_peer *peer, char *buf, size_t size);
 
-/* "FILE:LINE:COL: error: msg" (or warning), one per line, in order. */
+/* Two policies say the same thing: mode, defaults, interfaces, deny raw and the rules in
+ * order, compared field by field. Source places and set definitions are not compared (the
+ * normalized form expands sets). */
+bool pg_policy_equal(const struct pg_policy *a, const struct pg_policy *b);
+
+/* Append one diagnostic at loc (the file name is copied). Returns 0 or -ENOMEM. */
+int pg_diag_add(struct pg_diags *d, const struct pg_loc *loc, bool warning, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* "FILE:LINE:COL: error: msg" (or warning), one per line, in order. A diagnostic about the
+ * whole file (line 0, e.g. it cannot be read) prints as "FILE: error: msg". */
 void pg_diags_print(const struct pg_diags *d, FILE *f);
 void pg_diags_free(struct pg_diags *d);
 

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Warnings: things that parse but are probably mistakes. They run on a policy without
+ * errors, and none of them changes what the policy means. Each says why it matters.
+ *
+ * Cost: the overlap check sweeps each (direction, protocol) by port, so a 10,000-rule policy
+ * of distinct ports is checked in O(n log n), not by comparing every pair of rules.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+#include "policy_internal.h"
+
+static const char *proto_name(unsigned bit)
+{
+	return bit == PG_PROTO_TCP ? "tcp" : "udp";
+}
+
+static int warn(struct pg_diags *d, const struct pg_loc *loc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int warn(struct pg_diags *d, const struct pg_loc *loc, const char *fmt, ...)
+{
+	struct pg_loc l = *loc;
+	va_list ap;
+	int err;
+
+	/* An implicit default has no line: the warning goes to the top of the file. */
+	if (l.line == 0) {
+		l.line = 1;
+		l.col = 1;
+	}
+	va_start(ap, fmt);
+	err = pg_diag_vadd(d, &l, true, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static bool covers(const struct pg_rule *r, unsigned proto, __u16 port)
+{
+	if (!(r->protos & proto))
+		return false;
+	for (size_t i = 0; i < r->nports; i++)
+		if (r->ports[i].lo <= port && port <= r->ports[i].hi)
+			return true;
+	return false;
+}
+
+/* Default-deny inbound with nothing letting SSH in locks the administrators out. A rule
+ * restricted to some peers counts: an admins set is the intended way to write it. */
+static int lint_ssh(const struct pg_policy *p, struct pg_diags *d)
+{
+	if (p->default_in != PG_DEFAULT_DENY)
+		return 0;
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct pg_rule *r = &p->rules[i];
+
+		if (r->kind == PG_RULE_ALLOW && r->dir == PG_DIR_IN && covers(r, PG_PROTO_TCP, 22))
+			return 0;
+	}
+	return warn(d, &p->default_in_loc,
+		    "inbound default is deny and no rule allows tcp/22 (SSH): enforcing this "
+		    "policy would lock administrators out");
+}
+
+/* An allow-in rule that reaches a `local` port: local wins (only loopback gets in), so the
+ * allow is dead there. One port allowed and local is a contradiction; a range that merely
+ * includes a local port is the subtler "swallows" case. One warning per pair of rules. */
+static int lint_local(const struct pg_policy *p, struct pg_diags *d)
+{
+	for (size_t li = 0; li < p->nrules; li++) {
+		const struct pg_rule *l = &p->rules[li];
+
+		if (l->kind != PG_RULE_LOCAL)
+			continue;
+		for (size_t ai = 0; ai < p->nrules; ai++) {
+			const struct pg_rule *a = &p->rules[ai];
+			unsigned common = a->protos & l->protos;
+			bool done = false;
+
+			if (a->kind != PG_RULE_ALLOW || a->dir != PG_DIR_IN || !common)
+				continue;
+			for (unsigned bit = PG_PROTO_TCP; bit <= PG_PROTO_UDP && !done; bit <<= 1) {
+				size_t i = 0, j = 0;
+
+				if (!(common & bit))
+					continue;
+				/* Both range lists are sorted and merged: walk them together. */
+				while (i < a->nports && j < l->nports && !done) {
+					const struct pg_range *ra = &a->ports[i], *rl = &l->ports[j];
+					unsigned lo = ra->lo > rl->lo ? ra->lo : rl->lo;
+					unsigned hi = ra->hi < rl->hi ? ra->hi : rl->hi;
+					struct pg_strbuf sb = { 0 };
+					int err;
+
+					if (lo <= hi) {
+						struct pg_range both = { (__u16)lo, (__u16)hi };
+
+						pg_range_to_sb(&both, &sb);
+						if (sb.oom)
+							return -ENOMEM;
+						if (ra->lo == ra->hi)
+							err = warn(d, &a->loc,
+								   "port %s/%s is allowed in here and local "
+								   "at line %d: local wins, only loopback "
+								   "reaches it",
+								   proto_name(bit), sb.s, l->loc.line);
+						else
+							err = warn(d, &a->loc,
+								   "port range %u-%u swallows local port "
+								   "%s/%s (line %d): local wins there, only "
+								   "loopback reaches it",
+								   ra->lo, ra->hi, proto_name(bit), sb.s,
+								   l->loc.line);
+						pg_sb_free(&sb);
+						if (err)
+							return err;
+						done = true;
+					}
+					if (ra->hi < rl->hi)
+						i++;
+					else
+						j++;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+struct span {
+	__u16 lo, hi;
+	size_t rule;
+};
+
+struct pair {
+	size_t a, b; /* rule indexes, a < b */
+	unsigned proto;
+	__u16 port;
+};
+
+static int span_cmp(const void *x, const void *y)
+{
+	const struct span *a = x, *b = y;
+
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	return a->rule < b->rule ? -1 : a->rule > b->rule;
+}
+
+static int pair_cmp(const void *x, const void *y)
+{
+	const struct pair *a = x, *b = y;
+
+	if (a->b != b->b)
+		return a->b < b->b ? -1 : 1;
+	if (a->a != b->a)
+		return a->a < b->a ? -1 : 1;
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	return (int)a->port - (int)b->port;
+}
+
+struct vec {
+	void *v;
+	size_t n, cap;
+};
+
+static bool vec_push(struct vec *v, const void *x, size_t elem)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		void *nv = realloc(v->v, cap * elem);
+
+		if (!nv)
+			return false;
+		v->v = nv;
+		v->cap = cap;
+	}
+	memcpy((char *)v->v + v->n * elem, x, elem);
+	v->n++;
+	return true;
+}
+
+/*
+ * allow and deny rules of one direction and protocol whose ports and peers overlap: deny wins
+ * where they meet, which is often not what the author of the allow meant. Swept by port: each
+ * span is compared only with the spans of the other action still open at its low port.
+ */
+static int lint_overlap(const struct pg_policy *p, struct pg_diags *d)
+{
+	struct vec spans = { 0 }, pairs = { 0 }, open[2] = { { 0 }, { 0 } };
+	int err = -ENOMEM;
+
+	for (int dir = PG_DIR_IN; dir <= PG_DIR_OUT; dir++) {
+		for (unsigned bit = PG_PROTO_TCP; bit <= PG_PROTO_UDP; bit <<= 1) {
+			spans.n = open[0].n = open[1].n = 0;
+			for (size_t i = 0; i < p->nrules; i++) {
+				const struct pg_rule *r = &p->rules[i];
+
+				if (r->kind == PG_RULE_LOCAL || (int)r->dir != dir || !(r->protos & bit))
+					continue;
+				for (size_t j = 0; j < r->nports; j++) {
+					struct span s = { r->ports[j].lo, r->ports[j].hi, i };
+
+					if (!vec_push(&spans, &s, sizeof(s)))
+						goto out;
+				}
+			}
+			if (spans.n)
+				qsort(spans.v, spans.n, sizeof(struct span), span_cmp);
+			for (size_t k = 0; k < spans.n; k++) {
+				struct span *s = (struct span *)spans.v + k;
+				const struct pg_rule *r = &p->rules[s->rule];
+				int mine = r->kind == PG_RULE_DENY, other = !mine;
+				struct span *o = open[other].v;
+
+				for (size_t m = 0; m < open[other].n;) {
+					const struct pg_rule *q = &p->rules[o[m].rule];
+
+					if (o[m].hi < s->lo) { /* closed for good: lo only grows */
+						o[m] = o[--open[other].n];
+						continue;
+					}
+					if (pg_peers_overlap(r->peers, r->npeers, q->peers, q->npeers)) {
+						struct pair pr = {
+							.a = s->rule < o[m].rule ? s->rule : o[m].rule,
+							.b = s->rule < o[m].rule ? o[m].rule : s->rule,
+							.proto = bit,
+							.port = s->lo,
+						};
+
+						if (!vec_push(&pairs, &pr, sizeof(pr)))
+							goto out;
+					}
+					m++;
+				}
+				if (!vec_push(&open[mine], s, sizeof(*s)))
+					goto out;
+			}
+		}
+	}
+	if (pairs.n)
+		qsort(pairs.v, pairs.n, sizeof(struct pair), pair_cmp);
+	for (size_t i = 0; i < pairs.n; i++) {
+		struct pair *pr = (struct pair *)pairs.v + i;
+		const struct pg_rule *ra = &p->rules[pr->a], *rb = &p->rules[pr->b];
+
+		/* One warning per pair of rules, at their lowest common port, tcp first. */
+		if (i && pr->a == pr[-1].a && pr->b == pr[-1].b)
+			continue;
+		if (warn(d, &rb->loc,
+			 "%s rule overlaps the %s rule at line %d (%s port %u): deny wins where "
+			 "they overlap",
+			 rb->kind == PG_RULE_DENY ? "deny" : "allow",
+			 ra->kind == PG_RULE_DENY ? "deny" : "allow", ra->loc.line,
+			 proto_name(pr->proto), pr->port))
+			goto out;
+	}
+	err = 0;
+out:
+	free(spans.v);
+	free(pairs.v);
+	free(open[0].v);
+	free(open[1].v);
+	return err;
+}
+
+static int lint_sets(const struct pg_policy *p, struct pg_diags *d)
+{
+	for (size_t i = 0; i < p->nsets; i++) {
+		int err;
+
+		if (p->sets[i].used)
+			continue;
+		err = warn(d, &p->sets[i].loc, "set '%s' is defined but never used",
+			   p->sets[i].name);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int pg_policy_lint(struct pg_policy *p, struct pg_diags *d)
+{
+	int err;
+
+	err = lint_ssh(p, d);
+	if (!err)
+		err = lint_local(p, d);
+	if (!err)
+		err = lint_overlap(p, d);
+	if (!err)
+		err = lint_sets(p, d);
+	return err;
+}
