@@ -16,6 +16,12 @@ int pg_read_file(const char *path, char **text, size_t *len);
  * configured is not an error: returns 0. Otherwise 0 or -errno. */
 int pg_notify(const char *state);
 
+/* Copy src into dst (size bytes), truncated and always NUL-terminated. */
+void pg_strlcpy(char *dst, const char *src, size_t size);
+
+/* libbpf's own messages (warnings and the verifier log) to stderr only when verbose (-v). */
+void pg_libbpf_setup(int verbose);
+
 /* CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns(). */
 long long pg_monotonic_ns(void);
 
