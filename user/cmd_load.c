@@ -121,6 +121,7 @@ static int cmd_unload(int argc, char **argv)
 	r = pin_dir_arg(argc, argv, 0, NULL, NULL, dir, sizeof(dir));
 	if (r)
 		return r;
+	pg_libbpf_setup(pg_verbose);
 	lock = pg_lock(dir);
 	if (lock == -ENOENT) {
 		printf("portguard: nothing loaded at %s\n", dir);
@@ -215,6 +216,7 @@ static int cmd_monitor(int argc, char **argv)
 	r = pin_dir_arg(argc, argv, 0, &json, NULL, dir, sizeof(dir));
 	if (r)
 		return r;
+	pg_libbpf_setup(pg_verbose);
 	if (!loaded_at(dir)) {
 		fprintf(stderr, "portguard: nothing loaded at %s\n", dir);
 		return 1;
