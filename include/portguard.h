@@ -27,6 +27,9 @@
 #define PG_RULE_DEFAULT_OUT 1
 #define PG_RULE_DENY_RAW 2
 #define PG_RULE_FIRST 3
+/* rule_id of a verdict no rule reached: parse-level drops (malformed, fragments without a
+ * first fragment), replies, ICMP and non-IP passes. Counted per reason only. */
+#define PG_RULE_NONE 0xffffffffu
 /* Peer (LPM) entries across both generations. */
 #define PG_MAX_PEER_ENTRIES (1 << 18)
 #define PG_MAX_FLOWS 65536
