@@ -5,10 +5,13 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <glob.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "harness.h"
 #include "compile.h"
+#include "evaluate.h"
 
 /* ---- building policies by hand ---- */
 
@@ -192,7 +195,8 @@ TEST(class_ids_carry_the_generation)
 	EXPECT_EQ(pg_port_index(1, IN, PG_PIDX_TCP, 22), c1.ports[0].index);
 	EXPECT_NE(0, c0.ports[0].val.class_id);
 	EXPECT_NE(c0.ports[0].val.class_id, c1.ports[0].val.class_id);
-	EXPECT_EQ(1u << PG_CLASS_GEN_SHIFT, c1.ports[0].val.class_id & (1u << PG_CLASS_GEN_SHIFT));
+	EXPECT_EQ(0, pg_class_id_gen(c0.ports[0].val.class_id));
+	EXPECT_EQ(1, pg_class_id_gen(c1.ports[0].val.class_id));
 	ASSERT_EQ(1, c1.npeers);
 	EXPECT_EQ(htonl(c1.ports[0].val.class_id), c1.peers[0].key.class_id);
 	EXPECT_EQ(32, c1.peers[0].key.prefixlen);
@@ -435,6 +439,603 @@ TEST(too_many_peer_entries)
 	rule(p, PG_RULE_ALLOW, IN, TCP, "4", NULL);
 	ASSERT_EQ(-E2BIG, pg_compile(p, 0, &c));
 	EXPECT_EQ(0, c.npeers);
+	pol_free(p);
+}
+
+/* ---- the reference evaluator ---- */
+
+TEST(addr_parse)
+{
+	__u8 a[16], v4[16] = { [10] = 0xff, [11] = 0xff, 203, 0, 113, 7 };
+	__u8 v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+
+	ASSERT_EQ(0, pg_addr_parse("203.0.113.7", a));
+	EXPECT_EQ(0, memcmp(v4, a, 16));
+	ASSERT_EQ(0, pg_addr_parse("::ffff:203.0.113.7", a));
+	EXPECT_EQ(0, memcmp(v4, a, 16));
+	ASSERT_EQ(0, pg_addr_parse("2001:db8::1", a));
+	EXPECT_EQ(0, memcmp(v6, a, 16));
+	EXPECT_EQ(-EINVAL, pg_addr_parse("203.0.113", a));
+	EXPECT_EQ(-EINVAL, pg_addr_parse("203.0.113.7/32", a));
+	EXPECT_EQ(-EINVAL, pg_addr_parse("", a));
+	EXPECT_EQ(-EINVAL, pg_addr_parse("any", a));
+	EXPECT_TRUE(pg_addr_loopback(addr("127.0.0.1")));
+	EXPECT_TRUE(pg_addr_loopback(addr("127.255.0.9")));
+	EXPECT_TRUE(pg_addr_loopback(addr("::1")));
+	EXPECT_FALSE(pg_addr_loopback(addr("128.0.0.1")));
+	EXPECT_FALSE(pg_addr_loopback(addr("::2")));
+	EXPECT_FALSE(pg_addr_loopback(addr("::127.0.0.1")));
+}
+
+static struct pg_eval eval(const struct pg_policy *p, enum pg_dir dir, enum pg_proto_idx pidx,
+			   __u16 port, const char *peer_s)
+{
+	struct pg_eval r;
+
+	if (pg_policy_evaluate(p, dir, pidx, port, addr(peer_s), &r))
+		exit(PG_EXIT_FAIL);
+	return r;
+}
+
+TEST(evaluate_reasons_and_why)
+{
+	struct pg_policy *p = pol_new();
+	struct pg_eval r;
+
+	rule(p, PG_RULE_ALLOW, IN, TCP, "5432", "198.18.0.0/15");		/* 0 */
+	rule(p, PG_RULE_LOCAL, IN, TCP, "5432", NULL);				/* 1 */
+	rule(p, PG_RULE_DENY, IN, TCP, "5432", "198.18.9.0/24")->dry_run = true; /* 2 */
+	rule(p, PG_RULE_ALLOW, IN, TCP, "443", NULL);				/* 3 */
+	rule(p, PG_RULE_ALLOW, IN, TCP, "443", "198.18.0.0/16")->log = true;	/* 4 */
+
+	r = eval(p, IN, PG_PIDX_TCP, 5432, "198.18.1.1");
+	EXPECT_EQ(PG_ACT_LOCAL, r.action);
+	EXPECT_EQ(PG_R_LOCAL_ONLY, r.reason);
+	EXPECT_EQ(R(1), r.rule_slot);
+	EXPECT_TRUE(r.drop);
+	EXPECT_FALSE(r.dry_run);
+	EXPECT_TRUE(r.port_local);
+	EXPECT_EQ(2, r.ncovering);
+	EXPECT_STREQ("local: only loopback may reach this port; local takes precedence over allow",
+		     r.why);
+	pg_eval_free(&r);
+
+	r = eval(p, IN, PG_PIDX_TCP, 5432, "127.0.0.1");
+	EXPECT_EQ(PG_R_PASS_LOOPBACK, r.reason);
+	EXPECT_FALSE(r.drop);
+	EXPECT_EQ(1, r.ncovering);
+	pg_eval_free(&r);
+
+	r = eval(p, IN, PG_PIDX_TCP, 5432, "198.18.9.1");
+	EXPECT_EQ(PG_ACT_DENY, r.action);
+	EXPECT_EQ(PG_R_DENIED, r.reason);
+	EXPECT_EQ(R(2), r.rule_slot);
+	EXPECT_EQ(PG_VF_DRY_RUN, r.flags);
+	EXPECT_TRUE(r.drop);
+	EXPECT_TRUE(r.dry_run);
+	EXPECT_EQ(3, r.ncovering);
+	EXPECT_STREQ("deny takes precedence over local and allow; "
+		     "the rule is dry-run: reported, not blocked", r.why);
+	pg_eval_free(&r);
+
+	r = eval(p, IN, PG_PIDX_TCP, 443, "198.18.0.1");
+	EXPECT_EQ(PG_R_PASS_RULE, r.reason);
+	EXPECT_EQ(R(4), r.rule_slot);
+	EXPECT_TRUE(r.log);
+	EXPECT_FALSE(r.port_local);
+	EXPECT_STREQ("of 2 allow rules, the first with log decides, so the traffic is still logged",
+		     r.why);
+	pg_eval_free(&r);
+
+	r = eval(p, IN, PG_PIDX_TCP, 443, "2001:db8::1");
+	EXPECT_EQ(R(3), r.rule_slot);
+	EXPECT_FALSE(r.log);
+	EXPECT_STREQ("it is the only rule that covers this traffic", r.why);
+	pg_eval_free(&r);
+
+	r = eval(p, IN, PG_PIDX_UDP, 443, "2001:db8::1");
+	EXPECT_EQ(NULL, r.rule);
+	EXPECT_EQ(PG_ACT_DEFAULT, r.action);
+	EXPECT_EQ(PG_R_NOT_ALLOWED, r.reason);
+	EXPECT_EQ(PG_RULE_DEFAULT_IN, r.rule_slot);
+	EXPECT_TRUE(r.drop);
+	EXPECT_STREQ("no rule covers it: `default in deny` decides", r.why);
+	pg_eval_free(&r);
+
+	p->mode = PG_MODE_DRY_RUN;
+	r = eval(p, OUT, PG_PIDX_UDP, 443, "2001:db8::1");
+	EXPECT_EQ(PG_R_PASS_DEFAULT, r.reason);
+	EXPECT_EQ(PG_RULE_DEFAULT_OUT, r.rule_slot);
+	EXPECT_FALSE(r.drop);
+	EXPECT_FALSE(r.dry_run);
+	pg_eval_free(&r);
+	r = eval(p, IN, PG_PIDX_UDP, 443, "2001:db8::1");
+	EXPECT_TRUE(r.drop);
+	EXPECT_TRUE(r.dry_run);
+	pg_eval_free(&r);
+	pol_free(p);
+}
+
+/* ---- randomized equivalence: compiled maps vs the reference evaluator ---- */
+
+static __u64 rng_state;
+
+static __u32 rnd(__u32 n)
+{
+	/* xorshift64*: deterministic, so that a failure reproduces */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (__u32)((rng_state * 0x2545f4914f6cdd1dull) >> 32) % n;
+}
+
+/* Prefixes chosen to nest into each other, in both families, plus loopback and any. */
+static const char *const pool[] = {
+	"any", "0.0.0.0/0", "::/0", "198.18.0.0/15", "198.18.0.0/16", "198.18.1.0/24",
+	"198.18.1.128/25", "198.18.1.7", "198.19.0.0/16", "127.0.0.0/8", "127.0.0.1",
+	"2001:db8::/32", "2001:db8:1::/48", "2001:db8:1::/64", "2001:db8:1::7", "::1",
+	"2001:db8:2::/47", "::ffff:198.18.0.0/112",
+};
+/* Ports from a small universe so that rules overlap, plus the ends of the range. */
+static const __u16 port_pool[] = { 1, 2, 3, 5, 8, 9, 10, 20, 21, 22, 65534, 65535 };
+
+static struct pg_peer random_peer(void)
+{
+	struct pg_peer pe = peer(pool[rnd(sizeof(pool) / sizeof(*pool))]);
+	unsigned i;
+
+	/* Sometimes a random sub-prefix of it, to reach lengths the pool lacks. */
+	if (rnd(3) == 0 && pe.prefixlen < 128) {
+		unsigned len = pe.prefixlen + 1 + rnd(128 - pe.prefixlen);
+
+		for (i = pe.prefixlen; i < len && i < 128; i++)
+			if (rnd(2))
+				pe.addr[i / 8] |= 0x80 >> (i % 8);
+		pe.prefixlen = len;
+	}
+	return pe;
+}
+
+static void random_addr(__u8 a[16])
+{
+	struct pg_peer pe = random_peer();
+	unsigned i;
+
+	/* an address inside the prefix, its first, or a random one in the mapped space */
+	memcpy(a, pe.addr, 16);
+	if (rnd(4))
+		for (i = pe.prefixlen; i < 128; i++)
+			if (rnd(2))
+				a[i / 8] |= 0x80 >> (i % 8);
+	if (!pe.prefixlen && rnd(2)) {
+		memset(a, 0, 10);
+		a[10] = a[11] = 0xff;
+	}
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct pg_range *x = a, *y = b;
+
+	return x->lo - y->lo;
+}
+
+static struct pg_policy *random_policy(void)
+{
+	struct pg_policy *p = pol_new();
+	size_t n = 1 + rnd(12), i, j, k;
+
+	p->mode = rnd(4) ? PG_MODE_ENFORCE : PG_MODE_DRY_RUN;
+	p->default_in = rnd(2);
+	p->default_out = rnd(2);
+	for (i = 0; i < n; i++) {
+		static const enum pg_rule_kind kinds[] = { PG_RULE_ALLOW, PG_RULE_ALLOW, PG_RULE_DENY,
+							   PG_RULE_DENY, PG_RULE_LOCAL };
+		struct pg_rule *r = rule(p, kinds[rnd(5)], rnd(2), 1 + rnd(3), "1", NULL);
+		size_t nr = 1 + rnd(3);
+
+		/* ranges, then sorted and merged as the parser leaves them */
+		for (j = 0; j < nr; j++) {
+			__u16 a = port_pool[rnd(sizeof(port_pool) / 2)];
+			__u16 b = rnd(2) ? a : port_pool[rnd(sizeof(port_pool) / 2)];
+
+			r->ports = realloc(r->ports, (j + 1) * sizeof(*r->ports));
+			r->ports[j] = (struct pg_range){ a < b ? a : b, a < b ? b : a };
+		}
+		qsort(r->ports, nr, sizeof(*r->ports), cmp_range);
+		for (j = 1, k = 0; j < nr; j++) {
+			if (r->ports[j].lo <= r->ports[k].hi + 1) {
+				if (r->ports[j].hi > r->ports[k].hi)
+					r->ports[k].hi = r->ports[j].hi;
+			} else {
+				r->ports[++k] = r->ports[j];
+			}
+		}
+		r->nports = k + 1;
+		if (r->kind != PG_RULE_LOCAL && rnd(4)) {
+			r->npeers = 1 + rnd(3);
+			r->peers = calloc(r->npeers, sizeof(*r->peers));
+			for (j = 0; j < r->npeers; j++)
+				r->peers[j] = random_peer();
+		}
+		if (r->kind == PG_RULE_ALLOW)
+			r->log = rnd(3) == 0;
+		else
+			r->dry_run = rnd(3) == 0;
+	}
+	return p;
+}
+
+/* The decision of bpf/decide.bpf.h's pg_decide(), from a verdict and the config. */
+static void decide(const struct pg_config *cfg, enum pg_dir dir, const __u8 *a,
+		   const struct pg_verdict *v, int *reason, bool *drop, bool *dry_run)
+{
+	switch (v->action) {
+	case PG_ACT_DENY:
+		*reason = PG_R_DENIED;
+		*drop = true;
+		break;
+	case PG_ACT_LOCAL:
+		*drop = !pg_addr_loopback(a);
+		*reason = *drop ? PG_R_LOCAL_ONLY : PG_R_PASS_LOOPBACK;
+		break;
+	case PG_ACT_ALLOW:
+		*reason = PG_R_PASS_RULE;
+		*drop = false;
+		break;
+	default:
+		*drop = (dir == PG_DIR_IN ? cfg->default_in : cfg->default_out) == PG_DEFAULT_DENY;
+		*reason = *drop ? PG_R_NOT_ALLOWED : PG_R_PASS_DEFAULT;
+		break;
+	}
+	*dry_run = *drop && (cfg->mode == PG_MODE_DRY_RUN || (v->flags & PG_VF_DRY_RUN));
+}
+
+TEST(random_policies_agree_with_evaluator)
+{
+	int iter, q, checked = 0, seen[PG_R_MAX] = { 0 }, nlog = 0, ndry = 0, nlocalport = 0,
+	    ndryrule = 0;
+
+	rng_state = 0x5eed0f9087a7d1ull;
+	for (iter = 0; iter < 1500; iter++) {
+		struct pg_policy *p = random_policy();
+		struct pg_compiled c;
+		size_t i;
+
+		ASSERT_EQ(0, pg_compile(p, rnd(2), &c));
+		/* keys strictly increase: sorted for lookup, and no key written twice */
+		for (i = 1; i < c.npeers; i++) {
+			const struct pg_peer_key *a = &c.peers[i - 1].key, *b = &c.peers[i].key;
+			int d = ntohl(a->class_id) != ntohl(b->class_id) ?
+					(ntohl(a->class_id) < ntohl(b->class_id) ? -1 : 1) :
+					memcmp(a->addr, b->addr, 16);
+
+			ASSERT_TRUE(d < 0 || (d == 0 && a->prefixlen < b->prefixlen));
+		}
+		for (q = 0; q < 200; q++) {
+			enum pg_dir dir = rnd(2);
+			enum pg_proto_idx pidx = rnd(2);
+			__u16 port = rnd(8) ? port_pool[rnd(sizeof(port_pool) / 2)] : 1 + rnd(65535);
+			struct pg_verdict v;
+			struct pg_eval r;
+			__u8 a[16];
+			__u32 pflags;
+			int reason;
+			bool drop, dry;
+
+			random_addr(a);
+			if (rnd(10) == 0)
+				pg_addr_parse(rnd(2) ? "127.0.0.1" : "::1", a);
+			pflags = pg_compiled_lookup(&c, dir, pidx, port, a, &v);
+			ASSERT_EQ(0, pg_policy_evaluate(p, dir, pidx, port, a, &r));
+			decide(&c.config, dir, a, &v, &reason, &drop, &dry);
+			if (r.action != v.action || r.rule_slot != v.rule_id || r.flags != v.flags ||
+			    (int)r.reason != reason || r.drop != drop || r.dry_run != dry ||
+			    r.port_local != !!(pflags & PG_PORT_LOCAL) ||
+			    r.port_local_dry_run != !!(pflags & PG_PORT_LOCAL_DRY_RUN)) {
+				char pa[INET6_ADDRSTRLEN];
+
+				inet_ntop(AF_INET6, a, pa, sizeof(pa));
+				printf("# policy %d, query %s %s %u from %s\n", iter,
+				       dir ? "out" : "in", pidx ? "udp" : "tcp", port, pa);
+				for (i = 0; i < c.nmeta; i++)
+					printf("#   %s  %s\n", c.meta[i].src, c.meta[i].text);
+				printf("# evaluator: action %d slot %u flags %u reason %d\n",
+				       r.action, r.rule_slot, r.flags, r.reason);
+				printf("# compiled:  action %d slot %u flags %u reason %d\n",
+				       v.action, v.rule_id, v.flags, reason);
+			}
+			ASSERT_EQ(r.action, v.action);
+			ASSERT_EQ(r.rule_slot, v.rule_id);
+			ASSERT_EQ(r.flags, v.flags);
+			ASSERT_EQ(r.reason, reason);
+			ASSERT_EQ(r.drop, drop);
+			ASSERT_EQ(r.dry_run, dry);
+			ASSERT_EQ(r.port_local, !!(pflags & PG_PORT_LOCAL));
+			ASSERT_EQ(r.port_local_dry_run, !!(pflags & PG_PORT_LOCAL_DRY_RUN));
+			seen[r.reason]++;
+			nlog += r.log;
+			ndry += r.dry_run;
+			ndryrule += !!(r.flags & PG_VF_DRY_RUN);
+			nlocalport += r.port_local;
+			pg_eval_free(&r);
+			checked++;
+		}
+		pg_compiled_free(&c);
+		pol_free(p);
+	}
+	printf("# %d queries agree: denied %d, local-only %d, loopback %d, rule %d, "
+	       "not-allowed %d, default %d, logged %d, dry-run %d (by a rule %d), local port %d\n",
+	       checked,
+	       seen[PG_R_DENIED], seen[PG_R_LOCAL_ONLY], seen[PG_R_PASS_LOOPBACK],
+	       seen[PG_R_PASS_RULE], seen[PG_R_NOT_ALLOWED], seen[PG_R_PASS_DEFAULT], nlog, ndry,
+	       ndryrule, nlocalport);
+	/* The generator must keep reaching every outcome, or the agreement above means little. */
+	ASSERT_LT(1000, seen[PG_R_DENIED]);
+	ASSERT_LT(1000, seen[PG_R_LOCAL_ONLY]);
+	ASSERT_LT(100, seen[PG_R_PASS_LOOPBACK]);
+	ASSERT_LT(1000, seen[PG_R_PASS_RULE]);
+	ASSERT_LT(1000, seen[PG_R_NOT_ALLOWED]);
+	ASSERT_LT(1000, seen[PG_R_PASS_DEFAULT]);
+	ASSERT_LT(1000, nlog);
+	ASSERT_LT(1000, ndry);
+	ASSERT_LT(1000, ndryrule);
+	ASSERT_LT(1000, nlocalport);
+}
+
+/* ---- parsed policies ---- */
+
+static struct pg_policy *parse(const char *text)
+{
+	struct pg_diags d = { 0 };
+	struct pg_policy *p = NULL;
+
+	if (pg_policy_parse("t.policy", text, strlen(text), &p, &d)) {
+		pg_diags_print(&d, stdout);
+		exit(PG_EXIT_FAIL);
+	}
+	pg_diags_free(&d);
+	return p;
+}
+
+TEST(parsed_policy_meta_is_normalized_text)
+{
+	struct pg_policy *p = parse("default in deny\n"
+				    "set lan = 198.18.0.0/16, 2001:db8:1::/48\n"
+				    "allow in tcp 22\n"
+				    "\n"
+				    "allow in tcp 443,80 from @lan log\n"
+				    "deny out udp 53 to 198.18.0.1 dry-run\n"
+				    "local tcp 5432\n"
+				    "deny raw dry-run\n");
+	struct pg_compiled c;
+	struct pg_verdict v;
+
+	ASSERT_EQ(0, pg_compile(p, 0, &c));
+	ASSERT_EQ(PG_RULE_FIRST + 4, c.nmeta);
+	EXPECT_STREQ("t.policy:3", c.meta[R(0)].src);
+	EXPECT_STREQ("allow in tcp 22", c.meta[R(0)].text);
+	EXPECT_STREQ("t.policy:5", c.meta[R(1)].src);
+	EXPECT_STREQ("allow in tcp 80,443 from 198.18.0.0/16,2001:db8:1::/48 log",
+		     c.meta[R(1)].text);
+	EXPECT_STREQ("deny out udp 53 to 198.18.0.1 dry-run", c.meta[R(2)].text);
+	EXPECT_STREQ("local tcp 5432", c.meta[R(3)].text);
+	EXPECT_STREQ("t.policy:8", c.meta[PG_RULE_DENY_RAW].src);
+	EXPECT_STREQ("deny raw dry-run", c.meta[PG_RULE_DENY_RAW].text);
+	EXPECT_STREQ("default in deny", c.meta[PG_RULE_DEFAULT_IN].text);
+	EXPECT_STREQ("default out allow", c.meta[PG_RULE_DEFAULT_OUT].text);
+	EXPECT_EQ(1, c.config.deny_raw);
+	EXPECT_EQ(1, c.config.deny_raw_dry_run);
+	pg_compiled_lookup(&c, IN, PG_PIDX_TCP, 80, addr("2001:db8:1::9"), &v);
+	EXPECT_EQ(R(1), v.rule_id);
+	EXPECT_EQ(PG_VF_LOG, v.flags);
+	pg_compiled_lookup(&c, OUT, PG_PIDX_UDP, 53, addr("198.18.0.1"), &v);
+	EXPECT_EQ(PG_ACT_DENY, v.action);
+	EXPECT_EQ(PG_VF_DRY_RUN, v.flags);
+	pg_compiled_free(&c);
+	pg_policy_free(p);
+}
+
+/* Add a to the query peers, and the address just past it. */
+static void add_peer_queries(__u8 (*q)[16], size_t *n, const __u8 *a)
+{
+	int i;
+
+	memcpy(q[(*n)++], a, 16);
+	memcpy(q[*n], a, 16);
+	for (i = 15; i >= 0 && ++q[*n][i] == 0; i--)
+		;
+	(*n)++;
+}
+
+/* Every shipped policy compiles, and its maps agree with the evaluator at every port where
+ * some rule starts or ends (and on each side of it), for peers at and around every prefix the
+ * policy names. Classes are constant between those ports, so this covers every class. */
+TEST(shipped_policies_agree_with_evaluator)
+{
+	const char *tests = getenv("PG_TESTS");
+	char pattern[4096];
+	glob_t g;
+	size_t f;
+
+	snprintf(pattern, sizeof(pattern), "%s/policy/*.policy", tests ? tests : ".");
+	if (tests)
+		snprintf(pattern, sizeof(pattern), "%s/../policy/*.policy", tests);
+	if (glob(pattern, 0, NULL, &g) || !g.gl_pathc)
+		SKIP("no policy files match %s", pattern);
+	for (f = 0; f < g.gl_pathc; f++) {
+		struct pg_diags d = { 0 };
+		struct pg_policy *p = NULL;
+		struct pg_compiled c;
+		__u8 (*peers)[16];
+		__u16 *ports;
+		size_t np = 0, nq = 0, i, j, k, checked = 0;
+
+		if (pg_policy_load(g.gl_pathv[f], &p, &d)) {
+			pg_diags_print(&d, stdout);
+			ASSERT_EQ(0, d.nerrors);
+		}
+		pg_diags_free(&d);
+		ASSERT_EQ(0, pg_compile(p, 1, &c));
+		printf("# %s: %zu rules, %zu classes, %zu port entries, %zu peer entries\n",
+		       g.gl_pathv[f], p->nrules, c.nclasses, c.nports, c.npeers);
+
+		ports = calloc(4 * 16 * (p->nrules + 1) + 8, sizeof(*ports));
+		for (i = 0; i < p->nrules; i++)
+			for (j = 0; j < p->rules[i].nports && j < 16; j++) {
+				ports[np++] = p->rules[i].ports[j].lo;
+				ports[np++] = p->rules[i].ports[j].lo - 1;
+				ports[np++] = p->rules[i].ports[j].hi;
+				ports[np++] = p->rules[i].ports[j].hi + 1;
+			}
+		ports[np++] = 1;
+		ports[np++] = 65535;
+		for (i = 0; i < p->nrules; i++)
+			nq += 2 * p->rules[i].npeers;
+		peers = calloc(nq + 16, sizeof(*peers));
+		nq = 0;
+		add_peer_queries(peers, &nq, addr("127.0.0.1"));
+		add_peer_queries(peers, &nq, addr("::1"));
+		add_peer_queries(peers, &nq, addr("198.18.0.1"));
+		add_peer_queries(peers, &nq, addr("2001:db8::1"));
+		add_peer_queries(peers, &nq, addr("203.0.113.7"));
+		for (i = 0; i < p->nrules; i++)
+			for (j = 0; j < p->rules[i].npeers; j++)
+				add_peer_queries(peers, &nq, p->rules[i].peers[j].addr);
+
+		for (k = 0; k < 4; k++)
+			for (i = 0; i < np; i++)
+				for (j = 0; j < nq; j++) {
+					struct pg_verdict v;
+					struct pg_eval r;
+					__u32 fl;
+
+					if (!ports[i])
+						continue;
+					fl = pg_compiled_lookup(&c, k / 2, k % 2, ports[i], peers[j],
+								&v);
+					ASSERT_EQ(0, pg_policy_evaluate(p, k / 2, k % 2, ports[i],
+									peers[j], &r));
+					ASSERT_EQ(r.action, v.action);
+					ASSERT_EQ(r.rule_slot, v.rule_id);
+					ASSERT_EQ(r.flags, v.flags);
+					ASSERT_EQ(r.port_local, !!(fl & PG_PORT_LOCAL));
+					pg_eval_free(&r);
+					checked++;
+				}
+		printf("#   %zu queries agree\n", checked);
+		free(ports);
+		free(peers);
+		pg_compiled_free(&c);
+		pg_policy_free(p);
+	}
+	globfree(&g);
+}
+
+/* ---- scale ---- */
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* 10,000 rules, each its own port (or all on one port) and its own /24 or /64. The time is
+ * printed, not asserted; what is asserted is the shape and agreement with the evaluator. */
+static void scale_case(bool one_port)
+{
+	struct pg_policy *p = pol_new();
+	struct pg_compiled c;
+	struct timespec t0;
+	char ports[16], cidr[64];
+	int i;
+
+	for (i = 0; i < 10000; i++) {
+		snprintf(ports, sizeof(ports), "%d", one_port ? 443 : 1000 + i);
+		if (i % 2)
+			snprintf(cidr, sizeof(cidr), "198.%d.%d.0/24", 18 + (i >> 8) % 2, i & 0xff);
+		else
+			snprintf(cidr, sizeof(cidr), "2001:db8:%x::/64", i);
+		rule(p, i % 7 ? PG_RULE_ALLOW : PG_RULE_DENY, i % 3 ? IN : OUT,
+		     i % 5 ? TCP : TCP | UDP, ports, cidr);
+	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	ASSERT_EQ(0, pg_compile(p, 0, &c));
+	printf("# %s: %zu rules compiled in %.1f ms of CPU: %zu classes, %zu port entries, %zu peer "
+	       "entries\n", one_port ? "one port" : "distinct ports", p->nrules, ms_since(&t0),
+	       c.nclasses, c.nports, c.npeers);
+	if (one_port) {
+		EXPECT_EQ(2 + 2, c.nclasses); /* in/out, and tcp-only vs tcp,udp sets */
+	} else {
+		EXPECT_EQ(10000, c.nclasses);
+		EXPECT_EQ(10000 + 2000, c.nports);
+		EXPECT_EQ(10000, c.npeers);
+	}
+	for (i = 0; i < 2000; i++) {
+		int k = rnd(10000);
+		enum pg_dir dir = k % 3 ? IN : OUT;
+		struct pg_verdict v;
+		struct pg_eval r;
+		__u8 a[16];
+
+		memcpy(a, p->rules[k].peers[0].addr, 16);
+		a[15] |= rnd(2);
+		pg_compiled_lookup(&c, dir, PG_PIDX_TCP, p->rules[k].ports[0].lo, a, &v);
+		ASSERT_EQ(0, pg_policy_evaluate(p, dir, PG_PIDX_TCP, p->rules[k].ports[0].lo, a,
+						&r));
+		ASSERT_EQ(r.action, v.action);
+		ASSERT_EQ(r.rule_slot, v.rule_id);
+		if (!one_port)
+			ASSERT_EQ(R(k), v.rule_id);
+		pg_eval_free(&r);
+	}
+	pg_compiled_free(&c);
+	pol_free(p);
+}
+
+TEST(ten_thousand_rules_distinct_ports)
+{
+	rng_state = 42;
+	scale_case(false);
+}
+
+TEST(ten_thousand_rules_one_port)
+{
+	rng_state = 43;
+	scale_case(true);
+}
+
+TEST(nested_port_ranges)
+{
+	struct pg_policy *p = pol_new();
+	struct pg_compiled c;
+	struct timespec t0;
+	struct pg_verdict v;
+	char ports[32];
+	int i;
+
+	/* rule i covers [1 + i, 65535 - i]: 3999 segments of up to 2000 rules each. The worst
+	 * case of the sweep, whose cost is the sum of the set sizes; the segments right of the
+	 * middle repeat the sets of those left of it, so they find their class. */
+	for (i = 0; i < 2000; i++) {
+		snprintf(ports, sizeof(ports), "%d-%d", 1 + i, 65535 - i);
+		rule(p, PG_RULE_ALLOW, IN, TCP, ports, i % 2 ? "198.18.0.0/16" : NULL);
+	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	ASSERT_EQ(0, pg_compile(p, 0, &c));
+	printf("# nested: %zu rules compiled in %.1f ms of CPU: %zu classes, %zu peer entries\n",
+	       p->nrules, ms_since(&t0), c.nclasses, c.npeers);
+	EXPECT_EQ(2000, c.nclasses);
+	EXPECT_EQ(65535, c.nports);
+	pg_compiled_lookup(&c, IN, PG_PIDX_TCP, 1999, addr("198.18.0.1"), &v);
+	EXPECT_EQ(R(0), v.rule_id);
+	pg_compiled_lookup(&c, IN, PG_PIDX_TCP, 65535 - 1998, addr("198.18.0.1"), &v);
+	EXPECT_EQ(R(0), v.rule_id);
+	pg_compiled_lookup(&c, IN, PG_PIDX_TCP, 65535 - 1999, addr("198.18.0.1"), &v);
+	EXPECT_EQ(R(0), v.rule_id);
+	pg_compiled_free(&c);
 	pol_free(p);
 }
 

@@ -26,8 +26,6 @@
 
 #include "compile.h"
 
-#define NPORTS PG_PORT_SPACE
-
 /* A rule's direction: `local` is about inbound traffic, whatever the parser put in dir. */
 static enum pg_dir rule_dir(const struct pg_rule *r)
 {
@@ -93,66 +91,6 @@ static int grow(void **v, size_t *cap, size_t need, size_t elem)
 
 /* ---- rule metadata ---- */
 
-/* Stand-in for pg_rule_format until the parser's formatter lands on main. */
-static void peer_text(const struct pg_peer *pe, char *buf, size_t size)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	if (!pe->prefixlen) {
-		snprintf(buf, size, "any");
-	} else if (pe->v4) {
-		inet_ntop(AF_INET, pe->addr + 12, a, sizeof(a));
-		if (pe->prefixlen == 128)
-			snprintf(buf, size, "%s", a);
-		else
-			snprintf(buf, size, "%s/%u", a, pe->prefixlen - 96u);
-	} else {
-		inet_ntop(AF_INET6, pe->addr, a, sizeof(a));
-		if (pe->prefixlen == 128)
-			snprintf(buf, size, "%s", a);
-		else
-			snprintf(buf, size, "%s/%u", a, pe->prefixlen);
-	}
-}
-
-static void rule_text(const struct pg_rule *r, char *buf, size_t size)
-{
-	static const char *const kinds[] = { "allow", "deny", "local" };
-	size_t len = 0, i;
-	char peer[64];
-
-#define APPEND(...)                                                                      \
-	do {                                                                             \
-		if (len < size)                                                          \
-			len += snprintf(buf + len, size - len, __VA_ARGS__);              \
-	} while (0)
-	APPEND("%s", kinds[r->kind]);
-	if (r->kind != PG_RULE_LOCAL)
-		APPEND(" %s", r->dir == PG_DIR_IN ? "in" : "out");
-	APPEND(" %s", r->protos == (PG_PROTO_TCP | PG_PROTO_UDP) ? "tcp,udp" :
-		      r->protos == PG_PROTO_UDP ? "udp" : "tcp");
-	for (i = 0; i < r->nports; i++) {
-		if (r->ports[i].lo == r->ports[i].hi)
-			APPEND("%s%u", i ? "," : " ", r->ports[i].lo);
-		else
-			APPEND("%s%u-%u", i ? "," : " ", r->ports[i].lo, r->ports[i].hi);
-	}
-	if (r->kind != PG_RULE_LOCAL && r->npeers) {
-		APPEND(" %s", r->dir == PG_DIR_IN ? "from" : "to");
-		for (i = 0; i < r->npeers; i++) {
-			peer_text(&r->peers[i], peer, sizeof(peer));
-			APPEND("%s%s", i ? "," : " ", peer);
-		}
-	}
-	if (r->log)
-		APPEND(" log");
-	if (r->dry_run)
-		APPEND(" dry-run");
-#undef APPEND
-	if (len >= size && size > 4)
-		memcpy(buf + size - 4, "...", 4);
-}
-
 /* "FILE:LINE"; a path too long for the field keeps its end, which names the file. */
 static void loc_text(const struct pg_loc *loc, char *buf, size_t size)
 {
@@ -189,7 +127,9 @@ static void fill_meta(const struct pg_policy *p, struct pg_compiled *c)
 		struct pg_rule_meta *m = &c->meta[c->rule_slot[i]];
 
 		loc_text(&p->rules[i].loc, m->src, sizeof(m->src));
-		rule_text(&p->rules[i], m->text, sizeof(m->text));
+		/* A rule too long for the field (a big set) keeps its head, marked as cut. */
+		if (pg_rule_format(&p->rules[i], m->text, sizeof(m->text)) == -ENOSPC)
+			memcpy(m->text + sizeof(m->text) - 4, "...", 4);
 	}
 }
 
@@ -197,7 +137,8 @@ static void fill_meta(const struct pg_policy *p, struct pg_compiled *c)
 
 struct cls {
 	__u64 hash;
-	size_t off, n; /* rule indices in ctx.members[off..off+n), ascending */
+	size_t off, n; /* rule indices in ctx.members[off..off+n), in no order: class_peers
+			* sorts by prefix and then rule index, so the output is deterministic */
 	__u32 flags;   /* PG_PORT_* */
 };
 
@@ -263,13 +204,6 @@ static bool class_is_active_set(struct ctx *x, const struct cls *c)
 	return true;
 }
 
-static int cmp_size(const void *a, const void *b)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int htab_resize(struct ctx *x)
 {
 	size_t ncap = x->hcap ? x->hcap * 2 : 1024, i, h;
@@ -319,7 +253,6 @@ static long class_of_active(struct ctx *x)
 			local_enforce |= !rule->dry_run;
 		}
 	}
-	qsort(x->members + c->off, c->n, sizeof(*x->members), cmp_size);
 	/* The bind hook refuses non-loopback binds of a local port; it only reports them when
 	 * every local rule on the port is dry-run (as in the verdict, enforcing wins). */
 	c->flags = local ? PG_PORT_LOCAL | (local_enforce ? 0 : PG_PORT_LOCAL_DRY_RUN) : 0;
@@ -342,7 +275,7 @@ static __u32 class_id(__u32 gen, size_t idx)
 }
 
 struct ev {
-	__u32 pos;  /* first port of the change; NPORTS for "after 65535" */
+	__u32 pos;  /* first port of the change; 65536 for "after 65535" */
 	__u32 add;  /* 0: the rule stops covering here; 1: starts */
 	size_t rule;
 };

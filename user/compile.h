@@ -20,6 +20,15 @@
  * other generation while a reload swaps them (the trie holds both generations at once). */
 #define PG_CLASS_GEN_SHIFT 30
 
+/* The generation a class id (host order, as in pg_port_val) belongs to. Writing generation gen
+ * means: zero its port slots the new policy leaves uncovered, and delete every pg_peers entry
+ * whose class id belongs to gen (ntohl of the key's class_id): the ids restart from 1 at each
+ * compile, so stale entries of the previous policy in that generation would be found again. */
+static inline __u32 pg_class_id_gen(__u32 class_id)
+{
+	return (class_id >> PG_CLASS_GEN_SHIFT) & 1;
+}
+
 struct pg_port_entry {
 	__u32 index; /* pg_port_index(gen, dir, pidx, port) */
 	struct pg_port_val val;

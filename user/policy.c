@@ -365,6 +365,9 @@ static int parse_peer(struct parser *ps, struct tok *t, struct peerlist *pl, str
 		size_t off = (size_t)(slash - t->s) + 1;
 
 		*slash = '/';
+		if (off == t->len)
+			return err_at(ps, clamp_int((size_t)t->col + off),
+				      "missing prefix length after '/' (expected 0-%d)", maxlen);
 		if (!parse_dec(slash + 1, t->len - off, (unsigned long)maxlen, &plen))
 			return err_at(ps, clamp_int((size_t)t->col + off),
 				      "invalid prefix length '" QF "' (expected 0-%d)",
@@ -645,7 +648,9 @@ static int parse_set(struct parser *ps, struct tok *kw)
 	name = next(ps);
 	if (!name)
 		return err_at(ps, ps->endcol, "expected a set name after 'set'");
-	if (name->kind != TK_WORD || !valid_set_name(name->s, name->len))
+	if (name->kind != TK_WORD)
+		return err_at(ps, name->col, "expected a set name after 'set', found '%s'", name->s);
+	if (!valid_set_name(name->s, name->len))
 		return err_at(ps, name->col,
 			      "invalid set name '" QF "' (a letter or '_', then letters, digits, "
 			      "'_', '-' or '.', at most %d characters)",
@@ -868,6 +873,10 @@ static int parse_rule(struct parser *ps, struct tok *kw, enum pg_rule_kind kind)
 			return err_at(ps, t->col, "unknown direction '" QF "' (expected %s)", QT(t),
 				      deny ? "in, out or raw" : "in or out");
 		after = t->s;
+	} else if (is(peek(ps), "in") || is(peek(ps), "out")) {
+		/* A local port is about who may reach it, loopback, in any direction. */
+		return err_at(ps, peek(ps)->col,
+			      "a local rule has no direction (write 'local PROTO PORTS')");
 	}
 	err = parse_protos(ps, after, &r.protos);
 	if (err)

@@ -53,6 +53,8 @@ static bool covers(const struct pg_rule *r, unsigned proto, __u16 port)
  * restricted to some peers counts: an admins set is the intended way to write it. */
 static int lint_ssh(const struct pg_policy *p, struct pg_diags *d)
 {
+	struct pg_loc loc;
+
 	if (p->default_in != PG_DEFAULT_DENY)
 		return 0;
 	for (size_t i = 0; i < p->nrules; i++) {
@@ -61,7 +63,9 @@ static int lint_ssh(const struct pg_policy *p, struct pg_diags *d)
 		if (r->kind == PG_RULE_ALLOW && r->dir == PG_DIR_IN && covers(r, PG_PROTO_TCP, 22))
 			return 0;
 	}
-	return warn(d, &p->default_in_loc,
+	loc = p->default_in_loc;
+	loc.file = p->file;
+	return warn(d, &loc,
 		    "inbound default is deny and no rule allows tcp/22 (SSH): enforcing this "
 		    "policy would lock administrators out");
 }

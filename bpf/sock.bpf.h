@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the socket hooks share (bpf/sock_hooks.bpf.c, bpf/sock_lsm.bpf.c): reporting a verdict
+ * with the calling process, and the `deny raw` decision.
+ */
+#ifndef PG_SOCK_BPF_H
+#define PG_SOCK_BPF_H
+
+#include "decide.bpf.h"
+#include "events.bpf.h"
+
+/* Not in vmlinux.h: they are macros in the kernel's uapi headers. */
+#define PG_AF_INET 2
+#define PG_AF_INET6 10
+#define PG_AF_PACKET 17
+#define PG_SOCK_RAW 3
+#define PG_IPPROTO_TCP 6
+#define PG_IPPROTO_UDP 17
+#define PG_IPPROTO_MPTCP 262
+
+#define PG_REFUSE 0
+#define PG_ALLOW 1
+
+/*
+ * Count the verdict and, when it is a violation (blocked, or let through by dry-run) or an
+ * allow with `log`, report it with the calling process. The event's "destination" is always
+ * the port the rule judged: the bound port for bind, the remote port for connect and sendmsg,
+ * as it is this host's port for inbound packets in XDP.
+ */
+static __always_inline void sock_report(const struct pg_config *cfg, const struct pg_decision *d,
+					__u32 hook, __u32 dir, __u8 proto, __u8 family,
+					const __u8 *saddr, __u16 sport, const __u8 *daddr,
+					__u16 dport)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct pg_rl_key rk = {};
+	struct pg_event *e;
+
+	pg_count_verdict(d->gen, d->rule_id, d->reason, 0, now);
+	if (!(d->drop || d->log) || !cfg->events)
+		return;
+
+	/* Socket hooks rate-limit by the peer (the bound address for bind) and the port. */
+	__builtin_memcpy(rk.addr, daddr, 16);
+	rk.port = dport;
+	rk.reason = d->reason;
+	rk.hook = hook;
+	if (!pg_event_admit(cfg, &rk, now))
+		return;
+	e = pg_event_reserve();
+	if (!e)
+		return;
+	e->ts_ns = now;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->hook = hook;
+	e->reason = d->reason;
+	e->gen = d->gen;
+	e->rule_id = d->rule_id;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->action = !d->drop ? PG_EV_LOGGED : d->dry_run ? PG_EV_ALLOWED : PG_EV_BLOCKED;
+	e->dir = dir;
+	e->proto = proto;
+	e->family = family;
+	e->sport = sport;
+	e->dport = dport;
+	__builtin_memcpy(e->saddr, saddr, 16);
+	__builtin_memcpy(e->daddr, daddr, 16);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	pg_event_submit(e);
+}
+
+static __always_inline int verdict(const struct pg_decision *d)
+{
+	return d->drop && !d->dry_run ? PG_REFUSE : PG_ALLOW;
+}
+
+/* `deny raw`: a raw or packet socket is being created (family 4, 6, or 0 for packet/XDP). */
+static __always_inline int judge_raw(__u8 family, __u8 proto)
+{
+	struct pg_decision d = {};
+	const struct pg_config *cfg;
+	__u8 zero[16] = {};
+	__u32 gen;
+
+	cfg = pg_current(&gen);
+	if (!cfg)
+		return PG_REFUSE;
+	if (!cfg->deny_raw)
+		return PG_ALLOW;
+	d.gen = gen;
+	d.rule_id = PG_RULE_DENY_RAW;
+	d.reason = PG_R_RAW_SOCKET;
+	d.drop = 1;
+	d.dry_run = cfg->mode == PG_MODE_DRY_RUN || cfg->deny_raw_dry_run;
+	sock_report(cfg, &d, PG_HOOK_SOCK_CREATE, PG_DIR_OUT, proto, family, zero, 0, zero, 0);
+	return verdict(&d);
+}
+
+#endif /* PG_SOCK_BPF_H */
