@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The benchmarks' view of portguard; see pgglue.h. Parsing and compiling go through
- * portguard's own user/policy.c and user/compile.c; the compiled entries are written into the
- * maps of portguard's own XDP skeleton. The parser and compiler symbols are weak, so that the
- * benchmarks build (and report portguard as unavailable) on a tree where they are missing.
+ * The benchmarks' view of portguard; see pgglue.h. Parsing, compiling and writing the maps go
+ * through portguard's own user/policy.c, user/compile.c and user/apply.c, into the maps of
+ * portguard's own XDP skeleton. Those symbols are weak, so that the benchmarks build (and
+ * report portguard as unavailable) on a tree where they are missing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +18,7 @@
 #include "portguard.h"
 #include "policy.h"
 #include "compile.h"
+#include "apply.h"
 #include "xdp_ingress.skel.h"
 #include "pgglue.h"
 
@@ -27,14 +28,18 @@
 #pragma weak pg_diags_free
 #pragma weak pg_compile
 #pragma weak pg_compiled_free
+#pragma weak pg_maps_from_object
+#pragma weak pg_apply
+#pragma weak pg_activate
 
 int pgg_available(void)
 {
-	return pg_policy_parse && pg_compile;
+	return pg_policy_parse && pg_compile && pg_apply && pg_activate && pg_maps_from_object;
 }
 
 struct pgg {
 	struct xdp_ingress_bpf *skel;
+	struct pg_maps maps;
 	__u32 gen; /* the generation in force */
 	struct pg_compiled cur;
 	int have_cur;
@@ -126,52 +131,18 @@ out:
 	return err;
 }
 
-/* Write a compiled generation into the maps (not yet in force). */
-static int write_gen(struct pgg *g, const struct pg_compiled *c)
+/* portguard's own map writer (user/apply.c) fills the idle generation; one write of
+ * pg_active switches to it. */
+static int apply_and_activate(struct pgg *g, const struct pg_compiled *c)
 {
-	int ports = bpf_map__fd(g->skel->maps.pg_ports), peers = bpf_map__fd(g->skel->maps.pg_peers);
-	int cfg = bpf_map__fd(g->skel->maps.pg_config), meta = bpf_map__fd(g->skel->maps.pg_rule_meta);
-	__u32 i, key;
+	int err;
 
-	for (i = 0; i < c->nports; i++)
-		if (bpf_map_update_elem(ports, &c->ports[i].index, &c->ports[i].val, BPF_ANY))
-			return -errno;
-	for (i = 0; i < c->npeers; i++)
-		if (bpf_map_update_elem(peers, &c->peers[i].key, &c->peers[i].val, BPF_ANY))
-			return -errno;
-	for (i = 0; i < c->nmeta; i++) {
-		key = c->gen * PG_MAX_RULES + i;
-		if (bpf_map_update_elem(meta, &key, &c->meta[i], BPF_ANY))
-			return -errno;
-	}
-	key = c->gen;
-	if (bpf_map_update_elem(cfg, &key, &c->config, BPF_ANY))
-		return -errno;
-	return 0;
-}
-
-/* Remove what a compiled generation wrote, once it is no longer in force. */
-static void clear_gen(struct pgg *g, const struct pg_compiled *c)
-{
-	int ports = bpf_map__fd(g->skel->maps.pg_ports), peers = bpf_map__fd(g->skel->maps.pg_peers);
-	struct pg_port_val zero = {};
-	__u32 i;
-
-	for (i = 0; i < c->nports; i++)
-		bpf_map_update_elem(ports, &c->ports[i].index, &zero, BPF_ANY);
-	for (i = 0; i < c->npeers; i++)
-		bpf_map_delete_elem(peers, &c->peers[i].key);
-}
-
-static int activate(struct pgg *g, __u32 gen)
-{
-	struct pg_active a = { .gen = gen };
-	__u32 zero = 0;
-
-	if (bpf_map_update_elem(bpf_map__fd(g->skel->maps.pg_active), &zero, &a, BPF_ANY))
-		return -errno;
-	g->gen = gen;
-	return 0;
+	err = pg_apply(&g->maps, c);
+	if (!err)
+		err = pg_activate(&g->maps, c->gen);
+	if (!err)
+		g->gen = c->gen;
+	return err;
 }
 
 int pgg_open(const char *name, const char *text, size_t len, struct pgg_times *t,
@@ -182,7 +153,7 @@ int pgg_open(const char *name, const char *text, size_t len, struct pgg_times *t
 	int err;
 
 	*out = NULL;
-	if (!pg_policy_parse || !pg_compile)
+	if (!pgg_available())
 		return -ENOTSUP;
 	g = calloc(1, sizeof(*g));
 	if (!g)
@@ -194,14 +165,17 @@ int pgg_open(const char *name, const char *text, size_t len, struct pgg_times *t
 			strerror(-err));
 		goto fail;
 	}
-	err = build(name, text, len, 0, &g->cur, t);
+	err = pg_maps_from_object(&g->maps, g->skel->obj);
+	if (err)
+		goto fail;
+	/* Fresh maps: generation 0 is in force and all zeroes (default allow); the policy goes
+	 * into generation 1, as `portguard run` does. */
+	err = build(name, text, len, 1, &g->cur, t);
 	if (err)
 		goto fail;
 	g->have_cur = 1;
 	t0 = mono();
-	err = write_gen(g, &g->cur);
-	if (!err)
-		err = activate(g, 0);
+	err = apply_and_activate(g, &g->cur);
 	if (t)
 		t->apply = mono() - t0;
 	if (err) {
@@ -227,16 +201,13 @@ int pgg_reload(struct pgg *g, const char *text, size_t len, struct pgg_times *t)
 	if (err)
 		return err;
 	t0 = mono();
-	err = write_gen(g, &next);
-	if (!err)
-		err = activate(g, gen);
+	err = apply_and_activate(g, &next);
+	if (t)
+		t->apply = mono() - t0;
 	if (err) {
 		pg_compiled_free(&next);
 		return err;
 	}
-	clear_gen(g, &g->cur);
-	if (t)
-		t->apply = mono() - t0;
 	pg_compiled_free(&g->cur);
 	g->cur = next;
 	return 0;

@@ -44,8 +44,8 @@ int pgg_available(void);
  * not NULL, receives the time of each step (loading the BPF program itself is not counted). */
 int pgg_open(const char *name, const char *text, size_t len, struct pgg_times *t,
 	     struct pgg **out);
-/* Replace the policy: parse, compile and write the other generation, switch to it, then clear
- * the old one (the clearing is counted in apply). */
+/* Replace the policy: parse, compile and write the idle generation (pg_apply clears what it
+ * held), then switch to it. */
 int pgg_reload(struct pgg *g, const char *text, size_t len, struct pgg_times *t);
 /* Turn violation events on or off in the generation in force (counters stay exact). */
 int pgg_set_events(struct pgg *g, int on);
