@@ -56,11 +56,21 @@ CG=""
 BG_PIDS=()
 cleanups=()
 defer() { cleanups+=("$*"); }
+# stop PID: a process we started; TERM, then KILL after 5 s.
+stop() {
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
 cleanup() {
 	local i pid
-	for pid in "${BG_PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	done
+	for pid in "${BG_PIDS[@]}"; do stop "$pid"; done
 	for ((i = ${#cleanups[@]} - 1; i >= 0; i--)); do
 		eval "${cleanups[$i]}" >/dev/null 2>&1 || true
 	done
@@ -335,18 +345,14 @@ item4() {
 				done
 				if ! bpftool cgroup show "$CG" 2>/dev/null | grep -q connect4; then
 					log "item 4: portguard run attached no hooks: $(head -c 300 "$TMP/sock-run.log")"
-					kill -TERM "$pid" 2>/dev/null
-					wait "$pid" 2>/dev/null
+					stop "$pid"
 					continue
 				fi
 				;;
 			esac
 			out=$("$B/sockbench" --cgroup "$CG" --cpu "$CPU" --iters "$SOCK_ITERS" \
 				$([ $cfg = trivial ] && echo --trivial) 2>&1)
-			if [ -n "$pid" ]; then
-				kill -TERM "$pid" 2>/dev/null
-				wait "$pid" 2>/dev/null
-			fi
+			[ -n "$pid" ] && stop "$pid"
 			if ! grep -q bind_ns <<<"$out"; then
 				log "item 4: $cfg: $out"
 				continue
@@ -370,80 +376,99 @@ item5() {
 	: >"$RAW/events-run.tsv"
 	[ "$PG_OK" = 1 ] || { log "item 5: portguard not built: skipped"; return; }
 	[ -n "${SMAC:-}" ] || setup_net || return
-	local round ev
-	# XDP rate with events on and off: every frame from a new source, so that the per-source
-	# rate limit never hides the cost; only the global budget and the ring bound events.
-	GEN_EXTRA=(--vary-src)
-	for ((round = 1; round <= ROUNDS; round++)); do
-		for ev in on off; do
-			in_r "$B/xdpload" --dev vR --prog portguard --rules 10 --events $ev || continue
-			measure xdp "events-$ev" 10 "$round" "$RAW/events.tsv"
-			in_r "$B/xdpload" --dev vR --detach
-		done
-	done
-	GEN_EXTRA=()
-	item5_run
-}
-
-# `portguard run --json` on the receiver, its stdout into a pipe that counts records, under
-# the same flood; then the kernel's counters from the pinned maps.
-item5_run() {
-	local pin=$TMP/bpffs/ev pid cnt i out secs
 	mountpoint -q "$TMP/bpffs" || {
 		mkdir -p "$TMP/bpffs"
 		mount -t bpf bpf "$TMP/bpffs" && defer "umount -l '$TMP/bpffs'"
 	}
 	"$B/xdpload" --policy 10 >"$TMP/ev.policy"
+	local round flood ev
+	# Two floods: one source (the per-(source, port, reason) rate limit absorbs the repeats),
+	# and a new source for every frame (the generator rewrites the low 16 bits of the
+	# address: every packet wants an event, only the global budget and the ring bound them).
+	for ((round = 1; round <= ROUNDS; round++)); do
+		for flood in one-source new-source; do
+			for ev in on off; do
+				run_flood "$round" "$flood" "$ev"
+			done
+		done
+	done
+}
+
+# run_flood ROUND FLOOD on|off: `portguard run --json` (with --no-events for off) on the
+# receiver, its stdout into a pipe read by a counter; the flood; the kernel's counters from
+# the pinned maps; run stopped. One line of events.tsv, one of events-run.tsv.
+run_flood() {
+	local round=$1 flood=$2 ev=$3 pin=$TMP/bpffs/ev pid cnt i v s
+	rm -f "$TMP/ev.fifo" "$TMP/ev.count"
 	mkfifo "$TMP/ev.fifo"
-	# The counter: violations, and the sum of the counts of "suppressed" records.
+	# The counter: violation records, and the sum of the counts of "suppressed" records.
 	awk '/"event_type":"violation"/ { v++ }
 	     /"event_type":"suppressed"/ { if (match($0, /"count":[0-9]+/)) s += substr($0, RSTART + 8, RLENGTH - 8) }
 	     END { printf "%d %d\n", v, s }' <"$TMP/ev.fifo" >"$TMP/ev.count" &
 	cnt=$!
 	BG_PIDS+=("$cnt")
-	in_r "$PORTGUARD" run "$TMP/ev.policy" --iface vR --json --pin-dir "$pin" \
+	# nsenter execs portguard: $! is portguard itself (a shell function would put a subshell
+	# between, and signals would never reach it). --no-cgroup: XDP only; socket hooks are
+	# only ever attached to the child cgroup of item 4.
+	nsenter --net=/run/netns/"$NS_R" "$PORTGUARD" run "$TMP/ev.policy" --iface vR --no-cgroup \
+		--json --pin-dir "$pin" $([ "$ev" = off ] && echo --no-events) \
 		>"$TMP/ev.fifo" 2>"$TMP/ev-run.log" &
 	pid=$!
 	BG_PIDS+=("$pid")
-	for ((i = 0; i < 50; i++)); do
-		[ -e "$pin/pg_event_stats" ] && ip -n "$NS_R" link show vR | grep -q xdp && break
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$pin/pg_event_stats" ] && ip -n "$NS_R" link show vR | grep -q 'prog/xdp' && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	if ! [ -e "$pin/pg_event_stats" ]; then
+	if ! ip -n "$NS_R" link show vR | grep -q 'prog/xdp'; then
 		log "item 5: portguard run did not start: $(head -c 300 "$TMP/ev-run.log")"
-		kill -TERM "$pid" 2>/dev/null
-		wait "$pid" "$cnt" 2>/dev/null
+		stop "$pid"
+		stop "$cnt"
 		return
 	fi
-	out=$(in_s "$B/livegen" --dev vS "${FRAME[@]}" --vary-src --seconds "$SECONDS_PER_RUN" \
-		--cpu "$CPU" 2>&1)
-	secs=$(sed -n 's/.* seconds=\([0-9.]*\).*/\1/p' <<<"$out")
-	sleep 1 # let run drain the ring and emit its suppressed record
+	GEN_EXTRA=()
+	[ "$flood" = new-source ] && GEN_EXTRA=(--vary-src)
+	measure xdp "$flood-$ev" 10 "$round" "$RAW/events.tsv"
+	GEN_EXTRA=()
+	sleep 1 # let run drain the ring and write its suppressed record
 	bpftool -j map dump pinned "$pin/pg_event_stats" >"$TMP/ev-stats.json" 2>/dev/null
 	bpftool -j map dump pinned "$pin/pg_reason_stats" >"$TMP/ev-reasons.json" 2>/dev/null
 	kill -INT "$pid" 2>/dev/null
 	for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	wait "$cnt" 2>/dev/null
+	stop "$pid"
+	# The counter ends at end of file, once run is gone; bounded all the same.
+	for ((i = 0; i < 50; i++)); do kill -0 "$cnt" 2>/dev/null || break; sleep 0.1; done
+	stop "$cnt"
 	in_r "$B/xdpload" --dev vR --detach >/dev/null 2>&1
-	# Per-CPU values: key -> sum of the first u64 of each CPU's value.
-	local sums
-	sums=$(for f in ev-stats ev-reasons; do
-		awk -v f=$f 'BEGIN { RS = "\"key\":" } NR > 1 {
-			k = $0; sub(/[^0-9].*/, "", k)
-			n = 0; s = 0
-			while (match($0, /"value":[0-9]+|"packets":[0-9]+/)) {
-				v = substr($0, RSTART, RLENGTH); sub(/.*:/, "", v); s += v
-				$0 = substr($0, RSTART + RLENGTH)
-			}
-			printf "%s %s %s\n", f, k, s }' "$TMP/$f.json"
-	done)
-	echo "$sums" >"$RAW/events-maps.txt"
 	read -r v s <"$TMP/ev.count" 2>/dev/null || { v=0 s=0; }
-	# run  seconds  violation_records  suppressed_in_records
-	printf 'run\t%s\t%s\t%s\n' "${secs:-0}" "${v:-0}" "${s:-0}" >>"$RAW/events-run.tsv"
+	# Per-CPU values summed: pg_event_stats[0..3], then the drop reasons' packets.
+	local k
+	k=$(awk 'BEGIN { RS = "\"key\":" } NR > 1 {
+		k = $0; sub(/[^0-9].*/, "", k); if (k == "") next
+		s = 0
+		while (match($0, /"value":[0-9]+|"packets":[0-9]+/)) {
+			x = substr($0, RSTART, RLENGTH); sub(/.*:/, "", x); s += x
+			$0 = substr($0, RSTART + RLENGTH)
+		}
+		printf "%s=%s ", k, s }' "$TMP/ev-stats.json")
+	local viol
+	viol=$(awk -v max="$(pg_drop_max)" 'BEGIN { RS = "\"key\":" } NR > 1 {
+		k = $0; sub(/[^0-9].*/, "", k); if (k == "" || k + 0 >= max) next
+		while (match($0, /"packets":[0-9]+/)) {
+			x = substr($0, RSTART, RLENGTH); sub(/.*:/, "", x); s += x
+			$0 = substr($0, RSTART + RLENGTH)
+		}
+	} END { print s + 0 }' "$TMP/ev-reasons.json")
+	# flood events round records suppressed_in_records kernel_stats violations
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$flood" "$ev" "$round" "${v:-0}" "${s:-0}" "$k" \
+		"$viol" >>"$RAW/events-run.tsv"
+}
+
+# PG_R_DROP_MAX from include/portguard.h: the number of drop reasons.
+pg_drop_max() {
+	awk '/^enum pg_reason/ { on = 1; n = 0; next }
+	     on && /PG_R_DROP_MAX/ { print n; exit }
+	     on && /^[ \t]+PG_R_[A-Z_]+/ { n++ }' "$top/include/portguard.h"
 }
 
 ########################################################################################

@@ -76,7 +76,7 @@ load_data() {
 	stats 1 4 <"$RAW/sock.tsv" >"$f/sock_conn" 2>/dev/null
 	stats 1 5 <"$RAW/sock.tsv" >"$f/sock_bprog" 2>/dev/null
 	stats 1 6 <"$RAW/sock.tsv" >"$f/sock_cprog" 2>/dev/null
-	stats 2 9 <"$RAW/events.tsv" 2>/dev/null | sed 's/^events-//' >"$f/events"
+	stats 2 9 <"$RAW/events.tsv" >"$f/events" 2>/dev/null
 }
 
 report() {
@@ -84,10 +84,9 @@ report() {
 	load_data
 
 	# The numbers the targets are judged on.
-	local pg10 pg10k ref10 xf10 pgx xdrop nftn pgev_on pgev_off
+	local pg10 pg10k pgx xdrop nftn
 	pg10=$(c 10 mix portguard 4) pg10k=$(c 10000 mix portguard 4)
 	pgx=$(rate xdp portguard 10) xdrop=$(rate xdp xdp-drop 10) nftn=$(rate xdp nft-netdev 10)
-	pgev_on=$(lookup "$f/events" on 2) pgev_off=$(lookup "$f/events" off 2)
 
 	cat <<-EOF
 	# portguard benchmarks
@@ -334,78 +333,109 @@ target_rows() {
 	local pbt pbp pct pcp
 	pbt=$(lookup "$f/sock_bprog" trivial 2) pbp=$(lookup "$f/sock_bprog" portguard 2)
 	pct=$(lookup "$f/sock_cprog" trivial 2) pcp=$(lookup "$f/sock_cprog" portguard 2)
-	a=$(awk -v p="$bp" -v n="$bn" -v q="$cp" -v m="$cn" 'BEGIN { if (p == "" || n == "") print "-"; else { x = p - n; y = q - m; printf "%.0f", x > y ? x : y } }')
-	b=$(awk -v p="$pbp" -v t="$pbt" -v q="$pcp" -v s="$pct" 'BEGIN { if (p == "" || t == "") print "-"; else { x = p - t; y = q - s; printf "%.0f", x > y ? x : y } }')
+	a=$(awk -v p="$bp" -v n="$bn" -v q="$cp" -v m="$cn" 'BEGIN { if (p == "" || n == "") print "-"; else { x = p - n; y = q - m; z = x > y ? x : y; printf "%.0f", z } }')
+	b=$(awk -v p="$pbp" -v t="$pbt" -v q="$pcp" -v s="$pct" 'BEGIN { if (p == "" || t == "") print "-"; else { x = p - t; y = q - s; z = x > y ? x : y; printf "%.0f", z } }')
 	echo "| socket hooks add at most 150 ns per connect()/bind() | wall time: bind +$(sub "$bp" "$bn") ns, connect +$(sub "$cp" "$cn") ns over no hook (noise: see item 4's ranges) | $(verdict "$a" '<=' 150) on wall time |"
 	echo "| ... and at most 50 ns more than the trivial hook | program run time (kernel stats): bind +$(sub "$pbp" "$pbt") ns, connect +$(sub "$pcp" "$pct") ns over trivial; wall time: bind $(sub "$bp" "$bt"), connect $(sub "$cp" "$ct") | $(verdict "$b" '<=' 50) on program run time |"
-	# 6. Events.
-	a=$(ratio "$pgev_on" "$pgev_off")
-	echo "| with events on under flood, drop rate at least 0.9x events off | $(fmt_pps "$pgev_on")pps vs $(fmt_pps "$pgev_off")pps: x$a | $(verdict "$a" '>=' 0.9) |"
+	# 6. Events, both floods.
+	local fl
+	for fl in one-source new-source; do
+		a=$(ratio "$(lookup "$f/events" "$fl-on" 2)" "$(lookup "$f/events" "$fl-off" 2)")
+		echo "| with events on under flood, drop rate at least 0.9x events off ($fl flood) | $(fmt_pps "$(lookup "$f/events" "$fl-on" 2)")pps vs $(fmt_pps "$(lookup "$f/events" "$fl-off" 2)")pps: x$a | $(verdict "$a" '>=' 0.9)$(why_events "$a" "$fl") |"
+	done
 }
 
 fmt1() { awk -v x="$1" 'BEGIN { if (x == "") print "-"; else printf "%.1f", x }'; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%.0f", a - b }'; }
-why_growth() { awk -v x="$1" 'BEGIN { if (x != "-" && x > 1.10) print ": the port array and the trie no longer fit in the caches that hold them at 10 rules; the lookups stay constant in count, not in cache misses" }'; }
-why_ref() { awk -v x="$1" 'BEGIN { if (x != "-" && x > 1.5) print " (portguard parses VLAN, IPv6, IPv4 options and fragments, looks the peer up in an LPM trie, counts per rule and per reason in per-CPU maps, and rate-limits events: each is a lookup the reference does not do)" }'; }
-why_rate() { awk -v x="$1" 'BEGIN { if (x != "-" && x < 0.85) print ": the generator and the receiver share one core, so the rate ratio is (gen + XDP_DROP) / (gen + portguard): portguard'"'"'s extra ns per packet (item 1) count against a floor of a few dozen ns" }'; }
-why_nft() { awk -v x="$1" 'BEGIN { if (x != "-" && x < 3) print ": nftables netdev ingress runs once the frame is an skb; the gap is mostly that skb, so it narrows as portguard'"'"'s own cost per packet grows" }'; }
+why_events() { awk -v x="$1" -v fl="$2" 'BEGIN { if (x != "-" && x < 0.9) print ": with events on, every violation also goes through the rate limiter (an LRU hash lookup of (source, port, reason)), the per-CPU budget, and for those admitted a ring buffer reservation, a 104-byte record, an LRU insert and a wakeup of run; " (fl == "new-source" ? "with a new source per packet the LRU never hits" : "the repeats are absorbed by one LRU hit each") }'; }
+why_growth() {
+	# Which frames grew: the blocked ones stop at the port array, the allowed ones go on to
+	# the peer trie.
+	awk -v x="$1" -v a10="$(c 10 allowed-syn portguard 4)" -v a10k="$(c 10000 allowed-syn portguard 4)" \
+		-v b10="$(c 10 blocked-syn portguard 4)" -v b10k="$(c 10000 blocked-syn portguard 4)" 'BEGIN {
+		if (x == "-" || x <= 1.10) exit
+		printf ": allowed SYNs (port array, then the LPM trie of peers) went from %.0f to %.0f ns (x%.2f), blocked SYNs (port array only, no trie) from %.0f to %.0f ns (x%.2f). The growth is the trie: the kernel'"'"'s LPM trie walks one node per level, and 10,000 rules put about 20,000 (class, prefix) entries in one trie; the port array stays flat", a10, a10k, a10k / a10, b10, b10k, b10k / b10 }'
+}
+why_ref() { awk -v x="$1" 'BEGIN { if (x != "-" && x > 1.5) print " (portguard parses VLAN, IPv6, IPv4 options and fragments, looks the peer up in an LPM trie, checks the flow table for replies, counts per rule and per reason in per-CPU maps, and rate-limits events: each is work the reference does not do)" }'; }
+why_rate() {
+	awk -v x="$1" -v pg="$pgx" -v d="$xdrop" 'BEGIN {
+		if (x == "-" || x >= 0.85 || pg <= 0 || d <= 0) exit
+		printf ": on this path portguard costs %.0f ns per packet more than XDP_DROP (%.0f against %.0f ns, generator included); 0.85x would allow %.0f ns", 1e9 / pg - 1e9 / d, 1e9 / pg, 1e9 / d, (1e9 / d) * (1 / 0.85 - 1) }'
+}
+why_nft() {
+	awk -v x="$1" -v pg="$pgx" -v d="$xdrop" -v n="$nftn" 'BEGIN {
+		if (x == "-" || x >= 3 || pg <= 0 || d <= 0 || n <= 0) exit
+		printf ": over XDP_DROP, nftables netdev costs %.0f ns per packet (the skb it needs, and its chain) and portguard %.0f ns; 3x the rate would need portguard'"'"'s whole pipeline under %.0f ns per packet", 1e9 / n - 1e9 / d, 1e9 / pg - 1e9 / d, (1e9 / n) / 3 }'
+}
 
 events_section() {
 	cat <<-EOF
 
 	## 5. Event stream under a flood of violations
 
-	The XDP-frame flood of item 2, but every frame from a new source address (the generator
-	rewrites the low 16 bits), so that the per-(source, port, reason) rate limit never hides the
-	cost of an event: every packet is a violation that wants an event, and only the global
-	budget and the ring's capacity bound them. Events on/off is the policy generation's
-	\`events\` setting (pg_config), loaded by bench/xdpload with the 10-rule policy.
+	\`portguard run POLICY --iface vR --no-cgroup --json\` on the receiver of item 2 (10-rule
+	policy), its stdout into a pipe read by a counter, under the XDP-frame flood of item 2; the
+	same with \`--no-events\` for "off". Two floods: **one source** (every frame the same: the
+	per-(source, port, reason) rate limit absorbs the repeats) and **new source** (the generator
+	rewrites the low 16 bits of the source address of every frame: every packet wants an event,
+	only the global events-per-second budget and the ring bound them; this also costs the
+	generator a few ns per frame). After each flood, the kernel's counters from the pinned
+	maps: pg_event_stats (submitted, ring full, rate-limited, over budget) and pg_reason_stats
+	(violations: packets under a drop reason). Rates as in item 2 (per CPU-second of the core).
 
-	| events | XDP-frame drop rate | ns/packet | x events off |
-	|---|---:|---:|---:|
+	| flood | events on | events off | on / off | ns per packet, on - off |
+	|---|---:|---:|---:|---:|
 	EOF
-	local e
-	for e in on off; do
-		[ -n "$(lookup "$f/events" "$e" 2)" ] || continue
-		echo "| $e | $(awk -v m="$(lookup "$f/events" "$e" 2)" -v lo="$(lookup "$f/events" "$e" 3)" -v hi="$(lookup "$f/events" "$e" 4)" 'BEGIN { printf "%.2f M [%.2f-%.2f]", m / 1e6, lo / 1e6, hi / 1e6 }') | $(nspp "$(lookup "$f/events" "$e" 2)") | $(ratio "$(lookup "$f/events" "$e" 2)" "$pgev_off") |"
+	local fl on off
+	for fl in one-source new-source; do
+		on=$(lookup "$f/events" "$fl-on" 2) off=$(lookup "$f/events" "$fl-off" 2)
+		[ -n "$on$off" ] || continue
+		echo "| $fl | $(ev_range "$fl-on") | $(ev_range "$fl-off") | $(ratio "$on" "$off") | $(awk -v a="$on" -v b="$off" 'BEGIN { if (a > 0 && b > 0) printf "%.0f", 1e9 / a - 1e9 / b; else print "-" }') |"
 	done
 	[ -s "$f/events" ] || echo "_Not measured._"
-	local line secs v s
-	line=$(grep '^run' "$RAW/events-run.tsv" 2>/dev/null | tail -1)
-	if [ -z "$line" ]; then
-		echo
-		echo "\`portguard run --json\` under the flood: not measured (see the log of the run)."
-		return
-	fi
-	read -r _ secs v s <<<"$line"
-	local sub0 rf rl bu viol
-	sub0=$(awk '$1 == "ev-stats" && $2 == 0 { print $3 }' "$RAW/events-maps.txt")
-	rf=$(awk '$1 == "ev-stats" && $2 == 1 { print $3 }' "$RAW/events-maps.txt")
-	rl=$(awk '$1 == "ev-stats" && $2 == 2 { print $3 }' "$RAW/events-maps.txt")
-	bu=$(awk '$1 == "ev-stats" && $2 == 3 { print $3 }' "$RAW/events-maps.txt")
-	# Violations: packets counted under the drop reasons (enum pg_reason < PG_R_DROP_MAX).
-	viol=$(awk -v max="$(pg_drop_max)" '$1 == "ev-reasons" && $2 < max { s += $3 } END { print s + 0 }' "$RAW/events-maps.txt")
+	[ -s "$RAW/events-run.tsv" ] || return
 	cat <<-EOF
 
-	Then \`portguard run --json\` on the receiver, its output into a pipe read by a counter, under
-	the same flood for ${secs} s; afterwards the kernel's counters, read from the pinned maps.
+	What \`run --json\` wrote and what the kernel counted, per flood with events on (median over
+	rounds; the check is per run):
 
-	| | count |
-	|---|---:|
-	| violation records written by \`run --json\` | $v ($(awk -v v="$v" -v t="$secs" 'BEGIN { if (t > 0) printf "%.0f", v / t; else print "-" }') per second of flood) |
-	| suppressed, as reported in its \`suppressed\` records | $s |
-	| kernel: submitted (pg_event_stats) | ${sub0:--} |
-	| kernel: dropped, ring full | ${rf:--} |
-	| kernel: suppressed by the rate limit | ${rl:--} |
-	| kernel: suppressed by the global budget | ${bu:--} |
-	| kernel: violations counted (pg_reason_stats, drop reasons) | $viol |
-	| submitted + suppressed = violations | $(awk -v a="$sub0" -v b="$rf" -v c="$rl" -v d="$bu" -v v="$viol" 'BEGIN { if (a == "") print "not measured"; else { s = a + b + c + d; printf "%d = %d: %s", s, v, s == v ? "holds" : "**does not hold**" } }') |
+	| flood | violation records written | records per second of flood | suppressed, in its \`suppressed\` records | kernel: submitted | ring full | rate-limited | over budget | violations counted | submitted + suppressed = violations |
+	|---|---:|---:|---:|---:|---:|---:|---:|---:|---|
 	EOF
+	awk -F'\t' -v ev="$RAW/events.tsv" '
+	BEGIN { while ((getline l < ev) > 0) { split(l, a, "\t"); secs[a[2] "|" a[4]] = a[7] } }
+	function med(key,   m, i, j, x, t) {
+		m = n[key]; for (i = 1; i <= m; i++) t[i] = v[key, i]
+		for (i = 2; i <= m; i++) { x = t[i]; for (j = i - 1; j >= 1 && t[j] > x; j--) t[j + 1] = t[j]; t[j + 1] = x }
+		return m % 2 ? t[(m + 1) / 2] : (t[m / 2] + t[m / 2 + 1]) / 2
+	}
+	function add(key, x) { v[key, ++n[key]] = x }
+	$2 == "on" {
+		fl = $1; if (!(fl in seen)) { seen[fl] = 1; order[++no] = fl }
+		nk = split($6, kv, " "); for (i = 0; i < 4; i++) st[i] = 0
+		for (i = 1; i <= nk; i++) { split(kv[i], p, "="); st[p[1]] = p[2] }
+		add(fl "|rec", $4); add(fl "|sup", $5); add(fl "|sub", st[0]); add(fl "|rf", st[1])
+		add(fl "|rl", st[2]); add(fl "|bu", st[3]); add(fl "|viol", $7)
+		t = secs[fl "-on|" $3]; add(fl "|rate", t > 0 ? $4 / t : 0)
+		runs[fl]++
+		if (st[0] + st[1] + st[2] + st[3] == $7) ok[fl]++
+	}
+	END {
+		for (o = 1; o <= no; o++) {
+			fl = order[o]
+			printf "| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | holds in %d of %d runs |\n", fl,
+				med(fl "|rec"), med(fl "|rate"), med(fl "|sup"), med(fl "|sub"), med(fl "|rf"),
+				med(fl "|rl"), med(fl "|bu"), med(fl "|viol"), ok[fl] + 0, runs[fl]
+		}
+	}' "$RAW/events-run.tsv"
+	echo
+	echo "Records written can trail the kernel's submitted count by the events still in the ring"
+	echo "when run was stopped (it drains for a second first)."
 }
 
-# PG_R_DROP_MAX from include/portguard.h: the number of drop reasons.
-pg_drop_max() {
-	awk '/^enum pg_reason/ { on = 1; n = 0; next } on && /PG_R_DROP_MAX/ { print n; exit } on && /^\tPG_R_[A-Z_]+/ { n++ }' "$top/include/portguard.h"
+ev_range() {
+	awk -v m="$(lookup "$f/events" "$1" 2)" -v lo="$(lookup "$f/events" "$1" 3)" -v hi="$(lookup "$f/events" "$1" 4)" \
+		'BEGIN { if (m == "") print "-"; else if (m >= 1e6) printf "%.2f M [%.2f-%.2f]", m / 1e6, lo / 1e6, hi / 1e6; else printf "%.0f k [%.0f-%.0f]", m / 1e3, lo / 1e3, hi / 1e3 }'
 }
 
 load_section() {
