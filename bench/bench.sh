@@ -416,11 +416,11 @@ run_flood() {
 	pid=$!
 	BG_PIDS+=("$pid")
 	for ((i = 0; i < 100; i++)); do
-		[ -e "$pin/pg_event_stats" ] && ip -n "$NS_R" link show vR | grep -q 'prog/xdp' && break
+		[ -e "$pin/pg_event_stats" ] && ip -n "$NS_R" link show vR 2>/dev/null | grep -q 'prog/xdp' && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	if ! ip -n "$NS_R" link show vR | grep -q 'prog/xdp'; then
+	if ! ip -n "$NS_R" link show vR 2>/dev/null | grep -q 'prog/xdp'; then
 		log "item 5: portguard run did not start: $(head -c 300 "$TMP/ev-run.log")"
 		stop "$pid"
 		stop "$cnt"
