@@ -64,6 +64,7 @@ struct policy_opts {
 	int no_events;
 	int allow24;
 	int default_allow;
+	__u32 events_per_sec;
 	__u64 ratelimit_ns;
 };
 
@@ -135,7 +136,7 @@ static void fx_compile(struct fx *f, const struct policy_opts *o, struct pg_comp
 	pg_policy_free(p);
 	/* What the loader's command line would set; no rate limit unless a test wants one. */
 	c->config.events = !o->no_events;
-	c->config.events_per_sec = 0;
+	c->config.events_per_sec = o->events_per_sec;
 	c->config.ratelimit_ns = o->ratelimit_ns;
 	c->config.flow_tcp_idle_ns = 3600 * SEC_NS;
 	c->config.flow_udp_idle_ns = 30 * SEC_NS;
@@ -894,6 +895,54 @@ TEST(event_rate_limit_suppresses_and_counts)
 	EXPECT_EQ(4, event_stat(&f, PG_EVS_RATE_LIMITED));
 	/* counters stay exact */
 	EXPECT_EQ(before + 6, read_rule(&f, f.gen, PG_RULE_DEFAULT_IN));
+}
+
+TEST(event_budget_suppresses_and_counts)
+{
+	struct pg_frame_spec s = TCP4(24);
+	static __u8 buf[PG_FRAME_MAX];
+	struct policy_opts o = { .events_per_sec = 2 };
+	int n = 1000, len;
+	struct fx f;
+
+	fx_setup(&f);
+	fx_policy(&f, &o);
+	/* no rate limit, a budget of 2 events per second per CPU, 1000 violations in one
+	 * BPF_PROG_TEST_RUN call: whatever the time they take, every wanted event is either
+	 * submitted or counted, and only a run of 1000 packets lasting 500 s could see no
+	 * suppression */
+	len = pg_frame_build(&s, buf, sizeof(buf));
+	ASSERT_LT(0, len);
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = buf, .data_size_in = len, .repeat = n);
+	ASSERT_EQ(0, bpf_prog_test_run_opts(f.prog, &t));
+	ASSERT_EQ(XDP_DROP, t.retval);
+	EXPECT_EQ(n, event_stat(&f, PG_EVS_SUBMITTED) + event_stat(&f, PG_EVS_BUDGET));
+	EXPECT_TRUE(event_stat(&f, PG_EVS_SUBMITTED) >= 1);
+	EXPECT_TRUE(event_stat(&f, PG_EVS_BUDGET) > 0);
+	EXPECT_EQ(n, read_rule(&f, f.gen, PG_RULE_DEFAULT_IN));
+}
+
+TEST(event_ring_full_is_counted)
+{
+	struct pg_frame_spec s = TCP4(24);
+	static __u8 buf[PG_FRAME_MAX];
+	struct policy_opts o = { 0 };
+	int n = 12000, len;
+	struct fx f;
+
+	fx_setup(&f);
+	fx_policy(&f, &o);
+	/* more events than a 1 MiB ring holds (104-byte records + 8-byte headers), nobody
+	 * reading: the rest is counted, the packets are still dropped and counted */
+	len = pg_frame_build(&s, buf, sizeof(buf));
+	ASSERT_LT(0, len);
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = buf, .data_size_in = len, .repeat = n);
+	ASSERT_EQ(0, bpf_prog_test_run_opts(f.prog, &t));
+	ASSERT_EQ(XDP_DROP, t.retval);
+	EXPECT_TRUE(event_stat(&f, PG_EVS_RING_FULL) > 0);
+	EXPECT_TRUE(event_stat(&f, PG_EVS_SUBMITTED) > 0);
+	EXPECT_EQ(n, event_stat(&f, PG_EVS_SUBMITTED) + event_stat(&f, PG_EVS_RING_FULL));
+	EXPECT_EQ(n, read_rule(&f, f.gen, PG_RULE_DEFAULT_IN));
 }
 
 TEST(events_off_reports_nothing)
