@@ -53,7 +53,8 @@ int pg_tc_egress(struct __sk_buff *skb)
 	k.proto = p.proto;
 	k.pad[0] = k.pad[1] = k.pad[2] = 0;
 
-	now = bpf_ktime_get_ns();
+	/* The same coarse clock as ingress: it compares these stamps with its own. */
+	now = bpf_ktime_get_coarse_ns();
 	v = bpf_map_lookup_elem(&pg_flows, &k);
 	if (v) {
 		if ((__s64)(now - v->last_ns) > (__s64)PG_FLOW_REFRESH_NS)

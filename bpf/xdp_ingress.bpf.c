@@ -14,6 +14,44 @@
 #include "events.bpf.h"
 #include "parse.bpf.h"
 
+/*
+ * Per-CPU cache of the coarse clock. The coarse clock only moves when the tick advances
+ * jiffies, so it is read again only when jiffies changed: bpf_jiffies64() is inlined by the
+ * verifier into one load, while even the coarse clock is a helper call that costs several
+ * times the rest of an allowed packet's decision. Private to this object.
+ */
+struct pg_clock {
+	__u64 jiffies;
+	__u64 ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pg_clock);
+} pg_xdp_clock SEC(".maps");
+
+/* CLOCK_MONOTONIC at tick resolution (a stamp may lag by one tick while the tick that moved
+ * jiffies updates the clock): enough for counters' last hit, idle timeouts and rate-limit
+ * windows. Events carry the precise time. */
+static __always_inline __u64 pg_now(void)
+{
+	struct pg_clock *c;
+	__u32 zero = 0;
+	__u64 j;
+
+	c = bpf_map_lookup_elem(&pg_xdp_clock, &zero);
+	if (!c)
+		return bpf_ktime_get_coarse_ns();
+	j = bpf_jiffies64();
+	if (c->jiffies != j) {
+		c->jiffies = j;
+		c->ns = bpf_ktime_get_coarse_ns();
+	}
+	return c->ns;
+}
+
 /* Interface index of lo in every network namespace. */
 #define PG_LOOPBACK_IFINDEX 1
 
@@ -39,7 +77,7 @@ static __always_inline void pg_report(struct xdp_md *ctx, const struct pg_config
 	e = pg_event_reserve();
 	if (!e)
 		return;
-	e->ts_ns = now;
+	e->ts_ns = bpf_ktime_get_ns();
 	e->hook = PG_HOOK_XDP;
 	e->reason = d->reason;
 	e->gen = d->gen;
@@ -204,7 +242,7 @@ int pg_xdp_ingress(struct xdp_md *ctx)
 	cfg = pg_current(&gen);
 	if (!cfg)
 		return XDP_DROP; /* fail closed: no policy to decide by */
-	now = bpf_ktime_get_ns();
+	now = pg_now();
 	dry = cfg->mode == PG_MODE_DRY_RUN;
 	d.gen = gen;
 

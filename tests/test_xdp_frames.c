@@ -190,6 +190,19 @@ struct frame_case {
 		pg_test_failed = 1;                                                      \
 	} while (0)
 
+static const char *const reason_names[PG_R_MAX] = {
+	[PG_R_NOT_ALLOWED] = "NOT_ALLOWED",   [PG_R_DENIED] = "DENIED",
+	[PG_R_LOCAL_ONLY] = "LOCAL_ONLY",     [PG_R_FRAGMENT] = "FRAGMENT",
+	[PG_R_FRAG_SHORT] = "FRAG_SHORT",     [PG_R_FRAG_OVERLAP] = "FRAG_OVERLAP",
+	[PG_R_MALFORMED] = "MALFORMED",	      [PG_R_BAD_IHL] = "BAD_IHL",
+	[PG_R_BAD_DOFF] = "BAD_DOFF",	      [PG_R_EXT_HDR_LIMIT] = "EXT_HDR_LIMIT",
+	[PG_R_VLAN_DEPTH] = "VLAN_DEPTH",     [PG_R_PROTO] = "PROTO",
+	[PG_R_RAW_SOCKET] = "RAW_SOCKET",     [PG_R_PASS_RULE] = "PASS_RULE",
+	[PG_R_PASS_DEFAULT] = "PASS_DEFAULT", [PG_R_PASS_REPLY] = "PASS_REPLY",
+	[PG_R_PASS_NON_IP] = "PASS_NON_IP",   [PG_R_PASS_ICMP] = "PASS_ICMP",
+	[PG_R_PASS_FRAGMENT] = "PASS_FRAGMENT", [PG_R_PASS_LOOPBACK] = "PASS_LOOPBACK",
+};
+
 static const char *xdp_name(int v)
 {
 	return v == XDP_PASS ? "XDP_PASS" : v == XDP_DROP ? "XDP_DROP" : "other";
@@ -252,7 +265,7 @@ static void run_case(struct fx *f, const struct frame_case *c)
 		__u64 want = before[r] + (r == c->reason);
 
 		if (after[r] != want)
-			CASE_FAIL(c, "reason %d counter: expected %llu, seen %llu", r,
+			CASE_FAIL(c, "reason %s counter: expected %llu, seen %llu", reason_names[r],
 				  (unsigned long long)want, (unsigned long long)after[r]);
 	}
 	if (c->rule != PG_RULE_NONE && ra != rb + 1)
@@ -930,6 +943,47 @@ TEST(generation_switch)
 	pg_compiled_free(&c);
 	RUN_TABLE(&f, dropped);
 	EXPECT_EQ(2 * f.npeers, count_peers(&f));
+}
+
+static struct pg_port_val port_slot(struct fx *f, __u32 pidx, __u16 port)
+{
+	__u32 idx = pg_port_index(f->gen, PG_DIR_IN, pidx, port);
+	struct pg_port_val v;
+
+	ASSERT_EQ(0, bpf_map_lookup_elem(f->m.fd[PG_MAP_PORTS], &idx, &v));
+	return v;
+}
+
+TEST(apply_inlines_verdicts_that_do_not_depend_on_the_peer)
+{
+	struct pg_port_val v;
+	struct fx f;
+
+	fx_default(&f);
+	/* `allow in tcp 22`: one entry for every peer, inlined */
+	v = port_slot(&f, PG_PIDX_TCP, 22);
+	EXPECT_NE(0, v.class_id);
+	EXPECT_EQ(PG_PORT_UNIFORM, v.flags & PG_PORT_UNIFORM);
+	EXPECT_EQ(PG_ACT_ALLOW, (v.flags >> PG_PORT_V_ACTION_SHIFT) & 3);
+	EXPECT_EQ(slot_of(&f, R_SSH), v.flags >> PG_PORT_V_RULE_SHIFT);
+	/* `deny in tcp 25 dry-run`: the rule's flags travel along */
+	v = port_slot(&f, PG_PIDX_TCP, 25);
+	EXPECT_EQ(PG_PORT_UNIFORM, v.flags & PG_PORT_UNIFORM);
+	EXPECT_EQ(PG_ACT_DENY, (v.flags >> PG_PORT_V_ACTION_SHIFT) & 3);
+	EXPECT_EQ(PG_VF_DRY_RUN, (v.flags >> PG_PORT_V_FLAGS_SHIFT) & 3);
+	/* `local tcp 6379 dry-run`: the local flags stay */
+	v = port_slot(&f, PG_PIDX_TCP, 6379);
+	EXPECT_EQ(PG_PORT_UNIFORM | PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN,
+		  v.flags & (PG_PORT_UNIFORM | PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN));
+	EXPECT_EQ(PG_ACT_LOCAL, (v.flags >> PG_PORT_V_ACTION_SHIFT) & 3);
+	/* `allow in udp 53 from 198.18.0.0/24`: the peer decides, the trie answers */
+	v = port_slot(&f, PG_PIDX_UDP, 53);
+	EXPECT_NE(0, v.class_id);
+	EXPECT_EQ(0, v.flags & PG_PORT_UNIFORM);
+	/* no rule: class 0, nothing inlined */
+	v = port_slot(&f, PG_PIDX_TCP, 24);
+	EXPECT_EQ(0, v.class_id);
+	EXPECT_EQ(0, v.flags);
 }
 
 TEST(rule_counters_start_at_zero_in_a_new_generation)

@@ -217,6 +217,77 @@ out:
 	return err;
 }
 
+struct pg_class_peers {
+	__u32 class_id; /* host order */
+	__u32 n;	/* trie entries of the class */
+	__u32 idx;	/* the first of them in c->peers */
+};
+
+static int cmp_class_id(const void *a, const void *b)
+{
+	const struct pg_class_peers *x = a, *y = b;
+
+	return x->class_id < y->class_id ? -1 : x->class_id > y->class_id;
+}
+
+static int cmp_class(const void *a, const void *b)
+{
+	const struct pg_class_peers *x = a, *y = b;
+
+	if (x->class_id != y->class_id)
+		return x->class_id < y->class_id ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * The port values of generation c->gen, every slot: class 0 where no rule covers the port.
+ * A class whose only trie entry is the whole address space (prefix /0: `from any`) decides
+ * every peer alike: its verdict is inlined in its port slots (PG_PORT_UNIFORM), so that the
+ * datapath decides it with one array lookup instead of a trie walk.
+ */
+static int pg_port_values(const struct pg_compiled *c, struct pg_port_val *ports)
+{
+	__u32 base = pg_port_index(c->gen, 0, 0, 0);
+	struct pg_class_peers *cls, key, *hit;
+	size_t n = 0;
+
+	cls = calloc(c->npeers ? c->npeers : 1, sizeof(*cls));
+	if (!cls)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->npeers; i++) {
+		cls[i].class_id = ntohl(c->peers[i].key.class_id);
+		cls[i].idx = i;
+	}
+	qsort(cls, c->npeers, sizeof(*cls), cmp_class);
+	for (size_t i = 0; i < c->npeers; i++) {
+		if (n && cls[n - 1].class_id == cls[i].class_id) {
+			cls[n - 1].n++;
+		} else {
+			cls[n] = cls[i];
+			cls[n++].n = 1;
+		}
+	}
+
+	for (size_t i = 0; i < c->nports; i++) {
+		struct pg_port_val v = c->ports[i].val;
+		const struct pg_peer_entry *pe;
+
+		key.class_id = v.class_id;
+		hit = v.class_id ? bsearch(&key, cls, n, sizeof(*cls), cmp_class_id) : NULL;
+		if (hit && hit->n == 1) {
+			pe = &c->peers[hit->idx];
+			if (pe->key.prefixlen == 32)
+				v.flags |= PG_PORT_UNIFORM |
+					   (__u32)(pe->val.action & 3) << PG_PORT_V_ACTION_SHIFT |
+					   (__u32)(pe->val.flags & 3) << PG_PORT_V_FLAGS_SHIFT |
+					   pe->val.rule_id << PG_PORT_V_RULE_SHIFT;
+		}
+		ports[c->ports[i].index - base] = v;
+	}
+	free(cls);
+	return 0;
+}
+
 /* Refuse a compiled policy that would write outside its generation: a bug in compile must
  * not reach the policy in force. */
 static int pg_check(const struct pg_compiled *c)
@@ -277,8 +348,9 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 		err = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < c->nports; i++)
-		ports[c->ports[i].index - pg_port_index(gen, 0, 0, 0)] = c->ports[i].val;
+	err = pg_port_values(c, ports);
+	if (err)
+		goto out;
 	err = pg_write_slots(m->fd[PG_MAP_PORTS], pg_port_index(gen, 0, 0, 0),
 			     PG_GEN_PORT_SLOTS, ports);
 	if (err)
