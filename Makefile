@@ -118,7 +118,7 @@ bench: deps $(BUILD)/portguard
 
 # Debian packages for building, testing, the demo and the benchmarks.
 DEPS := make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 pkg-config \
-	libclang-rt-14-dev util-linux procps ncat nmap socat postgresql postgresql-client \
+	libclang-rt-14-dev util-linux procps ncat nmap socat jq postgresql postgresql-client \
 	xdp-tools netsniff-ng nftables iptables gnuplot-nox prometheus rsyslog curl
 
 deps:

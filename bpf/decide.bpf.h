@@ -65,11 +65,17 @@ static __always_inline void pg_decide(__u32 gen, const struct pg_config *cfg, __
 	struct pg_verdict *v = NULL;
 	struct pg_port_val *pv;
 	__u8 action = PG_ACT_DEFAULT, flags = 0;
+	__u32 rule_id = 0;
 
 	d->gen = gen;
 	d->log = 0;
 	pv = pg_port_lookup(gen, dir, pidx, port);
-	if (pv && pv->class_id) {
+	if (pv && (pv->flags & PG_PORT_UNIFORM)) {
+		/* One verdict for every peer, inlined by pg_apply: no trie walk. */
+		action = (pv->flags >> PG_PORT_V_ACTION_SHIFT) & 3;
+		flags = (pv->flags >> PG_PORT_V_FLAGS_SHIFT) & 3;
+		rule_id = pv->flags >> PG_PORT_V_RULE_SHIFT;
+	} else if (pv && pv->class_id) {
 		struct pg_peer_key k = {
 			.prefixlen = 32 + 128,
 			.class_id = bpf_htonl(pv->class_id),
@@ -80,17 +86,18 @@ static __always_inline void pg_decide(__u32 gen, const struct pg_config *cfg, __
 		if (v) {
 			action = v->action;
 			flags = v->flags;
+			rule_id = v->rule_id;
 		}
 	}
 
 	switch (action) {
 	case PG_ACT_DENY:
-		d->rule_id = v ? v->rule_id : 0;
+		d->rule_id = rule_id;
 		d->reason = PG_R_DENIED;
 		d->drop = 1;
 		break;
 	case PG_ACT_LOCAL:
-		d->rule_id = v ? v->rule_id : 0;
+		d->rule_id = rule_id;
 		/* A local port is for this host's own loopback traffic only. */
 		if (pg_addr_is_loopback(addr)) {
 			d->reason = PG_R_PASS_LOOPBACK;
@@ -101,7 +108,7 @@ static __always_inline void pg_decide(__u32 gen, const struct pg_config *cfg, __
 		}
 		break;
 	case PG_ACT_ALLOW:
-		d->rule_id = v ? v->rule_id : 0;
+		d->rule_id = rule_id;
 		d->reason = PG_R_PASS_RULE;
 		d->drop = 0;
 		d->log = !!(flags & PG_VF_LOG);

@@ -5,7 +5,8 @@
  *   bind4/bind6        a `local` port bound to anything but loopback       (dir in)
  *   connect4/connect6  TCP and UDP connect(), TCP Fast Open, io_uring      (dir out)
  *   sendmsg4/sendmsg6  sendto()/sendmsg() with a destination on UDP        (dir out)
- *   sock_create        `deny raw`: SOCK_RAW and AF_PACKET sockets
+ *   sock_create        `deny raw`: SOCK_RAW IPv4 and IPv6 sockets
+ *                      (AF_PACKET never reaches it: see bpf/sock_lsm.bpf.c)
  *
  * from the same maps and with the same pg_decide() as XDP, and report through the same ring
  * buffer, with the process (tgid, comm, uid, cgroup id) attached.

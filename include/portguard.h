@@ -27,6 +27,9 @@
 #define PG_RULE_DEFAULT_OUT 1
 #define PG_RULE_DENY_RAW 2
 #define PG_RULE_FIRST 3
+/* rule_id of a verdict no rule reached: parse-level drops (malformed, fragments without a
+ * first fragment), replies, ICMP and non-IP passes. Counted per reason only. */
+#define PG_RULE_NONE 0xffffffffu
 /* Peer (LPM) entries across both generations. */
 #define PG_MAX_PEER_ENTRIES (1 << 18)
 #define PG_MAX_FLOWS 65536
@@ -68,6 +71,13 @@ struct pg_port_val {
 #define PG_PORT_LOCAL (1u << 0)		/* the port is `local` (loopback-only) */
 #define PG_PORT_LOCAL_DRY_RUN (1u << 1) /* ...and that `local` rule is dry-run */
 #define PG_PORT_LOCAL_RULE_SHIFT 8	/* unused; the local rule id lives in pg_verdict */
+/* The port's class has one verdict for every peer (its only trie entry is the whole address
+ * space): the verdict is inlined here and the datapath skips the trie. Written by pg_apply,
+ * which derives it from the compiled trie entries; the trie entry is written all the same. */
+#define PG_PORT_UNIFORM (1u << 2)
+#define PG_PORT_V_ACTION_SHIFT 4 /* enum pg_action, 2 bits */
+#define PG_PORT_V_FLAGS_SHIFT 6	 /* PG_VF_*, 2 bits */
+#define PG_PORT_V_RULE_SHIFT 16	 /* rule slot within the generation, 16 bits */
 
 /* Key of the peer LPM trie (pg_peers). prefixlen counts the bits after itself: 32 for
  * class_id (always matched whole) plus the peer prefix over the 128-bit mapped address. */
@@ -163,7 +173,8 @@ enum pg_reason {
 struct pg_counter {
 	__u64 packets;
 	__u64 bytes;
-	__u64 last_ns; /* bpf_ktime_get_ns() of the last hit, CLOCK_MONOTONIC */
+	__u64 last_ns; /* CLOCK_MONOTONIC ns of the last hit; XDP stamps it with the coarse
+			* clock (bpf_ktime_get_coarse_ns, tick resolution) */
 };
 
 /* Index of the per-CPU pg_event_stats array. submitted + ring_full + rate_limited + budget
@@ -204,7 +215,7 @@ struct pg_flow_key {
 };
 
 struct pg_flow_val {
-	__u64 last_ns; /* bpf_ktime_get_ns() of the last egress packet */
+	__u64 last_ns; /* CLOCK_MONOTONIC ns of the last egress packet (coarse clock at tc) */
 };
 
 /* Key of the fragment table (pg_frags, LRU hash): one datagram as IP identifies it. */

@@ -15,7 +15,8 @@ pg_n=0
 pg_failed=0
 pg_cleanups=()
 
-echo "TAP version 13"
+# demo/demo.sh borrows the helpers and is no test: PG_NO_TAP=1 keeps TAP out of its output.
+[ -n "${PG_NO_TAP:-}" ] || echo "TAP version 13"
 
 pg_ok() { pg_n=$((pg_n + 1)); echo "ok $pg_n $*"; }
 pg_fail() { pg_n=$((pg_n + 1)); pg_failed=1; echo "not ok $pg_n $*"; }
@@ -24,11 +25,21 @@ pg_skip() { pg_n=$((pg_n + 1)); echo "ok $pg_n $1 # SKIP ${2:-}"; }
 pg_check() { local name=$1; shift; if "$@"; then pg_ok "$name"; else pg_fail "$name"; fi; }
 pg_log() { echo "# $*"; }
 
-# Run a command at cleanup, last registered first.
-pg_defer() { pg_cleanups+=("$*"); }
+# Run a command at cleanup, last registered first. Once pg_setup has made PG_TMP the commands
+# go to a file there, so that helpers called in a command substitution (srv=$(pg_netns srv))
+# register their cleanup too: an array assignment in that subshell would be lost.
+pg_defer() {
+	if [ -n "$PG_TMP" ]; then
+		printf '%s\n' "$*" >>"$PG_TMP/cleanup"
+	else
+		pg_cleanups+=("$*")
+	fi
+}
 
 pg_cleanup() {
 	local i
+	[ -n "$PG_TMP" ] && [ -f "$PG_TMP/cleanup" ] &&
+		mapfile -t -O ${#pg_cleanups[@]} pg_cleanups <"$PG_TMP/cleanup" && rm -f "$PG_TMP/cleanup"
 	for ((i = ${#pg_cleanups[@]} - 1; i >= 0; i--)); do
 		eval "${pg_cleanups[$i]}" >/dev/null 2>&1 || true
 	done
@@ -58,6 +69,14 @@ pg_setup() {
 	done
 	[ -x "$PORTGUARD" ] || pg_skip_all "$PORTGUARD not built" ${PG_CASES:-all}
 	PG_TMP=$(mktemp -d /tmp/portguard-test.XXXXXX)
+	# In a mount namespace of our own (tests/run.sh, or unshare -m by hand), a tmpfs over
+	# /run/netns keeps the namespace files in it too: nothing is left on the host's /run, even
+	# when a script is killed before its cleanup. Never in the host's mount namespace.
+	if [ -n "$(readlink /proc/1/ns/mnt)" ] &&
+		[ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ]; then
+		mkdir -p /run/netns && mount -t tmpfs -o size=1m,mode=0755 pg-netns /run/netns &&
+			pg_defer "umount -l /run/netns"
+	fi
 }
 
 # A private bpffs for this script's pins; prints its path.
@@ -150,4 +169,166 @@ pg_stop() {
 pg_done() {
 	echo "1..$pg_n"
 	return $pg_failed
+}
+
+# --- Real peers and the event stream (added for e2e_nmap.sh, e2e_run.sh and demo/demo.sh) ---
+
+# pg_in_bg NS CMD...: pg_bg inside a namespace. nsenter execs CMD, so PG_BG_PID is CMD's own
+# PID: pg_stop and kill -9 reach the program, not a wrapper.
+pg_in_bg() { local ns=$1; shift; pg_bg nsenter --net=/run/netns/"$ns" "$@"; }
+
+# Stop many of our processes at once: TERM to all, then KILL what is left after 3 s. One
+# pg_stop per listener would cost a poll interval each.
+pg_stop_all() {
+	local pid i alive
+	[ $# -gt 0 ] || return 0
+	kill -TERM "$@" 2>/dev/null
+	for ((i = 0; i < 30; i++)); do
+		alive=0
+		for pid; do kill -0 "$pid" 2>/dev/null && alive=1; done
+		[ $alive = 0 ] && break
+		sleep 0.1
+	done
+	kill -KILL "$@" 2>/dev/null
+	for pid; do wait "$pid" 2>/dev/null; done
+	return 0
+}
+
+# pg_listen NS tcp|udp PORT...: an echo server per port, on every address of both families
+# (one dual-stack socket). UDP answers each datagram, so that nmap can tell "open" from
+# "open|filtered". All are stopped together at cleanup.
+PG_LISTEN_PIDS=()
+pg_listen() {
+	local ns=$1 proto=$2 port
+	shift 2
+	[ ${#PG_LISTEN_PIDS[@]} -gt 0 ] || pg_defer 'pg_stop_all "${PG_LISTEN_PIDS[@]}"'
+	for port; do
+		case $proto in
+		tcp) nsenter --net=/run/netns/"$ns" socat \
+			TCP6-LISTEN:"$port",ipv6only=0,reuseaddr,fork PIPE </dev/null >/dev/null 2>&1 & ;;
+		udp) nsenter --net=/run/netns/"$ns" socat -T 1 \
+			UDP6-RECVFROM:"$port",ipv6only=0,reuseaddr,fork PIPE </dev/null >/dev/null 2>&1 & ;;
+		*) return 1 ;;
+		esac
+		PG_LISTEN_PIDS+=($!)
+	done
+}
+
+# pg_listening NS tcp|udp PORT...: every port has a listening socket in NS.
+pg_listening() {
+	local ns=$1 proto=$2 port have
+	shift 2
+	have=$(nsenter --net=/run/netns/"$ns" ss -Hln --"$proto" | awk '{ n = split($4, a, ":"); print a[n] }')
+	for port; do grep -qx "$port" <<<"$have" || return 1; done
+}
+
+# pg_probe NS tcp|udp ADDR PORT [SPORT]: send a token from NS (from source port SPORT if given)
+# and succeed only if the echo server at ADDR PORT sends it back. Blocked traffic gets no
+# answer; the wait for one is bounded (1 s to connect, or 1 s after a datagram).
+pg_probe() {
+	local ns=$1 proto=$2 addr=$3 port=$4 sport=${5:-} token="pg-$RANDOM$RANDOM" got
+	if [ "$proto" = tcp ]; then
+		got=$(echo "$token" | timeout 5 nsenter --net=/run/netns/"$ns" \
+			ncat -w 1 ${sport:+-p "$sport"} "$addr" "$port" 2>/dev/null)
+	else
+		[[ $addr == *:* ]] && addr="[$addr]"
+		got=$(echo "$token" | timeout 5 nsenter --net=/run/netns/"$ns" \
+			socat -t 1 - "UDP:$addr:$port${sport:+,sourceport=$sport}" 2>/dev/null)
+	fi
+	[ "$got" = "$token" ]
+}
+
+# pg_json_match FILE FILTER: print the JSON records of FILE (one per line) for which the jq
+# expression FILTER is true. Lines that are not JSON are ignored here (pg_json_all checks them).
+pg_json_match() { jq -cR "fromjson? | select($2)" "$1" 2>/dev/null; }
+
+# pg_json_wait SECONDS FILE FILTER: wait (bounded) for a record matching FILTER; prints the first.
+pg_json_wait() {
+	local file=$2 filter=$3 out end=$((${EPOCHREALTIME/./} + $1 * 1000000))
+	while :; do
+		out=$(pg_json_match "$file" "$filter" | head -n 1)
+		[ -n "$out" ] && { echo "$out"; return 0; }
+		[ "${EPOCHREALTIME/./}" -lt $end ] || return 1
+		sleep 0.1
+	done
+}
+
+# pg_json_all FILE: every non-empty line of FILE is one whole JSON object (JSON Lines).
+pg_json_all() {
+	jq -e -R -s 'split("\n") | map(select(length > 0) | fromjson | type == "object") | all' \
+		"$1" >/dev/null 2>&1
+}
+
+# pg_nmap NS tcp|udp ADDR PORTS [NMAP-ARG...]: an nmap scan from NS (SYN scan, or UDP scan
+# with a payload our echo servers answer), printing "PORT STATE" for every port. Fast: no host
+# discovery, no DNS, few retries. -d3 keeps nmap from folding ports of one state into "Ignored
+# State", so every port is listed.
+pg_nmap() {
+	local ns=$1 proto=$2 addr=$3 ports=$4 out
+	shift 4
+	local -a a=(-Pn -n -T4 --max-retries 1 --max-rtt-timeout 500ms --host-timeout 60s -d3
+		-p "$ports")
+	[[ $addr == *:* ]] && a+=(-6)
+	# A UDP echo server forks per datagram and may answer late on a loaded machine: two
+	# retries, so that an open port is not mistaken for an unanswered one.
+	if [ "$proto" = tcp ]; then
+		a+=(-sS)
+	else
+		a+=(-sU --data-string portguard-probe --max-retries 2 --max-rtt-timeout 1000ms)
+	fi
+	out=$(mktemp -p "${PG_TMP:-/tmp}" nmap.XXXXXX) || return 1
+	if ! timeout 90 nsenter --net=/run/netns/"$ns" nmap "${a[@]}" "$@" -oG "$out" "$addr" \
+		>/dev/null 2>&1; then
+		rm -f "$out"
+		return 1
+	fi
+	# Host: 198.18.0.1 ()	Ports: 443/open/tcp//https///, 5432/filtered/tcp//postgresql///
+	grep -o 'Ports: [^	]*' "$out" | sed 's/^Ports: //' | tr ',' '\n' |
+		awk -F/ 'NF > 2 { gsub(/ /, "", $1); print $1, $2 }'
+	rm -f "$out"
+}
+
+# pg_allowed_in POLICY tcp|udp PORT...: of the PORTs, print those that POLICY lets in from any
+# peer, judged from the normalized rules `portguard check` prints: deny and local win, then an
+# allow in from any, then the inbound default (deny unless the policy says allow).
+pg_allowed_in() {
+	local policy=$1 proto=$2 norm
+	shift 2
+	norm=$("$PORTGUARD" check "$policy" 2>/dev/null) || return 1
+	awk -v proto="$proto" -v ports="$*" '
+	# Does "PROTOS PORTLIST" (tcp,udp 80,443-445) cover proto and port p?
+	function covers(spec, p,    f, n, i, r, lh) {
+		split(spec, f, " ")
+		if (("," f[1] ",") !~ ("," proto ","))
+			return 0
+		n = split(f[2], r, ",")
+		for (i = 1; i <= n; i++) {
+			if (split(r[i], lh, "-") == 1)
+				lh[2] = lh[1]
+			if (p + 0 >= lh[1] + 0 && p + 0 <= lh[2] + 0)
+				return 1
+		}
+		return 0
+	}
+	# The peers of a rule: the word after from/to, or any.
+	function peers(    i) {
+		for (i = 1; i < NF; i++)
+			if ($i == "from" || $i == "to")
+				return $(i + 1)
+		return "any"
+	}
+	{ sub(/#.*/, "") }
+	$1 == "default" && $2 == "in" { def = $3 }
+	$1 == "allow" && $2 == "in" && peers() == "any" { allow[na++] = $3 " " $4 }
+	$1 == "deny" && $2 == "in" && peers() == "any" { block[nb++] = $3 " " $4 }
+	$1 == "local" { block[nb++] = $2 " " $3 }
+	END {
+		n = split(ports, want, " ")
+		for (k = 1; k <= n; k++) {
+			p = want[k]; ok = (def == "allow")
+			for (i = 0; i < na; i++) if (covers(allow[i], p)) ok = 1
+			for (i = 0; i < nb; i++) if (covers(block[i], p)) ok = 0
+			if (ok) print p
+		}
+	}' <<<"$norm"
 }

@@ -693,7 +693,8 @@ static void decide(const struct pg_config *cfg, enum pg_dir dir, const __u8 *a,
 
 TEST(random_policies_agree_with_evaluator)
 {
-	int iter, q, checked = 0, seen[PG_R_MAX] = { 0 }, nlog = 0, ndry = 0, nlocalport = 0;
+	int iter, q, checked = 0, seen[PG_R_MAX] = { 0 }, nlog = 0, ndry = 0, nlocalport = 0,
+	    ndryrule = 0;
 
 	rng_state = 0x5eed0f9087a7d1ull;
 	for (iter = 0; iter < 1500; iter++) {
@@ -754,7 +755,8 @@ TEST(random_policies_agree_with_evaluator)
 			ASSERT_EQ(r.port_local_dry_run, !!(pflags & PG_PORT_LOCAL_DRY_RUN));
 			seen[r.reason]++;
 			nlog += r.log;
-			ndry += r.dry_run && r.rule;
+			ndry += r.dry_run;
+			ndryrule += !!(r.flags & PG_VF_DRY_RUN);
 			nlocalport += r.port_local;
 			pg_eval_free(&r);
 			checked++;
@@ -763,10 +765,11 @@ TEST(random_policies_agree_with_evaluator)
 		pol_free(p);
 	}
 	printf("# %d queries agree: denied %d, local-only %d, loopback %d, rule %d, "
-	       "not-allowed %d, default %d, logged %d, dry-run %d, local port %d\n", checked,
+	       "not-allowed %d, default %d, logged %d, dry-run %d (by a rule %d), local port %d\n",
+	       checked,
 	       seen[PG_R_DENIED], seen[PG_R_LOCAL_ONLY], seen[PG_R_PASS_LOOPBACK],
 	       seen[PG_R_PASS_RULE], seen[PG_R_NOT_ALLOWED], seen[PG_R_PASS_DEFAULT], nlog, ndry,
-	       nlocalport);
+	       ndryrule, nlocalport);
 	/* The generator must keep reaching every outcome, or the agreement above means little. */
 	ASSERT_LT(1000, seen[PG_R_DENIED]);
 	ASSERT_LT(1000, seen[PG_R_LOCAL_ONLY]);
@@ -776,6 +779,7 @@ TEST(random_policies_agree_with_evaluator)
 	ASSERT_LT(1000, seen[PG_R_PASS_DEFAULT]);
 	ASSERT_LT(1000, nlog);
 	ASSERT_LT(1000, ndry);
+	ASSERT_LT(1000, ndryrule);
 	ASSERT_LT(1000, nlocalport);
 }
 

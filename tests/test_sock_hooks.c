@@ -40,6 +40,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "apply.h"
 #include "compile.h"
 #include "harness.h"
 #include "portguard.h"
@@ -56,96 +57,76 @@
 #define EX_NO_URING 250
 #define EX_SETUP 251
 
-/* ---- the policy, built as the parser would build it ---- */
+/* ---- the policy ---- */
 
-struct spec {
-	enum pg_rule_kind kind;
-	enum pg_dir dir;
-	unsigned protos;
-	__u16 lo, hi;
-	const char *peer; /* NULL: any */
-	bool dry_run, log;
-};
+/*
+ * The policy every case but two runs under, parsed by the real parser and compiled by
+ * pg_compile(). SLOT(line) is the rule slot of the rule on that line, as events name it.
+ * The first line is replaced per case: the mode.
+ */
+static const char policy_text[] =
+	"mode enforce\n"						/* 1 */
+	"default in deny\n"						/* 2 */
+	"default out deny\n"						/* 3 */
+	"allow in tcp 22\n"						/* 4 */
+	"allow in udp 5353\n"						/* 5 */
+	"allow in udp 5355 from 198.18.0.0/24\n"			/* 6 */
+	"local tcp,udp 5432\n"						/* 7 */
+	"local tcp 9000 dry-run\n"					/* 8 */
+	"allow out tcp 443 to 198.18.0.0/15, 2001:db8::/32\n"		/* 9 */
+	"deny out tcp 443 to 198.18.1.1\n"				/* 10 */
+	"allow out tcp 8443 to 198.18.0.0/15\n"				/* 11 */
+	"allow out udp 53\n"						/* 12 */
+	"deny out tcp 25\n"						/* 13 */
+	"deny out tcp 80 to 198.18.0.0/15 dry-run\n"			/* 14 */
+	"allow out tcp 8080 to 198.18.0.0/15 log\n"			/* 15 */
+	"deny raw\n";							/* 16 */
 
-#define TCP PG_PROTO_TCP
-#define UDP PG_PROTO_UDP
+/* Rule slots by source line, filled when the policy is compiled. */
+static __u32 line_slot[32];
+#define SLOT(line) (line_slot[line])
 
-static void parse_peer(const char *s, struct pg_peer *p)
+/* Parse and compile the policy; mode is "enforce" or "dry-run"; deny_raw false drops the
+ * `deny raw` line. */
+static void compile_policy(const char *mode, bool deny_raw, __u32 gen, struct pg_compiled *c)
 {
-	char buf[64], *slash;
-	int len = -1;
+	char text[sizeof(policy_text) + 16];
+	struct pg_diags d = {};
+	struct pg_policy *p = NULL;
+	const char *body = strchr(policy_text, '\n') + 1;
+	size_t len;
 
-	snprintf(buf, sizeof(buf), "%s", s);
-	slash = strchr(buf, '/');
-	if (slash) {
-		*slash = '\0';
-		len = atoi(slash + 1);
+	len = (size_t)snprintf(text, sizeof(text), "mode %s\n%s", mode, body);
+	if (!deny_raw) {
+		char *raw = strstr(text, "deny raw\n");
+
+		/* Blank the line, so that line numbers stay. */
+		memset(raw, ' ', strlen("deny raw"));
 	}
-	memset(p, 0, sizeof(*p));
-	if (strchr(buf, ':')) {
-		if (inet_pton(AF_INET6, buf, p->addr) != 1)
-			abort();
-		p->prefixlen = len < 0 ? 128 : len;
-	} else {
-		p->addr[10] = p->addr[11] = 0xff;
-		if (inet_pton(AF_INET, buf, p->addr + 12) != 1)
-			abort();
-		p->prefixlen = 96 + (len < 0 ? 32 : len);
-		p->v4 = true;
+	if (pg_policy_parse("test.policy", text, len, &p, &d)) {
+		pg_diags_print(&d, stdout);
+		PG_FAIL_AT(1, "the test policy does not parse");
 	}
+	pg_diags_free(&d);
+	ASSERT_EQ(0, pg_compile(p, gen, c));
+	for (size_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].loc.line < 32)
+			line_slot[p->rules[i].loc.line] = c->rule_slot[i];
+	pg_policy_free(p);
 }
 
-/* The policy every case but two runs under. Rule slots are PG_RULE_FIRST + index. */
-static const struct spec policy_rules[] = {
-	/* 3 */ { PG_RULE_ALLOW, PG_DIR_IN, TCP, 22, 22, NULL, false, false },
-	/* 4 */ { PG_RULE_ALLOW, PG_DIR_IN, UDP, 5353, 5353, NULL, false, false },
-	/* 5 */ { PG_RULE_ALLOW, PG_DIR_IN, UDP, 5355, 5355, "198.18.0.0/24", false, false },
-	/* 6 */ { PG_RULE_LOCAL, PG_DIR_IN, TCP | UDP, 5432, 5432, NULL, false, false },
-	/* 7 */ { PG_RULE_LOCAL, PG_DIR_IN, TCP, 9000, 9000, NULL, true, false },
-	/* 8 */ { PG_RULE_ALLOW, PG_DIR_OUT, TCP, 443, 443, "198.18.0.0/15", false, false },
-	/* 9 */ { PG_RULE_ALLOW, PG_DIR_OUT, TCP, 443, 443, "2001:db8::/32", false, false },
-	/* 10 */ { PG_RULE_DENY, PG_DIR_OUT, TCP, 443, 443, "198.18.1.1", false, false },
-	/* 11 */ { PG_RULE_ALLOW, PG_DIR_OUT, TCP, 8443, 8443, "198.18.0.0/15", false, false },
-	/* 12 */ { PG_RULE_ALLOW, PG_DIR_OUT, UDP, 53, 53, NULL, false, false },
-	/* 13 */ { PG_RULE_DENY, PG_DIR_OUT, TCP, 25, 25, NULL, false, false },
-	/* 14 */ { PG_RULE_DENY, PG_DIR_OUT, TCP, 80, 80, "198.18.0.0/15", true, false },
-	/* 15 */ { PG_RULE_ALLOW, PG_DIR_OUT, TCP, 8080, 8080, "198.18.0.0/15", false, true },
-};
-#define SLOT(i) (PG_RULE_FIRST + (i) - 3)
-
-static void build_policy(struct pg_policy *p, enum pg_mode mode, bool deny_raw)
+/* An address as the maps hold it: 16 bytes, IPv4 mapped, network order. */
+static void mapped(const char *addr, __u8 out[16])
 {
-	size_t n = sizeof(policy_rules) / sizeof(policy_rules[0]);
-	struct pg_rule *rules = calloc(n, sizeof(*rules));
-
-	memset(p, 0, sizeof(*p));
-	p->file = "test.policy";
-	p->mode = mode;
-	p->default_in = PG_DEFAULT_DENY;
-	p->default_out = PG_DEFAULT_DENY;
-	p->deny_raw = deny_raw;
-	p->deny_raw_loc = (struct pg_loc){ p->file, 1, 1 };
-	for (size_t i = 0; i < n; i++) {
-		const struct spec *s = &policy_rules[i];
-		struct pg_rule *r = &rules[i];
-
-		r->kind = s->kind;
-		r->dir = s->dir;
-		r->protos = s->protos;
-		r->ports = calloc(1, sizeof(*r->ports));
-		r->ports[0] = (struct pg_range){ s->lo, s->hi };
-		r->nports = 1;
-		if (s->peer) {
-			r->peers = calloc(1, sizeof(*r->peers));
-			parse_peer(s->peer, r->peers);
-			r->npeers = 1;
-		}
-		r->log = s->log;
-		r->dry_run = s->dry_run;
-		r->loc = (struct pg_loc){ p->file, (int)i + 2, 1 };
+	memset(out, 0, 16);
+	if (strchr(addr, ':')) {
+		if (inet_pton(AF_INET6, addr, out) != 1)
+			abort();
+	} else {
+		out[10] = out[11] = 0xff;
+		if (inet_pton(AF_INET, addr, out + 12) != 1)
+			abort();
 	}
-	p->rules = rules;
-	p->nrules = n;
 }
 
 /* ---- the fixture ---- */
@@ -164,6 +145,7 @@ static struct {
 	struct pg_event ev[MAX_EVENTS];
 	int nev;
 	pid_t last_pid;
+	__u32 gen; /* the generation in force */
 } fx;
 
 static void fx_cleanup(void)
@@ -234,30 +216,24 @@ static void cgroup2_root(char *buf, size_t size)
 	fclose(f);
 }
 
-static void write_map(struct bpf_map *m, const void *key, const void *val)
+/* Load a compiled policy as the loader does (user/apply.h): into the idle generation, then
+ * the switch. Every event is wanted, none suppressed: the cases count them. */
+static void load_policy(const char *mode, bool deny_raw)
 {
-	ASSERT_EQ(0, bpf_map__update_elem(m, key, bpf_map__key_size(m), val,
-					  bpf_map__value_size(m), BPF_ANY));
-}
+	struct pg_compiled c;
+	struct pg_maps m;
+	__u32 gen;
 
-/* Write a compiled generation and make it active: what the loader's apply does. */
-static void load_compiled(const struct pg_compiled *c, bool events)
-{
-	struct pg_config cfg = c->config;
-	struct pg_active act = { .gen = c->gen };
-	__u32 zero = 0;
-	size_t i;
-
-	cfg.events = events;
-	/* Every event, no suppression: the cases count them. */
-	cfg.ratelimit_ns = 0;
-	cfg.events_per_sec = 0;
-	for (i = 0; i < c->nports; i++)
-		write_map(fx.skel->maps.pg_ports, &c->ports[i].index, &c->ports[i].val);
-	for (i = 0; i < c->npeers; i++)
-		write_map(fx.skel->maps.pg_peers, &c->peers[i].key, &c->peers[i].val);
-	write_map(fx.skel->maps.pg_config, &c->gen, &cfg);
-	write_map(fx.skel->maps.pg_active, &zero, &act);
+	ASSERT_EQ(0, pg_maps_from_object(&m, fx.skel->obj));
+	ASSERT_EQ(0, pg_active_gen(&m, &gen));
+	compile_policy(mode, deny_raw, pg_other_gen(gen), &c);
+	c.config.ratelimit_ns = 0;
+	c.config.events_per_sec = 0;
+	ASSERT_EQ(0, pg_apply(&m, &c));
+	ASSERT_EQ(0, pg_activate(&m, c.gen));
+	fx.gen = c.gen;
+	pg_compiled_free(&c);
+	pg_maps_close(&m);
 }
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -307,9 +283,9 @@ static void load_lsm(int cgfd)
 
 enum fx_policy {
 	FX_NONE,    /* no policy loaded: the maps as the loader creates them */
-	FX_ENFORCE, /* policy_rules, mode enforce, deny raw */
-	FX_DRY_RUN, /* policy_rules, mode dry-run, deny raw */
-	FX_NO_RAW,  /* policy_rules, mode enforce, no deny raw */
+	FX_ENFORCE, /* policy_text, mode enforce, deny raw */
+	FX_DRY_RUN, /* policy_text, mode dry-run, deny raw */
+	FX_NO_RAW,  /* policy_text, mode enforce, no deny raw */
 };
 
 static void setup(enum fx_policy which)
@@ -323,8 +299,6 @@ static void setup(enum fx_policy which)
 		/* ICMP ping sockets for root, to show they are not raw. */
 		"sysctl -q -w net.ipv4.ping_group_range='0 0'",
 	};
-	struct pg_compiled c;
-	struct pg_policy p;
 	char root[512];
 	struct stat st;
 	int cgfd, i;
@@ -352,13 +326,8 @@ static void setup(enum fx_policy which)
 
 	fx.skel = sock_hooks_bpf__open_and_load();
 	ASSERT_TRUE(fx.skel);
-	if (which != FX_NONE) {
-		build_policy(&p, which == FX_DRY_RUN ? PG_MODE_DRY_RUN : PG_MODE_ENFORCE,
-			     which != FX_NO_RAW);
-		ASSERT_EQ(0, pg_compile(&p, 0, &c));
-		load_compiled(&c, true);
-		pg_compiled_free(&c);
-	}
+	if (which != FX_NONE)
+		load_policy(which == FX_DRY_RUN ? "dry-run" : "enforce", which != FX_NO_RAW);
 
 	cgfd = open(fx.cg, O_RDONLY | O_DIRECTORY);
 	ASSERT_TRUE(cgfd >= 0);
@@ -453,6 +422,7 @@ struct op {
 	int port;
 	int v6only;	  /* IPv6 sockets: 1 v6-only, 0 dual-stack */
 	int sock_family;  /* 0: the address's family; AF_INET6 for mapped addresses */
+	int protocol;	  /* 0, or IPPROTO_MPTCP */
 };
 
 static int op_socket(const struct op *o, struct sa *s)
@@ -460,7 +430,7 @@ static int op_socket(const struct op *o, struct sa *s)
 	int fd;
 
 	*s = mk_sa(o->addr, o->port);
-	fd = socket(o->sock_family ? o->sock_family : s->family, o->type, 0);
+	fd = socket(o->sock_family ? o->sock_family : s->family, o->type, o->protocol);
 	if (fd < 0)
 		return -1;
 	if ((o->sock_family ? o->sock_family : s->family) == AF_INET6 &&
@@ -597,13 +567,6 @@ static const struct pg_event *find_event(__u32 hook, __u16 dport)
 	return NULL;
 }
 
-static void mapped(const char *addr, __u8 out[16])
-{
-	struct pg_peer p;
-
-	parse_peer(addr, &p);
-	memcpy(out, p.addr, 16);
-}
 
 /* The one event of the last child: who, which hook, what, and the verdict. */
 static void expect_event(__u32 hook, __u32 reason, __u8 action, const char *daddr, __u16 dport,
@@ -625,7 +588,7 @@ static void expect_event(__u32 hook, __u32 reason, __u8 action, const char *dadd
 	EXPECT_EQ(reason, e->reason);
 	EXPECT_EQ(action, e->action);
 	EXPECT_EQ(rule_id, e->rule_id);
-	EXPECT_EQ(0, e->gen);
+	EXPECT_EQ(fx.gen, e->gen);
 	if (daddr) {
 		mapped(daddr, a);
 		EXPECT_EQ(0, memcmp(a, e->daddr, 16));
@@ -658,7 +621,7 @@ static int listen_tcp(int port)
 
 #define BIND(exp, type, addr, port, v6only)                                              \
 	do {                                                                             \
-		struct op _o = { type, addr, port, v6only, 0 };                          \
+		struct op _o = { type, addr, port, v6only, 0, 0 };                          \
 		int _rc = in_cgroup(do_bind, &_o, 0);                                    \
 		if (_rc != (exp))                                                        \
 			PG_FAIL_AT(0, "bind %s %s:%d v6only=%d: expected %s, seen %s",    \
@@ -685,27 +648,27 @@ TEST(bind_local_port_elsewhere_refused)
 {
 	setup(FX_ENFORCE);
 	BIND(EPERM, SOCK_STREAM, "0.0.0.0", 5432, 0);
-	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "0.0.0.0", 5432, SLOT(6));
+	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "0.0.0.0", 5432, SLOT(7));
 	BIND(EPERM, SOCK_STREAM, "::", 5432, 1);
-	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "::", 5432, SLOT(6));
+	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "::", 5432, SLOT(7));
 	/* A dual-stack :: socket listens on IPv4 too. */
 	BIND(EPERM, SOCK_STREAM, "::", 5432, 0);
-	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "::", 5432, SLOT(6));
+	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "::", 5432, SLOT(7));
 	/* The IPv4 wildcard spelt as IPv6. */
 	BIND(EPERM, SOCK_STREAM, "::ffff:0.0.0.0", 5432, 0);
-	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "0.0.0.0", 5432, SLOT(6));
+	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "0.0.0.0", 5432, SLOT(7));
 	/* The host's own addresses. */
 	BIND(EPERM, SOCK_STREAM, "198.18.0.1", 5432, 0);
-	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "198.18.0.1", 5432, SLOT(6));
+	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "198.18.0.1", 5432, SLOT(7));
 	BIND(EPERM, SOCK_STREAM, "::ffff:198.18.0.1", 5432, 0);
-	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "198.18.0.1", 5432, SLOT(6));
+	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "198.18.0.1", 5432, SLOT(7));
 	BIND(EPERM, SOCK_STREAM, "2001:db8::1", 5432, 1);
 	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "2001:db8::1", 5432,
-		     SLOT(6));
+		     SLOT(7));
 	BIND(EPERM, SOCK_DGRAM, "0.0.0.0", 5432, 0);
-	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "0.0.0.0", 5432, SLOT(6));
+	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "0.0.0.0", 5432, SLOT(7));
 	BIND(EPERM, SOCK_DGRAM, "::", 5432, 0);
-	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "::", 5432, SLOT(6));
+	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "::", 5432, SLOT(7));
 }
 
 TEST(bind_other_ports_allowed)
@@ -728,14 +691,14 @@ TEST(bind_dry_run_local_rule_reports)
 	setup(FX_ENFORCE);
 	/* `local tcp 9000 dry-run`: the bind succeeds and is reported as allowed. */
 	BIND(0, SOCK_STREAM, "0.0.0.0", 9000, 0);
-	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_ALLOWED, "0.0.0.0", 9000, SLOT(7));
+	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_ALLOWED, "0.0.0.0", 9000, SLOT(8));
 }
 
 /* ---- connect ---- */
 
 #define OUT(fn, exp, type, addr, port)                                                   \
 	do {                                                                             \
-		struct op _o = { type, addr, port, 0, 0 };                               \
+		struct op _o = { type, addr, port, 0, 0, 0 };                               \
 		int _rc = in_cgroup(fn, &_o, 0);                                         \
 		if (_rc != (exp))                                                        \
 			PG_FAIL_AT(0, "%s %s %s:%d: expected %s, seen %s", #fn,           \
@@ -771,7 +734,7 @@ TEST(connect_tcp)
 
 #define OUT6(fn, exp, type, addr, port)                                                  \
 	do {                                                                             \
-		struct op _o = { type, addr, port, 0, AF_INET6 };                        \
+		struct op _o = { type, addr, port, 0, AF_INET6, 0 };                        \
 		int _rc = in_cgroup(fn, &_o, 0);                                         \
 		if (_rc != (exp))                                                        \
 			PG_FAIL_AT(0, "%s %s [%s]:%d: expected %s, seen %s", #fn,         \
@@ -870,7 +833,7 @@ TEST(connect_tcp_fast_open)
 
 TEST(connect_io_uring)
 {
-	struct op probe = { SOCK_STREAM, "198.18.0.1", 443, 0, 0 };
+	struct op probe = { SOCK_STREAM, "198.18.0.1", 443, 0, 0, 0 };
 
 	setup(FX_ENFORCE);
 	listen_tcp(443);
@@ -888,6 +851,36 @@ TEST(connect_io_uring)
 	EXPECT_EQ(22, fx.ev[0].dport);
 	EXPECT_EQ(PG_EV_BLOCKED, fx.ev[0].action);
 	OUT(do_uring_connect, EPERM, SOCK_STREAM, "2001:db8::1", 22);
+}
+
+/* MPTCP is TCP on the wire: its binds and connects are judged as TCP. */
+TEST(mptcp_judged_as_tcp)
+{
+	struct op o;
+	int fd;
+
+	setup(FX_ENFORCE);
+	listen_tcp(443);
+	listen_tcp(22);
+	fd = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+	if (fd < 0)
+		SKIP("no MPTCP sockets here: %s", strerror(errno));
+	close(fd);
+	o = (struct op){ SOCK_STREAM, "0.0.0.0", 5432, 0, 0, IPPROTO_MPTCP };
+	EXPECT_EQ(EPERM, in_cgroup(do_bind, &o, 0));
+	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "0.0.0.0", 5432, SLOT(7));
+	EXPECT_EQ(IPPROTO_TCP, fx.ev[0].proto);
+	o = (struct op){ SOCK_STREAM, "127.0.0.1", 5432, 0, 0, IPPROTO_MPTCP };
+	EXPECT_EQ(0, in_cgroup(do_bind, &o, 0));
+	o = (struct op){ SOCK_STREAM, "198.18.0.1", 443, 0, 0, IPPROTO_MPTCP };
+	EXPECT_EQ(0, in_cgroup(do_connect, &o, 0));
+	expect_no_event();
+	o = (struct op){ SOCK_STREAM, "198.18.0.1", 22, 0, 0, IPPROTO_MPTCP };
+	EXPECT_EQ(EPERM, in_cgroup(do_connect, &o, 0));
+	expect_event(PG_HOOK_CONNECT, PG_R_NOT_ALLOWED, PG_EV_BLOCKED, "198.18.0.1", 22,
+		     PG_RULE_DEFAULT_OUT);
+	o = (struct op){ SOCK_STREAM, "2001:db8::1", 22, 0, 0, IPPROTO_MPTCP };
+	EXPECT_EQ(EPERM, in_cgroup(do_tfo, &o, 0));
 }
 
 /* ---- UDP replies ---- */
@@ -980,7 +973,7 @@ TEST(dry_run_mode_allows_and_reports)
 	setup(FX_DRY_RUN);
 	listen_tcp(22);
 	BIND(0, SOCK_STREAM, "0.0.0.0", 5432, 0);
-	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_ALLOWED, "0.0.0.0", 5432, SLOT(6));
+	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_ALLOWED, "0.0.0.0", 5432, SLOT(7));
 	OUT(do_connect, 0, SOCK_STREAM, "198.18.0.1", 22);
 	expect_event(PG_HOOK_CONNECT, PG_R_NOT_ALLOWED, PG_EV_ALLOWED, "198.18.0.1", 22,
 		     PG_RULE_DEFAULT_OUT);
@@ -1007,7 +1000,7 @@ TEST(dry_run_rule_allows_and_reports)
 
 TEST(events_name_the_process)
 {
-	struct op o = { SOCK_STREAM, "198.18.0.1", 22, 0, 0 };
+	struct op o = { SOCK_STREAM, "198.18.0.1", 22, 0, 0, 0 };
 	const struct pg_event *e;
 	__u8 a[16];
 
@@ -1043,25 +1036,23 @@ TEST(allow_log_reports)
 
 TEST(verdicts_are_counted)
 {
-	struct op o = { SOCK_STREAM, "0.0.0.0", 5432, 0, 0 };
-	int ncpu = libbpf_num_possible_cpus();
-	struct pg_counter c[ncpu > 0 ? ncpu : 1];
-	__u32 key = PG_R_LOCAL_ONLY;
-	__u64 n = 0;
+	struct op o = { SOCK_STREAM, "0.0.0.0", 5432, 0, 0, 0 };
+	struct pg_counter c;
 
 	setup(FX_ENFORCE);
 	EXPECT_EQ(EPERM, in_cgroup(do_bind, &o, 0));
 	EXPECT_EQ(EPERM, in_cgroup(do_bind, &o, 0));
-	ASSERT_EQ(0, bpf_map_lookup_elem(bpf_map__fd(fx.skel->maps.pg_reason_stats), &key, c));
-	for (int i = 0; i < ncpu; i++)
-		n += c[i].packets;
-	EXPECT_EQ(2, n);
-	key = SLOT(6);
-	n = 0;
-	ASSERT_EQ(0, bpf_map_lookup_elem(bpf_map__fd(fx.skel->maps.pg_rule_stats), &key, c));
-	for (int i = 0; i < ncpu; i++)
-		n += c[i].packets;
-	EXPECT_EQ(2, n);
+	ASSERT_EQ(0, pg_counter_read(bpf_map__fd(fx.skel->maps.pg_reason_stats),
+				     PG_R_LOCAL_ONLY, &c));
+	EXPECT_EQ(2, c.packets);
+	ASSERT_EQ(0, pg_counter_read(bpf_map__fd(fx.skel->maps.pg_rule_stats),
+				     fx.gen * PG_MAX_RULES + SLOT(7), &c));
+	EXPECT_EQ(2, c.packets);
+	o.addr = "127.0.0.1";
+	EXPECT_EQ(0, in_cgroup(do_bind, &o, 0));
+	ASSERT_EQ(0, pg_counter_read(bpf_map__fd(fx.skel->maps.pg_reason_stats),
+				     PG_R_PASS_LOOPBACK, &c));
+	EXPECT_EQ(1, c.packets);
 }
 
 /* ---- deny raw ---- */

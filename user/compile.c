@@ -26,8 +26,6 @@
 
 #include "compile.h"
 
-#define NPORTS PG_PORT_SPACE
-
 /* A rule's direction: `local` is about inbound traffic, whatever the parser put in dir. */
 static enum pg_dir rule_dir(const struct pg_rule *r)
 {
@@ -277,7 +275,7 @@ static __u32 class_id(__u32 gen, size_t idx)
 }
 
 struct ev {
-	__u32 pos;  /* first port of the change; NPORTS for "after 65535" */
+	__u32 pos;  /* first port of the change; 65536 for "after 65535" */
 	__u32 add;  /* 0: the rule stops covering here; 1: starts */
 	size_t rule;
 };

@@ -1,0 +1,1122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The XDP ingress and tc egress programs on crafted frames, through BPF_PROG_TEST_RUN on the
+ * real kernel: the real skeletons are loaded (never attached), a policy is written with
+ * pg_apply, and each table row runs one frame and asserts the XDP verdict, the reason
+ * counter and the rule counter it must move (by exactly one; no other reason may move).
+ *
+ * Each test case runs in its own forked child, which first enters a network namespace of
+ * its own: the few interfaces a case creates vanish with it.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <arpa/inet.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "harness.h"
+#include "frames.h"
+#include "apply.h"
+#include "compile.h"
+#include "xdp_ingress.skel.h"
+#include "tc_egress.skel.h"
+
+#define SEC_NS 1000000000ULL
+
+/* ---- the policy every table runs against ---- */
+
+/* Rules in policy order; a row names its rule by this, the fixture maps it to the slot
+ * compile gave it. */
+enum {
+	R_SSH = PG_RULE_FIRST,
+	R_DNS,
+	R_TELNET,
+	R_PG,
+	R_HTTP,
+	R_SMTP,
+	R_HTTPS6,
+	R_REDIS,
+	R_EXTRA,
+	R_END,
+};
+
+static const char *const policy_rules[] = {
+	[R_SSH - PG_RULE_FIRST] = "allow in tcp 22",
+	[R_DNS - PG_RULE_FIRST] = "allow in udp 53 from 198.18.0.0/24",
+	[R_TELNET - PG_RULE_FIRST] = "deny in tcp 23",
+	[R_PG - PG_RULE_FIRST] = "local tcp 5432",
+	[R_HTTP - PG_RULE_FIRST] = "allow in tcp 80 log",
+	[R_SMTP - PG_RULE_FIRST] = "deny in tcp 25 dry-run",
+	[R_HTTPS6 - PG_RULE_FIRST] = "allow in tcp 443 from 2001:db8::/32",
+	[R_REDIS - PG_RULE_FIRST] = "local tcp 6379 dry-run",
+	[R_EXTRA - PG_RULE_FIRST] = "allow in tcp 24", /* only with allow24 */
+};
+
+struct policy_opts {
+	int mode;
+	int no_events;
+	int allow24;
+	__u64 ratelimit_ns;
+};
+
+/* ---- fixture ---- */
+
+struct fx {
+	struct xdp_ingress_bpf *skel;
+	struct pg_maps m;
+	int prog;
+	__u32 gen;
+	size_t npeers;		       /* peer entries of the active policy */
+	__u32 slot[R_END - PG_RULE_FIRST]; /* rule slot of each rule of the active policy */
+};
+
+/* The slot a row's rule has in the active policy. */
+static __u32 slot_of(const struct fx *f, __u32 rule)
+{
+	if (rule == PG_RULE_NONE || rule < PG_RULE_FIRST)
+		return rule;
+	return f->slot[rule - PG_RULE_FIRST];
+}
+
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !getenv("PG_TEST_VERBOSE"))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void fx_setup(struct fx *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (geteuid() != 0)
+		SKIP("needs root to load BPF programs and run BPF_PROG_TEST_RUN");
+	if (unshare(CLONE_NEWNET) < 0)
+		SKIP("cannot create a network namespace: %s", strerror(errno));
+	libbpf_set_print(quiet_print);
+	f->skel = xdp_ingress_bpf__open_and_load();
+	if (!f->skel)
+		SKIP("cannot load xdp_ingress: %s", strerror(errno));
+	ASSERT_EQ(0, pg_maps_from_object(&f->m, f->skel->obj));
+	f->prog = bpf_program__fd(f->skel->progs.pg_xdp_ingress);
+}
+
+/* Parse and compile the test policy for the idle generation. */
+static void fx_compile(struct fx *f, const struct policy_opts *o, struct pg_compiled *c)
+{
+	struct pg_diags d = { 0 };
+	struct pg_policy *p = NULL;
+	char text[2048];
+	size_t n = R_END - PG_RULE_FIRST - !o->allow24;
+	int len;
+	__u32 cur;
+
+	len = snprintf(text, sizeof(text), "mode %s\ndefault in deny\ndefault out allow\n",
+		       o->mode == PG_MODE_DRY_RUN ? "dry-run" : "enforce");
+	for (size_t i = 0; i < n; i++)
+		len += snprintf(text + len, sizeof(text) - len, "%s\n", policy_rules[i]);
+	if (pg_policy_parse("test.policy", text, len, &p, &d)) {
+		pg_diags_print(&d, stdout);
+		ASSERT_TRUE(0);
+	}
+	pg_diags_free(&d);
+	ASSERT_EQ(0, pg_active_gen(&f->m, &cur));
+	ASSERT_EQ(0, pg_compile(p, pg_other_gen(cur), c));
+	for (size_t i = 0; i < n; i++)
+		f->slot[i] = c->rule_slot[i];
+	pg_policy_free(p);
+	/* What the loader's command line would set; no rate limit unless a test wants one. */
+	c->config.events = !o->no_events;
+	c->config.events_per_sec = 0;
+	c->config.ratelimit_ns = o->ratelimit_ns;
+	c->config.flow_tcp_idle_ns = 3600 * SEC_NS;
+	c->config.flow_udp_idle_ns = 30 * SEC_NS;
+}
+
+/* Apply the test policy to the idle generation and activate it. */
+static void fx_policy(struct fx *f, const struct policy_opts *o)
+{
+	struct pg_compiled c = { 0 };
+
+	fx_compile(f, o, &c);
+	ASSERT_EQ(0, pg_apply(&f->m, &c));
+	ASSERT_EQ(0, pg_activate(&f->m, c.gen));
+	f->gen = c.gen;
+	f->npeers = c.npeers;
+	pg_compiled_free(&c);
+}
+
+static void fx_default(struct fx *f)
+{
+	struct policy_opts o = { 0 };
+
+	fx_setup(f);
+	fx_policy(f, &o);
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * SEC_NS + ts.tv_nsec;
+}
+
+/* ---- running frames ---- */
+
+struct frame_case {
+	const char *name;
+	struct pg_frame_spec spec;
+	int verdict;	/* XDP_PASS or XDP_DROP */
+	int reason;	/* the reason counter that moves by one */
+	__u32 rule;	/* the rule slot counter that moves by one; PG_RULE_NONE: none */
+	int ifindex;	/* ingress interface, 0: lo (what BPF_PROG_TEST_RUN uses) */
+};
+
+/* Rows are positional (name, frame, verdict, reason, rule) and leave ifindex out. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+#define CASE_FAIL(c, ...)                                                                \
+	do {                                                                             \
+		printf("# %s: ", (c)->name);                                             \
+		printf(__VA_ARGS__);                                                     \
+		printf("\n");                                                            \
+		pg_test_failed = 1;                                                      \
+	} while (0)
+
+static const char *const reason_names[PG_R_MAX] = {
+	[PG_R_NOT_ALLOWED] = "NOT_ALLOWED",   [PG_R_DENIED] = "DENIED",
+	[PG_R_LOCAL_ONLY] = "LOCAL_ONLY",     [PG_R_FRAGMENT] = "FRAGMENT",
+	[PG_R_FRAG_SHORT] = "FRAG_SHORT",     [PG_R_FRAG_OVERLAP] = "FRAG_OVERLAP",
+	[PG_R_MALFORMED] = "MALFORMED",	      [PG_R_BAD_IHL] = "BAD_IHL",
+	[PG_R_BAD_DOFF] = "BAD_DOFF",	      [PG_R_EXT_HDR_LIMIT] = "EXT_HDR_LIMIT",
+	[PG_R_VLAN_DEPTH] = "VLAN_DEPTH",     [PG_R_PROTO] = "PROTO",
+	[PG_R_RAW_SOCKET] = "RAW_SOCKET",     [PG_R_PASS_RULE] = "PASS_RULE",
+	[PG_R_PASS_DEFAULT] = "PASS_DEFAULT", [PG_R_PASS_REPLY] = "PASS_REPLY",
+	[PG_R_PASS_NON_IP] = "PASS_NON_IP",   [PG_R_PASS_ICMP] = "PASS_ICMP",
+	[PG_R_PASS_FRAGMENT] = "PASS_FRAGMENT", [PG_R_PASS_LOOPBACK] = "PASS_LOOPBACK",
+};
+
+static const char *xdp_name(int v)
+{
+	return v == XDP_PASS ? "XDP_PASS" : v == XDP_DROP ? "XDP_DROP" : "other";
+}
+
+static void read_reasons(struct fx *f, __u64 *v)
+{
+	struct pg_counter c;
+
+	for (int r = 0; r < PG_R_MAX; r++) {
+		ASSERT_EQ(0, pg_counter_read(f->m.fd[PG_MAP_REASON_STATS], r, &c));
+		v[r] = c.packets;
+	}
+}
+
+static __u64 read_rule(struct fx *f, __u32 gen, __u32 rule)
+{
+	struct pg_counter c;
+
+	ASSERT_EQ(0, pg_counter_read(f->m.fd[PG_MAP_RULE_STATS], gen * PG_MAX_RULES + rule, &c));
+	return c.packets;
+}
+
+/* Run one frame; returns the XDP verdict. */
+static int run_frame(struct fx *f, const struct pg_frame_spec *spec, int ifindex)
+{
+	static __u8 buf[PG_FRAME_MAX];
+	struct xdp_md md = { 0 };
+	int len = pg_frame_build(spec, buf, sizeof(buf));
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = buf, .repeat = 1);
+
+	ASSERT_LT(0, len);
+	o.data_size_in = len;
+	if (ifindex) {
+		md.data_end = len;
+		md.ingress_ifindex = ifindex;
+		o.ctx_in = &md;
+		o.ctx_size_in = sizeof(md);
+	}
+	ASSERT_EQ(0, bpf_prog_test_run_opts(f->prog, &o));
+	return o.retval;
+}
+
+static void run_case(struct fx *f, const struct frame_case *c)
+{
+	__u64 before[PG_R_MAX], after[PG_R_MAX], rb = 0, ra = 0;
+	int verdict;
+
+	read_reasons(f, before);
+	if (c->rule != PG_RULE_NONE)
+		rb = read_rule(f, f->gen, slot_of(f, c->rule));
+	verdict = run_frame(f, &c->spec, c->ifindex);
+	read_reasons(f, after);
+	if (c->rule != PG_RULE_NONE)
+		ra = read_rule(f, f->gen, slot_of(f, c->rule));
+
+	if (verdict != c->verdict)
+		CASE_FAIL(c, "expected %s, seen %s", xdp_name(c->verdict), xdp_name(verdict));
+	for (int r = 0; r < PG_R_MAX; r++) {
+		__u64 want = before[r] + (r == c->reason);
+
+		if (after[r] != want)
+			CASE_FAIL(c, "reason %s counter: expected %llu, seen %llu", reason_names[r],
+				  (unsigned long long)want, (unsigned long long)after[r]);
+	}
+	if (c->rule != PG_RULE_NONE && ra != rb + 1)
+		CASE_FAIL(c, "rule slot %u counter: expected %llu, seen %llu", slot_of(f, c->rule),
+			  (unsigned long long)rb + 1, (unsigned long long)ra);
+}
+
+static void run_table(struct fx *f, const struct frame_case *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		run_case(f, &t[i]);
+	printf("# %zu frames\n", n);
+}
+
+#define RUN_TABLE(f, t) run_table(f, t, sizeof(t) / sizeof((t)[0]))
+
+#define TCP4(port, ...) { .family = 4, .dport = port, __VA_ARGS__ }
+#define TCP6(port, ...) { .family = 6, .dport = port, __VA_ARGS__ }
+#define UDP4(port, ...) { .family = 4, .proto = IPPROTO_UDP, .dport = port, __VA_ARGS__ }
+#define UDP6(port, ...) { .family = 6, .proto = IPPROTO_UDP, .dport = port, __VA_ARGS__ }
+#define PASS XDP_PASS
+#define DROP XDP_DROP
+#define NONE PG_RULE_NONE
+#define DEF PG_RULE_DEFAULT_IN
+
+/* ---- L2 and non-IP ---- */
+
+static const struct frame_case l2_cases[] = {
+	{ "arp", { .family = 0 }, PASS, PG_R_PASS_NON_IP, NONE },
+	{ "arp behind a vlan tag", { .family = 0, .vlans = 1 }, PASS, PG_R_PASS_NON_IP, NONE },
+	{ "lldp", { .family = 0, .ethertype = 0x88cc }, PASS, PG_R_PASS_NON_IP, NONE },
+	{ "802.3 length field", { .family = 0, .ethertype = 60 }, PASS, PG_R_PASS_NON_IP, NONE },
+	{ "tcp 22, 0 tags", TCP4(22), PASS, PG_R_PASS_RULE, R_SSH },
+	{ "tcp 22, 1 tag", TCP4(22, .vlans = 1), PASS, PG_R_PASS_RULE, R_SSH },
+	{ "tcp 22, 2 tags", TCP4(22, .vlans = 2), PASS, PG_R_PASS_RULE, R_SSH },
+	{ "tcp 22, 3 tags", TCP4(22, .vlans = 3), DROP, PG_R_VLAN_DEPTH, NONE },
+	{ "tcp 24, 2 tags", TCP4(24, .vlans = 2), DROP, PG_R_NOT_ALLOWED, DEF },
+	{ "ipv6 tcp 22, 2 tags", TCP6(22, .vlans = 2), PASS, PG_R_PASS_RULE, R_SSH },
+	{ "ipv6 tcp 24, 1 tag", TCP6(24, .vlans = 1), DROP, PG_R_NOT_ALLOWED, DEF },
+	/* ARP payload cut to 2 bytes after the tag: the tag itself is whole */
+	{ "vlan tag cut short", { .family = 0, .vlans = 1, .truncate = 30 }, DROP,
+	  PG_R_MALFORMED, NONE },
+	{ "qinq 0x9100 is not a tag", { .family = 0, .ethertype = 0x9100 }, PASS,
+	  PG_R_PASS_NON_IP, NONE },
+};
+
+TEST(l2_vlan_and_non_ip)
+{
+	struct fx f;
+
+	fx_default(&f);
+	RUN_TABLE(&f, l2_cases);
+}
+
+/* ---- IPv4 ---- */
+
+static const struct frame_case ipv4_cases[] = {
+	{ "options, 10 words", TCP4(22, .ip_opt_words = 10), PASS, PG_R_PASS_RULE, R_SSH },
+	{ "options, 1 word, tcp 24", TCP4(24, .ip_opt_words = 1), DROP, PG_R_NOT_ALLOWED, DEF },
+	{ "ihl 4", TCP4(22, .ihl = 4), DROP, PG_R_BAD_IHL, NONE },
+	{ "ihl 0 (16 is written as 0)", TCP4(22, .ihl = 16), DROP, PG_R_BAD_IHL, NONE },
+	{ "ihl 15 beyond the total length", TCP4(22, .ihl = 15), DROP, PG_R_BAD_IHL, NONE },
+	{ "ihl 15 beyond the frame", TCP4(22, .ihl = 15, .payload = 40, .truncate = 40), DROP,
+	  PG_R_BAD_IHL, NONE },
+	{ "header cut short", TCP4(22, .truncate = 30), DROP, PG_R_MALFORMED, NONE },
+	{ "total length beyond the frame", TCP4(22, .len_delta = 10), DROP, PG_R_MALFORMED,
+	  NONE },
+	{ "total length below the header", TCP4(22, .len_delta = -24), DROP, PG_R_BAD_IHL,
+	  NONE },
+	{ "version 6 in an ipv4 ethertype", TCP4(22, .ip_version = 6), DROP, PG_R_MALFORMED,
+	  NONE },
+	{ "ethernet padding after the datagram", TCP4(22, .pad = 20), PASS, PG_R_PASS_RULE,
+	  R_SSH },
+	/* the TCP header only fits by reaching into the padding */
+	{ "tcp header in the padding", TCP4(22, .l4_bytes = 8, .pad = 30), DROP,
+	  PG_R_MALFORMED, NONE },
+	{ "icmp echo", { .family = 4, .proto = IPPROTO_ICMP }, PASS, PG_R_PASS_ICMP, NONE },
+	{ "icmpv6 inside ipv4", { .family = 4, .proto = IPPROTO_ICMPV6 }, DROP, PG_R_PROTO,
+	  DEF },
+	{ "gre", { .family = 4, .proto = 47, .payload = 20 }, DROP, PG_R_PROTO, DEF },
+	{ "sctp", { .family = 4, .proto = 132, .payload = 20 }, DROP, PG_R_PROTO, DEF },
+};
+
+TEST(ipv4_parse)
+{
+	struct fx f;
+
+	fx_default(&f);
+	RUN_TABLE(&f, ipv4_cases);
+}
+
+/* ---- IPv6 ---- */
+
+#define EXT(...) .ext = { __VA_ARGS__ }, .n_ext = sizeof((__u8[]){ __VA_ARGS__ })
+#define HOP PG_EXT_HOP
+#define RT PG_EXT_ROUTING
+#define DST PG_EXT_DSTOPTS
+#define FRAG PG_EXT_FRAG
+#define AH PG_EXT_AH
+
+static const struct frame_case ipv6_cases[] = {
+	{ "no extension headers", TCP6(22), PASS, PG_R_PASS_RULE, R_SSH },
+	{ "hop, routing, dstopts", TCP6(22, EXT(HOP, RT, DST)), PASS, PG_R_PASS_RULE, R_SSH },
+	{ "6 extension headers", TCP6(22, EXT(HOP, DST, RT, DST, RT, DST)), PASS,
+	  PG_R_PASS_RULE, R_SSH },
+	{ "6 extension headers, tcp 24", TCP6(24, EXT(HOP, DST, RT, DST, RT, DST)), DROP,
+	  PG_R_NOT_ALLOWED, DEF },
+	{ "7 extension headers", TCP6(22, EXT(HOP, DST, RT, DST, RT, DST, DST)), DROP,
+	  PG_R_EXT_HDR_LIMIT, NONE },
+	{ "hop-by-hop not first", TCP6(22, EXT(DST, HOP)), DROP, PG_R_MALFORMED, NONE },
+	{ "ah", TCP6(22, EXT(AH)), PASS, PG_R_PASS_RULE, R_SSH },
+	{ "ah, tcp 24", TCP6(24, EXT(DST, AH)), DROP, PG_R_NOT_ALLOWED, DEF },
+	{ "atomic fragment", TCP6(22, EXT(FRAG), .frag_id = 7), PASS, PG_R_PASS_RULE, R_SSH },
+	{ "two fragment headers", TCP6(22, EXT(FRAG, FRAG)), DROP, PG_R_MALFORMED, NONE },
+	{ "extension header beyond the payload length", TCP6(22, EXT(DST), .len_delta = -24),
+	  DROP, PG_R_MALFORMED, NONE },
+	{ "payload length 0 (jumbogram)", TCP6(22, EXT(HOP), .len_delta = -28), DROP,
+	  PG_R_MALFORMED, NONE },
+	{ "payload length beyond the frame", TCP6(22, .len_delta = 1), DROP, PG_R_MALFORMED,
+	  NONE },
+	{ "header cut short", TCP6(22, .truncate = 40), DROP, PG_R_MALFORMED, NONE },
+	{ "extension header cut short", TCP6(22, EXT(DST), .truncate = 24), DROP,
+	  PG_R_MALFORMED, NONE },
+	{ "version 4 in an ipv6 ethertype", TCP6(22, .ip_version = 4), DROP, PG_R_MALFORMED,
+	  NONE },
+	{ "icmpv6", { .family = 6, .proto = IPPROTO_ICMPV6 }, PASS, PG_R_PASS_ICMP, NONE },
+	{ "icmpv6 behind hop-by-hop (mld)", { .family = 6, .proto = IPPROTO_ICMPV6, EXT(HOP) },
+	  PASS, PG_R_PASS_ICMP, NONE },
+	{ "icmp inside ipv6", { .family = 6, .proto = IPPROTO_ICMP }, DROP, PG_R_PROTO, DEF },
+	{ "no next header", { .family = 6, .proto = 59 }, DROP, PG_R_PROTO, DEF },
+	{ "esp", { .family = 6, .proto = 50, .payload = 24 }, DROP, PG_R_PROTO, DEF },
+	{ "esp behind dstopts", { .family = 6, .proto = 50, .payload = 24, EXT(DST) }, DROP,
+	  PG_R_PROTO, DEF },
+};
+
+TEST(ipv6_parse)
+{
+	struct fx f;
+
+	fx_default(&f);
+	RUN_TABLE(&f, ipv6_cases);
+}
+
+/* ---- L4 ---- */
+
+static const struct frame_case l4_cases[] = {
+	{ "tcp doff 4", TCP4(22, .doff = 4), DROP, PG_R_BAD_DOFF, NONE },
+	{ "tcp doff 0 (16 is written as 0)", TCP6(22, .doff = 16, .tcp_flags = 0x02), DROP,
+	  PG_R_BAD_DOFF, NONE },
+	{ "tcp doff 15 with options", TCP4(22, .doff = 15), PASS, PG_R_PASS_RULE, R_SSH },
+	{ "tcp doff 15 beyond the packet", TCP4(22, .doff = 15, .l4_bytes = 20), DROP,
+	  PG_R_BAD_DOFF, NONE },
+	{ "tcp doff 6 beyond the packet, ipv6", TCP6(22, .doff = 6, .l4_bytes = 20), DROP,
+	  PG_R_BAD_DOFF, NONE },
+	{ "tcp header cut short", TCP4(22, .l4_bytes = 10), DROP, PG_R_MALFORMED, NONE },
+	{ "tcp header cut short, ipv6", TCP6(22, .l4_bytes = 19), DROP, PG_R_MALFORMED, NONE },
+	{ "udp 53 from the allowed prefix", UDP4(53), PASS, PG_R_PASS_RULE, R_DNS },
+	{ "udp 53 from outside it", UDP4(53, .src = "198.19.0.2"), DROP, PG_R_NOT_ALLOWED,
+	  DEF },
+	{ "udp 53 over ipv6", UDP6(53), DROP, PG_R_NOT_ALLOWED, DEF },
+	{ "udp header cut short", UDP4(53, .l4_bytes = 4), DROP, PG_R_MALFORMED, NONE },
+	{ "udp length beyond the datagram", UDP4(53, .udp_len_delta = 5), DROP,
+	  PG_R_MALFORMED, NONE },
+	{ "udp length below 8", UDP6(53, .udp_len_delta = -1), DROP, PG_R_MALFORMED, NONE },
+	{ "udp length 0 (ipv6 jumbo)", UDP6(53, .payload = 4, .udp_len_delta = -12), DROP,
+	  PG_R_MALFORMED, NONE },
+	{ "udp length below the datagram: trailing data", UDP4(53, .payload = 10,
+							       .udp_len_delta = -4),
+	  PASS, PG_R_PASS_RULE, R_DNS },
+	{ "tcp port 0", TCP4(0), DROP, PG_R_NOT_ALLOWED, DEF },
+	{ "tcp 65535", TCP6(65535), DROP, PG_R_NOT_ALLOWED, DEF },
+};
+
+TEST(l4_parse)
+{
+	struct fx f;
+
+	fx_default(&f);
+	RUN_TABLE(&f, l4_cases);
+}
+
+/* ---- policy verdicts ---- */
+
+static const struct frame_case policy_cases[] = {
+	{ "allow tcp 22, ipv4", TCP4(22), PASS, PG_R_PASS_RULE, R_SSH },
+	{ "allow tcp 22, ipv6", TCP6(22), PASS, PG_R_PASS_RULE, R_SSH },
+	{ "allow tcp 22, syn", TCP4(22, .tcp_flags = 0x02), PASS, PG_R_PASS_RULE, R_SSH },
+	{ "udp 22 is another port", UDP4(22), DROP, PG_R_NOT_ALLOWED, DEF },
+	{ "default deny tcp 24", TCP4(24), DROP, PG_R_NOT_ALLOWED, DEF },
+	{ "deny tcp 23", TCP4(23), DROP, PG_R_DENIED, R_TELNET },
+	{ "deny tcp 23, ipv6", TCP6(23), DROP, PG_R_DENIED, R_TELNET },
+	{ "local tcp 5432 from off-host", TCP4(5432), DROP, PG_R_LOCAL_ONLY, R_PG },
+	{ "local tcp 5432 from 127.0.0.1 on lo", TCP4(5432, .src = "127.0.0.1"), PASS,
+	  PG_R_PASS_LOOPBACK, R_PG },
+	{ "local tcp 5432 from ::1 on lo", TCP6(5432, .src = "::1"), PASS, PG_R_PASS_LOOPBACK,
+	  R_PG },
+	{ "allow tcp 80 log", TCP4(80), PASS, PG_R_PASS_RULE, R_HTTP },
+	{ "deny tcp 25 dry-run", TCP4(25), PASS, PG_R_DENIED, R_SMTP },
+	{ "local tcp 6379 dry-run from off-host", TCP6(6379), PASS, PG_R_LOCAL_ONLY, R_REDIS },
+	{ "allow tcp 443 from 2001:db8::/32", TCP6(443), PASS, PG_R_PASS_RULE, R_HTTPS6 },
+	{ "tcp 443 from ipv4", TCP4(443), DROP, PG_R_NOT_ALLOWED, DEF },
+	{ "tcp 443 from 2001:db9::2", TCP6(443, .src = "2001:db9::2"), DROP, PG_R_NOT_ALLOWED,
+	  DEF },
+};
+
+TEST(policy_verdicts)
+{
+	struct fx f;
+
+	fx_default(&f);
+	RUN_TABLE(&f, policy_cases);
+}
+
+TEST(loopback_source_on_a_wire_is_spoofed)
+{
+	struct frame_case cases[] = {
+		{ "127.0.0.1 to local tcp 5432", TCP4(5432, .src = "127.0.0.1"), DROP,
+		  PG_R_LOCAL_ONLY, R_PG },
+		{ "::1 to local tcp 5432", TCP6(5432, .src = "::1"), DROP, PG_R_LOCAL_ONLY, R_PG },
+		{ "127.0.0.1 to local tcp 6379 dry-run", TCP4(6379, .src = "127.0.0.1"), PASS,
+		  PG_R_LOCAL_ONLY, R_REDIS },
+	};
+	struct fx f;
+	int ifindex;
+
+	fx_default(&f);
+	if (system("ip link add pgt0 type veth peer name pgt1 >/dev/null 2>&1") != 0)
+		SKIP("cannot create a veth pair (ip link add) in the test's namespace");
+	ifindex = if_nametoindex("pgt0");
+	ASSERT_NE(0, ifindex);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cases[i].ifindex = ifindex;
+	RUN_TABLE(&f, cases);
+}
+
+/* ---- fragments (stateful: rows run in order) ---- */
+
+#define F4(port, id, off, ...)                                                           \
+	{ .family = 4, .dport = port, .frag_id = id, .frag_off = off, __VA_ARGS__ }
+#define F6(port, id, off, ...)                                                           \
+	{ .family = 6, .dport = port, .frag_id = id, .frag_off = off, EXT(FRAG), __VA_ARGS__ }
+
+static const struct frame_case frag_cases[] = {
+	{ "v4 first fragment, tcp 22", F4(22, 1, 0, .more_frags = 1, .payload = 16), PASS,
+	  PG_R_PASS_RULE, R_SSH },
+	{ "v4 later fragment of an allowed datagram", F4(22, 1, 40, .payload = 16), PASS,
+	  PG_R_PASS_FRAGMENT, R_SSH },
+	{ "v4 last fragment of an allowed datagram", F4(22, 1, 56, .payload = 8), PASS,
+	  PG_R_PASS_FRAGMENT, R_SSH },
+	{ "v4 first fragment, tcp 23 denied", F4(23, 2, 0, .more_frags = 1, .payload = 16),
+	  DROP, PG_R_DENIED, R_TELNET },
+	{ "v4 later fragment of a denied datagram", F4(23, 2, 40, .payload = 16), DROP,
+	  PG_R_FRAGMENT, R_TELNET },
+	{ "v4 later fragment without a first", F4(22, 3, 40, .payload = 16), DROP,
+	  PG_R_FRAGMENT, NONE },
+	{ "v4 same id, other protocol", F4(22, 1, 40, .proto = IPPROTO_UDP, .payload = 16), DROP,
+	  PG_R_FRAGMENT, NONE },
+	{ "v4 same id, other source", F4(22, 1, 40, .src = "198.18.0.3", .payload = 16), DROP,
+	  PG_R_FRAGMENT, NONE },
+	{ "v4 first fragment for the overlap", F4(22, 4, 0, .more_frags = 1, .payload = 16),
+	  PASS, PG_R_PASS_RULE, R_SSH },
+	{ "v4 fragment at 8 overlaps the tcp header", F4(22, 4, 8, .payload = 16), DROP,
+	  PG_R_FRAG_OVERLAP, R_SSH },
+	{ "v4 fragment at 24 follows the tcp header", F4(22, 4, 24, .payload = 16), PASS,
+	  PG_R_PASS_FRAGMENT, R_SSH },
+	{ "v4 first fragment with 8 bytes of tcp", F4(22, 5, 0, .more_frags = 1, .l4_bytes = 8),
+	  DROP, PG_R_FRAG_SHORT, NONE },
+	{ "v4 first fragment, tcp options cut", F4(22, 6, 0, .more_frags = 1, .doff = 10,
+						    .l4_bytes = 24),
+	  DROP, PG_R_FRAG_SHORT, NONE },
+	{ "v4 udp first fragment with 4 bytes", F4(53, 7, 0, .proto = IPPROTO_UDP,
+						   .more_frags = 1, .l4_bytes = 4),
+	  DROP, PG_R_FRAG_SHORT, NONE },
+	{ "v4 udp first fragment", F4(53, 8, 0, .proto = IPPROTO_UDP, .more_frags = 1,
+				      .payload = 24),
+	  PASS, PG_R_PASS_RULE, R_DNS },
+	{ "v4 udp fragment at 8 (after the udp header)", F4(53, 8, 8, .proto = IPPROTO_UDP,
+							    .payload = 8),
+	  PASS, PG_R_PASS_FRAGMENT, R_DNS },
+	{ "v4 icmp first fragment", F4(0, 9, 0, .proto = IPPROTO_ICMP, .more_frags = 1,
+				       .payload = 24),
+	  PASS, PG_R_PASS_ICMP, NONE },
+	{ "v4 icmp later fragment", F4(0, 9, 32, .proto = IPPROTO_ICMP, .payload = 24), PASS,
+	  PG_R_PASS_FRAGMENT, NONE },
+	{ "v4 first fragment, tcp 25 deny dry-run", F4(25, 10, 0, .more_frags = 1,
+						       .payload = 16),
+	  PASS, PG_R_DENIED, R_SMTP },
+	{ "v4 later fragment of a dry-run datagram", F4(25, 10, 40, .payload = 16), PASS,
+	  PG_R_FRAGMENT, R_SMTP },
+	{ "v4 gre first fragment", F4(0, 11, 0, .proto = 47, .more_frags = 1, .payload = 24),
+	  DROP, PG_R_PROTO, DEF },
+	{ "v4 gre later fragment", F4(0, 11, 24, .proto = 47, .payload = 24), DROP,
+	  PG_R_FRAGMENT, DEF },
+
+	{ "v6 first fragment, tcp 22", F6(22, 21, 0, .more_frags = 1, .payload = 16), PASS,
+	  PG_R_PASS_RULE, R_SSH },
+	{ "v6 later fragment of an allowed datagram", F6(22, 21, 40, .payload = 16), PASS,
+	  PG_R_PASS_FRAGMENT, R_SSH },
+	{ "v6 first fragment, tcp 24", F6(24, 22, 0, .more_frags = 1, .payload = 16), DROP,
+	  PG_R_NOT_ALLOWED, DEF },
+	{ "v6 later fragment of a dropped datagram", F6(24, 22, 40, .payload = 16), DROP,
+	  PG_R_FRAGMENT, DEF },
+	{ "v6 later fragment without a first", F6(22, 23, 40, .payload = 16), DROP,
+	  PG_R_FRAGMENT, NONE },
+	{ "v6 first fragment, dstopts after the fragment header",
+	  { .family = 6, .dport = 22, .frag_id = 24, .more_frags = 1, .payload = 16,
+	    EXT(HOP, FRAG, DST) },
+	  PASS, PG_R_PASS_RULE, R_SSH },
+	/* every fragment header of a datagram names the same next header: dstopts here */
+	{ "v6 fragment at 24 overlaps dstopts + tcp (28 bytes)",
+	  { .family = 6, .proto = PG_EXT_DSTOPTS, .frag_id = 24, .frag_off = 24, .payload = 16,
+	    EXT(HOP, FRAG) },
+	  DROP, PG_R_FRAG_OVERLAP, R_SSH },
+	{ "v6 fragment at 32 follows them",
+	  { .family = 6, .proto = PG_EXT_DSTOPTS, .frag_id = 24, .frag_off = 32, .payload = 16,
+	    EXT(HOP, FRAG) },
+	  PASS, PG_R_PASS_FRAGMENT, R_SSH },
+	{ "v6 first fragment with 12 bytes of tcp", F6(22, 25, 0, .more_frags = 1,
+							  .l4_bytes = 12),
+	  DROP, PG_R_FRAG_SHORT, NONE },
+	{ "v6 first fragment, chain cut after the fragment header",
+	  { .family = 6, .dport = 22, .frag_id = 26, .more_frags = 1, EXT(FRAG, DST),
+	    .len_delta = -26 },
+	  DROP, PG_R_FRAG_SHORT, NONE },
+	{ "v6 fragment header cut short", F6(22, 27, 0, .more_frags = 1, .len_delta = -24),
+	  DROP, PG_R_MALFORMED, NONE },
+	{ "v6 icmpv6 first fragment", F6(0, 28, 0, .proto = IPPROTO_ICMPV6, .more_frags = 1,
+					 .payload = 24),
+	  PASS, PG_R_PASS_ICMP, NONE },
+	{ "v6 icmpv6 later fragment", F6(0, 28, 32, .proto = IPPROTO_ICMPV6, .payload = 8),
+	  PASS, PG_R_PASS_FRAGMENT, NONE },
+};
+
+TEST(fragments)
+{
+	struct fx f;
+
+	fx_default(&f);
+	RUN_TABLE(&f, frag_cases);
+}
+
+/* ---- replies ---- */
+
+static void put_flow(struct fx *f, int family, const char *laddr, const char *raddr,
+		     __u16 lport, __u16 rport, __u8 proto, __u64 last_ns)
+{
+	struct pg_flow_key k = { .lport = lport, .rport = rport, .proto = proto };
+	struct pg_flow_val v = { .last_ns = last_ns };
+
+	if (family == 4) {
+		k.laddr[10] = k.laddr[11] = k.raddr[10] = k.raddr[11] = 0xff;
+		ASSERT_EQ(1, inet_pton(AF_INET, laddr, k.laddr + 12));
+		ASSERT_EQ(1, inet_pton(AF_INET, raddr, k.raddr + 12));
+	} else {
+		ASSERT_EQ(1, inet_pton(AF_INET6, laddr, k.laddr));
+		ASSERT_EQ(1, inet_pton(AF_INET6, raddr, k.raddr));
+	}
+	ASSERT_EQ(0, bpf_map_update_elem(f->m.fd[PG_MAP_FLOWS], &k, &v, BPF_ANY));
+}
+
+TEST(replies_to_flows_this_host_opened)
+{
+	/* The server at 198.18.0.2:443 answering our 198.18.0.1:40001. */
+	const struct frame_case unsolicited[] = {
+		{ "tcp answer before the flow exists",
+		  TCP4(40001, .sport = 443, .tcp_flags = 0x12), DROP, PG_R_NOT_ALLOWED, DEF },
+		{ "udp answer before the flow exists", UDP6(40002, .sport = 53), DROP,
+		  PG_R_NOT_ALLOWED, DEF },
+	};
+	const struct frame_case replies[] = {
+		{ "tcp syn-ack answers", TCP4(40001, .sport = 443, .tcp_flags = 0x12), PASS,
+		  PG_R_PASS_REPLY, NONE },
+		{ "tcp ack answers", TCP4(40001, .sport = 443), PASS, PG_R_PASS_REPLY, NONE },
+		{ "tcp syn never answers", TCP4(40001, .sport = 443, .tcp_flags = 0x02), DROP,
+		  PG_R_NOT_ALLOWED, DEF },
+		{ "tcp from another remote port", TCP4(40001, .sport = 444), DROP,
+		  PG_R_NOT_ALLOWED, DEF },
+		{ "tcp from another remote", TCP4(40001, .sport = 443, .src = "198.18.0.3"), DROP,
+		  PG_R_NOT_ALLOWED, DEF },
+		{ "udp on the tcp flow's ports", UDP4(40001, .sport = 443), DROP,
+		  PG_R_NOT_ALLOWED, DEF },
+		{ "udp answers, ipv6", UDP6(40002, .sport = 53), PASS, PG_R_PASS_REPLY, NONE },
+		{ "a deny rule still loses to a reply", TCP4(23, .sport = 443), PASS,
+		  PG_R_PASS_REPLY, NONE },
+	};
+	const struct frame_case expired[] = {
+		{ "tcp answer after the idle timeout", TCP4(40001, .sport = 443), DROP,
+		  PG_R_NOT_ALLOWED, DEF },
+		{ "udp answer after the idle timeout", UDP6(40002, .sport = 53), DROP,
+		  PG_R_NOT_ALLOWED, DEF },
+	};
+	struct fx f;
+	__u64 now;
+
+	fx_default(&f);
+	RUN_TABLE(&f, unsolicited);
+	now = now_ns();
+	put_flow(&f, 4, "198.18.0.1", "198.18.0.2", 40001, 443, IPPROTO_TCP, now);
+	put_flow(&f, 4, "198.18.0.1", "198.18.0.2", 23, 443, IPPROTO_TCP, now);
+	put_flow(&f, 6, "2001:db8::1", "2001:db8::2", 40002, 53, IPPROTO_UDP, now);
+	RUN_TABLE(&f, replies);
+	/* Last seen long before the idle timeouts (1 h TCP, 30 s UDP): expired. */
+	put_flow(&f, 4, "198.18.0.1", "198.18.0.2", 40001, 443, IPPROTO_TCP,
+		 now - 3601 * SEC_NS);
+	put_flow(&f, 6, "2001:db8::1", "2001:db8::2", 40002, 53, IPPROTO_UDP,
+		 now - 31 * SEC_NS);
+	RUN_TABLE(&f, expired);
+}
+
+/* ---- dry-run ---- */
+
+TEST(dry_run_blocks_nothing)
+{
+	const struct frame_case cases[] = {
+		{ "default deny", TCP4(24), PASS, PG_R_NOT_ALLOWED, DEF },
+		{ "deny rule", TCP6(23), PASS, PG_R_DENIED, R_TELNET },
+		{ "local from off-host", TCP4(5432), PASS, PG_R_LOCAL_ONLY, R_PG },
+		{ "3 vlan tags", TCP4(22, .vlans = 3), PASS, PG_R_VLAN_DEPTH, NONE },
+		{ "bad ihl", TCP4(22, .ihl = 4), PASS, PG_R_BAD_IHL, NONE },
+		{ "bad doff", TCP4(22, .doff = 3), PASS, PG_R_BAD_DOFF, NONE },
+		{ "truncated", TCP6(22, .truncate = 20), PASS, PG_R_MALFORMED, NONE },
+		{ "ext header limit", TCP6(22, EXT(DST, DST, DST, DST, DST, DST, DST)), PASS,
+		  PG_R_EXT_HDR_LIMIT, NONE },
+		{ "other protocol", { .family = 4, .proto = 47 }, PASS, PG_R_PROTO, DEF },
+		{ "fragment without a first", F4(22, 1, 40, .payload = 8), PASS, PG_R_FRAGMENT,
+		  NONE },
+		{ "short first fragment", F4(22, 2, 0, .more_frags = 1, .l4_bytes = 8), PASS,
+		  PG_R_FRAG_SHORT, NONE },
+		{ "allowed stays allowed", TCP4(22), PASS, PG_R_PASS_RULE, R_SSH },
+	};
+	struct policy_opts o = { .mode = PG_MODE_DRY_RUN };
+	struct fx f;
+
+	fx_setup(&f);
+	fx_policy(&f, &o);
+	RUN_TABLE(&f, cases);
+}
+
+/* ---- events ---- */
+
+struct ev_log {
+	struct pg_event ev[16];
+	int n;
+};
+
+static int ev_cb(void *ctx, void *data, size_t size)
+{
+	struct ev_log *l = ctx;
+
+	if (size >= sizeof(struct pg_event) && l->n < 16)
+		memcpy(&l->ev[l->n++], data, sizeof(struct pg_event));
+	return 0;
+}
+
+static void drain(struct fx *f, struct ev_log *l)
+{
+	struct ring_buffer *rb;
+
+	l->n = 0;
+	rb = ring_buffer__new(f->m.fd[PG_MAP_EVENTS], ev_cb, l, NULL);
+	ASSERT_TRUE(rb != NULL);
+	ASSERT_LE(0, ring_buffer__consume(rb));
+	ring_buffer__free(rb);
+}
+
+static __u64 event_stat(struct fx *f, __u32 which)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	__u64 v[ncpus], sum = 0;
+
+	ASSERT_EQ(0, bpf_map_lookup_elem(f->m.fd[PG_MAP_EVENT_STATS], &which, v));
+	for (int i = 0; i < ncpus; i++)
+		sum += v[i];
+	return sum;
+}
+
+static void mapped4(__u8 *a, const char *s)
+{
+	memset(a, 0, 16);
+	a[10] = a[11] = 0xff;
+	inet_pton(AF_INET, s, a + 12);
+}
+
+TEST(event_for_a_violation)
+{
+	struct pg_frame_spec blocked = TCP4(24, .sport = 41000, .tcp_flags = 0x02);
+	struct pg_frame_spec logged = TCP6(80, .sport = 41001);
+	struct pg_frame_spec allowed = TCP4(22);
+	struct pg_frame_spec bad = TCP4(22, .ihl = 4);
+	__u8 a[16];
+	struct ev_log l;
+	struct pg_event *e;
+	struct fx f;
+
+	fx_default(&f);
+	ASSERT_EQ(XDP_DROP, run_frame(&f, &blocked, 0));
+	ASSERT_EQ(XDP_PASS, run_frame(&f, &allowed, 0));
+	ASSERT_EQ(XDP_PASS, run_frame(&f, &logged, 0));
+	ASSERT_EQ(XDP_DROP, run_frame(&f, &bad, 0));
+	drain(&f, &l);
+	/* the allowed packet reports nothing */
+	ASSERT_EQ(3, l.n);
+	ASSERT_EQ(3, event_stat(&f, PG_EVS_SUBMITTED));
+
+	e = &l.ev[0];
+	EXPECT_EQ(PG_HOOK_XDP, e->hook);
+	EXPECT_EQ(PG_R_NOT_ALLOWED, e->reason);
+	EXPECT_EQ(f.gen, e->gen);
+	EXPECT_EQ(PG_RULE_DEFAULT_IN, e->rule_id);
+	EXPECT_EQ(1, e->ifindex); /* BPF_PROG_TEST_RUN runs on lo */
+	EXPECT_EQ(PG_EV_BLOCKED, e->action);
+	EXPECT_EQ(PG_DIR_IN, e->dir);
+	EXPECT_EQ(IPPROTO_TCP, e->proto);
+	EXPECT_EQ(4, e->family);
+	EXPECT_EQ(41000, e->sport);
+	EXPECT_EQ(24, e->dport);
+	EXPECT_EQ(0, e->cgroup_id);
+	EXPECT_EQ(0, e->pid);
+	mapped4(a, "198.18.0.2");
+	EXPECT_EQ(0, memcmp(a, e->saddr, 16));
+	mapped4(a, "198.18.0.1");
+	EXPECT_EQ(0, memcmp(a, e->daddr, 16));
+	EXPECT_TRUE(e->ts_ns > 0);
+	EXPECT_GE(now_ns(), e->ts_ns);
+
+	e = &l.ev[1];
+	EXPECT_EQ(PG_EV_LOGGED, e->action);
+	EXPECT_EQ(PG_R_PASS_RULE, e->reason);
+	EXPECT_EQ(slot_of(&f, R_HTTP), e->rule_id);
+	EXPECT_EQ(6, e->family);
+	EXPECT_EQ(41001, e->sport);
+	EXPECT_EQ(80, e->dport);
+	inet_pton(AF_INET6, "2001:db8::2", a);
+	EXPECT_EQ(0, memcmp(a, e->saddr, 16));
+
+	e = &l.ev[2];
+	EXPECT_EQ(PG_EV_BLOCKED, e->action);
+	EXPECT_EQ(PG_R_BAD_IHL, e->reason);
+	EXPECT_EQ(PG_RULE_NONE, e->rule_id);
+	EXPECT_EQ(0, e->family); /* the header was refused: its fields are not reported */
+	EXPECT_EQ(0, e->dport);
+}
+
+TEST(event_in_dry_run_reports_allowed)
+{
+	struct pg_frame_spec s = TCP4(24);
+	struct pg_frame_spec rule_dry = TCP4(25);
+	struct policy_opts o = { .mode = PG_MODE_DRY_RUN };
+	struct ev_log l;
+	struct fx f;
+
+	fx_setup(&f);
+	fx_policy(&f, &o);
+	ASSERT_EQ(XDP_PASS, run_frame(&f, &s, 0));
+	drain(&f, &l);
+	ASSERT_EQ(1, l.n);
+	EXPECT_EQ(PG_EV_ALLOWED, l.ev[0].action);
+	EXPECT_EQ(PG_R_NOT_ALLOWED, l.ev[0].reason);
+
+	/* per-rule dry-run under an enforcing policy */
+	o.mode = PG_MODE_ENFORCE;
+	fx_policy(&f, &o);
+	ASSERT_EQ(XDP_PASS, run_frame(&f, &rule_dry, 0));
+	drain(&f, &l);
+	ASSERT_EQ(1, l.n);
+	EXPECT_EQ(PG_EV_ALLOWED, l.ev[0].action);
+	EXPECT_EQ(PG_R_DENIED, l.ev[0].reason);
+	EXPECT_EQ(slot_of(&f, R_SMTP), l.ev[0].rule_id);
+}
+
+TEST(event_rate_limit_suppresses_and_counts)
+{
+	struct pg_frame_spec s = TCP4(24), other_port = TCP4(26);
+	struct policy_opts o = { .ratelimit_ns = 3600 * SEC_NS };
+	__u64 before;
+	struct ev_log l;
+	struct fx f;
+
+	fx_setup(&f);
+	fx_policy(&f, &o);
+	before = read_rule(&f, f.gen, PG_RULE_DEFAULT_IN);
+	for (int i = 0; i < 5; i++)
+		ASSERT_EQ(XDP_DROP, run_frame(&f, &s, 0));
+	ASSERT_EQ(XDP_DROP, run_frame(&f, &other_port, 0));
+	drain(&f, &l);
+	/* one event per (source, port, reason) within the window */
+	ASSERT_EQ(2, l.n);
+	EXPECT_EQ(24, l.ev[0].dport);
+	EXPECT_EQ(26, l.ev[1].dport);
+	EXPECT_EQ(2, event_stat(&f, PG_EVS_SUBMITTED));
+	EXPECT_EQ(4, event_stat(&f, PG_EVS_RATE_LIMITED));
+	/* counters stay exact */
+	EXPECT_EQ(before + 6, read_rule(&f, f.gen, PG_RULE_DEFAULT_IN));
+}
+
+TEST(events_off_reports_nothing)
+{
+	struct pg_frame_spec s = TCP4(24);
+	struct policy_opts o = { .no_events = 1 };
+	struct ev_log l;
+	struct fx f;
+
+	fx_setup(&f);
+	fx_policy(&f, &o);
+	ASSERT_EQ(XDP_DROP, run_frame(&f, &s, 0));
+	drain(&f, &l);
+	ASSERT_EQ(0, l.n);
+	EXPECT_EQ(0, event_stat(&f, PG_EVS_SUBMITTED));
+}
+
+/* ---- generations ---- */
+
+static __u32 count_peers(struct fx *f)
+{
+	struct pg_peer_key k, next;
+	void *prev = NULL;
+	__u32 n = 0;
+
+	while (bpf_map_get_next_key(f->m.fd[PG_MAP_PEERS], prev, &next) == 0) {
+		n++;
+		k = next;
+		prev = &k;
+	}
+	return n;
+}
+
+TEST(generation_switch)
+{
+	struct frame_case allowed[] = {
+		{ "tcp 24 allowed by the new policy", TCP4(24), PASS, PG_R_PASS_RULE, R_EXTRA },
+	};
+	struct frame_case dropped[] = {
+		{ "tcp 24 dropped by the next one", TCP4(24), DROP, PG_R_NOT_ALLOWED, DEF },
+	};
+	struct policy_opts with = { .allow24 = 1 }, without = { 0 };
+	struct pg_compiled c = { 0 };
+	size_t npeers_with;
+	__u32 cur, first;
+	struct fx f;
+
+	fx_setup(&f);
+	ASSERT_EQ(0, pg_active_gen(&f.m, &cur));
+	ASSERT_EQ(0, cur); /* fresh maps */
+
+	fx_policy(&f, &with);
+	first = f.gen;
+	ASSERT_EQ(1, first);
+	ASSERT_EQ(0, pg_active_gen(&f.m, &cur));
+	ASSERT_EQ(first, cur);
+	RUN_TABLE(&f, allowed);
+	npeers_with = f.npeers;
+	EXPECT_EQ(npeers_with, count_peers(&f));
+
+	fx_policy(&f, &without);
+	ASSERT_EQ(pg_other_gen(first), f.gen);
+	RUN_TABLE(&f, dropped);
+	/* both generations' entries are in the trie now */
+	EXPECT_EQ(npeers_with + f.npeers, count_peers(&f));
+
+	/* back to the first generation's slots, without port 24: nothing of the older policy
+	 * written there survives, and its peer entries are gone */
+	fx_policy(&f, &without);
+	ASSERT_EQ(first, f.gen);
+	RUN_TABLE(&f, dropped);
+	EXPECT_EQ(2 * f.npeers, count_peers(&f));
+
+	/* the active generation cannot be written */
+	fx_compile(&f, &without, &c);
+	c.gen = f.gen;
+	EXPECT_EQ(-EBUSY, pg_apply(&f.m, &c));
+	/* nor can a class id of the active generation be written by the other */
+	c.gen = pg_other_gen(f.gen);
+	c.ports[0].val.class_id ^= 1u << PG_CLASS_GEN_SHIFT;
+	EXPECT_EQ(-EINVAL, pg_apply(&f.m, &c));
+	pg_compiled_free(&c);
+	RUN_TABLE(&f, dropped);
+	EXPECT_EQ(2 * f.npeers, count_peers(&f));
+}
+
+static struct pg_port_val port_slot(struct fx *f, __u32 pidx, __u16 port)
+{
+	__u32 idx = pg_port_index(f->gen, PG_DIR_IN, pidx, port);
+	struct pg_port_val v;
+
+	ASSERT_EQ(0, bpf_map_lookup_elem(f->m.fd[PG_MAP_PORTS], &idx, &v));
+	return v;
+}
+
+TEST(apply_inlines_verdicts_that_do_not_depend_on_the_peer)
+{
+	struct pg_port_val v;
+	struct fx f;
+
+	fx_default(&f);
+	/* `allow in tcp 22`: one entry for every peer, inlined */
+	v = port_slot(&f, PG_PIDX_TCP, 22);
+	EXPECT_NE(0, v.class_id);
+	EXPECT_EQ(PG_PORT_UNIFORM, v.flags & PG_PORT_UNIFORM);
+	EXPECT_EQ(PG_ACT_ALLOW, (v.flags >> PG_PORT_V_ACTION_SHIFT) & 3);
+	EXPECT_EQ(slot_of(&f, R_SSH), v.flags >> PG_PORT_V_RULE_SHIFT);
+	/* `deny in tcp 25 dry-run`: the rule's flags travel along */
+	v = port_slot(&f, PG_PIDX_TCP, 25);
+	EXPECT_EQ(PG_PORT_UNIFORM, v.flags & PG_PORT_UNIFORM);
+	EXPECT_EQ(PG_ACT_DENY, (v.flags >> PG_PORT_V_ACTION_SHIFT) & 3);
+	EXPECT_EQ(PG_VF_DRY_RUN, (v.flags >> PG_PORT_V_FLAGS_SHIFT) & 3);
+	/* `local tcp 6379 dry-run`: the local flags stay */
+	v = port_slot(&f, PG_PIDX_TCP, 6379);
+	EXPECT_EQ(PG_PORT_UNIFORM | PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN,
+		  v.flags & (PG_PORT_UNIFORM | PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN));
+	EXPECT_EQ(PG_ACT_LOCAL, (v.flags >> PG_PORT_V_ACTION_SHIFT) & 3);
+	/* `allow in udp 53 from 198.18.0.0/24`: the peer decides, the trie answers */
+	v = port_slot(&f, PG_PIDX_UDP, 53);
+	EXPECT_NE(0, v.class_id);
+	EXPECT_EQ(0, v.flags & PG_PORT_UNIFORM);
+	/* no rule: class 0, nothing inlined */
+	v = port_slot(&f, PG_PIDX_TCP, 24);
+	EXPECT_EQ(0, v.class_id);
+	EXPECT_EQ(0, v.flags);
+}
+
+TEST(rule_counters_start_at_zero_in_a_new_generation)
+{
+	struct pg_frame_spec s = TCP4(22);
+	struct policy_opts o = { 0 };
+	struct fx f;
+
+	fx_setup(&f);
+	fx_policy(&f, &o);
+	ASSERT_EQ(XDP_PASS, run_frame(&f, &s, 0));
+	ASSERT_EQ(1, read_rule(&f, f.gen, slot_of(&f, R_SSH)));
+	fx_policy(&f, &o);
+	fx_policy(&f, &o); /* the first generation again: its counters restart */
+	ASSERT_EQ(0, read_rule(&f, f.gen, slot_of(&f, R_SSH)));
+	ASSERT_EQ(XDP_PASS, run_frame(&f, &s, 0));
+	ASSERT_EQ(1, read_rule(&f, f.gen, slot_of(&f, R_SSH)));
+}
+
+/* ---- tc egress ---- */
+
+static int run_tc(int prog, const struct pg_frame_spec *spec)
+{
+	static __u8 buf[PG_FRAME_MAX];
+	int len = pg_frame_build(spec, buf, sizeof(buf));
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = buf, .repeat = 1);
+
+	ASSERT_LT(0, len);
+	o.data_size_in = len;
+	ASSERT_EQ(0, bpf_prog_test_run_opts(prog, &o));
+	return o.retval;
+}
+
+static bool has_flow(int fd, int family, const char *laddr, const char *raddr, __u16 lport,
+		     __u16 rport, __u8 proto, __u64 *last)
+{
+	struct pg_flow_key k = { .lport = lport, .rport = rport, .proto = proto };
+	struct pg_flow_val v;
+
+	if (family == 4) {
+		mapped4(k.laddr, laddr);
+		mapped4(k.raddr, raddr);
+	} else {
+		inet_pton(AF_INET6, laddr, k.laddr);
+		inet_pton(AF_INET6, raddr, k.raddr);
+	}
+	if (bpf_map_lookup_elem(fd, &k, &v))
+		return false;
+	if (last)
+		*last = v.last_ns;
+	return true;
+}
+
+/* Load tc_egress sharing every map of the XDP object, as the loader does. */
+static struct tc_egress_bpf *load_tc(struct fx *f)
+{
+	struct tc_egress_bpf *tc = tc_egress_bpf__open();
+	struct bpf_map *map;
+
+	ASSERT_TRUE(tc != NULL);
+	bpf_object__for_each_map(map, tc->obj) {
+		int fd = bpf_object__find_map_fd_by_name(f->skel->obj, bpf_map__name(map));
+
+		if (fd >= 0)
+			ASSERT_EQ(0, bpf_map__reuse_fd(map, fd));
+	}
+	ASSERT_EQ(0, tc_egress_bpf__load(tc));
+	return tc;
+}
+
+TEST(tc_egress_records_flows_this_host_opens)
+{
+	/* outbound: we are 198.18.0.2 / 2001:db8::2 (the frames' default source) */
+	struct pg_frame_spec syn = TCP4(443, .sport = 40001, .tcp_flags = 0x02);
+	struct pg_frame_spec synack = TCP4(40002, .sport = 22, .tcp_flags = 0x12);
+	struct pg_frame_spec ack_unknown = TCP4(443, .sport = 40003);
+	struct pg_frame_spec syn6 = TCP6(443, .sport = 40004, .tcp_flags = 0x02, EXT(DST));
+	struct pg_frame_spec udp6 = UDP6(53, .sport = 40005);
+	struct pg_frame_spec udp_later = F4(53, 9, 40, .proto = IPPROTO_UDP, .payload = 8);
+	struct pg_frame_spec ack = TCP4(443, .sport = 40001);
+	struct tc_egress_bpf *tc;
+	int prog, fd;
+	__u64 last;
+	struct fx f;
+
+	fx_default(&f);
+	tc = load_tc(&f);
+	prog = bpf_program__fd(tc->progs.pg_tc_egress);
+	fd = f.m.fd[PG_MAP_FLOWS];
+
+	ASSERT_EQ(0, run_tc(prog, &syn)); /* TC_ACT_OK */
+	EXPECT_TRUE(has_flow(fd, 4, "198.18.0.2", "198.18.0.1", 40001, 443, IPPROTO_TCP, NULL));
+	ASSERT_EQ(0, run_tc(prog, &synack));
+	EXPECT_FALSE(has_flow(fd, 4, "198.18.0.2", "198.18.0.1", 40002, 22, IPPROTO_TCP, NULL));
+	ASSERT_EQ(0, run_tc(prog, &ack_unknown));
+	EXPECT_FALSE(has_flow(fd, 4, "198.18.0.2", "198.18.0.1", 40003, 443, IPPROTO_TCP, NULL));
+	ASSERT_EQ(0, run_tc(prog, &syn6));
+	EXPECT_TRUE(has_flow(fd, 6, "2001:db8::2", "2001:db8::1", 40004, 443, IPPROTO_TCP, NULL));
+	ASSERT_EQ(0, run_tc(prog, &udp6));
+	EXPECT_TRUE(has_flow(fd, 6, "2001:db8::2", "2001:db8::1", 40005, 53, IPPROTO_UDP, NULL));
+	ASSERT_EQ(0, run_tc(prog, &udp_later));
+	EXPECT_FALSE(has_flow(fd, 4, "198.18.0.2", "198.18.0.1", 40000, 53, IPPROTO_UDP, NULL));
+
+	/* any packet of a known flow refreshes a stale stamp */
+	put_flow(&f, 4, "198.18.0.2", "198.18.0.1", 40001, 443, IPPROTO_TCP, 1);
+	ASSERT_EQ(0, run_tc(prog, &ack));
+	ASSERT_TRUE(has_flow(fd, 4, "198.18.0.2", "198.18.0.1", 40001, 443, IPPROTO_TCP, &last));
+	EXPECT_TRUE(last > 1);
+	tc_egress_bpf__destroy(tc);
+}
+
+TEST(reply_to_a_flow_recorded_at_egress)
+{
+	/* we (198.18.0.2) connect out to 198.18.0.1:443; its SYN-ACK comes back to 40010 */
+	struct pg_frame_spec syn = TCP4(443, .sport = 40010, .tcp_flags = 0x02);
+	const struct frame_case back[] = {
+		{ "syn-ack to the port we opened from",
+		  TCP4(40010, .sport = 443, .src = "198.18.0.1", .dst = "198.18.0.2",
+		       .tcp_flags = 0x12),
+		  PASS, PG_R_PASS_REPLY, NONE },
+		{ "the same to another port of ours",
+		  TCP4(40011, .sport = 443, .src = "198.18.0.1", .dst = "198.18.0.2",
+		       .tcp_flags = 0x12),
+		  DROP, PG_R_NOT_ALLOWED, DEF },
+	};
+	struct tc_egress_bpf *tc;
+	struct fx f;
+
+	fx_default(&f);
+	tc = load_tc(&f);
+	ASSERT_EQ(0, run_tc(bpf_program__fd(tc->progs.pg_tc_egress), &syn));
+	RUN_TABLE(&f, back);
+	tc_egress_bpf__destroy(tc);
+}
+
+TEST_MAIN()
