@@ -1,0 +1,135 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The loader's lifecycle on the real kernel: run attaches and pins, SIGINT detaches exactly
+# what it attached, SIGKILL leaves enforcement in force and a second run takes it over by
+# updating the same links, SIGHUP swaps (and rejects a broken policy), systemd notification,
+# load/unload/reload twice each, and the pin directory's lock. In a private bpffs, a veth
+# between two namespaces of our own, and a child cgroup of our own.
+. "$(dirname "$0")/lib.sh"
+
+PG_CASES="run_attaches start_record notify_ready sigint_detaches_all sigkill_keeps_pins
+takeover_updates_links sighup_rejects_broken sighup_reloads load_twice reload_twice
+unload_twice lock_serialises run_keep"
+pg_setup bpftool socat flock
+
+pin=$(pg_bpffs)/pg || pg_skip_all "cannot mount bpffs" $PG_CASES
+cg=$(pg_cgroup loader) || pg_skip_all "no cgroup v2 hierarchy" $PG_CASES
+srv=$(pg_netns srv) && cli=$(pg_netns cli) || pg_skip_all "cannot create namespaces" $PG_CASES
+pg_veth "$srv" pgs0 198.18.7.1/24 2001:db8:7::1/64 "$cli" pgc0 198.18.7.2/24 2001:db8:7::2/64 ||
+	pg_skip_all "cannot create a veth pair" $PG_CASES
+
+pol=$PG_TMP/p.policy
+cat >"$pol" <<'P'
+default in deny
+allow in tcp 22
+allow in tcp 8080 from 198.18.0.0/15
+local tcp 5432
+P
+
+out=$PG_TMP/out err=$PG_TMP/err
+# start_run [ARGS...]: portguard run in the server namespace, in the background (PG_BG_PID).
+start_run() {
+	: >"$out"
+	: >"$err"
+	# nsenter execs portguard: PG_BG_PID is portguard itself, which the signals must reach.
+	pg_bg nsenter --net=/run/netns/"$srv" "$PORTGUARD" run "$pol" --iface pgs0 --cgroup "$cg" --pin-dir "$pin" \
+		--json "$@" >"$out" 2>"$err"
+	pg_wait_for 10 grep -q '"event_type":"start"' "$out"
+}
+link_field() { # FILE FIELD: a field of a pinned link, from bpftool's JSON
+	bpftool -j link show pinned "$1" 2>/dev/null | grep -o "\"$2\":[0-9]*" | head -1 | cut -d: -f2
+}
+has_xdp() { pg_in "$srv" ip link show dev pgs0 | grep -q ' xdp'; }
+has_tc() { pg_in "$srv" tc filter show dev pgs0 egress | grep -q pg_tc_egress; }
+cg_hooks() { bpftool cgroup show "$cg" 2>/dev/null | grep -c 'pg_'; }
+pins() { ls "$pin" 2>/dev/null | grep -c '^pg_'; }
+
+# systemd's side of sd_notify: one datagram socket, every message appended to a file.
+notify=$PG_TMP/notify.sock
+pg_bg socat -u "UNIX-RECVFROM:$notify,fork" "OPEN:$PG_TMP/notify.log,creat,append"
+pg_wait_for 5 test -S "$notify"
+
+export NOTIFY_SOCKET=$notify
+if start_run; then
+	pg_check run_attaches eval '[ "$(pins)" = 14 ] && [ -e "$pin/links/xdp-pgs0" ] &&
+		has_xdp && has_tc && [ "$(cg_hooks)" = 7 ]'
+else
+	pg_fail run_attaches
+	pg_log "$(cat "$err")"
+fi
+pg_check start_record grep -q '"event_type":"start","policy":"'"$pol"'","sha256":"'"$(sha256sum <"$pol" | cut -d' ' -f1)"'","mode":"enforce".*"interfaces":\["pgs0"\],"cgroup":"'"$cg"'".*"takeover":false' "$out"
+pg_check notify_ready pg_wait_for 5 grep -q 'READY=1' "$PG_TMP/notify.log"
+unset NOTIFY_SOCKET
+
+kill -INT "$PG_BG_PID"
+wait "$PG_BG_PID"
+rc=$?
+pg_check sigint_detaches_all eval '[ $rc = 0 ] && [ "$(pins)" = 0 ] && [ ! -e "$pin" ] &&
+	! has_xdp && ! has_tc && [ "$(cg_hooks)" = 0 ]'
+
+# SIGKILL: nothing is cleaned up, enforcement stays; the next run updates the same links.
+start_run
+link1=$(link_field "$pin/links/xdp-pgs0" id)
+prog1=$(link_field "$pin/links/xdp-pgs0" prog_id)
+cglink1=$(link_field "$pin/links/cgroup-bind4" id)
+kill -KILL "$PG_BG_PID"
+wait "$PG_BG_PID" 2>/dev/null
+pg_check sigkill_keeps_pins eval '[ "$(pins)" = 14 ] && has_xdp && has_tc && [ "$(cg_hooks)" = 7 ] &&
+	[ "$(link_field "$pin/links/xdp-pgs0" prog_id)" = "$prog1" ]'
+start_run
+pg_check takeover_updates_links eval 'grep -q "\"takeover\":true" "$out" &&
+	[ -n "$link1" ] && [ "$(link_field "$pin/links/xdp-pgs0" id)" = "$link1" ] &&
+	[ "$(link_field "$pin/links/xdp-pgs0" prog_id)" != "$prog1" ] &&
+	[ "$(link_field "$pin/links/cgroup-bind4" id)" = "$cglink1" ] &&
+	[ "$(cg_hooks)" = 7 ] && has_tc'
+
+# SIGHUP with a broken policy: its errors, and the policy in force stays.
+cp "$pol" "$PG_TMP/good.policy"
+echo 'allow in tcp 70000' >>"$pol"
+kill -HUP "$PG_BG_PID"
+pg_check sighup_rejects_broken eval 'pg_wait_for 5 grep -q "reload of .* rejected" "$err" &&
+	grep -q "p.policy:5:.*error" "$err" && kill -0 "$PG_BG_PID" &&
+	! grep -q "\"event_type\":\"reload\"" "$out"'
+printf 'default in deny\nallow in tcp 22\n' >"$pol"
+kill -HUP "$PG_BG_PID"
+pg_check sighup_reloads eval 'pg_wait_for 5 grep -q "\"event_type\":\"reload\".*\"sha256\":\"$(sha256sum <"$pol" | cut -d" " -f1)\"" "$out" &&
+	kill -0 "$PG_BG_PID"'
+pg_stop "$PG_BG_PID"
+cp "$PG_TMP/good.policy" "$pol"
+
+# Persistent enforcement: each command twice.
+load() { pg_in "$srv" "$PORTGUARD" load "$pol" --iface pgs0 --cgroup "$cg" --pin-dir "$pin"; }
+pg_check load_twice eval 'load 2>"$err" && grep -q "loaded" "$err" && load 2>"$err" &&
+	grep -q "replaced the policy" "$err" && has_xdp && [ "$(cg_hooks)" = 7 ]'
+pg_check reload_twice eval '"$PORTGUARD" reload "$pol" --pin-dir "$pin" 2>/dev/null &&
+	"$PORTGUARD" reload "$pol" --pin-dir "$pin" 2>/dev/null && has_xdp'
+pg_check unload_twice eval 'pg_in "$srv" "$PORTGUARD" unload --pin-dir "$pin" | grep -q unloaded &&
+	! has_xdp && ! has_tc && [ "$(cg_hooks)" = 0 ] &&
+	pg_in "$srv" "$PORTGUARD" unload --pin-dir "$pin" | grep -q "nothing loaded"'
+
+# The lock: a command waits while another holds the pin directory, then goes on.
+load 2>/dev/null
+exec 9<"$pin"
+flock 9
+# 9<&-: the unloader must not inherit (and so share) the lock it is to wait for.
+nsenter --net=/run/netns/"$srv" "$PORTGUARD" unload --pin-dir "$pin" >"$out" 2>"$err" 9<&- &
+unloader=$!
+pg_defer "pg_stop $unloader"
+if pg_wait_for 5 grep -q "waiting for another portguard command" "$err" &&
+	kill -0 "$unloader" && has_xdp; then
+	exec 9<&-
+	wait "$unloader"
+	rc=$?
+	pg_check lock_serialises eval '[ $rc = 0 ] && grep -q unloaded "$out" && ! has_xdp'
+else
+	exec 9<&-
+	pg_fail lock_serialises
+fi
+
+# run --keep: enforcement outlives the process, then unload removes it.
+start_run --keep
+pg_stop "$PG_BG_PID"
+pg_check run_keep eval '[ "$(pins)" = 14 ] && has_xdp && grep -q "stays in force" "$err" &&
+	pg_in "$srv" "$PORTGUARD" unload --pin-dir "$pin" >/dev/null && ! has_xdp'
+
+pg_done
