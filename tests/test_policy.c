@@ -722,7 +722,15 @@ TEST(warn_overlap_different_actions)
 		     "t:3:1: warning: allow rule overlaps the deny rule at line 2 (udp port 53): "
 		     "deny wins where they overlap\n");
 	pg_policy_free(p);
-	/* One warning per pair, however many ports and protocols they share. */
+	/* One warning per rule, at the later rule of its first conflict in port order, however
+	 * many ports, protocols and rules it overlaps. */
+	p = parse_ok(SSH "deny in tcp 90-100\ndeny in tcp 50-60\nallow in tcp 1-1000\n"
+			 "allow in tcp 95\n",
+		     "t:4:1: warning: allow rule overlaps the deny rule at line 3 (tcp port 50): "
+		     "deny wins where they overlap\n"
+		     "t:5:1: warning: allow rule overlaps the deny rule at line 2 (tcp port 95): "
+		     "deny wins where they overlap\n");
+	pg_policy_free(p);
 	p = parse_ok(SSH "allow in tcp,udp 30,40,50\ndeny in tcp,udp 25-100\n",
 		     "t:3:1: warning: deny rule overlaps the allow rule at line 2 (tcp port 30): "
 		     "deny wins where they overlap\n");
@@ -774,6 +782,28 @@ TEST(warnings_in_line_order)
 		     "t:4:1: warning: inbound default is deny and no rule allows tcp/22 (SSH): "
 		     "enforcing this policy would lock administrators out\n");
 	pg_policy_free(p);
+}
+
+/* Like a compiler's -fmax-errors: a binary file must not become gigabytes of messages. */
+TEST(error_cap)
+{
+	size_t n = 3000, len = 0;
+	char *text = malloc(n * 16), *out, *last;
+	struct pg_policy *p;
+	int lines = 0;
+
+	ASSERT_TRUE(text);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(text + len, "allow in tcp 0\n");
+	ASSERT_EQ(-EINVAL, parse(text, len, &p, &out));
+	for (char *c = out; *c; c++)
+		lines += *c == '\n';
+	EXPECT_EQ(1001, lines);
+	last = strstr(out, "t:1001:");
+	ASSERT_TRUE(last != NULL);
+	EXPECT_STREQ("t:1001:14: error: too many errors (1000), stopping here\n", last);
+	free(out);
+	free(text);
 }
 
 /* A policy with errors runs no lint: the warnings would be about a policy that is not. */

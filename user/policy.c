@@ -27,6 +27,8 @@
 #define PG_POLICY_MAX_BYTES (64u << 20)
 /* Set names: a letter or '_', then letters, digits, '_', '-' or '.'. */
 #define PG_SET_NAME_MAX 63
+/* Errors reported per file before the parser gives up on it. */
+#define PG_MAX_ERRORS 1000
 /* Tokens quoted in messages are cut here, so that a 1 MB line gives a readable message. */
 #define QMAX 40
 #define QF "%.*s%s"
@@ -71,6 +73,8 @@ struct parser {
 	char *arena;
 	size_t arenacap;
 	bool oom;
+	bool stop; /* PG_MAX_ERRORS reached */
+	size_t errors_before;
 	struct pg_loc mode_loc;
 	struct pg_loc *iface_locs;
 	struct reflist *rule_refs; /* parallel to p->rules: the @set references to expand */
@@ -118,6 +122,17 @@ static int err_at(struct parser *ps, int col, const char *fmt, ...)
 	struct pg_loc loc = { ps->p->file, ps->line, col };
 	va_list ap;
 
+	if (ps->stop)
+		return -EINVAL;
+	/* Like a compiler's -fmax-errors: a binary file fed by mistake would otherwise make an
+	 * error of nearly every line, gigabytes of them. */
+	if (ps->d->nerrors - ps->errors_before >= PG_MAX_ERRORS) {
+		ps->stop = true;
+		if (pg_diag_add(ps->d, &loc, false, "too many errors (%d), stopping here",
+				PG_MAX_ERRORS))
+			ps->oom = true;
+		return -EINVAL;
+	}
 	va_start(ap, fmt);
 	if (pg_diag_vadd(ps->d, &loc, false, fmt, ap))
 		ps->oom = true;
@@ -450,14 +465,25 @@ bool pg_peer_overlaps(const struct pg_peer *a, const struct pg_peer *b)
 	return true;
 }
 
+/*
+ * Normalized lists are sorted by address and hold no prefix inside another, so each is a run
+ * of disjoint, ascending address intervals: walk both together, always stepping past the
+ * interval that starts first (being disjoint from the other, it also ends first).
+ */
 bool pg_peers_overlap(const struct pg_peer *a, size_t na, const struct pg_peer *b, size_t nb)
 {
+	size_t i = 0, j = 0;
+
 	if (!na || !nb)
 		return true;
-	for (size_t i = 0; i < na; i++)
-		for (size_t j = 0; j < nb; j++)
-			if (pg_peer_overlaps(&a[i], &b[j]))
-				return true;
+	while (i < na && j < nb) {
+		if (pg_peer_overlaps(&a[i], &b[j]))
+			return true;
+		if (memcmp(a[i].addr, b[j].addr, sizeof(a[i].addr)) < 0)
+			i++;
+		else
+			j++;
+	}
 	return false;
 }
 
@@ -998,9 +1024,9 @@ static void expand_sets(struct parser *ps)
 			if (!set) {
 				struct pg_loc loc = rl->v[j].loc;
 
-				if (pg_diag_add(ps->d, &loc, false, "unknown set '@" QF "'",
-						QA(rl->v[j].name, strlen(rl->v[j].name))))
-					ps->oom = true;
+				ps->line = loc.line;
+				err_at(ps, loc.col, "unknown set '@" QF "'",
+				       QA(rl->v[j].name, strlen(rl->v[j].name)));
 				continue;
 			}
 			set->used = true;
@@ -1046,7 +1072,7 @@ void pg_policy_free(struct pg_policy *p)
 int pg_policy_parse(const char *file, const char *text, size_t len, struct pg_policy **out,
 		    struct pg_diags *d)
 {
-	struct parser ps = { .d = d };
+	struct parser ps = { .d = d, .errors_before = d->nerrors };
 	size_t diag_start = d->n, errors_before = d->nerrors, pos = 0;
 	struct pg_policy *p;
 	char *copy = NULL;
@@ -1078,6 +1104,8 @@ int pg_policy_parse(const char *file, const char *text, size_t len, struct pg_po
 			ps.line++;
 		if (!lex_line(&ps, copy + pos, end - pos))
 			parse_statement(&ps);
+		if (ps.stop)
+			break;
 		if (ps.oom) {
 			err = -ENOMEM;
 			goto out;
