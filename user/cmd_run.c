@@ -66,6 +66,18 @@ static void notify(const char *state)
 			getenv("NOTIFY_SOCKET"), strerror(-err));
 }
 
+static bool same_ifaces(const struct pg_up *up, const struct pg_policy *p)
+{
+	size_t i;
+
+	if (p->nifaces != up->nifaces)
+		return false;
+	for (i = 0; i < up->nifaces; i++)
+		if (strcmp(p->ifaces[i], up->ifaces[i]))
+			return false;
+	return true;
+}
+
 /* SIGHUP: re-read the same file. A policy with errors changes nothing. */
 static void reload(struct pg_up *up, const struct pg_up_opts *o, struct pg_stream *s,
 		   const char *policy)
@@ -96,6 +108,10 @@ static void reload(struct pg_up *up, const struct pg_up_opts *o, struct pg_strea
 		notify("READY=1");
 		return;
 	}
+	if (!o->nifaces && !same_ifaces(up, src.p))
+		fprintf(stderr, "portguard: the policy's interface lines changed; the new policy is "
+				"in force on the interfaces attached at start (%zu); restart to "
+				"attach elsewhere\n", up->nifaces);
 	pg_policy_src_free(&up->src);
 	up->src = src;
 	up->enforced = done;
