@@ -72,7 +72,7 @@ TEST(text_shows_the_generation_in_force)
 		   (unsigned long long)p.rule4_packets, (unsigned long long)p.rule4_packets * 60);
 	ASSERT_HAS(out, "%12llu %14llu  not-allowed\n", (unsigned long long)p.notallowed_packets,
 		   (unsigned long long)p.notallowed_packets * 60);
-	ASSERT_HAS(out, "events:     0 submitted, %llu suppressed (%llu ring-full, 0 rate-limited, "
+	ASSERT_HAS(out, "events:     0 submitted, %llu suppressed (%llu ring_full, 0 rate_limited, "
 			"%llu budget)",
 		   (unsigned long long)(p.ring_full + p.budget), (unsigned long long)p.ring_full,
 		   (unsigned long long)p.budget);

@@ -61,8 +61,8 @@ static void print_text(const struct pg_snapshot *s)
 	for (size_t i = 0; i < s->nrules; i++) {
 		const struct pg_snapshot_rule *r = &s->rules[i];
 
-		if (!r->meta.src[0])
-			continue; /* an unused slot (e.g. no `deny raw`) */
+		if (!pg_snapshot_rule_used(s, r))
+			continue;
 		if (r->last_unix_ns)
 			pg_ops_rfc3339(r->last_unix_ns, ts, sizeof(ts));
 		else
@@ -83,12 +83,12 @@ static void print_text(const struct pg_snapshot *s)
 		printf("%12llu %14llu  %s\n", (unsigned long long)s->reasons[i].packets,
 		       (unsigned long long)s->reasons[i].bytes, pg_snapshot_reason_name(i));
 
-	printf("\nevents:     %llu submitted, %llu suppressed (%llu ring-full, %llu rate-limited, "
-	       "%llu budget)\n",
+	printf("\nevents:     %llu submitted, %llu suppressed (%llu %s, %llu %s, %llu %s)\n",
 	       (unsigned long long)s->events[PG_EVS_SUBMITTED], (unsigned long long)suppressed(s),
-	       (unsigned long long)s->events[PG_EVS_RING_FULL],
+	       (unsigned long long)s->events[PG_EVS_RING_FULL], pg_snapshot_evs_name(PG_EVS_RING_FULL),
 	       (unsigned long long)s->events[PG_EVS_RATE_LIMITED],
-	       (unsigned long long)s->events[PG_EVS_BUDGET]);
+	       pg_snapshot_evs_name(PG_EVS_RATE_LIMITED),
+	       (unsigned long long)s->events[PG_EVS_BUDGET], pg_snapshot_evs_name(PG_EVS_BUDGET));
 }
 
 static void print_json(const struct pg_snapshot *s)
@@ -117,7 +117,7 @@ static void print_json(const struct pg_snapshot *s)
 	for (size_t i = 0, n = 0; i < s->nrules; i++) {
 		const struct pg_snapshot_rule *r = &s->rules[i];
 
-		if (!r->meta.src[0])
+		if (!pg_snapshot_rule_used(s, r))
 			continue;
 		printf("%s{\"slot\":%u,\"rule\":", n++ ? "," : "", r->slot);
 		pg_ops_json_str(stdout, r->meta.src);

@@ -78,7 +78,7 @@ static void rule_samples(FILE *f, const struct pg_snapshot *s, const char *name,
 		__u64 v = 0;
 		bool seen = false;
 
-		if (!r->meta.src[0])
+		if (!pg_snapshot_rule_used(s, r))
 			continue;
 		for (size_t k = 0; k < i && !seen; k++)
 			seen = !strcmp(s->rules[k].meta.src, r->meta.src) &&

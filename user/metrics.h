@@ -30,7 +30,7 @@
  *   portguard_drops_total{reason}              portguard_drop_bytes_total{reason}
  *   portguard_passes_total{reason}
  *   portguard_events_submitted_total
- *   portguard_events_suppressed_total{cause="ring-full|rate-limited|budget"}
+ *   portguard_events_suppressed_total{cause="ring_full|rate_limited|budget"}
  *   portguard_policy_info{policy,sha256,mode}  (always 1)
  *   portguard_policy_loaded                     (1, or 0 when nothing is loaded)
  *   portguard_policy_load_seconds
