@@ -11,7 +11,7 @@ PG_CASES="run_attaches start_record notify_ready sigint_detaches_all sigkill_kee
 takeover_updates_links sighup_rejects_broken sighup_reloads load_twice reload_twice
 unload_twice lock_serialises run_keep second_run_refused event_fields suppressed_counted
 bind_attribution monitor_streams monitor_kill_keeps run_exits_on_unload notify_abstract_reload
-pin_dir_mounts_bpffs load_reconciles"
+pin_dir_mounts_bpffs load_reconciles text_stream_json_log"
 pg_setup bpftool socat flock ss
 
 pin=$(pg_bpffs)/pg || pg_skip_all "cannot mount bpffs" $PG_CASES
@@ -208,6 +208,18 @@ if pg_wait_for 5 eval '! kill -0 "$PG_BG_PID" 2>/dev/null'; then
 else
 	pg_fail run_exits_on_unload
 fi
+
+# Text on stdout; the log file still gets the JSON records, created 0600.
+: >"$out"
+pg_bg nsenter --net=/run/netns/"$srv" "$PORTGUARD" run "$pol" --iface pgs0 --no-cgroup \
+	--pin-dir "$pin" --log-file "$PG_TMP/events.json" >"$out" 2>"$err"
+pg_wait_for 10 grep -q ' start policy ' "$out"
+echo probe | timeout 5 nsenter --net=/run/netns/"$cli" socat -u - UDP:198.18.7.1:9997
+pg_check text_stream_json_log eval 'pg_wait_for 5 grep -q "blocked xdp in UDP 198.18.7.2:[0-9]* -> 198.18.7.1:9997 iface pgs0 rule default in reason not-allowed\$" "$out" &&
+	pg_wait_for 5 grep -q "\"dest_port\":9997,\"in_iface\":\"pgs0\"" "$PG_TMP/events.json" &&
+	grep -q "^{\"timestamp\":\"[^\"]*\",\"event_type\":\"start\"" "$PG_TMP/events.json" &&
+	[ "$(stat -c %a "$PG_TMP/events.json")" = 600 ]'
+pg_stop "$PG_BG_PID"
 
 # A pin directory where no bpffs is: bpffs is mounted on it.
 plain=$PG_TMP/plain/pg
