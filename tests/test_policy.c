@@ -164,6 +164,10 @@ TEST(malformed_sets)
 		  "t:1:20: error: unexpected 'extra' at end of statement\n" },
 		{ "set x = 198.18.0.1\nset x = 198.18.0.2\n" SSH "allow in tcp 80 from @x\n",
 		  "t:2:5: error: set 'x' already defined at line 1\n" },
+		{ "set x = 198.18.0.1\nset y = 198.18.0.9\nset x = 198.18.0.2\nset x = 198.18.0.3\n"
+		  SSH "allow in tcp 80 from @x, @y\n",
+		  "t:3:5: error: set 'x' already defined at line 1\n"
+		  "t:4:5: error: set 'x' already defined at line 1\n" },
 		{ SSH "allow in tcp 80 from @nosuch\n",
 		  "t:2:22: error: unknown set '@nosuch'\n" },
 		{ SSH "allow in tcp 80 from @\n", "t:2:22: error: invalid set name '@'\n" },
@@ -1056,6 +1060,33 @@ TEST(hostile_inputs)
 	EXPECT_EQ(2, p->rules[0].nports);
 	pg_policy_free(p);
 	free(line);
+}
+
+/* Sizes that a quadratic step would turn into minutes (and the suite's timeout): a line of a
+ * million interface names, and 100,000 sets. */
+TEST(large_inputs_stay_linear)
+{
+	size_t cap = 16 << 20, len = 0;
+	char *text = malloc(cap), *out;
+	struct pg_policy *p;
+
+	ASSERT_TRUE(text);
+	len = (size_t)sprintf(text, "interface");
+	for (int i = 0; i < 1000000; i++)
+		len += (size_t)sprintf(text + len, " i%d", i);
+	EXPECT_EQ(-EINVAL, parse(text, len, &p, &out));
+	EXPECT_STREQ("t:1:11: error: too many interfaces (at most 16)\n", out);
+	free(out);
+
+	len = 0;
+	for (int i = 0; i < 100000; i++)
+		len += (size_t)sprintf(text + len, "set s%d = 2001:db8::%x:%x\n", i, i >> 16,
+				       i & 0xffff);
+	len += (size_t)sprintf(text + len, "set s7 = 198.18.0.1\nallow in tcp 22 from @s99999\n");
+	EXPECT_EQ(-EINVAL, parse(text, len, &p, &out));
+	EXPECT_STREQ("t:100001:5: error: set 's7' already defined at line 8\n", out);
+	free(out);
+	free(text);
 }
 
 TEST_MAIN()

@@ -619,6 +619,11 @@ static int parse_interface(struct parser *ps, struct tok *kw)
 		if (t->kind != TK_WORD)
 			return err_at(ps, t->col, "interface names are separated by spaces, found '%s'",
 				      t->s);
+		/* Checked before the names are compared, so that a line of a million names is
+		 * not a million squared comparisons. */
+		if (p->nifaces + n + 1 > PG_MAX_IFACES)
+			return err_at(ps, ps->toks[first].col, "too many interfaces (at most %d)",
+				      PG_MAX_IFACES);
 		if (t->len >= IFNAMSIZ)
 			return err_at(ps, t->col,
 				      "interface name '" QF "' is too long (at most %d characters)",
@@ -634,9 +639,6 @@ static int parse_interface(struct parser *ps, struct tok *kw)
 				return err_at(ps, t->col, "interface '%s' named twice", t->s);
 		n++;
 	}
-	if (p->nifaces + n > PG_MAX_IFACES)
-		return err_at(ps, ps->toks[first].col, "too many interfaces (at most %d)",
-			      PG_MAX_IFACES);
 	if (!GROW(ps, p->ifaces, &ps->ifaces_cap, p->nifaces + n))
 		return -ENOMEM;
 	/* iface_locs shares ifaces_cap: grown to the same size right after. */
@@ -690,10 +692,8 @@ static int parse_set(struct parser *ps, struct tok *kw)
 	err = parse_peers(ps, "=", &pl, NULL);
 	if (!err)
 		err = expect_end(ps);
-	for (size_t i = 0; !err && i < p->nsets; i++)
-		if (!strcmp(p->sets[i].name, name->s))
-			err = err_at(ps, name->col, "set '%s' already defined at line %d", name->s,
-				     p->sets[i].loc.line);
+	/* A second set of the same name is found in expand_sets(), from the sorted names: a
+	 * check here against every earlier set would be quadratic in the number of sets. */
 	if (!err && !GROW(ps, p->sets, &ps->sets_cap, p->nsets + 1))
 		err = -ENOMEM;
 	if (err) {
@@ -973,12 +973,16 @@ static void parse_statement(struct parser *ps)
 
 /* --- sets ------------------------------------------------------------------------------- */
 
-static const struct pg_policy *sort_policy;
-
-static int set_idx_cmp(const void *a, const void *b)
+/* By name, then by place in the file: the first of equal names is the one defined first. */
+static int set_idx_cmp(const void *a, const void *b, void *policy)
 {
-	return strcmp(sort_policy->sets[*(const size_t *)a].name,
-		      sort_policy->sets[*(const size_t *)b].name);
+	const struct pg_policy *p = policy;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(p->sets[x].name, p->sets[y].name);
+
+	if (c)
+		return c;
+	return x < y ? -1 : x > y;
 }
 
 /* Expand every rule's @set references into its peer list, then normalize the list. An
@@ -996,8 +1000,18 @@ static void expand_sets(struct parser *ps)
 		}
 		for (size_t i = 0; i < p->nsets; i++)
 			idx[i] = i;
-		sort_policy = p;
-		qsort(idx, p->nsets, sizeof(*idx), set_idx_cmp);
+		qsort_r(idx, p->nsets, sizeof(*idx), set_idx_cmp, p);
+		for (size_t i = 1; i < p->nsets; i++) {
+			const struct pg_set *first = &p->sets[idx[i - 1]], *dup = &p->sets[idx[i]];
+
+			if (strcmp(first->name, dup->name))
+				continue;
+			ps->line = dup->loc.line;
+			err_at(ps, dup->loc.col, "set '%s' already defined at line %d", dup->name,
+			       first->loc.line);
+			/* Several copies: each names the first definition. */
+			idx[i] = idx[i - 1];
+		}
 	}
 	for (size_t i = 0; i < p->nrules; i++) {
 		struct pg_rule *r = &p->rules[i];
