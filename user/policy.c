@@ -189,8 +189,8 @@ static int lex_line(struct parser *ps, char *s, size_t len)
 		if (c > 0x20 && c < 0x7f) {
 			size_t start = i;
 
-			while (i < len && s[i] > 0x20 && s[i] < 0x7f && s[i] != ',' && s[i] != '=' &&
-			       s[i] != '#')
+			while (i < len && s[i] > 0x20 && s[i] < 0x7f && s[i] != ',' &&
+			       s[i] != '=' && s[i] != '#')
 				i++;
 			memcpy(a, s + start, i - start);
 			a[i - start] = '\0';
@@ -202,8 +202,8 @@ static int lex_line(struct parser *ps, char *s, size_t len)
 		}
 		if (c == 0)
 			return err_at(ps, col, "NUL byte in policy");
-		return err_at(ps, col, "unexpected byte 0x%02x (a policy is ASCII outside comments)",
-			      c);
+		return err_at(ps, col,
+			      "unexpected byte 0x%02x (a policy is ASCII outside comments)", c);
 	}
 	if (ps->ntoks) {
 		struct tok *t = &ps->toks[ps->ntoks - 1];
@@ -297,8 +297,8 @@ static int parse_port_tok(struct parser *ps, const struct tok *t, struct pg_rang
 	if (err)
 		return err;
 	if (r->lo > r->hi)
-		return err_at(ps, t->col, "port range " QF " is reversed (write %u-%u)", QT(t), r->hi,
-			      r->lo);
+		return err_at(ps, t->col, "port range " QF " is reversed (write %u-%u)", QT(t),
+			      r->hi, r->lo);
 	return 0;
 }
 
@@ -346,7 +346,8 @@ static int parse_peer(struct parser *ps, struct tok *t, struct peerlist *pl, str
 
 		if (!rl)
 			return err_at(ps, t->col,
-				      "a set cannot contain another set ('" QF "'); list its addresses",
+				      "a set cannot contain another set ('" QF "'); "
+				      "list its addresses",
 				      QT(t));
 		if (!valid_set_name(t->s + 1, t->len - 1))
 			return err_at(ps, t->col, "invalid set name '" QF "'", QT(t));
@@ -595,7 +596,8 @@ static int parse_default(struct parser *ps, struct tok *kw)
 	else if (is(t, "deny"))
 		def = PG_DEFAULT_DENY;
 	else
-		return err_at(ps, t->col, "unknown default '" QF "' (expected allow or deny)", QT(t));
+		return err_at(ps, t->col, "unknown default '" QF "' (expected allow or deny)",
+			      QT(t));
 	err = expect_end(ps);
 	if (err)
 		return err;
@@ -617,8 +619,8 @@ static int parse_interface(struct parser *ps, struct tok *kw)
 		return err_at(ps, ps->endcol, "expected an interface name after 'interface'");
 	while ((t = next(ps))) {
 		if (t->kind != TK_WORD)
-			return err_at(ps, t->col, "interface names are separated by spaces, found '%s'",
-				      t->s);
+			return err_at(ps, t->col,
+				      "interface names are separated by spaces, found '%s'", t->s);
 		/* Checked before the names are compared, so that a line of a million names is
 		 * not a million squared comparisons. */
 		if (p->nifaces + n + 1 > PG_MAX_IFACES)
@@ -677,7 +679,8 @@ static int parse_set(struct parser *ps, struct tok *kw)
 	if (!name)
 		return err_at(ps, ps->endcol, "expected a set name after 'set'");
 	if (name->kind != TK_WORD)
-		return err_at(ps, name->col, "expected a set name after 'set', found '%s'", name->s);
+		return err_at(ps, name->col, "expected a set name after 'set', found '%s'",
+			      name->s);
 	if (!valid_set_name(name->s, name->len))
 		return err_at(ps, name->col,
 			      "invalid set name '" QF "' (a letter or '_', then letters, digits, "
@@ -725,7 +728,8 @@ static int parse_protos(struct parser *ps, const char *after, unsigned *protos)
 
 		if (!t)
 			return err_at(ps, ps->endcol,
-				      "expected a protocol (tcp, udp or tcp,udp) after '%s'", after);
+				      "expected a protocol (tcp, udp or tcp,udp) after '%s'",
+				      after);
 		if (t->kind != TK_WORD)
 			return err_at(ps, t->col, "expected a protocol, found '%s'", t->s);
 		if (is(t, "tcp"))
@@ -820,11 +824,12 @@ static int rule_options_parse(struct parser *ps, struct pg_rule *r, struct peerl
 
 			if (r->kind == PG_RULE_LOCAL)
 				return err_at(ps, t->col,
-					      "a local rule takes no peers: only loopback may reach a "
-					      "local port");
+					      "a local rule takes no peers: only loopback may "
+					      "reach a local port");
 			if (from && r->dir == PG_DIR_OUT)
-				return err_at(ps, t->col, "'from' is for inbound rules; an outbound "
-					      "rule names its peers with 'to'");
+				return err_at(ps, t->col,
+					      "'from' is for inbound rules; an outbound rule "
+					      "names its peers with 'to'");
 			if (!from && r->dir == PG_DIR_IN)
 				return err_at(ps, t->col, "'to' is for outbound rules; an inbound "
 					      "rule names its peers with 'from'");
@@ -836,15 +841,18 @@ static int rule_options_parse(struct parser *ps, struct pg_rule *r, struct peerl
 				return err;
 		} else if (is(t, "log")) {
 			if (r->kind != PG_RULE_ALLOW)
-				return err_at(ps, t->col, "'log' is only valid on allow rules (a %s "
-					      "rule reports what it blocks)", kind_name(r->kind));
+				return err_at(ps, t->col,
+					      "'log' is only valid on allow rules (a %s rule "
+					      "reports what it blocks)",
+					      kind_name(r->kind));
 			if (r->log)
 				return err_at(ps, t->col, "duplicate 'log'");
 			r->log = true;
 		} else if (is(t, "dry-run")) {
 			if (r->kind == PG_RULE_ALLOW)
-				return err_at(ps, t->col, "'dry-run' is only valid on deny and local "
-					      "rules (an allow rule blocks nothing)");
+				return err_at(ps, t->col,
+					      "'dry-run' is only valid on deny and local rules "
+					      "(an allow rule blocks nothing)");
 			if (r->dry_run)
 				return err_at(ps, t->col, "duplicate 'dry-run'");
 			r->dry_run = true;
