@@ -9,7 +9,8 @@
 
 PG_CASES="run_attaches start_record notify_ready sigint_detaches_all sigkill_keeps_pins
 takeover_updates_links sighup_rejects_broken sighup_reloads load_twice reload_twice
-unload_twice lock_serialises run_keep"
+unload_twice lock_serialises run_keep second_run_refused event_fields suppressed_counted
+bind_attribution monitor_streams monitor_kill_keeps run_exits_on_unload"
 pg_setup bpftool socat flock
 
 pin=$(pg_bpffs)/pg || pg_skip_all "cannot mount bpffs" $PG_CASES
@@ -43,6 +44,14 @@ has_xdp() { pg_in "$srv" ip link show dev pgs0 | grep -q ' xdp'; }
 has_tc() { pg_in "$srv" tc filter show dev pgs0 egress | grep -q pg_tc_egress; }
 cg_hooks() { bpftool cgroup show "$cg" 2>/dev/null | grep -c 'pg_'; }
 pins() { ls "$pin" 2>/dev/null | grep -c '^pg_'; }
+# Every map of bpf/maps.bpf.h is pinned (objects may pin scratch maps of their own too).
+all_pins() {
+	local m
+	for m in pg_active pg_config pg_ports pg_peers pg_rule_stats pg_reason_stats \
+		pg_event_stats pg_flows pg_frags pg_ratelimit pg_budget pg_events pg_rule_meta pg_info; do
+		[ -e "$pin/$m" ] || return 1
+	done
+}
 
 # systemd's side of sd_notify: one datagram socket, every message appended to a file.
 notify=$PG_TMP/notify.sock
@@ -51,7 +60,7 @@ pg_wait_for 5 test -S "$notify"
 
 export NOTIFY_SOCKET=$notify
 if start_run; then
-	pg_check run_attaches eval '[ "$(pins)" = 14 ] && [ -e "$pin/links/xdp-pgs0" ] &&
+	pg_check run_attaches eval 'all_pins && [ -e "$pin/links/xdp-pgs0" ] &&
 		has_xdp && has_tc && [ "$(cg_hooks)" = 7 ]'
 else
 	pg_fail run_attaches
@@ -74,7 +83,7 @@ prog1=$(link_field "$pin/links/xdp-pgs0" prog_id)
 cglink1=$(link_field "$pin/links/cgroup-bind4" id)
 kill -KILL "$PG_BG_PID"
 wait "$PG_BG_PID" 2>/dev/null
-pg_check sigkill_keeps_pins eval '[ "$(pins)" = 14 ] && has_xdp && has_tc && [ "$(cg_hooks)" = 7 ] &&
+pg_check sigkill_keeps_pins eval 'all_pins && has_xdp && has_tc && [ "$(cg_hooks)" = 7 ] &&
 	[ "$(link_field "$pin/links/xdp-pgs0" prog_id)" = "$prog1" ]'
 start_run
 pg_check takeover_updates_links eval 'grep -q "\"takeover\":true" "$out" &&
@@ -129,7 +138,55 @@ fi
 # run --keep: enforcement outlives the process, then unload removes it.
 start_run --keep
 pg_stop "$PG_BG_PID"
-pg_check run_keep eval '[ "$(pins)" = 14 ] && has_xdp && grep -q "stays in force" "$err" &&
+pg_check run_keep eval 'all_pins && has_xdp && grep -q "stays in force" "$err" &&
 	pg_in "$srv" "$PORTGUARD" unload --pin-dir "$pin" >/dev/null && ! has_xdp'
+
+# Events: the JSON fields, rate limiting counted as suppressed, socket-hook attribution.
+start_run --rate-window 60000
+pg_check second_run_refused eval '! pg_in "$srv" "$PORTGUARD" run "$pol" --iface pgs0 \
+	--no-cgroup --pin-dir "$pin" >/dev/null 2>"$PG_TMP/err2" &&
+	grep -q "another portguard run is enforcing" "$PG_TMP/err2" && kill -0 "$PG_BG_PID"'
+# Five datagrams from one source to one closed port: one event, four rate-limited.
+for i in 1 2 3 4 5; do
+	echo "probe $i" | timeout 5 nsenter --net=/run/netns/"$cli" socat -u - UDP:198.18.7.1:9999
+done
+pg_check event_fields pg_wait_for 5 grep -q '"event_type":"violation","action":"blocked","mode":"enforce","hook":"xdp","direction":"in","proto":"UDP","src_ip":"198.18.7.2","src_port":[0-9]*,"dest_ip":"198.18.7.1","dest_port":9999,"in_iface":"pgs0","rule":"default in","reason":"not-allowed"}' "$out"
+# The suppressed records of each second add up to the four datagrams that were not reported.
+suppressed() {
+	awk -F'"rate_limited":' '/"event_type":"suppressed"/ { split($2, a, ","); n += a[1] }
+		END { print n + 0 }' "$out"
+}
+pg_check suppressed_counted eval 'pg_wait_for 5 eval "[ \$(suppressed) -ge 4 ]" &&
+	[ "$(suppressed)" = 4 ] && [ "$(grep -c "\"dest_port\":9999" "$out")" = 1 ] &&
+	! grep "\"event_type\":\"suppressed\"" "$out" | grep -qv "\"ring_full\":0,.*\"budget\":0"'
+# A process of the test cgroup binds the local-only port 5432 off loopback: refused, and
+# the event names it, its pid and its cgroup (resolved from the cgroup id).
+timeout 5 nsenter --net=/run/netns/"$srv" sh -c 'echo $$ >"$1/cgroup.procs"; echo $$ >"$2";
+	exec socat TCP-LISTEN:5432,bind=0.0.0.0 -' _ "$cg" "$PG_TMP/bind.pid" 2>/dev/null
+pg_check bind_attribution pg_wait_for 5 grep -q '"hook":"bind",.*"dest_port":5432,.*"reason":"local-only","pid":'"$(cat "$PG_TMP/bind.pid")"',"comm":"socat","uid":0,"cgroup":"/'"${cg##*/}"'"}' "$out"
+pg_stop "$PG_BG_PID"
+
+# monitor streams the events of a loaded state; killing it changes nothing.
+load 2>/dev/null
+mon=$PG_TMP/mon
+pg_bg nsenter --net=/run/netns/"$srv" "$PORTGUARD" monitor --json --pin-dir "$pin" \
+	>"$mon.out" 2>"$mon.err"
+pg_wait_for 5 grep -q monitoring "$mon.err"
+echo probe | timeout 5 nsenter --net=/run/netns/"$cli" socat -u - UDP:198.18.7.1:9998
+pg_check monitor_streams pg_wait_for 5 grep -q '"dest_port":9998,"in_iface":"pgs0"' "$mon.out"
+kill -KILL "$PG_BG_PID"
+wait "$PG_BG_PID" 2>/dev/null
+pg_check monitor_kill_keeps eval 'all_pins && has_xdp && [ "$(cg_hooks)" = 7 ]'
+
+# A run whose state is unloaded under it stops, leaving nothing behind.
+start_run
+pg_in "$srv" "$PORTGUARD" unload --pin-dir "$pin" >/dev/null
+if pg_wait_for 5 eval '! kill -0 "$PG_BG_PID" 2>/dev/null'; then
+	wait "$PG_BG_PID"
+	rc=$?
+	pg_check run_exits_on_unload eval '[ $rc = 0 ] && grep -q "was unloaded" "$err" && ! has_xdp'
+else
+	pg_fail run_exits_on_unload
+fi
 
 pg_done

@@ -122,7 +122,8 @@ static const struct option longopts[] = {
 static int cmd_run(int argc, char **argv)
 {
 	struct pg_up_opts o = { .enforce = { .ratelimit_ms = -1, .events_per_sec = -1 } };
-	bool json = false, keep = false;
+	bool json = false, keep = false, unloaded = false;
+	char active[PATH_MAX + 16];
 	struct pg_stream_info info;
 	struct pg_stream *s = NULL;
 	char policy[PATH_MAX];
@@ -176,6 +177,7 @@ static int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	o.policy = argv[optind];
+	o.owner = true;
 	if (pg_abs_path(o.policy, policy, sizeof(policy)))
 		snprintf(policy, sizeof(policy), "%s", o.policy);
 	pg_libbpf_setup(pg_verbose);
@@ -206,6 +208,7 @@ static int cmd_run(int argc, char **argv)
 		err = -errno;
 		goto out;
 	}
+	snprintf(active, sizeof(active), "%s/pg_active", up.pin_dir);
 	info_of(&up, &info, policy);
 	pg_stream_info(s, "start", &info);
 	notify("READY=1\nSTATUS=enforcing");
@@ -222,11 +225,19 @@ static int cmd_run(int argc, char **argv)
 			err = r;
 			break;
 		}
+		if (access(active, F_OK)) {
+			fprintf(stderr, "portguard: the state at %s was unloaded (portguard unload); "
+					"exiting\n", up.pin_dir);
+			unloaded = true;
+			break;
+		}
 	}
 out:
 	notify("STOPPING=1");
 	pg_stream_free(s);
-	if (keep) {
+	if (unloaded) {
+		/* Nothing of ours is left to detach. */
+	} else if (keep) {
 		fprintf(stderr, "portguard: exiting; enforcement stays in force, pinned at %s\n",
 			up.pin_dir);
 	} else {

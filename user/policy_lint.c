@@ -71,6 +71,48 @@ static int lint_ssh(const struct pg_policy *p, struct pg_diags *d)
 		    "policy would lock administrators out");
 }
 
+/* The first port of protocol bit that allow rule a and local rule l share, as a warning at a.
+ * Both range lists are sorted and merged: walk them together. Returns 1 if it warned. */
+static int warn_local_pair(struct pg_diags *d, const struct pg_rule *a, const struct pg_rule *l,
+			   unsigned bit)
+{
+	size_t i = 0, j = 0;
+
+	while (i < a->nports && j < l->nports) {
+		const struct pg_range *ra = &a->ports[i], *rl = &l->ports[j];
+		struct pg_range both = {
+			.lo = ra->lo > rl->lo ? ra->lo : rl->lo,
+			.hi = ra->hi < rl->hi ? ra->hi : rl->hi,
+		};
+		struct pg_strbuf sb = { 0 };
+		int err;
+
+		if (both.lo > both.hi) {
+			if (ra->hi < rl->hi)
+				i++;
+			else
+				j++;
+			continue;
+		}
+		pg_range_to_sb(&both, &sb);
+		if (sb.oom)
+			return -ENOMEM;
+		if (ra->lo == ra->hi)
+			err = warn(d, &a->loc,
+				   "port %s/%s is allowed in here and local at line %d: local "
+				   "wins, only loopback reaches it",
+				   proto_name(bit), sb.s, l->loc.line);
+		else
+			err = warn(d, &a->loc,
+				   "port range %u-%u swallows local port %s/%s (line %d): local "
+				   "wins there, only loopback reaches it",
+				   ra->lo, ra->hi, proto_name(bit), sb.s, l->loc.line);
+		pg_sb_free(&sb);
+		return err ? err : 1;
+	}
+	return 0;
+}
+
 /* An allow-in rule that reaches a `local` port: local wins (only loopback gets in), so the
  * allow is dead there. One port allowed and local is a contradiction; a range that merely
  * includes a local port is the subtler "swallows" case. One warning per pair of rules. */
@@ -84,60 +126,24 @@ static int lint_local(const struct pg_policy *p, struct pg_diags *d, unsigned lo
 		for (size_t ai = 0; ai < p->nrules; ai++) {
 			const struct pg_rule *a = &p->rules[ai];
 			unsigned common = a->protos & l->protos;
-			bool done = false;
+			int err = 0;
 
 			if (a->kind != PG_RULE_ALLOW || a->dir != PG_DIR_IN || !common)
 				continue;
 			if (*budget < a->nports + l->nports + 1) {
 				struct pg_loc top = { p->file, 1, 1 };
 
-				return warn(d, &top, "too many local and allow rules to check every "
-					    "pair; some allowed local ports may not be reported");
+				return warn(d, &top,
+					    "too many local and allow rules to check every pair; "
+					    "some allowed local ports may not be reported");
 			}
 			*budget -= a->nports + l->nports + 1;
-			for (unsigned bit = PG_PROTO_TCP; bit <= PG_PROTO_UDP && !done; bit <<= 1) {
-				size_t i = 0, j = 0;
-
-				if (!(common & bit))
-					continue;
-				/* Both range lists are sorted and merged: walk them together. */
-				while (i < a->nports && j < l->nports && !done) {
-					const struct pg_range *ra = &a->ports[i], *rl = &l->ports[j];
-					unsigned lo = ra->lo > rl->lo ? ra->lo : rl->lo;
-					unsigned hi = ra->hi < rl->hi ? ra->hi : rl->hi;
-					struct pg_strbuf sb = { 0 };
-					int err;
-
-					if (lo <= hi) {
-						struct pg_range both = { (__u16)lo, (__u16)hi };
-
-						pg_range_to_sb(&both, &sb);
-						if (sb.oom)
-							return -ENOMEM;
-						if (ra->lo == ra->hi)
-							err = warn(d, &a->loc,
-								   "port %s/%s is allowed in here and local "
-								   "at line %d: local wins, only loopback "
-								   "reaches it",
-								   proto_name(bit), sb.s, l->loc.line);
-						else
-							err = warn(d, &a->loc,
-								   "port range %u-%u swallows local port "
-								   "%s/%s (line %d): local wins there, only "
-								   "loopback reaches it",
-								   ra->lo, ra->hi, proto_name(bit), sb.s,
-								   l->loc.line);
-						pg_sb_free(&sb);
-						if (err)
-							return err;
-						done = true;
-					}
-					if (ra->hi < rl->hi)
-						i++;
-					else
-						j++;
-				}
-			}
+			if (common & PG_PROTO_TCP)
+				err = warn_local_pair(d, a, l, PG_PROTO_TCP);
+			if (!err && (common & PG_PROTO_UDP))
+				err = warn_local_pair(d, a, l, PG_PROTO_UDP);
+			if (err < 0)
+				return err;
 		}
 	}
 	return 0;
@@ -216,7 +222,8 @@ static int lint_overlap(const struct pg_policy *p, struct pg_diags *d, unsigned 
 			for (size_t i = 0; i < p->nrules; i++) {
 				const struct pg_rule *r = &p->rules[i];
 
-				if (r->kind == PG_RULE_LOCAL || (int)r->dir != dir || !(r->protos & bit))
+				if (r->kind == PG_RULE_LOCAL || (int)r->dir != dir ||
+				    !(r->protos & bit))
 					continue;
 				for (size_t j = 0; j < r->nports; j++) {
 					struct span sp = { r->ports[j].lo, r->ports[j].hi, i };
@@ -252,7 +259,8 @@ static int lint_overlap(const struct pg_policy *p, struct pg_diags *d, unsigned 
 						break;
 					}
 					*budget -= r->npeers + q->npeers + 1;
-					if (pg_peers_overlap(r->peers, r->npeers, q->peers, q->npeers))
+					if (pg_peers_overlap(r->peers, r->npeers, q->peers,
+							     q->npeers))
 						c[late] = (struct conflict){ early, bit, sp->lo };
 				}
 				if (!vec_push(&open[mine], sp, sizeof(*sp)))

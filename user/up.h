@@ -20,6 +20,9 @@ struct pg_up_opts {
 	const char *pin_dir;
 	enum pg_xdp_mode xdp_mode;
 	struct pg_enforce_opts enforce;
+	/* run: own the state while running. A second run on the same pin directory is
+	 * refused (it would take the state over, then lose it when the first one exits). */
+	bool owner;
 };
 
 struct pg_up {
@@ -30,6 +33,7 @@ struct pg_up {
 	size_t nifaces;
 	char cgroup[PATH_MAX];		   /* "" when no socket hooks */
 	char pin_dir[PATH_MAX];		   /* absolute */
+	int owner_fd;			   /* flock held on the links directory, or -1 */
 };
 
 /* Parse a --iface/--cgroup/--pin-dir/... option shared by run and load into o. Returns 1 when
