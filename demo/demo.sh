@@ -185,5 +185,5 @@ kill -TERM "$run_pid" 2>/dev/null
 timeout 10 tail --pid="$run_pid" -f /dev/null
 sleep 0.2
 step "done: portguard detached; namespaces, listeners and bpffs are removed on exit"
-say "next: $PORTGUARD run $POLICY --dry-run reports the same traffic without blocking it;"
+say "next: ${PORTGUARD#"$top"/} run $POLICY --dry-run reports the same traffic without blocking it;"
 say "      sudo make check runs the test suite."

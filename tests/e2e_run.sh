@@ -3,7 +3,8 @@
 # `portguard run` with real TCP and UDP traffic across a veth pair between a server and a client
 # namespace, IPv4 and IPv6, through the lifetime of the process:
 #   run #1 (enforce, --json): a session opened before start-up survives it; allowed, blocked,
-#     local and denied ports; the fields of the start and violation records; replies to flows
+#     local and denied ports; the fields of the start, violation, suppressed and reload
+#     records; replies to flows
 #     the server opened pass while unsolicited traffic to the same ports is blocked; SIGHUP to a
 #     stricter policy, then to a broken one (errors printed, the stricter one stays in force);
 #     SIGKILL, after which enforcement holds;
@@ -16,8 +17,8 @@ PG_CASES="start-record established-survives-start new-session-same-port-blocked
 	allowed-tcp-v4 allowed-tcp-v6 allowed-udp-v4 allowed-udp-v6 blocked-tcp-v4 blocked-tcp-v6
 	blocked-udp-v4 blocked-udp-v6 reply-tcp-v4 reply-tcp-v6 reply-udp-v4 reply-udp-v6
 	local-blocked denied-blocked event-tcp-v4-fields event-tcp-v6 event-udp event-local-only
-	event-denied unsolicited-tcp-v4
-	unsolicited-tcp-v6 unsolicited-udp-v4 unsolicited-udp-v6 reload-before reload-stricter
+	event-denied suppressed-record unsolicited-tcp-v4 unsolicited-tcp-v6 unsolicited-udp-v4
+	unsolicited-udp-v6 reload-before reload-stricter
 	reload-broken-rejected reload-broken-old-in-force json-lines sigkill-enforcement-holds
 	takeover-start takeover-events sigterm-exit-0 detached-after-exit dry-run-start
 	dry-run-passes dry-run-events sigint-exit-0"
@@ -193,6 +194,18 @@ event_case event-local-only "$log" ".dest_port == 7300 and .reason == \"local-on
 event_case event-denied "$log" ".dest_port == 7400 and .proto == \"UDP\" and
 	.reason == \"denied\" and (.rule | endswith(\"server.policy:8\"))"
 
+# A burst of 20 datagrams from one source to one blocked port: the kernel reports the first
+# and counts the repeats within its rate-limit window, which a suppressed record then reports.
+printf 'x\n%.0s' {1..20} | timeout 5 nsenter --net=/run/netns/"$cli" socat -b 2 -u - UDP:$SRV4:7505
+if pg_json_wait 5 "$log" '.event_type == "suppressed" and (.count | type) == "number" and
+	.count >= 1 and .rate_limited >= 1 and (.timestamp | type) == "string"' >/dev/null &&
+	pg_json_wait 1 "$log" '.event_type == "violation" and .dest_port == 7505' >/dev/null; then
+	pg_ok suppressed-record
+else
+	pg_log "suppressed-record: $(pg_json_match "$log" '.event_type == "suppressed"' | tr '\n' ' ')"
+	pg_fail suppressed-record
+fi
+
 # Unsolicited traffic to the ports of the server's own flows, now with a listener on each, is
 # blocked.
 pg_listen "$srv" tcp 7600 7601
@@ -215,7 +228,8 @@ fi
 # --- SIGHUP: a stricter policy, then a broken one ---------------------------------------------
 write_policy 7100
 kill -HUP "$RUN_PID"
-if pg_json_wait 10 "$log" '.event_type == "reload"' >/dev/null &&
+if pg_json_wait 10 "$log" ".event_type == \"reload\" and .policy == \"$pol\" and
+	.mode == \"enforce\"" >/dev/null &&
 	probes "blocked $cli tcp $SRV4 7101" "ok $cli tcp $SRV4 7100"; then
 	pg_ok reload-stricter
 else
