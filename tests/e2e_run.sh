@@ -3,7 +3,8 @@
 # `portguard run` with real TCP and UDP traffic across a veth pair between a server and a client
 # namespace, IPv4 and IPv6, through the lifetime of the process:
 #   run #1 (enforce, --json): a session opened before start-up survives it; allowed, blocked,
-#     local and denied ports; the fields of the start and violation records; replies to flows
+#     local and denied ports; the fields of the start, violation, suppressed and reload
+#     records; replies to flows
 #     the server opened pass while unsolicited traffic to the same ports is blocked; SIGHUP to a
 #     stricter policy, then to a broken one (errors printed, the stricter one stays in force);
 #     SIGKILL, after which enforcement holds;
@@ -16,8 +17,8 @@ PG_CASES="start-record established-survives-start new-session-same-port-blocked
 	allowed-tcp-v4 allowed-tcp-v6 allowed-udp-v4 allowed-udp-v6 blocked-tcp-v4 blocked-tcp-v6
 	blocked-udp-v4 blocked-udp-v6 reply-tcp-v4 reply-tcp-v6 reply-udp-v4 reply-udp-v6
 	local-blocked denied-blocked event-tcp-v4-fields event-tcp-v6 event-udp event-local-only
-	event-denied suppressed-record unsolicited-tcp-v4
-	unsolicited-tcp-v6 unsolicited-udp-v4 unsolicited-udp-v6 reload-before reload-stricter
+	event-denied suppressed-record unsolicited-tcp-v4 unsolicited-tcp-v6 unsolicited-udp-v4
+	unsolicited-udp-v6 reload-before reload-stricter
 	reload-broken-rejected reload-broken-old-in-force json-lines sigkill-enforcement-holds
 	takeover-start takeover-events sigterm-exit-0 detached-after-exit dry-run-start
 	dry-run-passes dry-run-events sigint-exit-0"
