@@ -107,7 +107,7 @@ $(BUILD)/fuzz_policy: tests/fuzz_policy.c $(PARSER_SRCS) $(wildcard user/*.h inc
 
 fuzz: $(BUILD)/fuzz_policy
 	@mkdir -p $(BUILD)/fuzz-corpus
-	$(Q)$(BUILD)/fuzz_policy -max_total_time=60 -timeout=5 -max_len=4096 \
+	$(Q)$(BUILD)/fuzz_policy -max_total_time=60 -timeout=5 -max_len=4096 -dict=tests/fuzz_policy.dict \
 		$(BUILD)/fuzz-corpus policy
 
 demo: deps $(BUILD)/portguard

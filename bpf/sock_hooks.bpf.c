@@ -178,7 +178,10 @@ static __always_inline int judge_bind(struct bpf_sock_addr *ctx, const __u8 *add
 	 * that entry (deny > local); the port is then still `local`, and the deny rule is named.
 	 */
 	d.rule_id = PG_RULE_DEFAULT_IN;
-	if (pv->class_id) {
+	if (pv->flags & PG_PORT_UNIFORM) {
+		/* One verdict for every peer, inlined in the port slot by pg_apply. */
+		d.rule_id = pv->flags >> PG_PORT_V_RULE_SHIFT;
+	} else if (pv->class_id) {
 		struct pg_peer_key k = {
 			.prefixlen = 32,
 			.class_id = bpf_htonl(pv->class_id),

@@ -5,51 +5,39 @@
  * is a violation (or a logged allow).
  *
  * The cost of an allowed packet is the parse, two array lookups for the generation and its
- * config, one array lookup for the port, one LPM lookup when a rule covers the port, and two
- * per-CPU counter updates. The flow table is read only for a packet the policy would drop;
+ * config, one per-CPU array lookup for the clock, one array lookup for the port, one LPM
+ * lookup when a rule covers the port and its verdict depends on the peer (a `from any` rule's
+ * verdict is inlined in the port slot, PG_PORT_UNIFORM), and two per-CPU counter updates.
+ * The flow table is read only for a packet the policy would drop (and never for a bare SYN);
  * the fragment table only for fragments; the event path only for violations and logged
- * allows.
+ * allows. No helper call on that path but the LPM lookup: the clock is read through jiffies.
  */
 #include "decide.bpf.h"
 #include "events.bpf.h"
 #include "parse.bpf.h"
 
 /*
- * Per-CPU cache of the coarse clock. The coarse clock only moves when the tick advances
- * jiffies, so it is read again only when jiffies changed: bpf_jiffies64() is inlined by the
- * verifier into one load, while even the coarse clock is a helper call that costs several
- * times the rest of an allowed packet's decision. Private to this object.
+ * A cache of the coarse clock. The coarse clock only moves when the tick advances jiffies,
+ * so it is read again only when jiffies changed: bpf_jiffies64() is inlined by the verifier
+ * into one load, while even the coarse clock is a helper call that costs a large share of an
+ * allowed packet's decision. Global variables (.bss: private to this object, neither pinned
+ * nor shared), written once per tick by the first CPU to see the tick; a CPU that reads the
+ * pair while another writes it gets the previous tick's time.
  */
-struct pg_clock {
-	__u64 jiffies;
-	__u64 ns;
-};
+static volatile __u64 pg_clock_jiffies;
+static volatile __u64 pg_clock_ns;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct pg_clock);
-} pg_xdp_clock SEC(".maps");
-
-/* CLOCK_MONOTONIC at tick resolution (a stamp may lag by one tick while the tick that moved
- * jiffies updates the clock): enough for counters' last hit, idle timeouts and rate-limit
- * windows. Events carry the precise time. */
+/* CLOCK_MONOTONIC at tick resolution (a stamp may lag by one tick): enough for counters'
+ * last hit, idle timeouts and rate-limit windows. Events carry the precise time. */
 static __always_inline __u64 pg_now(void)
 {
-	struct pg_clock *c;
-	__u32 zero = 0;
-	__u64 j;
+	__u64 j = bpf_jiffies64();
 
-	c = bpf_map_lookup_elem(&pg_xdp_clock, &zero);
-	if (!c)
-		return bpf_ktime_get_coarse_ns();
-	j = bpf_jiffies64();
-	if (c->jiffies != j) {
-		c->jiffies = j;
-		c->ns = bpf_ktime_get_coarse_ns();
+	if (pg_clock_jiffies != j) {
+		pg_clock_ns = bpf_ktime_get_coarse_ns();
+		pg_clock_jiffies = j;
 	}
-	return c->ns;
+	return pg_clock_ns;
 }
 
 /* Interface index of lo in every network namespace. */

@@ -124,7 +124,7 @@ for p in 443 5432; do
 	if pg_probe internet tcp $SRV4 $p; then
 		say "ncat $SRV4 $p   ${G}connected, the echo server answered${N}"
 	else
-		say "ncat $SRV4 $p   ${R}no answer within 1 s: dropped by XDP${N}"
+		say "ncat $SRV4 $p   ${R}no answer within 2 s: dropped by XDP${N}"
 	fi
 done
 if pg_probe server tcp 127.0.0.1 5432; then
@@ -185,5 +185,5 @@ kill -TERM "$run_pid" 2>/dev/null
 timeout 10 tail --pid="$run_pid" -f /dev/null
 sleep 0.2
 step "done: portguard detached; namespaces, listeners and bpffs are removed on exit"
-say "next: $PORTGUARD run $POLICY --dry-run reports the same traffic without blocking it;"
+say "next: ${PORTGUARD#"$top"/} run $POLICY --dry-run reports the same traffic without blocking it;"
 say "      sudo make check runs the test suite."

@@ -9,8 +9,10 @@
 
 PG_CASES="run_attaches start_record notify_ready sigint_detaches_all sigkill_keeps_pins
 takeover_updates_links sighup_rejects_broken sighup_reloads load_twice reload_twice
-unload_twice lock_serialises run_keep"
-pg_setup bpftool socat flock
+unload_twice lock_serialises run_keep second_run_refused event_fields suppressed_counted
+bind_attribution monitor_streams monitor_kill_keeps run_exits_on_unload notify_abstract_reload
+pin_dir_mounts_bpffs load_reconciles text_stream_json_log"
+pg_setup bpftool socat flock ss
 
 pin=$(pg_bpffs)/pg || pg_skip_all "cannot mount bpffs" $PG_CASES
 cg=$(pg_cgroup loader) || pg_skip_all "no cgroup v2 hierarchy" $PG_CASES
@@ -43,6 +45,14 @@ has_xdp() { pg_in "$srv" ip link show dev pgs0 | grep -q ' xdp'; }
 has_tc() { pg_in "$srv" tc filter show dev pgs0 egress | grep -q pg_tc_egress; }
 cg_hooks() { bpftool cgroup show "$cg" 2>/dev/null | grep -c 'pg_'; }
 pins() { ls "$pin" 2>/dev/null | grep -c '^pg_'; }
+# Every map of bpf/maps.bpf.h is pinned (objects may pin scratch maps of their own too).
+all_pins() {
+	local m
+	for m in pg_active pg_config pg_ports pg_peers pg_rule_stats pg_reason_stats \
+		pg_event_stats pg_flows pg_frags pg_ratelimit pg_budget pg_events pg_rule_meta pg_info; do
+		[ -e "$pin/$m" ] || return 1
+	done
+}
 
 # systemd's side of sd_notify: one datagram socket, every message appended to a file.
 notify=$PG_TMP/notify.sock
@@ -51,7 +61,7 @@ pg_wait_for 5 test -S "$notify"
 
 export NOTIFY_SOCKET=$notify
 if start_run; then
-	pg_check run_attaches eval '[ "$(pins)" = 14 ] && [ -e "$pin/links/xdp-pgs0" ] &&
+	pg_check run_attaches eval 'all_pins && [ -e "$pin/links/xdp-pgs0" ] &&
 		has_xdp && has_tc && [ "$(cg_hooks)" = 7 ]'
 else
 	pg_fail run_attaches
@@ -74,9 +84,16 @@ prog1=$(link_field "$pin/links/xdp-pgs0" prog_id)
 cglink1=$(link_field "$pin/links/cgroup-bind4" id)
 kill -KILL "$PG_BG_PID"
 wait "$PG_BG_PID" 2>/dev/null
-pg_check sigkill_keeps_pins eval '[ "$(pins)" = 14 ] && has_xdp && has_tc && [ "$(cg_hooks)" = 7 ] &&
+pg_check sigkill_keeps_pins eval 'all_pins && has_xdp && has_tc && [ "$(cg_hooks)" = 7 ] &&
 	[ "$(link_field "$pin/links/xdp-pgs0" prog_id)" = "$prog1" ]'
+# This run notifies an abstract socket ('@' name), which is per network namespace.
+abstract=pg-notify-$PG_ID
+pg_bg nsenter --net=/run/netns/"$srv" socat -u "ABSTRACT-RECVFROM:$abstract,fork" \
+	"OPEN:$PG_TMP/notify2.log,creat,append"
+pg_wait_for 5 eval 'pg_in "$srv" ss -xl | grep -q "@$abstract"'
+export NOTIFY_SOCKET=@$abstract
 start_run
+unset NOTIFY_SOCKET
 pg_check takeover_updates_links eval 'grep -q "\"takeover\":true" "$out" &&
 	[ -n "$link1" ] && [ "$(link_field "$pin/links/xdp-pgs0" id)" = "$link1" ] &&
 	[ "$(link_field "$pin/links/xdp-pgs0" prog_id)" != "$prog1" ] &&
@@ -96,11 +113,23 @@ pg_check sighup_reloads eval 'pg_wait_for 5 grep -q "\"event_type\":\"reload\".*
 	kill -0 "$PG_BG_PID"'
 pg_stop "$PG_BG_PID"
 cp "$PG_TMP/good.policy" "$pol"
+# READY, then RELOADING and READY around each SIGHUP, then STOPPING.
+pg_check notify_abstract_reload eval 'pg_wait_for 5 grep -q STOPPING=1 "$PG_TMP/notify2.log" &&
+	[ "$(tr -d "\n" <"$PG_TMP/notify2.log" | sed -e "s/MONOTONIC_USEC=[0-9]*//g" -e "s/STATUS=[a-z]*//g")" = \
+	  "READY=1RELOADING=1READY=1RELOADING=1READY=1STOPPING=1" ]'
+
 
 # Persistent enforcement: each command twice.
 load() { pg_in "$srv" "$PORTGUARD" load "$pol" --iface pgs0 --cgroup "$cg" --pin-dir "$pin"; }
 pg_check load_twice eval 'load 2>"$err" && grep -q "loaded" "$err" && load 2>"$err" &&
 	grep -q "replaced the policy" "$err" && has_xdp && [ "$(cg_hooks)" = 7 ]'
+# A load that names other attach points moves to them: the socket hooks to another cgroup,
+# and an interface no longer named loses XDP and tc.
+cg2=$(pg_cgroup loader2)
+pg_check load_reconciles eval 'pg_in "$srv" "$PORTGUARD" load "$pol" --cgroup "$cg2" --pin-dir "$pin" \
+	2>/dev/null && [ "$(cg_hooks)" = 0 ] && [ "$(bpftool cgroup show "$cg2" | grep -c pg_)" = 7 ] &&
+	! has_xdp && ! has_tc && [ ! -e "$pin/links/xdp-pgs0" ] && load 2>/dev/null && has_xdp &&
+	[ "$(cg_hooks)" = 7 ] && [ "$(bpftool cgroup show "$cg2" | grep -c pg_)" = 0 ]'
 pg_check reload_twice eval '"$PORTGUARD" reload "$pol" --pin-dir "$pin" 2>/dev/null &&
 	"$PORTGUARD" reload "$pol" --pin-dir "$pin" 2>/dev/null && has_xdp'
 pg_check unload_twice eval 'pg_in "$srv" "$PORTGUARD" unload --pin-dir "$pin" | grep -q unloaded &&
@@ -129,7 +158,75 @@ fi
 # run --keep: enforcement outlives the process, then unload removes it.
 start_run --keep
 pg_stop "$PG_BG_PID"
-pg_check run_keep eval '[ "$(pins)" = 14 ] && has_xdp && grep -q "stays in force" "$err" &&
+pg_check run_keep eval 'all_pins && has_xdp && grep -q "stays in force" "$err" &&
 	pg_in "$srv" "$PORTGUARD" unload --pin-dir "$pin" >/dev/null && ! has_xdp'
+
+# Events: the JSON fields, rate limiting counted as suppressed, socket-hook attribution.
+start_run --rate-window 60000
+pg_check second_run_refused eval '! pg_in "$srv" "$PORTGUARD" run "$pol" --iface pgs0 \
+	--no-cgroup --pin-dir "$pin" >/dev/null 2>"$PG_TMP/err2" &&
+	grep -q "another portguard run is enforcing" "$PG_TMP/err2" && kill -0 "$PG_BG_PID"'
+# Five datagrams from one source to one closed port: one event, four rate-limited.
+for i in 1 2 3 4 5; do
+	echo "probe $i" | timeout 5 nsenter --net=/run/netns/"$cli" socat -u - UDP:198.18.7.1:9999
+done
+pg_check event_fields pg_wait_for 5 grep -q '"event_type":"violation","action":"blocked","mode":"enforce","hook":"xdp","direction":"in","proto":"UDP","src_ip":"198.18.7.2","src_port":[0-9]*,"dest_ip":"198.18.7.1","dest_port":9999,"in_iface":"pgs0","rule":"default in","reason":"not-allowed"}' "$out"
+# The suppressed records of each second add up to the four datagrams that were not reported.
+suppressed() {
+	awk -F'"rate_limited":' '/"event_type":"suppressed"/ { split($2, a, ","); n += a[1] }
+		END { print n + 0 }' "$out"
+}
+pg_check suppressed_counted eval 'pg_wait_for 5 eval "[ \$(suppressed) -ge 4 ]" &&
+	[ "$(suppressed)" = 4 ] && [ "$(grep -c "\"dest_port\":9999" "$out")" = 1 ] &&
+	! grep "\"event_type\":\"suppressed\"" "$out" | grep -qv "\"ring_full\":0,.*\"budget\":0"'
+# A process of the test cgroup binds the local-only port 5432 off loopback: refused, and
+# the event names it, its pid and its cgroup (resolved from the cgroup id).
+timeout 5 nsenter --net=/run/netns/"$srv" sh -c 'echo $$ >"$1/cgroup.procs"; echo $$ >"$2";
+	exec socat TCP-LISTEN:5432,bind=0.0.0.0 -' _ "$cg" "$PG_TMP/bind.pid" 2>/dev/null
+pg_check bind_attribution pg_wait_for 5 grep -q '"hook":"bind",.*"dest_port":5432,.*"reason":"local-only","pid":'"$(cat "$PG_TMP/bind.pid")"',"comm":"socat","uid":0,"cgroup":"/'"${cg##*/}"'"}' "$out"
+pg_stop "$PG_BG_PID"
+
+# monitor streams the events of a loaded state; killing it changes nothing.
+load 2>/dev/null
+mon=$PG_TMP/mon
+pg_bg nsenter --net=/run/netns/"$srv" "$PORTGUARD" monitor --json --pin-dir "$pin" \
+	>"$mon.out" 2>"$mon.err"
+pg_wait_for 5 grep -q monitoring "$mon.err"
+echo probe | timeout 5 nsenter --net=/run/netns/"$cli" socat -u - UDP:198.18.7.1:9998
+pg_check monitor_streams pg_wait_for 5 grep -q '"dest_port":9998,"in_iface":"pgs0"' "$mon.out"
+kill -KILL "$PG_BG_PID"
+wait "$PG_BG_PID" 2>/dev/null
+pg_check monitor_kill_keeps eval 'all_pins && has_xdp && [ "$(cg_hooks)" = 7 ]'
+
+# A run whose state is unloaded under it stops, leaving nothing behind.
+start_run
+pg_in "$srv" "$PORTGUARD" unload --pin-dir "$pin" >/dev/null
+if pg_wait_for 5 eval '! kill -0 "$PG_BG_PID" 2>/dev/null'; then
+	wait "$PG_BG_PID"
+	rc=$?
+	pg_check run_exits_on_unload eval '[ $rc = 0 ] && grep -q "was unloaded" "$err" && ! has_xdp'
+else
+	pg_fail run_exits_on_unload
+fi
+
+# Text on stdout; the log file still gets the JSON records, created 0600.
+: >"$out"
+pg_bg nsenter --net=/run/netns/"$srv" "$PORTGUARD" run "$pol" --iface pgs0 --no-cgroup \
+	--pin-dir "$pin" --log-file "$PG_TMP/events.json" >"$out" 2>"$err"
+pg_wait_for 10 grep -q ' start policy ' "$out"
+echo probe | timeout 5 nsenter --net=/run/netns/"$cli" socat -u - UDP:198.18.7.1:9997
+pg_check text_stream_json_log eval 'pg_wait_for 5 grep -q "blocked xdp in UDP 198.18.7.2:[0-9]* -> 198.18.7.1:9997 iface pgs0 rule default in reason not-allowed\$" "$out" &&
+	pg_wait_for 5 grep -q "\"dest_port\":9997,\"in_iface\":\"pgs0\"" "$PG_TMP/events.json" &&
+	grep -q "^{\"timestamp\":\"[^\"]*\",\"event_type\":\"start\"" "$PG_TMP/events.json" &&
+	[ "$(stat -c %a "$PG_TMP/events.json")" = 600 ]'
+pg_stop "$PG_BG_PID"
+
+# A pin directory where no bpffs is: bpffs is mounted on it.
+plain=$PG_TMP/plain/pg
+pg_defer "umount -l '$plain'"
+pg_check pin_dir_mounts_bpffs eval 'pg_in "$srv" "$PORTGUARD" load "$pol" --iface pgs0 --no-cgroup \
+	--pin-dir "$plain" 2>/dev/null && [ "$(stat -f -c %T "$plain")" = bpf_fs ] &&
+	[ -e "$plain/links/xdp-pgs0" ] && pg_in "$srv" "$PORTGUARD" unload --pin-dir "$plain" >/dev/null &&
+	! has_xdp'
 
 pg_done

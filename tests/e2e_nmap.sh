@@ -73,25 +73,39 @@ if ! pg_wait_for 10 pg_listening "$srv" tcp $TCP_PORTS ||
 	exit
 fi
 
-# scan_case NAME tcp|udp SRC DST WANT_OPEN: scan every port of the protocol from SRC; the open
-# ones must be exactly WANT_OPEN, every other one filtered (for UDP, "open|filtered": nmap
-# cannot tell a dropped datagram from an unanswered one). Prints the filtered ports to FD 3.
+# scan TAG SRC4 SRC6: the four scans, from SRC4 and SRC6: IPv4 and IPv6 at once (each TCP
+# then UDP; they share nothing). Results in $PG_TMP/TAG.{tcp,udp}.{4,6}: "PORT STATE" lines.
+scan() {
+	local tag=$1 src4=$2 src6=$3
+	local -a pids=()
+	{
+		pg_nmap "$cli" tcp $SRV4 "${TCP_PORTS// /,}" -e pg-cli -S "$src4" >"$PG_TMP/$tag.tcp.4"
+		pg_nmap "$cli" udp $SRV4 "${UDP_PORTS// /,}" -e pg-cli -S "$src4" >"$PG_TMP/$tag.udp.4"
+	} &
+	pids+=($!)
+	{
+		pg_nmap "$cli" tcp $SRV6 "${TCP_PORTS// /,}" -e pg-cli -S "$src6" >"$PG_TMP/$tag.tcp.6"
+		pg_nmap "$cli" udp $SRV6 "${UDP_PORTS// /,}" -e pg-cli -S "$src6" >"$PG_TMP/$tag.udp.6"
+	} &
+	pids+=($!)
+	wait "${pids[@]}"
+}
+
+# scan_case NAME RESULTS tcp|udp WANT_OPEN: the open ports are exactly WANT_OPEN, every other
+# one filtered (for UDP, "open|filtered": nmap cannot tell a dropped datagram from an
+# unanswered one). Prints the filtered ports to FD 3.
 scan_case() {
-	local name=$1 proto=$2 src=$3 dst=$4 want=$5 ports res p state bad=0 filtered=""
+	local name=$1 res=$2 proto=$3 want=$4 ports p state bad=0 filtered=""
 	[ "$proto" = tcp ] && ports=$TCP_PORTS || ports=$UDP_PORTS
-	if ! res=$(pg_nmap "$cli" "$proto" "$dst" "${ports// /,}" -e pg-cli -S "$src"); then
-		pg_fail "$name (nmap failed)"
-		return
-	fi
 	for p in $ports; do
-		state=$(awk -v p="$p" '$1 == p { print $2 }' <<<"$res")
+		state=$(awk -v p="$p" '$1 == p { print $2 }' "$res")
 		if in_list "$p" "$want"; then
 			[ "$state" = open ] && continue
 		else
 			filtered+="$p "
 			[ "$state" = filtered ] || [ "$proto/$state" = "udp/open|filtered" ] && continue
 		fi
-		pg_log "$name: $proto $p is '${state:-missing}'"
+		pg_log "$name: $proto $p is '${state:-not scanned}'"
 		bad=1
 	done
 	[ $bad = 0 ] && pg_ok "$name" || pg_fail "$name"
@@ -146,10 +160,11 @@ stop_run() {
 log=$PG_TMP/enforce.json
 exec 3>"$PG_TMP/filtered"
 if start_run start-enforce "$log"; then
-	scan_case enforce-v4-tcp tcp $CLI4 $SRV4 "$allowed_tcp"
-	scan_case enforce-v4-udp udp $CLI4 $SRV4 "$allowed_udp"
-	scan_case enforce-v6-tcp tcp $CLI6 $SRV6 "$allowed_tcp"
-	scan_case enforce-v6-udp udp $CLI6 $SRV6 "$allowed_udp"
+	scan enforce $CLI4 $CLI6
+	scan_case enforce-v4-tcp "$PG_TMP/enforce.tcp.4" tcp "$allowed_tcp"
+	scan_case enforce-v4-udp "$PG_TMP/enforce.udp.4" udp "$allowed_udp"
+	scan_case enforce-v6-tcp "$PG_TMP/enforce.tcp.6" tcp "$allowed_tcp"
+	scan_case enforce-v6-udp "$PG_TMP/enforce.udp.6" udp "$allowed_udp"
 	filtered4=$(sed -n '1,2p' "$PG_TMP/filtered" | tr '\n' ' ')
 	filtered6=$(sed -n '3,4p' "$PG_TMP/filtered" | tr '\n' ' ')
 	events_case enforce-events-v4 "$log" $CLI4 blocked enforce "$filtered4"
@@ -166,10 +181,11 @@ exec 3>&-
 # From other client addresses, so that no rate-limit state of the enforce run can hide one.
 log=$PG_TMP/dry-run.json
 if start_run start-dry-run "$log" --dry-run; then
-	scan_case dry-run-v4-tcp tcp $DRY4 $SRV4 "$TCP_PORTS" 3>/dev/null
-	scan_case dry-run-v4-udp udp $DRY4 $SRV4 "$UDP_PORTS" 3>/dev/null
-	scan_case dry-run-v6-tcp tcp $DRY6 $SRV6 "$TCP_PORTS" 3>/dev/null
-	scan_case dry-run-v6-udp udp $DRY6 $SRV6 "$UDP_PORTS" 3>/dev/null
+	scan dry-run $DRY4 $DRY6
+	scan_case dry-run-v4-tcp "$PG_TMP/dry-run.tcp.4" tcp "$TCP_PORTS" 3>/dev/null
+	scan_case dry-run-v4-udp "$PG_TMP/dry-run.udp.4" udp "$UDP_PORTS" 3>/dev/null
+	scan_case dry-run-v6-tcp "$PG_TMP/dry-run.tcp.6" tcp "$TCP_PORTS" 3>/dev/null
+	scan_case dry-run-v6-udp "$PG_TMP/dry-run.udp.6" udp "$UDP_PORTS" 3>/dev/null
 	if [ -n "$filtered4" ]; then
 		events_case dry-run-events-v4 "$log" $DRY4 allowed dry-run "$filtered4"
 		events_case dry-run-events-v6 "$log" $DRY6 allowed dry-run "$filtered6"

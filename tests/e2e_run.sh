@@ -3,7 +3,8 @@
 # `portguard run` with real TCP and UDP traffic across a veth pair between a server and a client
 # namespace, IPv4 and IPv6, through the lifetime of the process:
 #   run #1 (enforce, --json): a session opened before start-up survives it; allowed, blocked,
-#     local and denied ports; the fields of the start and violation records; replies to flows
+#     local and denied ports; the fields of the start, violation, suppressed and reload
+#     records; replies to flows
 #     the server opened pass while unsolicited traffic to the same ports is blocked; SIGHUP to a
 #     stricter policy, then to a broken one (errors printed, the stricter one stays in force);
 #     SIGKILL, after which enforcement holds;
@@ -14,9 +15,10 @@
 # here is provoked on a port of its own.
 PG_CASES="start-record established-survives-start new-session-same-port-blocked
 	allowed-tcp-v4 allowed-tcp-v6 allowed-udp-v4 allowed-udp-v6 blocked-tcp-v4 blocked-tcp-v6
-	blocked-udp-v4 blocked-udp-v6 event-tcp-v4-fields event-tcp-v6 event-udp event-local-only
-	event-denied reply-tcp-v4 reply-tcp-v6 reply-udp-v4 reply-udp-v6 unsolicited-tcp-v4
-	unsolicited-tcp-v6 unsolicited-udp-v4 unsolicited-udp-v6 reload-before reload-stricter
+	blocked-udp-v4 blocked-udp-v6 reply-tcp-v4 reply-tcp-v6 reply-udp-v4 reply-udp-v6
+	local-blocked denied-blocked event-tcp-v4-fields event-tcp-v6 event-udp event-local-only
+	event-denied suppressed-record unsolicited-tcp-v4 unsolicited-tcp-v6 unsolicited-udp-v4
+	unsolicited-udp-v6 reload-before reload-stricter
 	reload-broken-rejected reload-broken-old-in-force json-lines sigkill-enforcement-holds
 	takeover-start takeover-events sigterm-exit-0 detached-after-exit dry-run-start
 	dry-run-passes dry-run-events sigint-exit-0"
@@ -114,8 +116,7 @@ start_run() {
 
 # event_case NAME LOG FILTER: a violation record of LOG matches the jq FILTER.
 event_case() {
-	local rec
-	if rec=$(pg_json_wait 3 "$2" ".event_type == \"violation\" and ($3)"); then
+	if pg_json_wait 3 "$2" ".event_type == \"violation\" and ($3)" >/dev/null; then
 		pg_ok "$1"
 	else
 		pg_log "$1: no record with $3; records: $(pg_json_match "$2" \
@@ -164,11 +165,16 @@ pg_check start-record jq_true --arg pol "$pol" '.mode == "enforce" and .policy =
 
 echo ping-after >&7
 pg_check established-survives-start pg_wait_for 5 grep -qx ping-after "$PG_TMP/session.out"
+# One batch: allowed and blocked ports; the server's own flows to the client, from ports no
+# rule allows inbound, whose replies must pass; a local port and a denied one.
 expect "new-session-same-port-blocked blocked $cli tcp $SRV4 7001" \
 	"allowed-tcp-v4 ok $cli tcp $SRV4 7100" "allowed-tcp-v6 ok $cli tcp $SRV6 7100" \
 	"allowed-udp-v4 ok $cli udp $SRV4 7200" "allowed-udp-v6 ok $cli udp $SRV6 7200" \
 	"blocked-tcp-v4 blocked $cli tcp $SRV4 7500" "blocked-tcp-v6 blocked $cli tcp $SRV6 7500" \
-	"blocked-udp-v4 blocked $cli udp $SRV4 7501" "blocked-udp-v6 blocked $cli udp $SRV6 7501"
+	"blocked-udp-v4 blocked $cli udp $SRV4 7501" "blocked-udp-v6 blocked $cli udp $SRV6 7501" \
+	"reply-tcp-v4 ok $srv tcp $CLI4 9999 7600" "reply-tcp-v6 ok $srv tcp $CLI6 9999 7601" \
+	"reply-udp-v4 ok $srv udp $CLI4 9999 7602" "reply-udp-v6 ok $srv udp $CLI6 9999 7603" \
+	"local-blocked blocked $cli tcp $SRV4 7300" "denied-blocked blocked $cli udp $SRV4 7400"
 
 # RFC 3339, UTC, microseconds: 2026-11-29T21:30:00.123456Z
 ts_re='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z$'
@@ -183,39 +189,47 @@ event_case event-tcp-v6 "$log" ".src_ip == \"$CLI6\" and .dest_ip == \"$SRV6\" a
 event_case event-udp "$log" ".src_ip == \"$CLI4\" and .dest_port == 7501 and
 	.proto == \"UDP\" and .reason == \"not-allowed\" and .rule == \"default in\""
 
-# Local and denied: the probes are the trigger, the records are the cases.
-probes "blocked $cli tcp $SRV4 7300" "blocked $cli udp $SRV4 7400"
-if [ "${PROBED[0]}" = ok ]; then
-	pg_fail "event-local-only (the local port answered from off-host)"
+event_case event-local-only "$log" ".dest_port == 7300 and .reason == \"local-only\" and
+	(.rule | endswith(\"server.policy:7\")) and .action == \"blocked\""
+event_case event-denied "$log" ".dest_port == 7400 and .proto == \"UDP\" and
+	.reason == \"denied\" and (.rule | endswith(\"server.policy:8\"))"
+
+# A burst of 20 datagrams from one source to one blocked port: the kernel reports the first
+# and counts the repeats within its rate-limit window, which a suppressed record then reports.
+printf 'x\n%.0s' {1..20} | timeout 5 nsenter --net=/run/netns/"$cli" socat -b 2 -u - UDP:$SRV4:7505
+if pg_json_wait 5 "$log" '.event_type == "suppressed" and (.count | type) == "number" and
+	.count >= 1 and .rate_limited >= 1 and (.timestamp | type) == "string"' >/dev/null &&
+	pg_json_wait 1 "$log" '.event_type == "violation" and .dest_port == 7505' >/dev/null; then
+	pg_ok suppressed-record
 else
-	event_case event-local-only "$log" ".dest_port == 7300 and .reason == \"local-only\" and
-		(.rule | endswith(\"server.policy:7\")) and .action == \"blocked\""
-fi
-if [ "${PROBED[1]}" = ok ]; then
-	pg_fail "event-denied (the denied port answered)"
-else
-	event_case event-denied "$log" ".dest_port == 7400 and .proto == \"UDP\" and
-		.reason == \"denied\" and (.rule | endswith(\"server.policy:8\"))"
+	pg_log "suppressed-record: $(pg_json_match "$log" '.event_type == "suppressed"' | tr '\n' ' ')"
+	pg_fail suppressed-record
 fi
 
-# --- replies: the server opens flows to the client, from ports no rule allows inbound -----
-expect "reply-tcp-v4 ok $srv tcp $CLI4 9999 7600" "reply-tcp-v6 ok $srv tcp $CLI6 9999 7601" \
-	"reply-udp-v4 ok $srv udp $CLI4 9999 7602" "reply-udp-v6 ok $srv udp $CLI6 9999 7603"
-# ...and unsolicited traffic to those very ports, now with a listener on each, is blocked.
+# Unsolicited traffic to the ports of the server's own flows, now with a listener on each, is
+# blocked.
 pg_listen "$srv" tcp 7600 7601
 pg_listen "$srv" udp 7602 7603
-pg_wait_for 10 pg_listening "$srv" tcp 7600 7601 && pg_wait_for 10 pg_listening "$srv" udp 7602 7603 ||
-	pg_log "listeners on 7600-7603 did not start"
-expect "unsolicited-tcp-v4 blocked $cli tcp $SRV4 7600" \
-	"unsolicited-tcp-v6 blocked $cli tcp $SRV6 7601" \
-	"unsolicited-udp-v4 blocked $cli udp $SRV4 7602" \
-	"unsolicited-udp-v6 blocked $cli udp $SRV6 7603"
+# Without the listeners, "blocked" would prove nothing.
+if pg_wait_for 10 pg_listening "$srv" tcp 7600 7601 &&
+	pg_wait_for 10 pg_listening "$srv" udp 7602 7603; then
+	expect "unsolicited-tcp-v4 blocked $cli tcp $SRV4 7600" \
+		"unsolicited-tcp-v6 blocked $cli tcp $SRV6 7601" \
+		"unsolicited-udp-v4 blocked $cli udp $SRV4 7602" \
+		"unsolicited-udp-v6 blocked $cli udp $SRV6 7603" \
+		"reload-before ok $cli tcp $SRV4 7101"
+else
+	for c in unsolicited-tcp-v4 unsolicited-tcp-v6 unsolicited-udp-v4 unsolicited-udp-v6; do
+		pg_fail "$c (the listeners on 7600-7603 did not start)"
+	done
+	expect "reload-before ok $cli tcp $SRV4 7101"
+fi
 
 # --- SIGHUP: a stricter policy, then a broken one ---------------------------------------------
-expect "reload-before ok $cli tcp $SRV4 7101"
 write_policy 7100
 kill -HUP "$RUN_PID"
-if pg_json_wait 10 "$log" '.event_type == "reload"' >/dev/null &&
+if pg_json_wait 10 "$log" ".event_type == \"reload\" and .policy == \"$pol\" and
+	.mode == \"enforce\"" >/dev/null &&
 	probes "blocked $cli tcp $SRV4 7101" "ok $cli tcp $SRV4 7100"; then
 	pg_ok reload-stricter
 else

@@ -45,6 +45,9 @@ struct pg_frame_spec {
 	int doff;	   /* TCP data offset in words; 0: 5. Above 5, NOP options fill it (cut
 			    * them with l4_bytes for a data offset beyond the packet) */
 	int payload;	   /* bytes of data after the L4 header */
+	__u8 icmp_type;	   /* 0: echo request (ICMP 8, ICMPv6 128); ICMP echo reply (0) cannot be
+			    * asked for: use ICMPv6 or another type */
+	__u8 icmp_code;
 
 	/* IPv4 */
 	int ip_opt_words;  /* 4-byte option words (NOPs, then EOL) */
@@ -150,7 +153,8 @@ static inline int pg_frame_l4(const struct pg_frame_spec *s, __u8 proto, __u8 *l
 		pg_put16(l4 + 4, 8 + s->payload + s->udp_len_delta);
 		len = 8 + s->payload;
 	} else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
-		l4[0] = proto == IPPROTO_ICMP ? 8 : 128; /* echo request */
+		l4[0] = s->icmp_type ? s->icmp_type : proto == IPPROTO_ICMP ? 8 : 128;
+		l4[1] = s->icmp_code;
 		pg_put16(l4 + 4, 1);
 		pg_put16(l4 + 6, 1);
 		len = 8 + s->payload;

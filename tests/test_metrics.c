@@ -28,7 +28,7 @@ static char *render(const char *dir)
 	FILE *f = open_memstream(&buf, &len);
 
 	ASSERT_TRUE(f != NULL);
-	ASSERT_EQ(0, pg_metrics_render(dir, f));
+	ASSERT_EQ(0, pg_metrics_render(dir, f, true));
 	fclose(f);
 	return buf;
 }
@@ -70,11 +70,11 @@ TEST(render_sums_every_cpu_of_the_active_generation)
 	ASSERT_LINE(t, "portguard_drops_total{reason=\"not-allowed\"} %llu",
 		    (unsigned long long)p.notallowed_packets);
 	ASSERT_LINE(t, "portguard_drops_total{reason=\"denied\"} 0");
-	ASSERT_LINE(t, "portguard_events_suppressed_total{cause=\"ring-full\"} %llu",
+	ASSERT_LINE(t, "portguard_events_suppressed_total{cause=\"ring_full\"} %llu",
 		    (unsigned long long)p.ring_full);
 	ASSERT_LINE(t, "portguard_events_suppressed_total{cause=\"budget\"} %llu",
 		    (unsigned long long)p.budget);
-	ASSERT_LINE(t, "portguard_events_suppressed_total{cause=\"rate-limited\"} 0");
+	ASSERT_LINE(t, "portguard_events_suppressed_total{cause=\"rate_limited\"} 0");
 	ASSERT_LINE(t, "portguard_policy_load_seconds 0.001500000");
 	ASSERT_LINE(t, "portguard_policy_loaded_timestamp_seconds 1800000000");
 	ASSERT_LINE(t, "portguard_policy_info{policy=\"/etc/portguard/t.policy\",sha256=\"%064d\","

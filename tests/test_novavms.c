@@ -267,12 +267,13 @@ TEST(port_table_row_by_row)
 
 			/* Every port of a range: the whole TURN range, not just its ends. */
 			for (unsigned port = r->lo; port <= r->hi; port++) {
-				enum verdict out4 = decide(l.norm, PG_DIR_IN, r->proto, port, OUTSIDE4);
-				enum verdict out6 = decide(l.norm, PG_DIR_IN, r->proto, port, OUTSIDE6);
-				enum verdict adm = decide(l.norm, PG_DIR_IN, r->proto, port, ADMIN4);
-				enum verdict adm6 = decide(l.norm, PG_DIR_IN, r->proto, port, ADMIN6);
-				enum verdict cam = decide(l.norm, PG_DIR_IN, r->proto, port, CAMERA4);
-				enum verdict cam6 = decide(l.norm, PG_DIR_IN, r->proto, port, CAMERA6);
+				const struct pg_policy *n = l.norm;
+				enum verdict out4 = decide(n, PG_DIR_IN, r->proto, port, OUTSIDE4);
+				enum verdict out6 = decide(n, PG_DIR_IN, r->proto, port, OUTSIDE6);
+				enum verdict adm = decide(n, PG_DIR_IN, r->proto, port, ADMIN4);
+				enum verdict adm6 = decide(n, PG_DIR_IN, r->proto, port, ADMIN6);
+				enum verdict cam = decide(n, PG_DIR_IN, r->proto, port, CAMERA4);
+				enum verdict cam6 = decide(n, PG_DIR_IN, r->proto, port, CAMERA6);
 				enum verdict want_out, want_adm, want_cam;
 
 				switch (w) {
@@ -296,11 +297,11 @@ TEST(port_table_row_by_row)
 				}
 				if (want_out != out4 || want_out != out6 || want_adm != adm ||
 				    want_adm != adm6 || want_cam != cam || want_cam != cam6)
-					printf("# %s: %s %s/%u: outside %d/%d admin %d/%d camera %d/%d, "
-					       "want %d %d %d\n",
-					       host_name(h), r->component, r->proto == T ? "tcp" : "udp",
-					       port, out4, out6, adm, adm6, cam, cam6, want_out,
-					       want_adm, want_cam);
+					printf("# %s: %s %s/%u: outside %d/%d admin %d/%d "
+					       "camera %d/%d, want %d %d %d\n",
+					       host_name(h), r->component,
+					       r->proto == T ? "tcp" : "udp", port, out4, out6, adm,
+					       adm6, cam, cam6, want_out, want_adm, want_cam);
 				EXPECT_EQ(want_out, out4);
 				EXPECT_EQ(want_out, out6);
 				EXPECT_EQ(want_adm, adm);
@@ -489,12 +490,14 @@ TEST(dev_differs_from_production_only_where_the_table_says)
 	load(DEV, &dev);
 	for (unsigned proto = T; proto <= U; proto <<= 1)
 		for (unsigned port = 1; port <= 65535; port++) {
-			bool expect_diff = proto == T && (port == 8090 || port == 5200 || port == 5434);
+			bool expect_diff =
+				proto == T && (port == 8090 || port == 5200 || port == 5434);
 			bool d = decide(prod.norm, PG_DIR_IN, proto, port, OUTSIDE4) !=
 				 decide(dev.norm, PG_DIR_IN, proto, port, OUTSIDE4);
 
 			if (d != expect_diff && diff++ < 10)
-				printf("# cloud vs dev at %s/%u\n", proto == T ? "tcp" : "udp", port);
+				printf("# cloud vs dev at %s/%u\n", proto == T ? "tcp" : "udp",
+				       port);
 		}
 	EXPECT_EQ(0, diff);
 	EXPECT_EQ(V_LOCAL, decide(prod.norm, PG_DIR_IN, T, 8090, OUTSIDE4));

@@ -99,14 +99,17 @@ TEST(malformed_mode_and_defaults)
 {
 	static const struct bad cases[] = {
 		{ "mode\n", "t:1:5: error: expected 'enforce' or 'dry-run' after 'mode'\n" },
-		{ "mode fast\n", "t:1:6: error: unknown mode 'fast' (expected enforce or dry-run)\n" },
+		{ "mode fast\n",
+		  "t:1:6: error: unknown mode 'fast' (expected enforce or dry-run)\n" },
 		{ "mode enforce extra\n",
 		  "t:1:14: error: unexpected 'extra' at end of statement\n" },
 		{ SSH "mode enforce\n  mode dry-run\n",
 		  "t:3:3: error: duplicate 'mode' (already set at line 2)\n" },
 		{ "default\n", "t:1:8: error: expected 'in' or 'out' after 'default'\n" },
-		{ "default up deny\n", "t:1:9: error: unknown direction 'up' (expected in or out)\n" },
-		{ "default in\n", "t:1:11: error: expected 'allow' or 'deny' after 'default in'\n" },
+		{ "default up deny\n",
+		  "t:1:9: error: unknown direction 'up' (expected in or out)\n" },
+		{ "default in\n",
+		  "t:1:11: error: expected 'allow' or 'deny' after 'default in'\n" },
 		{ "default out drop\n",
 		  "t:1:13: error: unknown default 'drop' (expected allow or deny)\n" },
 		{ "default in allow\ndefault in deny\n",
@@ -149,7 +152,8 @@ TEST(malformed_sets)
 {
 	static const struct bad cases[] = {
 		{ "set\n", "t:1:4: error: expected a set name after 'set'\n" },
-		{ "set = 198.18.0.1\n", "t:1:5: error: expected a set name after 'set', found '='\n" },
+		{ "set = 198.18.0.1\n",
+		  "t:1:5: error: expected a set name after 'set', found '='\n" },
 		{ "set 9x = 198.18.0.1\n",
 		  "t:1:5: error: invalid set name '9x' (a letter or '_', then letters, digits, "
 		  "'_', '-' or '.', at most 63 characters)\n" },
@@ -164,6 +168,10 @@ TEST(malformed_sets)
 		  "t:1:20: error: unexpected 'extra' at end of statement\n" },
 		{ "set x = 198.18.0.1\nset x = 198.18.0.2\n" SSH "allow in tcp 80 from @x\n",
 		  "t:2:5: error: set 'x' already defined at line 1\n" },
+		{ "set x = 198.18.0.1\nset y = 198.18.0.9\nset x = 198.18.0.2\nset x = 198.18.0.3\n"
+		  SSH "allow in tcp 80 from @x, @y\n",
+		  "t:3:5: error: set 'x' already defined at line 1\n"
+		  "t:4:5: error: set 'x' already defined at line 1\n" },
 		{ SSH "allow in tcp 80 from @nosuch\n",
 		  "t:2:22: error: unknown set '@nosuch'\n" },
 		{ SSH "allow in tcp 80 from @\n", "t:2:22: error: invalid set name '@'\n" },
@@ -183,24 +191,29 @@ TEST(malformed_rules)
 		{ "deny\n", "t:1:5: error: expected 'in', 'out' or 'raw' after 'deny'\n" },
 		{ "allow sideways tcp 80\n",
 		  "t:1:7: error: unknown direction 'sideways' (expected in or out)\n" },
-		{ "deny up tcp 1\n", "t:1:6: error: unknown direction 'up' (expected in, out or raw)\n" },
+		{ "deny up tcp 1\n",
+		  "t:1:6: error: unknown direction 'up' (expected in, out or raw)\n" },
 		{ "allow in\n",
 		  "t:1:9: error: expected a protocol (tcp, udp or tcp,udp) after 'in'\n" },
 		{ "allow in icmp 80\n",
 		  "t:1:10: error: unknown protocol 'icmp' (expected tcp or udp)\n" },
-		{ "allow in TCP 80\n", "t:1:10: error: unknown protocol 'TCP' (expected tcp or udp)\n" },
+		{ "allow in TCP 80\n",
+		  "t:1:10: error: unknown protocol 'TCP' (expected tcp or udp)\n" },
 		{ "allow in tcp,tcp 80\n", "t:1:14: error: duplicate protocol 'tcp'\n" },
-		{ "allow in tcp, 80\n", "t:1:15: error: unknown protocol '80' (expected tcp or udp)\n" },
+		{ "allow in tcp, 80\n",
+		  "t:1:15: error: unknown protocol '80' (expected tcp or udp)\n" },
 		{ "allow in ,tcp 80\n", "t:1:10: error: expected a protocol, found ','\n" },
 		{ "allow in tcp\n", "t:1:13: error: expected a port after 'tcp'\n" },
 		{ "local udp\n", "t:1:10: error: expected a port after 'udp'\n" },
 		{ "allow in tcp from 198.18.0.1\n",
-		  "t:1:14: error: invalid port 'from' (expected a port 1-65535 or a range LO-HI)\n" },
+		  "t:1:14: error: invalid port 'from' (expected a port 1-65535 or a range "
+		  "LO-HI)\n" },
 		{ "local in tcp 5432\n",
 		  "t:1:7: error: a local rule has no direction (write 'local PROTO PORTS')\n" },
 		{ "allow in tcp 80 from 198.18.0.1 from 198.18.0.2\n",
 		  "t:1:33: error: duplicate 'from'\n" },
-		{ "allow in tcp 80 to 198.18.0.1\n", "t:1:17: error: 'to' is for outbound rules; an "
+		{ "allow in tcp 80 to 198.18.0.1\n",
+		  "t:1:17: error: 'to' is for outbound rules; an "
 						     "inbound rule names its peers with 'from'\n" },
 		{ "allow out tcp 80 from 198.18.0.1\n",
 		  "t:1:18: error: 'from' is for inbound rules; an outbound rule names its peers "
@@ -243,25 +256,31 @@ TEST(malformed_ports)
 		{ "allow in tcp 80,\n", "t:1:17: error: expected a port after ','\n" },
 		{ "allow in tcp 80,,81\n", "t:1:17: error: expected a port, found ','\n" },
 		{ "allow in tcp http\n",
-		  "t:1:14: error: invalid port 'http' (expected a port 1-65535 or a range LO-HI)\n" },
+		  "t:1:14: error: invalid port 'http' (expected a port 1-65535 or a range "
+		  "LO-HI)\n" },
 		{ "allow in tcp 0\n", "t:1:14: error: port 0 out of range (1-65535)\n" },
 		{ "allow in tcp 65536\n", "t:1:14: error: port 65536 out of range (1-65535)\n" },
 		{ "allow in tcp 1-70000\n", "t:1:16: error: port 70000 out of range (1-65535)\n" },
 		{ "allow in udp 0-10\n", "t:1:14: error: port 0 out of range (1-65535)\n" },
-		{ "allow in tcp 90-80\n", "t:1:14: error: port range 90-80 is reversed (write 80-90)\n" },
+		{ "allow in tcp 90-80\n",
+		  "t:1:14: error: port range 90-80 is reversed (write 80-90)\n" },
 		{ "allow in tcp 80-\n",
 		  "t:1:14: error: invalid port range '80-' (expected LO-HI)\n" },
 		{ "allow in tcp -80\n",
 		  "t:1:14: error: invalid port range '-80' (expected LO-HI)\n" },
 		{ "allow in tcp 1-2-3\n",
-		  "t:1:14: error: invalid port '1-2-3' (expected a port 1-65535 or a range LO-HI)\n" },
+		  "t:1:14: error: invalid port '1-2-3' (expected a port 1-65535 or a range "
+		  "LO-HI)\n" },
 		/* Strict numbers: no leading zero, no sign, no hex. */
 		{ "allow in tcp 080\n",
-		  "t:1:14: error: invalid port '080' (expected a port 1-65535 or a range LO-HI)\n" },
+		  "t:1:14: error: invalid port '080' (expected a port 1-65535 or a range "
+		  "LO-HI)\n" },
 		{ "allow in tcp +80\n",
-		  "t:1:14: error: invalid port '+80' (expected a port 1-65535 or a range LO-HI)\n" },
+		  "t:1:14: error: invalid port '+80' (expected a port 1-65535 or a range "
+		  "LO-HI)\n" },
 		{ "allow in tcp 0x50\n",
-		  "t:1:14: error: invalid port '0x50' (expected a port 1-65535 or a range LO-HI)\n" },
+		  "t:1:14: error: invalid port '0x50' (expected a port 1-65535 or a range "
+		  "LO-HI)\n" },
 		/* A number too long for any integer type, cut in the message. */
 		{ "allow in tcp 99999999999999999999999999999999999999999999999999\n",
 		  "t:1:14: error: port 9999999999999999999999999999999999999999... out of range "
@@ -722,7 +741,15 @@ TEST(warn_overlap_different_actions)
 		     "t:3:1: warning: allow rule overlaps the deny rule at line 2 (udp port 53): "
 		     "deny wins where they overlap\n");
 	pg_policy_free(p);
-	/* One warning per pair, however many ports and protocols they share. */
+	/* One warning per rule, at the later rule of its first conflict in port order, however
+	 * many ports, protocols and rules it overlaps. */
+	p = parse_ok(SSH "deny in tcp 90-100\ndeny in tcp 50-60\nallow in tcp 1-1000\n"
+			 "allow in tcp 95\n",
+		     "t:4:1: warning: allow rule overlaps the deny rule at line 3 (tcp port 50): "
+		     "deny wins where they overlap\n"
+		     "t:5:1: warning: allow rule overlaps the deny rule at line 2 (tcp port 95): "
+		     "deny wins where they overlap\n");
+	pg_policy_free(p);
 	p = parse_ok(SSH "allow in tcp,udp 30,40,50\ndeny in tcp,udp 25-100\n",
 		     "t:3:1: warning: deny rule overlaps the allow rule at line 2 (tcp port 30): "
 		     "deny wins where they overlap\n");
@@ -737,9 +764,11 @@ TEST(warn_overlap_different_actions)
 				    "allow in tcp 81-85 from 198.18.2.0/24\n"
 				    "local tcp 81\n"
 				    "deny in tcp 86-89\n",
-				"t:7:1: warning: port range 81-85 swallows local port tcp/81 (line 8): "
+				"t:7:1: warning: port range 81-85 swallows local port tcp/81 "
+				"(line 8): "
 				"local wins there, only loopback reaches it\n"
-				"t:7:1: warning: allow rule overlaps the deny rule at line 6 (tcp port "
+				"t:7:1: warning: allow rule overlaps the deny rule at line 6 (tcp "
+				"port "
 				"81): deny wins where they overlap\n"));
 	/* An allow from any overlaps a deny from some peers. */
 	p = parse_ok(SSH "deny in tcp 80 from 198.18.1.0/24\nallow in tcp 79-85\n",
@@ -774,6 +803,28 @@ TEST(warnings_in_line_order)
 		     "t:4:1: warning: inbound default is deny and no rule allows tcp/22 (SSH): "
 		     "enforcing this policy would lock administrators out\n");
 	pg_policy_free(p);
+}
+
+/* Like a compiler's -fmax-errors: a binary file must not become gigabytes of messages. */
+TEST(error_cap)
+{
+	size_t n = 3000, len = 0;
+	char *text = malloc(n * 16), *out, *last;
+	struct pg_policy *p;
+	int lines = 0;
+
+	ASSERT_TRUE(text);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(text + len, "allow in tcp 0\n");
+	ASSERT_EQ(-EINVAL, parse(text, len, &p, &out));
+	for (char *c = out; *c; c++)
+		lines += *c == '\n';
+	EXPECT_EQ(1001, lines);
+	last = strstr(out, "t:1001:");
+	ASSERT_TRUE(last != NULL);
+	EXPECT_STREQ("t:1001:14: error: too many errors (1000), stopping here\n", last);
+	free(out);
+	free(text);
 }
 
 /* A policy with errors runs no lint: the warnings would be about a policy that is not. */
@@ -875,7 +926,8 @@ TEST(round_trip_large)
 		if (i % 7 == 0)
 			len += (size_t)snprintf(text + len, cap - len, "local tcp %d\n", 60000 + i);
 		else
-			len += (size_t)snprintf(text + len, cap - len, "%s %s %d,%d-%d from @many\n",
+			len += (size_t)snprintf(text + len, cap - len,
+						"%s %s %d,%d-%d from @many\n",
 						kinds[i % 4], i % 2 ? "udp" : "tcp,udp", 1 + i,
 						10000 + i, 10010 + i);
 	}
@@ -1026,6 +1078,33 @@ TEST(hostile_inputs)
 	EXPECT_EQ(2, p->rules[0].nports);
 	pg_policy_free(p);
 	free(line);
+}
+
+/* Sizes that a quadratic step would turn into minutes (and the suite's timeout): a line of a
+ * million interface names, and 100,000 sets. */
+TEST(large_inputs_stay_linear)
+{
+	size_t cap = 16 << 20, len = 0;
+	char *text = malloc(cap), *out;
+	struct pg_policy *p;
+
+	ASSERT_TRUE(text);
+	len = (size_t)sprintf(text, "interface");
+	for (int i = 0; i < 1000000; i++)
+		len += (size_t)sprintf(text + len, " i%d", i);
+	EXPECT_EQ(-EINVAL, parse(text, len, &p, &out));
+	EXPECT_STREQ("t:1:11: error: too many interfaces (at most 16)\n", out);
+	free(out);
+
+	len = 0;
+	for (int i = 0; i < 100000; i++)
+		len += (size_t)sprintf(text + len, "set s%d = 2001:db8::%x:%x\n", i, i >> 16,
+				       i & 0xffff);
+	len += (size_t)sprintf(text + len, "set s7 = 198.18.0.1\nallow in tcp 22 from @s99999\n");
+	EXPECT_EQ(-EINVAL, parse(text, len, &p, &out));
+	EXPECT_STREQ("t:100001:5: error: set 's7' already defined at line 8\n", out);
+	free(out);
+	free(text);
 }
 
 TEST_MAIN()

@@ -72,7 +72,7 @@ TEST(text_shows_the_generation_in_force)
 		   (unsigned long long)p.rule4_packets, (unsigned long long)p.rule4_packets * 60);
 	ASSERT_HAS(out, "%12llu %14llu  not-allowed\n", (unsigned long long)p.notallowed_packets,
 		   (unsigned long long)p.notallowed_packets * 60);
-	ASSERT_HAS(out, "events:     0 submitted, %llu suppressed (%llu ring-full, 0 rate-limited, "
+	ASSERT_HAS(out, "events:     0 submitted, %llu suppressed (%llu ring_full, 0 rate_limited, "
 			"%llu budget)",
 		   (unsigned long long)(p.ring_full + p.budget), (unsigned long long)p.ring_full,
 		   (unsigned long long)p.budget);
@@ -107,6 +107,26 @@ TEST(json_carries_the_same_numbers)
 		   (unsigned long long)p.budget);
 	/* One JSON document, one line: what `jq` and SIEM pipelines want. */
 	ASSERT_EQ(1, (int)(strchr(out, '\n') - out + 1 == (long)strlen(out)));
+	ops_pins_remove(&p);
+}
+
+TEST(prometheus_textfile_exposition)
+{
+	static char out[65536];
+	char cmd[1024];
+	struct ops_pins p;
+
+	ops_pins_make(&p);
+	snprintf(cmd, sizeof(cmd), "%s status --prometheus --pin-dir %s", portguard(), p.dir);
+	ASSERT_EQ(0, run(cmd, out, sizeof(out)));
+	ASSERT_HAS(out, "\nportguard_rule_packets_total{rule=\"t.policy:3\",action=\"allow\"} %llu\n",
+		   (unsigned long long)p.rule3_packets);
+	ASSERT_HAS(out, "\nportguard_drops_total{reason=\"not-allowed\"} %llu\n",
+		   (unsigned long long)p.notallowed_packets);
+	/* This process logs nothing: no log sink series that would read as "no failures". */
+	ASSERT_TRUE(strstr(out, "portguard_log_") == NULL);
+	snprintf(cmd, sizeof(cmd), "%s status --prometheus --json --pin-dir %s", portguard(), p.dir);
+	ASSERT_EQ(2, run(cmd, out, sizeof(out)));
 	ops_pins_remove(&p);
 }
 

@@ -63,6 +63,8 @@ struct policy_opts {
 	int mode;
 	int no_events;
 	int allow24;
+	int default_allow;
+	__u32 events_per_sec;
 	__u64 ratelimit_ns;
 };
 
@@ -117,8 +119,9 @@ static void fx_compile(struct fx *f, const struct policy_opts *o, struct pg_comp
 	int len;
 	__u32 cur;
 
-	len = snprintf(text, sizeof(text), "mode %s\ndefault in deny\ndefault out allow\n",
-		       o->mode == PG_MODE_DRY_RUN ? "dry-run" : "enforce");
+	len = snprintf(text, sizeof(text), "mode %s\ndefault in %s\ndefault out allow\n",
+		       o->mode == PG_MODE_DRY_RUN ? "dry-run" : "enforce",
+		       o->default_allow ? "allow" : "deny");
 	for (size_t i = 0; i < n; i++)
 		len += snprintf(text + len, sizeof(text) - len, "%s\n", policy_rules[i]);
 	if (pg_policy_parse("test.policy", text, len, &p, &d)) {
@@ -133,7 +136,7 @@ static void fx_compile(struct fx *f, const struct policy_opts *o, struct pg_comp
 	pg_policy_free(p);
 	/* What the loader's command line would set; no rate limit unless a test wants one. */
 	c->config.events = !o->no_events;
-	c->config.events_per_sec = 0;
+	c->config.events_per_sec = o->events_per_sec;
 	c->config.ratelimit_ns = o->ratelimit_ns;
 	c->config.flow_tcp_idle_ns = 3600 * SEC_NS;
 	c->config.flow_udp_idle_ns = 30 * SEC_NS;
@@ -286,6 +289,10 @@ static void run_table(struct fx *f, const struct frame_case *t, size_t n)
 #define TCP6(port, ...) { .family = 6, .dport = port, __VA_ARGS__ }
 #define UDP4(port, ...) { .family = 4, .proto = IPPROTO_UDP, .dport = port, __VA_ARGS__ }
 #define UDP6(port, ...) { .family = 6, .proto = IPPROTO_UDP, .dport = port, __VA_ARGS__ }
+#define F4(port, id, off, ...)                                                           \
+	{ .family = 4, .dport = port, .frag_id = id, .frag_off = off, __VA_ARGS__ }
+#define F6(port, id, off, ...)                                                           \
+	{ .family = 6, .dport = port, .frag_id = id, .frag_off = off, EXT(FRAG), __VA_ARGS__ }
 #define PASS XDP_PASS
 #define DROP XDP_DROP
 #define NONE PG_RULE_NONE
@@ -343,6 +350,9 @@ static const struct frame_case ipv4_cases[] = {
 	{ "tcp header in the padding", TCP4(22, .l4_bytes = 8, .pad = 30), DROP,
 	  PG_R_MALFORMED, NONE },
 	{ "icmp echo", { .family = 4, .proto = IPPROTO_ICMP }, PASS, PG_R_PASS_ICMP, NONE },
+	{ "icmp fragmentation needed (pmtu)", { .family = 4, .proto = IPPROTO_ICMP,
+						.icmp_type = 3, .icmp_code = 4, .payload = 28 },
+	  PASS, PG_R_PASS_ICMP, NONE },
 	{ "icmpv6 inside ipv4", { .family = 4, .proto = IPPROTO_ICMPV6 }, DROP, PG_R_PROTO,
 	  DEF },
 	{ "gre", { .family = 4, .proto = 47, .payload = 20 }, DROP, PG_R_PROTO, DEF },
@@ -392,6 +402,15 @@ static const struct frame_case ipv6_cases[] = {
 	{ "version 4 in an ipv6 ethertype", TCP6(22, .ip_version = 4), DROP, PG_R_MALFORMED,
 	  NONE },
 	{ "icmpv6", { .family = 6, .proto = IPPROTO_ICMPV6 }, PASS, PG_R_PASS_ICMP, NONE },
+	{ "icmpv6 neighbour solicitation", { .family = 6, .proto = IPPROTO_ICMPV6,
+					     .icmp_type = 135, .payload = 16 },
+	  PASS, PG_R_PASS_ICMP, NONE },
+	{ "icmpv6 neighbour advertisement", { .family = 6, .proto = IPPROTO_ICMPV6,
+					      .icmp_type = 136, .payload = 16 },
+	  PASS, PG_R_PASS_ICMP, NONE },
+	{ "icmpv6 packet too big (pmtu)", { .family = 6, .proto = IPPROTO_ICMPV6,
+					    .icmp_type = 2, .payload = 48 },
+	  PASS, PG_R_PASS_ICMP, NONE },
 	{ "icmpv6 behind hop-by-hop (mld)", { .family = 6, .proto = IPPROTO_ICMPV6, EXT(HOP) },
 	  PASS, PG_R_PASS_ICMP, NONE },
 	{ "icmp inside ipv6", { .family = 6, .proto = IPPROTO_ICMP }, DROP, PG_R_PROTO, DEF },
@@ -479,6 +498,28 @@ TEST(policy_verdicts)
 	RUN_TABLE(&f, policy_cases);
 }
 
+TEST(default_in_allow)
+{
+	const struct frame_case cases[] = {
+		{ "tcp 24, no rule", TCP4(24), PASS, PG_R_PASS_DEFAULT, DEF },
+		{ "udp 53 from outside the allowed prefix", UDP4(53, .src = "198.19.0.2"), PASS,
+		  PG_R_PASS_DEFAULT, DEF },
+		{ "gre", { .family = 4, .proto = 47, .payload = 20 }, PASS, PG_R_PASS_DEFAULT,
+		  DEF },
+		{ "deny tcp 23 still denies", TCP6(23), DROP, PG_R_DENIED, R_TELNET },
+		{ "local tcp 5432 still local", TCP4(5432), DROP, PG_R_LOCAL_ONLY, R_PG },
+		{ "malformed still dropped", TCP4(22, .ihl = 4), DROP, PG_R_BAD_IHL, NONE },
+		{ "fragment without a first still dropped", F4(22, 1, 40, .payload = 8), DROP,
+		  PG_R_FRAGMENT, NONE },
+	};
+	struct policy_opts o = { .default_allow = 1 };
+	struct fx f;
+
+	fx_setup(&f);
+	fx_policy(&f, &o);
+	RUN_TABLE(&f, cases);
+}
+
 TEST(loopback_source_on_a_wire_is_spoofed)
 {
 	struct frame_case cases[] = {
@@ -502,11 +543,6 @@ TEST(loopback_source_on_a_wire_is_spoofed)
 }
 
 /* ---- fragments (stateful: rows run in order) ---- */
-
-#define F4(port, id, off, ...)                                                           \
-	{ .family = 4, .dport = port, .frag_id = id, .frag_off = off, __VA_ARGS__ }
-#define F6(port, id, off, ...)                                                           \
-	{ .family = 6, .dport = port, .frag_id = id, .frag_off = off, EXT(FRAG), __VA_ARGS__ }
 
 static const struct frame_case frag_cases[] = {
 	{ "v4 first fragment, tcp 22", F4(22, 1, 0, .more_frags = 1, .payload = 16), PASS,
@@ -861,6 +897,54 @@ TEST(event_rate_limit_suppresses_and_counts)
 	EXPECT_EQ(before + 6, read_rule(&f, f.gen, PG_RULE_DEFAULT_IN));
 }
 
+TEST(event_budget_suppresses_and_counts)
+{
+	struct pg_frame_spec s = TCP4(24);
+	static __u8 buf[PG_FRAME_MAX];
+	struct policy_opts o = { .events_per_sec = 2 };
+	int n = 1000, len;
+	struct fx f;
+
+	fx_setup(&f);
+	fx_policy(&f, &o);
+	/* no rate limit, a budget of 2 events per second per CPU, 1000 violations in one
+	 * BPF_PROG_TEST_RUN call: whatever the time they take, every wanted event is either
+	 * submitted or counted, and only a run of 1000 packets lasting 500 s could see no
+	 * suppression */
+	len = pg_frame_build(&s, buf, sizeof(buf));
+	ASSERT_LT(0, len);
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = buf, .data_size_in = len, .repeat = n);
+	ASSERT_EQ(0, bpf_prog_test_run_opts(f.prog, &t));
+	ASSERT_EQ(XDP_DROP, t.retval);
+	EXPECT_EQ(n, event_stat(&f, PG_EVS_SUBMITTED) + event_stat(&f, PG_EVS_BUDGET));
+	EXPECT_TRUE(event_stat(&f, PG_EVS_SUBMITTED) >= 1);
+	EXPECT_TRUE(event_stat(&f, PG_EVS_BUDGET) > 0);
+	EXPECT_EQ(n, read_rule(&f, f.gen, PG_RULE_DEFAULT_IN));
+}
+
+TEST(event_ring_full_is_counted)
+{
+	struct pg_frame_spec s = TCP4(24);
+	static __u8 buf[PG_FRAME_MAX];
+	struct policy_opts o = { 0 };
+	int n = 12000, len;
+	struct fx f;
+
+	fx_setup(&f);
+	fx_policy(&f, &o);
+	/* more events than a 1 MiB ring holds (104-byte records + 8-byte headers), nobody
+	 * reading: the rest is counted, the packets are still dropped and counted */
+	len = pg_frame_build(&s, buf, sizeof(buf));
+	ASSERT_LT(0, len);
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = buf, .data_size_in = len, .repeat = n);
+	ASSERT_EQ(0, bpf_prog_test_run_opts(f.prog, &t));
+	ASSERT_EQ(XDP_DROP, t.retval);
+	EXPECT_TRUE(event_stat(&f, PG_EVS_RING_FULL) > 0);
+	EXPECT_TRUE(event_stat(&f, PG_EVS_SUBMITTED) > 0);
+	EXPECT_EQ(n, event_stat(&f, PG_EVS_SUBMITTED) + event_stat(&f, PG_EVS_RING_FULL));
+	EXPECT_EQ(n, read_rule(&f, f.gen, PG_RULE_DEFAULT_IN));
+}
+
 TEST(events_off_reports_nothing)
 {
 	struct pg_frame_spec s = TCP4(24);
@@ -1064,6 +1148,8 @@ TEST(tc_egress_records_flows_this_host_opens)
 	struct pg_frame_spec udp6 = UDP6(53, .sport = 40005);
 	struct pg_frame_spec udp_later = F4(53, 9, 40, .proto = IPPROTO_UDP, .payload = 8);
 	struct pg_frame_spec ack = TCP4(443, .sport = 40001);
+	struct pg_frame_spec dns_answer = UDP4(40006, .sport = 53);
+	struct pg_frame_spec dns_answer_out = UDP4(40006, .sport = 53, .dst = "198.19.0.1");
 	struct tc_egress_bpf *tc;
 	int prog, fd;
 	__u64 last;
@@ -1084,6 +1170,12 @@ TEST(tc_egress_records_flows_this_host_opens)
 	EXPECT_TRUE(has_flow(fd, 6, "2001:db8::2", "2001:db8::1", 40004, 443, IPPROTO_TCP, NULL));
 	ASSERT_EQ(0, run_tc(prog, &udp6));
 	EXPECT_TRUE(has_flow(fd, 6, "2001:db8::2", "2001:db8::1", 40005, 53, IPPROTO_UDP, NULL));
+	/* our DNS server (udp 53, allowed from 198.18.0.0/24) answering a client the policy
+	 * lets in anyway: nothing to record; answering one outside the prefix: recorded */
+	ASSERT_EQ(0, run_tc(prog, &dns_answer));
+	EXPECT_FALSE(has_flow(fd, 4, "198.18.0.2", "198.18.0.1", 53, 40006, IPPROTO_UDP, NULL));
+	ASSERT_EQ(0, run_tc(prog, &dns_answer_out));
+	EXPECT_TRUE(has_flow(fd, 4, "198.18.0.2", "198.19.0.1", 53, 40006, IPPROTO_UDP, NULL));
 	ASSERT_EQ(0, run_tc(prog, &udp_later));
 	EXPECT_FALSE(has_flow(fd, 4, "198.18.0.2", "198.18.0.1", 40000, 53, IPPROTO_UDP, NULL));
 

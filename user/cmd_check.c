@@ -34,10 +34,10 @@ static int cmd_check(int argc, char **argv)
 		} else {
 			if (argc > 2)
 				printf("%s# %s\n", i > 1 ? "\n" : "", argv[i]);
-			fflush(stdout);
-			if (pg_policy_format(p, stdout)) {
+			err = pg_policy_format(p, stdout);
+			if (err) {
 				fprintf(stderr, "portguard: failed to write the policy of %s: %s\n",
-					argv[i], strerror(errno));
+					argv[i], strerror(-err));
 				status = 1;
 			}
 		}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * `portguard status [--json] [--pin-dir DIR]`: what is in force, from the pinned maps alone,
+ * `portguard status [--json | --prometheus] [--pin-dir DIR]`: what is in force, from the pinned maps alone,
  * so that it works with no daemon running (after `load`, or after `run --keep` exited).
  *
  * Exit status: 0 when a policy is loaded; 1 when nothing is loaded under the pin directory
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "command.h"
+#include "metrics.h"
 #include "opsfmt.h"
 #include "snapshot.h"
 
@@ -61,8 +62,8 @@ static void print_text(const struct pg_snapshot *s)
 	for (size_t i = 0; i < s->nrules; i++) {
 		const struct pg_snapshot_rule *r = &s->rules[i];
 
-		if (!r->meta.src[0])
-			continue; /* an unused slot (e.g. no `deny raw`) */
+		if (!pg_snapshot_rule_used(s, r))
+			continue;
 		if (r->last_unix_ns)
 			pg_ops_rfc3339(r->last_unix_ns, ts, sizeof(ts));
 		else
@@ -83,12 +84,12 @@ static void print_text(const struct pg_snapshot *s)
 		printf("%12llu %14llu  %s\n", (unsigned long long)s->reasons[i].packets,
 		       (unsigned long long)s->reasons[i].bytes, pg_snapshot_reason_name(i));
 
-	printf("\nevents:     %llu submitted, %llu suppressed (%llu ring-full, %llu rate-limited, "
-	       "%llu budget)\n",
+	printf("\nevents:     %llu submitted, %llu suppressed (%llu %s, %llu %s, %llu %s)\n",
 	       (unsigned long long)s->events[PG_EVS_SUBMITTED], (unsigned long long)suppressed(s),
-	       (unsigned long long)s->events[PG_EVS_RING_FULL],
+	       (unsigned long long)s->events[PG_EVS_RING_FULL], pg_snapshot_evs_name(PG_EVS_RING_FULL),
 	       (unsigned long long)s->events[PG_EVS_RATE_LIMITED],
-	       (unsigned long long)s->events[PG_EVS_BUDGET]);
+	       pg_snapshot_evs_name(PG_EVS_RATE_LIMITED),
+	       (unsigned long long)s->events[PG_EVS_BUDGET], pg_snapshot_evs_name(PG_EVS_BUDGET));
 }
 
 static void print_json(const struct pg_snapshot *s)
@@ -117,7 +118,7 @@ static void print_json(const struct pg_snapshot *s)
 	for (size_t i = 0, n = 0; i < s->nrules; i++) {
 		const struct pg_snapshot_rule *r = &s->rules[i];
 
-		if (!r->meta.src[0])
+		if (!pg_snapshot_rule_used(s, r))
 			continue;
 		printf("%s{\"slot\":%u,\"rule\":", n++ ? "," : "", r->slot);
 		pg_ops_json_str(stdout, r->meta.src);
@@ -151,11 +152,12 @@ static int cmd_status(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "prometheus", no_argument, NULL, 'P' },
 		{},
 	};
 	const char *pin_dir = PG_DEFAULT_PIN_DIR, *what = NULL;
 	struct pg_snapshot s;
-	bool json = false;
+	bool json = false, prom = false;
 	int c, err;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -166,6 +168,9 @@ static int cmd_status(int argc, char **argv)
 		case 'p':
 			pin_dir = optarg;
 			break;
+		case 'P':
+			prom = true;
+			break;
 		default:
 			return pg_usage("status");
 		}
@@ -173,6 +178,20 @@ static int cmd_status(int argc, char **argv)
 	if (optind != argc)
 		return pg_usage("status");
 
+	if (json && prom)
+		return pg_usage("status");
+	/* The exposition /metrics serves, for node_exporter's textfile collector (written to
+	 * a file by a timer): metrics without a daemon. Nothing loaded is a valid answer there
+	 * (portguard_policy_loaded 0), so it exits 0. */
+	if (prom) {
+		err = pg_metrics_render(pin_dir, stdout, false);
+		if (err) {
+			fprintf(stderr, "portguard: failed to read the pins under %s: %s\n", pin_dir,
+				strerror(-err));
+			return 1;
+		}
+		return fflush(stdout) ? 1 : 0;
+	}
 	err = pg_snapshot_read(pin_dir, &s, &what);
 	if (err == -ENOENT && what && !strcmp(what, "pg_info")) {
 		fprintf(stderr, "portguard: nothing loaded under %s\n", pin_dir);
@@ -191,5 +210,5 @@ static int cmd_status(int argc, char **argv)
 	return 0;
 }
 
-PG_COMMAND(status, 50, "[--json] [--pin-dir DIR]",
+PG_COMMAND(status, 50, "[--json | --prometheus] [--pin-dir DIR]",
 	   "show the policy in force, its rule and drop counters (from the pins)", cmd_status)

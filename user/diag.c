@@ -91,7 +91,8 @@ void pg_diags_sort(struct pg_diags *d, size_t start)
 	}
 	for (w = 1; w < n; w *= 2) {
 		for (i = 0; i < n; i += 2 * w) {
-			size_t lo = i, mid = i + w < n ? i + w : n, hi = i + 2 * w < n ? i + 2 * w : n;
+			size_t lo = i, mid = i + w < n ? i + w : n;
+			size_t hi = i + 2 * w < n ? i + 2 * w : n;
 			size_t l = lo, r = mid, k = lo;
 
 			while (l < mid && r < hi)

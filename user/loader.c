@@ -24,6 +24,7 @@
 
 #include "loader.h"
 #include "sock_hooks.skel.h"
+#include "sock_lsm.skel.h"
 #include "tc_egress.skel.h"
 #include "xdp_ingress.skel.h"
 
@@ -33,6 +34,28 @@ static bool is_bpffs(const char *path)
 	struct statfs st;
 
 	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
+/* mkdir -p: every missing ancestor of dir, then dir (0700: pins are root's business). */
+static int mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX], *p;
+
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", dir) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -errno;
+	}
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
 }
 
 int pg_pin_dir_prepare(const char *dir)
@@ -61,7 +84,7 @@ int pg_pin_dir_prepare(const char *dir)
 		where = parent;
 	else
 		where = dir;
-	if (where == dir && mkdir(dir, 0700) && errno != EEXIST)
+	if (where == dir && mkdir_p(dir))
 		goto fail_mkdir;
 	if (mount("bpf", where, "bpf", 0, "mode=0700")) {
 		fprintf(stderr, "portguard: failed to mount bpffs on %s: %s\n", where,
@@ -121,9 +144,14 @@ void pg_unlock(int fd)
 		close(fd); /* releases the flock */
 }
 
-/* Give obj the map fds of the XDP object, by name: one set of maps for every program. */
-static int share_maps(struct bpf_object *from, struct bpf_object *obj)
+/*
+ * Give obj the map fds of the XDP object, by name: one set of maps for every program. A map
+ * only obj has (its own scratch state) is pinned like the others, so that a takeover keeps
+ * it too.
+ */
+static int share_maps(struct bpf_object *from, struct bpf_object *obj, const char *pin_dir)
 {
+	char path[PATH_MAX + 64];
 	struct bpf_map *map, *src;
 	int err;
 
@@ -132,9 +160,11 @@ static int share_maps(struct bpf_object *from, struct bpf_object *obj)
 			continue;
 		src = bpf_object__find_map_by_name(from, bpf_map__name(map));
 		if (!src) {
-			fprintf(stderr, "portguard: map %s of %s is not in the XDP object\n",
-				bpf_map__name(map), bpf_object__name(obj));
-			return -ENOENT;
+			snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
+			err = bpf_map__set_pin_path(map, path);
+			if (err)
+				return err;
+			continue;
 		}
 		err = bpf_map__reuse_fd(map, bpf_map__fd(src));
 		if (err) {
@@ -144,6 +174,26 @@ static int share_maps(struct bpf_object *from, struct bpf_object *obj)
 		}
 	}
 	return 0;
+}
+
+/* The LSM object is optional: a kernel without the BPF LSM costs packet-socket refusal only. */
+static void load_lsm(struct pg_loader *l)
+{
+	int err;
+
+	l->lsm = sock_lsm_bpf__open();
+	if (!l->lsm) {
+		l->lsm_err = -errno;
+		return;
+	}
+	err = share_maps(l->xdp->obj, l->lsm->obj, l->pin_dir);
+	if (!err)
+		err = sock_lsm_bpf__load(l->lsm);
+	if (err) {
+		l->lsm_err = err;
+		sock_lsm_bpf__destroy(l->lsm);
+		l->lsm = NULL;
+	}
 }
 
 int pg_loader_load(struct pg_loader *l, const char *pin_dir)
@@ -187,9 +237,9 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir)
 				    : "");
 		goto fail;
 	}
-	err = share_maps(l->xdp->obj, l->tc->obj);
+	err = share_maps(l->xdp->obj, l->tc->obj, pin_dir);
 	if (!err)
-		err = share_maps(l->xdp->obj, l->sock->obj);
+		err = share_maps(l->xdp->obj, l->sock->obj, pin_dir);
 	if (err)
 		goto fail;
 	err = tc_egress_bpf__load(l->tc);
@@ -207,6 +257,7 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir)
 	err = pg_maps_from_object(&l->maps, l->xdp->obj);
 	if (err)
 		goto fail;
+	load_lsm(l);
 	return 0;
 fail:
 	pg_loader_close(l);
@@ -215,6 +266,8 @@ fail:
 
 void pg_loader_close(struct pg_loader *l)
 {
+	sock_lsm_bpf__destroy(l->lsm);
+	l->lsm = NULL;
 	sock_hooks_bpf__destroy(l->sock);
 	tc_egress_bpf__destroy(l->tc);
 	xdp_ingress_bpf__destroy(l->xdp);
@@ -350,14 +403,58 @@ static const char *hook_of(const struct bpf_program *prog)
 	return strncmp(n, "pg_", 3) ? n : n + 3;
 }
 
+/* Attach prog to the cgroup (cgfd, id), or update our pinned link there in place. */
+static int attach_hook(struct pg_loader *l, struct bpf_program *prog, int cgfd, __u64 id,
+		       const char *cgroup)
+{
+	enum bpf_attach_type type = bpf_program__expected_attach_type(prog);
+	int prog_fd = bpf_program__fd(prog), fd, nfd, err = 0;
+	struct bpf_link_info info;
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/links/cgroup-%s", l->pin_dir, hook_of(prog));
+	fd = bpf_obj_get(path);
+	if (fd >= 0 && !link_info(fd, &info) && info.type == BPF_LINK_TYPE_CGROUP &&
+	    info.cgroup.cgroup_id == id && info.cgroup.attach_type == type) {
+		if (bpf_link_update(fd, prog_fd, NULL)) {
+			err = -errno;
+			fprintf(stderr, "portguard: failed to replace %s on cgroup %s: %s\n",
+				bpf_program__name(prog), cgroup, strerror(errno));
+		}
+		close(fd);
+		return err;
+	}
+	/* New, or moved to another cgroup: the new link first, then the old one goes, so
+	 * that no moment is left without the hook. */
+	nfd = bpf_link_create(prog_fd, cgfd, type, NULL);
+	if (nfd < 0) {
+		err = -errno;
+		fprintf(stderr, "portguard: failed to attach %s to cgroup %s: %s\n",
+			bpf_program__name(prog), cgroup, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	if (fd >= 0) {
+		unlink(path);
+		close(fd);
+	}
+	if (bpf_obj_pin(nfd, path)) {
+		err = -errno;
+		fprintf(stderr, "portguard: failed to pin the link of %s at %s: %s\n",
+			bpf_program__name(prog), path, strerror(errno));
+	}
+	close(nfd);
+	return err;
+}
+
 static int attach_cgroup(struct pg_loader *l, const char *cgroup)
 {
-	struct bpf_link_info info;
+	struct bpf_object *objs[] = { l->sock->obj, l->lsm ? l->lsm->obj : NULL };
 	struct bpf_program *prog;
-	char path[PATH_MAX + 64];
-	int cgfd, fd, nfd, err = 0;
-	__u64 id;
 	struct stat st;
+	int cgfd, err = 0;
+	size_t o;
 
 	cgfd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0 || fstat(cgfd, &st)) {
@@ -365,48 +462,12 @@ static int attach_cgroup(struct pg_loader *l, const char *cgroup)
 		fprintf(stderr, "portguard: failed to open cgroup %s: %s\n", cgroup, strerror(errno));
 		goto out;
 	}
-	id = st.st_ino;
-	bpf_object__for_each_program(prog, l->sock->obj) {
-		enum bpf_attach_type type = bpf_program__expected_attach_type(prog);
-		int prog_fd = bpf_program__fd(prog);
-
-		snprintf(path, sizeof(path), "%s/links/cgroup-%s", l->pin_dir, hook_of(prog));
-		fd = bpf_obj_get(path);
-		if (fd >= 0 && !link_info(fd, &info) && info.type == BPF_LINK_TYPE_CGROUP &&
-		    info.cgroup.cgroup_id == id && info.cgroup.attach_type == type) {
-			if (bpf_link_update(fd, prog_fd, NULL)) {
-				err = -errno;
-				fprintf(stderr, "portguard: failed to replace %s on cgroup %s: %s\n",
-					bpf_program__name(prog), cgroup, strerror(errno));
-			}
-			close(fd);
+	for (o = 0; o < sizeof(objs) / sizeof(objs[0]) && objs[o]; o++) {
+		bpf_object__for_each_program(prog, objs[o]) {
+			err = attach_hook(l, prog, cgfd, st.st_ino, cgroup);
 			if (err)
 				goto out;
-			continue;
 		}
-		/* New, or moved to another cgroup: the new link first, then the old one goes,
-		 * so that no moment is left without the hook. */
-		nfd = bpf_link_create(prog_fd, cgfd, type, NULL);
-		if (nfd < 0) {
-			err = -errno;
-			fprintf(stderr, "portguard: failed to attach %s to cgroup %s: %s\n",
-				bpf_program__name(prog), cgroup, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			goto out;
-		}
-		if (fd >= 0) {
-			unlink(path);
-			close(fd);
-		}
-		if (bpf_obj_pin(nfd, path)) {
-			err = -errno;
-			fprintf(stderr, "portguard: failed to pin the link of %s at %s: %s\n",
-				bpf_program__name(prog), path, strerror(errno));
-			close(nfd);
-			goto out;
-		}
-		close(nfd);
 	}
 out:
 	if (cgfd >= 0)
@@ -431,6 +492,10 @@ static bool is_hook(struct pg_loader *l, const char *hook)
 	bpf_object__for_each_program(prog, l->sock->obj)
 		if (!strcmp(hook_of(prog), hook))
 			return true;
+	if (l->lsm)
+		bpf_object__for_each_program(prog, l->lsm->obj)
+			if (!strcmp(hook_of(prog), hook))
+				return true;
 	return false;
 }
 
@@ -505,7 +570,6 @@ int pg_detach_all(const char *pin_dir)
 	struct dirent *de;
 	int found = 0, fd;
 	__u32 zero = 0, i;
-	size_t m;
 	DIR *d;
 
 	snprintf(path, sizeof(path), "%s/links", pin_dir);
@@ -529,13 +593,21 @@ int pg_detach_all(const char *pin_dir)
 				tc_detach_ours(info.ifindex[i]);
 		close(fd);
 	}
-	for (m = 0; m < PG_MAP_NR; m++) {
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, pg_map_names[m]);
-		if (!unlink(path))
-			found = 1;
-		else if (errno != ENOENT)
-			fprintf(stderr, "portguard: failed to remove %s: %s\n", path,
-				strerror(errno));
+	/* Every pg_* pin in our directory is a map of ours: those of maps.bpf.h, an object's
+	 * own, and those an older version of portguard pinned. */
+	d = opendir(pin_dir);
+	if (d) {
+		while ((de = readdir(d))) {
+			if (strncmp(de->d_name, "pg_", 3))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
+			if (!unlink(path))
+				found = 1;
+			else if (errno != ENOENT)
+				fprintf(stderr, "portguard: failed to remove %s: %s\n", path,
+					strerror(errno));
+		}
+		closedir(d);
 	}
 	/* Fails, as it should, when the directory is a mount point or holds others' pins. */
 	rmdir(pin_dir);

@@ -29,12 +29,17 @@
 struct xdp_ingress_bpf;
 struct tc_egress_bpf;
 struct sock_hooks_bpf;
+struct sock_lsm_bpf;
 
 struct pg_loader {
 	char pin_dir[PATH_MAX];
 	struct xdp_ingress_bpf *xdp;
 	struct tc_egress_bpf *tc;
 	struct sock_hooks_bpf *sock;
+	/* `deny raw` for packet sockets (lsm_cgroup). Optional: NULL when the kernel refuses
+	 * LSM programs (no BPF LSM, lockdown), lsm_err says why. */
+	struct sock_lsm_bpf *lsm;
+	int lsm_err;
 	struct pg_maps maps; /* borrowed from the XDP skeleton */
 	bool takeover;	     /* the maps were pinned already: an earlier state is taken over */
 };

@@ -27,6 +27,8 @@
 #define PG_POLICY_MAX_BYTES (64u << 20)
 /* Set names: a letter or '_', then letters, digits, '_', '-' or '.'. */
 #define PG_SET_NAME_MAX 63
+/* Errors reported per file before the parser gives up on it. */
+#define PG_MAX_ERRORS 1000
 /* Tokens quoted in messages are cut here, so that a 1 MB line gives a readable message. */
 #define QMAX 40
 #define QF "%.*s%s"
@@ -71,6 +73,8 @@ struct parser {
 	char *arena;
 	size_t arenacap;
 	bool oom;
+	bool stop; /* PG_MAX_ERRORS reached */
+	size_t errors_before;
 	struct pg_loc mode_loc;
 	struct pg_loc *iface_locs;
 	struct reflist *rule_refs; /* parallel to p->rules: the @set references to expand */
@@ -118,6 +122,17 @@ static int err_at(struct parser *ps, int col, const char *fmt, ...)
 	struct pg_loc loc = { ps->p->file, ps->line, col };
 	va_list ap;
 
+	if (ps->stop)
+		return -EINVAL;
+	/* Like a compiler's -fmax-errors: a binary file fed by mistake would otherwise make an
+	 * error of nearly every line, gigabytes of them. */
+	if (ps->d->nerrors - ps->errors_before >= PG_MAX_ERRORS) {
+		ps->stop = true;
+		if (pg_diag_add(ps->d, &loc, false, "too many errors (%d), stopping here",
+				PG_MAX_ERRORS))
+			ps->oom = true;
+		return -EINVAL;
+	}
 	va_start(ap, fmt);
 	if (pg_diag_vadd(ps->d, &loc, false, fmt, ap))
 		ps->oom = true;
@@ -174,8 +189,8 @@ static int lex_line(struct parser *ps, char *s, size_t len)
 		if (c > 0x20 && c < 0x7f) {
 			size_t start = i;
 
-			while (i < len && s[i] > 0x20 && s[i] < 0x7f && s[i] != ',' && s[i] != '=' &&
-			       s[i] != '#')
+			while (i < len && s[i] > 0x20 && s[i] < 0x7f && s[i] != ',' &&
+			       s[i] != '=' && s[i] != '#')
 				i++;
 			memcpy(a, s + start, i - start);
 			a[i - start] = '\0';
@@ -187,8 +202,8 @@ static int lex_line(struct parser *ps, char *s, size_t len)
 		}
 		if (c == 0)
 			return err_at(ps, col, "NUL byte in policy");
-		return err_at(ps, col, "unexpected byte 0x%02x (a policy is ASCII outside comments)",
-			      c);
+		return err_at(ps, col,
+			      "unexpected byte 0x%02x (a policy is ASCII outside comments)", c);
 	}
 	if (ps->ntoks) {
 		struct tok *t = &ps->toks[ps->ntoks - 1];
@@ -282,8 +297,8 @@ static int parse_port_tok(struct parser *ps, const struct tok *t, struct pg_rang
 	if (err)
 		return err;
 	if (r->lo > r->hi)
-		return err_at(ps, t->col, "port range " QF " is reversed (write %u-%u)", QT(t), r->hi,
-			      r->lo);
+		return err_at(ps, t->col, "port range " QF " is reversed (write %u-%u)", QT(t),
+			      r->hi, r->lo);
 	return 0;
 }
 
@@ -331,7 +346,8 @@ static int parse_peer(struct parser *ps, struct tok *t, struct peerlist *pl, str
 
 		if (!rl)
 			return err_at(ps, t->col,
-				      "a set cannot contain another set ('" QF "'); list its addresses",
+				      "a set cannot contain another set ('" QF "'); "
+				      "list its addresses",
 				      QT(t));
 		if (!valid_set_name(t->s + 1, t->len - 1))
 			return err_at(ps, t->col, "invalid set name '" QF "'", QT(t));
@@ -450,14 +466,25 @@ bool pg_peer_overlaps(const struct pg_peer *a, const struct pg_peer *b)
 	return true;
 }
 
+/*
+ * Normalized lists are sorted by address and hold no prefix inside another, so each is a run
+ * of disjoint, ascending address intervals: walk both together, always stepping past the
+ * interval that starts first (being disjoint from the other, it also ends first).
+ */
 bool pg_peers_overlap(const struct pg_peer *a, size_t na, const struct pg_peer *b, size_t nb)
 {
+	size_t i = 0, j = 0;
+
 	if (!na || !nb)
 		return true;
-	for (size_t i = 0; i < na; i++)
-		for (size_t j = 0; j < nb; j++)
-			if (pg_peer_overlaps(&a[i], &b[j]))
-				return true;
+	while (i < na && j < nb) {
+		if (pg_peer_overlaps(&a[i], &b[j]))
+			return true;
+		if (memcmp(a[i].addr, b[j].addr, sizeof(a[i].addr)) < 0)
+			i++;
+		else
+			j++;
+	}
 	return false;
 }
 
@@ -569,7 +596,8 @@ static int parse_default(struct parser *ps, struct tok *kw)
 	else if (is(t, "deny"))
 		def = PG_DEFAULT_DENY;
 	else
-		return err_at(ps, t->col, "unknown default '" QF "' (expected allow or deny)", QT(t));
+		return err_at(ps, t->col, "unknown default '" QF "' (expected allow or deny)",
+			      QT(t));
 	err = expect_end(ps);
 	if (err)
 		return err;
@@ -591,8 +619,13 @@ static int parse_interface(struct parser *ps, struct tok *kw)
 		return err_at(ps, ps->endcol, "expected an interface name after 'interface'");
 	while ((t = next(ps))) {
 		if (t->kind != TK_WORD)
-			return err_at(ps, t->col, "interface names are separated by spaces, found '%s'",
-				      t->s);
+			return err_at(ps, t->col,
+				      "interface names are separated by spaces, found '%s'", t->s);
+		/* Checked before the names are compared, so that a line of a million names is
+		 * not a million squared comparisons. */
+		if (p->nifaces + n + 1 > PG_MAX_IFACES)
+			return err_at(ps, ps->toks[first].col, "too many interfaces (at most %d)",
+				      PG_MAX_IFACES);
 		if (t->len >= IFNAMSIZ)
 			return err_at(ps, t->col,
 				      "interface name '" QF "' is too long (at most %d characters)",
@@ -608,9 +641,6 @@ static int parse_interface(struct parser *ps, struct tok *kw)
 				return err_at(ps, t->col, "interface '%s' named twice", t->s);
 		n++;
 	}
-	if (p->nifaces + n > PG_MAX_IFACES)
-		return err_at(ps, ps->toks[first].col, "too many interfaces (at most %d)",
-			      PG_MAX_IFACES);
 	if (!GROW(ps, p->ifaces, &ps->ifaces_cap, p->nifaces + n))
 		return -ENOMEM;
 	/* iface_locs shares ifaces_cap: grown to the same size right after. */
@@ -649,7 +679,8 @@ static int parse_set(struct parser *ps, struct tok *kw)
 	if (!name)
 		return err_at(ps, ps->endcol, "expected a set name after 'set'");
 	if (name->kind != TK_WORD)
-		return err_at(ps, name->col, "expected a set name after 'set', found '%s'", name->s);
+		return err_at(ps, name->col, "expected a set name after 'set', found '%s'",
+			      name->s);
 	if (!valid_set_name(name->s, name->len))
 		return err_at(ps, name->col,
 			      "invalid set name '" QF "' (a letter or '_', then letters, digits, "
@@ -664,10 +695,8 @@ static int parse_set(struct parser *ps, struct tok *kw)
 	err = parse_peers(ps, "=", &pl, NULL);
 	if (!err)
 		err = expect_end(ps);
-	for (size_t i = 0; !err && i < p->nsets; i++)
-		if (!strcmp(p->sets[i].name, name->s))
-			err = err_at(ps, name->col, "set '%s' already defined at line %d", name->s,
-				     p->sets[i].loc.line);
+	/* A second set of the same name is found in expand_sets(), from the sorted names: a
+	 * check here against every earlier set would be quadratic in the number of sets. */
 	if (!err && !GROW(ps, p->sets, &ps->sets_cap, p->nsets + 1))
 		err = -ENOMEM;
 	if (err) {
@@ -699,7 +728,8 @@ static int parse_protos(struct parser *ps, const char *after, unsigned *protos)
 
 		if (!t)
 			return err_at(ps, ps->endcol,
-				      "expected a protocol (tcp, udp or tcp,udp) after '%s'", after);
+				      "expected a protocol (tcp, udp or tcp,udp) after '%s'",
+				      after);
 		if (t->kind != TK_WORD)
 			return err_at(ps, t->col, "expected a protocol, found '%s'", t->s);
 		if (is(t, "tcp"))
@@ -794,11 +824,12 @@ static int rule_options_parse(struct parser *ps, struct pg_rule *r, struct peerl
 
 			if (r->kind == PG_RULE_LOCAL)
 				return err_at(ps, t->col,
-					      "a local rule takes no peers: only loopback may reach a "
-					      "local port");
+					      "a local rule takes no peers: only loopback may "
+					      "reach a local port");
 			if (from && r->dir == PG_DIR_OUT)
-				return err_at(ps, t->col, "'from' is for inbound rules; an outbound "
-					      "rule names its peers with 'to'");
+				return err_at(ps, t->col,
+					      "'from' is for inbound rules; an outbound rule "
+					      "names its peers with 'to'");
 			if (!from && r->dir == PG_DIR_IN)
 				return err_at(ps, t->col, "'to' is for outbound rules; an inbound "
 					      "rule names its peers with 'from'");
@@ -810,15 +841,18 @@ static int rule_options_parse(struct parser *ps, struct pg_rule *r, struct peerl
 				return err;
 		} else if (is(t, "log")) {
 			if (r->kind != PG_RULE_ALLOW)
-				return err_at(ps, t->col, "'log' is only valid on allow rules (a %s "
-					      "rule reports what it blocks)", kind_name(r->kind));
+				return err_at(ps, t->col,
+					      "'log' is only valid on allow rules (a %s rule "
+					      "reports what it blocks)",
+					      kind_name(r->kind));
 			if (r->log)
 				return err_at(ps, t->col, "duplicate 'log'");
 			r->log = true;
 		} else if (is(t, "dry-run")) {
 			if (r->kind == PG_RULE_ALLOW)
-				return err_at(ps, t->col, "'dry-run' is only valid on deny and local "
-					      "rules (an allow rule blocks nothing)");
+				return err_at(ps, t->col,
+					      "'dry-run' is only valid on deny and local rules "
+					      "(an allow rule blocks nothing)");
 			if (r->dry_run)
 				return err_at(ps, t->col, "duplicate 'dry-run'");
 			r->dry_run = true;
@@ -947,12 +981,16 @@ static void parse_statement(struct parser *ps)
 
 /* --- sets ------------------------------------------------------------------------------- */
 
-static const struct pg_policy *sort_policy;
-
-static int set_idx_cmp(const void *a, const void *b)
+/* By name, then by place in the file: the first of equal names is the one defined first. */
+static int set_idx_cmp(const void *a, const void *b, void *policy)
 {
-	return strcmp(sort_policy->sets[*(const size_t *)a].name,
-		      sort_policy->sets[*(const size_t *)b].name);
+	const struct pg_policy *p = policy;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(p->sets[x].name, p->sets[y].name);
+
+	if (c)
+		return c;
+	return x < y ? -1 : x > y;
 }
 
 /* Expand every rule's @set references into its peer list, then normalize the list. An
@@ -970,8 +1008,18 @@ static void expand_sets(struct parser *ps)
 		}
 		for (size_t i = 0; i < p->nsets; i++)
 			idx[i] = i;
-		sort_policy = p;
-		qsort(idx, p->nsets, sizeof(*idx), set_idx_cmp);
+		qsort_r(idx, p->nsets, sizeof(*idx), set_idx_cmp, p);
+		for (size_t i = 1; i < p->nsets; i++) {
+			const struct pg_set *first = &p->sets[idx[i - 1]], *dup = &p->sets[idx[i]];
+
+			if (strcmp(first->name, dup->name))
+				continue;
+			ps->line = dup->loc.line;
+			err_at(ps, dup->loc.col, "set '%s' already defined at line %d", dup->name,
+			       first->loc.line);
+			/* Several copies: each names the first definition. */
+			idx[i] = idx[i - 1];
+		}
 	}
 	for (size_t i = 0; i < p->nrules; i++) {
 		struct pg_rule *r = &p->rules[i];
@@ -998,9 +1046,9 @@ static void expand_sets(struct parser *ps)
 			if (!set) {
 				struct pg_loc loc = rl->v[j].loc;
 
-				if (pg_diag_add(ps->d, &loc, false, "unknown set '@" QF "'",
-						QA(rl->v[j].name, strlen(rl->v[j].name))))
-					ps->oom = true;
+				ps->line = loc.line;
+				err_at(ps, loc.col, "unknown set '@" QF "'",
+				       QA(rl->v[j].name, strlen(rl->v[j].name)));
 				continue;
 			}
 			set->used = true;
@@ -1046,7 +1094,7 @@ void pg_policy_free(struct pg_policy *p)
 int pg_policy_parse(const char *file, const char *text, size_t len, struct pg_policy **out,
 		    struct pg_diags *d)
 {
-	struct parser ps = { .d = d };
+	struct parser ps = { .d = d, .errors_before = d->nerrors };
 	size_t diag_start = d->n, errors_before = d->nerrors, pos = 0;
 	struct pg_policy *p;
 	char *copy = NULL;
@@ -1078,6 +1126,8 @@ int pg_policy_parse(const char *file, const char *text, size_t len, struct pg_po
 			ps.line++;
 		if (!lex_line(&ps, copy + pos, end - pos))
 			parse_statement(&ps);
+		if (ps.stop)
+			break;
 		if (ps.oom) {
 			err = -ENOMEM;
 			goto out;

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "names.h"
 #include "snapshot.h"
 
 static int pin_open(const char *dir, const char *name, int *fd)
@@ -176,43 +177,20 @@ void pg_snapshot_free(struct pg_snapshot *s)
 	s->nrules = 0;
 }
 
+bool pg_snapshot_rule_used(const struct pg_snapshot *s, const struct pg_snapshot_rule *r)
+{
+	if (!r->meta.src[0])
+		return false;
+	return r->slot != PG_RULE_DENY_RAW || s->config.deny_raw;
+}
+
+/* One spelling everywhere: the event stream's tables (names.h). */
 const char *pg_snapshot_reason_name(unsigned r)
 {
-	/* The names of the `reason` field of the event stream (issue 3), one per enum pg_reason. */
-	static const char *const names[PG_R_MAX] = {
-		[PG_R_NOT_ALLOWED] = "not-allowed",
-		[PG_R_DENIED] = "denied",
-		[PG_R_LOCAL_ONLY] = "local-only",
-		[PG_R_FRAGMENT] = "fragment",
-		[PG_R_FRAG_SHORT] = "fragment-short",
-		[PG_R_FRAG_OVERLAP] = "fragment-overlap",
-		[PG_R_MALFORMED] = "malformed",
-		[PG_R_BAD_IHL] = "bad-ihl",
-		[PG_R_BAD_DOFF] = "bad-doff",
-		[PG_R_EXT_HDR_LIMIT] = "ext-hdr-limit",
-		[PG_R_VLAN_DEPTH] = "vlan-depth",
-		[PG_R_PROTO] = "proto",
-		[PG_R_RAW_SOCKET] = "raw-socket",
-		[PG_R_PASS_RULE] = "allowed-rule",
-		[PG_R_PASS_DEFAULT] = "allowed-default",
-		[PG_R_PASS_REPLY] = "reply",
-		[PG_R_PASS_NON_IP] = "non-ip",
-		[PG_R_PASS_ICMP] = "icmp",
-		[PG_R_PASS_FRAGMENT] = "fragment-allowed",
-		[PG_R_PASS_LOOPBACK] = "loopback",
-	};
-
-	return r < PG_R_MAX && names[r] ? names[r] : "unknown";
+	return pg_reason_name(r);
 }
 
 const char *pg_snapshot_evs_name(unsigned stat)
 {
-	static const char *const names[PG_EVS_MAX] = {
-		[PG_EVS_SUBMITTED] = "submitted",
-		[PG_EVS_RING_FULL] = "ring-full",
-		[PG_EVS_RATE_LIMITED] = "rate-limited",
-		[PG_EVS_BUDGET] = "budget",
-	};
-
-	return stat < PG_EVS_MAX && names[stat] ? names[stat] : "unknown";
+	return pg_event_stat_name(stat);
 }

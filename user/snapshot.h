@@ -40,6 +40,10 @@ struct pg_snapshot {
 int pg_snapshot_read(const char *pin_dir, struct pg_snapshot *s, const char **what);
 void pg_snapshot_free(struct pg_snapshot *s);
 
+/* False for a slot the policy in force does not use: no source, or the `deny raw` slot of a
+ * policy without `deny raw`. */
+bool pg_snapshot_rule_used(const struct pg_snapshot *s, const struct pg_snapshot_rule *r);
+
 /* A CLOCK_MONOTONIC time (bpf_ktime_get_ns) as CLOCK_REALTIME ns; 0 stays 0. */
 __u64 pg_mono_to_unix_ns(__u64 mono_ns);
 

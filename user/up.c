@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -113,23 +115,60 @@ static int resolve_cgroup(const struct pg_up_opts *o, char *buf, size_t size)
 	return 0;
 }
 
+/*
+ * A running `run` holds an exclusive flock on the links directory for its whole life (the
+ * pin directory's own lock is only held while a command changes the state). Another run is
+ * refused; load and reload go ahead but say whose state they change.
+ */
+static int check_owner(struct pg_up *up, bool owner)
+{
+	char path[PATH_MAX + 16];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/links", up->pin_dir);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "portguard: failed to open %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	if (!flock(fd, (owner ? LOCK_EX : LOCK_SH) | LOCK_NB)) {
+		if (owner) {
+			up->owner_fd = fd;
+			return 0;
+		}
+		close(fd);
+		return 0;
+	}
+	close(fd);
+	if (owner) {
+		fprintf(stderr, "portguard: another portguard run is enforcing from %s: stop it "
+				"first, or change its policy with SIGHUP or portguard reload\n",
+			up->pin_dir);
+		return -EBUSY;
+	}
+	fprintf(stderr, "portguard: note: a running portguard run owns %s; it removes this "
+			"state when it exits (unless it runs with --keep)\n", up->pin_dir);
+	return 0;
+}
+
 int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 {
 	struct pg_attach a = { 0 };
+	const char *const *names;
 	char path[PATH_MAX + 16];
 	int lock = -1, err;
 	bool fresh = false;
 	size_t i;
 
 	memset(up, 0, sizeof(*up));
+	up->owner_fd = -1;
 	/* Everything that can be checked without touching the kernel comes first: a typo
 	 * must not cost enforcement. */
 	err = pg_policy_read(o->policy, &up->src);
 	if (err)
 		return err == -ENOMEM ? err : -EINVAL;
 	if (o->nifaces) {
-		for (i = 0; i < o->nifaces; i++)
-			up->ifaces[i] = o->ifaces[i];
+		names = o->ifaces;
 		up->nifaces = o->nifaces;
 	} else {
 		if (up->src.p->nifaces > PG_MAX_IFACES) {
@@ -138,9 +177,18 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 			err = -EINVAL;
 			goto fail;
 		}
-		for (i = 0; i < up->src.p->nifaces; i++)
-			up->ifaces[i] = up->src.p->ifaces[i];
+		names = (const char *const *)up->src.p->ifaces;
 		up->nifaces = up->src.p->nifaces;
+	}
+	/* Our own copies: a reload frees the policy the names may have come from. */
+	for (i = 0; i < up->nifaces; i++) {
+		if (strlen(names[i]) >= IF_NAMESIZE) {
+			fprintf(stderr, "portguard: '%s' is not an interface name\n", names[i]);
+			err = -EINVAL;
+			goto fail;
+		}
+		pg_strlcpy(up->ifname[i], names[i], IF_NAMESIZE);
+		up->ifaces[i] = up->ifname[i];
 	}
 	for (i = 0; i < up->nifaces; i++) {
 		if (!if_nametoindex(up->ifaces[i])) {
@@ -168,6 +216,9 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 		err = lock;
 		goto fail;
 	}
+	err = check_owner(up, o->owner);
+	if (err)
+		goto fail;
 	snprintf(path, sizeof(path), "%s/pg_active", up->pin_dir);
 	fresh = access(path, F_OK) != 0;
 	err = pg_loader_load(&up->l, up->pin_dir);
@@ -186,6 +237,10 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 	err = pg_info_set_attach(&up->l.maps, up->ifaces, up->nifaces, a.cgroup);
 	if (err)
 		goto fail;
+	if (a.cgroup && up->src.p->deny_raw && !up->l.lsm)
+		fprintf(stderr, "portguard: deny raw refuses raw sockets but not packet sockets "
+				"here: the kernel refused the LSM program (%s)\n",
+			strerror(-up->l.lsm_err));
 	pg_unlock(lock);
 	return 0;
 fail:
@@ -200,6 +255,9 @@ fail:
 
 void pg_up_close(struct pg_up *up)
 {
+	if (up->owner_fd >= 0)
+		close(up->owner_fd);
+	up->owner_fd = -1;
 	pg_loader_close(&up->l);
 	pg_policy_src_free(&up->src);
 }

@@ -6,6 +6,7 @@
 #ifndef PG_UP_H
 #define PG_UP_H
 
+#include <net/if.h>
 #include <stdbool.h>
 
 #include "enforce.h"
@@ -20,16 +21,21 @@ struct pg_up_opts {
 	const char *pin_dir;
 	enum pg_xdp_mode xdp_mode;
 	struct pg_enforce_opts enforce;
+	/* run: own the state while running. A second run on the same pin directory is
+	 * refused (it would take the state over, then lose it when the first one exits). */
+	bool owner;
 };
 
 struct pg_up {
 	struct pg_loader l;
 	struct pg_policy_src src;
 	struct pg_enforced enforced;
-	const char *ifaces[PG_MAX_IFACES]; /* what is attached */
+	const char *ifaces[PG_MAX_IFACES]; /* what is attached: points into ifname */
 	size_t nifaces;
+	char ifname[PG_MAX_IFACES][IF_NAMESIZE];
 	char cgroup[PATH_MAX];		   /* "" when no socket hooks */
 	char pin_dir[PATH_MAX];		   /* absolute */
+	int owner_fd;			   /* flock held on the links directory, or -1 */
 };
 
 /* Parse a --iface/--cgroup/--pin-dir/... option shared by run and load into o. Returns 1 when
