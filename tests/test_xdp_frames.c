@@ -1148,6 +1148,8 @@ TEST(tc_egress_records_flows_this_host_opens)
 	struct pg_frame_spec udp6 = UDP6(53, .sport = 40005);
 	struct pg_frame_spec udp_later = F4(53, 9, 40, .proto = IPPROTO_UDP, .payload = 8);
 	struct pg_frame_spec ack = TCP4(443, .sport = 40001);
+	struct pg_frame_spec dns_answer = UDP4(40006, .sport = 53);
+	struct pg_frame_spec dns_answer_out = UDP4(40006, .sport = 53, .dst = "198.19.0.1");
 	struct tc_egress_bpf *tc;
 	int prog, fd;
 	__u64 last;
@@ -1168,6 +1170,12 @@ TEST(tc_egress_records_flows_this_host_opens)
 	EXPECT_TRUE(has_flow(fd, 6, "2001:db8::2", "2001:db8::1", 40004, 443, IPPROTO_TCP, NULL));
 	ASSERT_EQ(0, run_tc(prog, &udp6));
 	EXPECT_TRUE(has_flow(fd, 6, "2001:db8::2", "2001:db8::1", 40005, 53, IPPROTO_UDP, NULL));
+	/* our DNS server (udp 53, allowed from 198.18.0.0/24) answering a client the policy
+	 * lets in anyway: nothing to record; answering one outside the prefix: recorded */
+	ASSERT_EQ(0, run_tc(prog, &dns_answer));
+	EXPECT_FALSE(has_flow(fd, 4, "198.18.0.2", "198.18.0.1", 53, 40006, IPPROTO_UDP, NULL));
+	ASSERT_EQ(0, run_tc(prog, &dns_answer_out));
+	EXPECT_TRUE(has_flow(fd, 4, "198.18.0.2", "198.19.0.1", 53, 40006, IPPROTO_UDP, NULL));
 	ASSERT_EQ(0, run_tc(prog, &udp_later));
 	EXPECT_FALSE(has_flow(fd, 4, "198.18.0.2", "198.18.0.1", 40000, 53, IPPROTO_UDP, NULL));
 
