@@ -82,7 +82,11 @@ probes() {
 	for spec; do
 		read -r want rest <<<"$spec"
 		PROBED[$i]=$(cat "$PG_TMP/probe.$i")
-		[ "${PROBED[$i]}" = "$want" ] || { pg_log "${rest#* }: expected $want, was ${PROBED[$i]}"; bad=1; }
+		if [ "${PROBED[$i]}" != "$want" ]; then
+			pg_log "${rest#* }: expected $want, was ${PROBED[$i]}; events for its port:"
+			[ -f "${log:-}" ] && pg_json_match "$log" ".dest_port == ${rest##* }" | sed 's/^/#   /'
+			bad=1
+		fi
 		i=$((i + 1))
 	done
 	return $bad
