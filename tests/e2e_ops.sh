@@ -9,7 +9,7 @@
 #   - after `unload`, status says nothing is loaded and exits 1.
 . "$(dirname "$0")/lib.sh"
 
-PG_CASES="load status_text status_sha256 status_rule_counts_exact status_reason_counts_exact status_v6_counts_exact explain_names_counted_rule metrics_served_by_monitor log_file_from_monitor unload_then_status_exits_1"
+PG_CASES="load status_text status_sha256 status_rule_counts_exact status_reason_counts_exact status_pass_reason_counts_exact explain_names_counted_rule metrics_served_by_monitor log_file_from_monitor unload_then_status_exits_1"
 pg_setup socat nsenter sha256sum
 
 srv=$(pg_netns srv) && cli=$(pg_netns cli) || pg_skip_all "cannot create namespaces" $PG_CASES
@@ -94,9 +94,9 @@ pg_log "default in $d0 -> $d1, not-allowed $r0 -> $r1 (sent $NB to a port no rul
 [ "$sent" = 0 ] && [ $((d1 - d0)) -eq $NB ] && [ $((r1 - r0)) -eq $NB ]
 result $? status_reason_counts_exact
 
-q0=$(reason_packets "$before" pass-rule) q1=$(reason_packets "$after" pass-rule)
+q0=$(reason_packets "$before" allowed-rule) q1=$(reason_packets "$after" allowed-rule)
 [ "$sent" = 0 ] && [ $((q1 - q0)) -eq $((N4 + N6)) ]
-result $? status_v6_counts_exact
+result $? status_pass_reason_counts_exact
 
 ex=$(pgs explain --json "$policy" in udp 198.18.7.2 7000)
 has "$ex" "\"verdict\":\"allowed\"" && has "$ex" "\"rule\":\"$policy:3\""

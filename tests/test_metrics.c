@@ -28,7 +28,7 @@ static char *render(const char *dir)
 	FILE *f = open_memstream(&buf, &len);
 
 	ASSERT_TRUE(f != NULL);
-	ASSERT_EQ(0, pg_metrics_render(dir, f));
+	ASSERT_EQ(0, pg_metrics_render(dir, f, true));
 	fclose(f);
 	return buf;
 }

@@ -110,6 +110,26 @@ TEST(json_carries_the_same_numbers)
 	ops_pins_remove(&p);
 }
 
+TEST(prometheus_textfile_exposition)
+{
+	static char out[65536];
+	char cmd[1024];
+	struct ops_pins p;
+
+	ops_pins_make(&p);
+	snprintf(cmd, sizeof(cmd), "%s status --prometheus --pin-dir %s", portguard(), p.dir);
+	ASSERT_EQ(0, run(cmd, out, sizeof(out)));
+	ASSERT_HAS(out, "\nportguard_rule_packets_total{rule=\"t.policy:3\",action=\"allow\"} %llu\n",
+		   (unsigned long long)p.rule3_packets);
+	ASSERT_HAS(out, "\nportguard_drops_total{reason=\"not-allowed\"} %llu\n",
+		   (unsigned long long)p.notallowed_packets);
+	/* This process logs nothing: no log sink series that would read as "no failures". */
+	ASSERT_TRUE(strstr(out, "portguard_log_") == NULL);
+	snprintf(cmd, sizeof(cmd), "%s status --prometheus --json --pin-dir %s", portguard(), p.dir);
+	ASSERT_EQ(2, run(cmd, out, sizeof(out)));
+	ops_pins_remove(&p);
+}
+
 TEST(nothing_loaded_says_so_and_exits_1)
 {
 	static char out[4096];

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * `portguard status [--json] [--pin-dir DIR]`: what is in force, from the pinned maps alone,
+ * `portguard status [--json | --prometheus] [--pin-dir DIR]`: what is in force, from the pinned maps alone,
  * so that it works with no daemon running (after `load`, or after `run --keep` exited).
  *
  * Exit status: 0 when a policy is loaded; 1 when nothing is loaded under the pin directory
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "command.h"
+#include "metrics.h"
 #include "opsfmt.h"
 #include "snapshot.h"
 
@@ -151,11 +152,12 @@ static int cmd_status(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "prometheus", no_argument, NULL, 'P' },
 		{},
 	};
 	const char *pin_dir = PG_DEFAULT_PIN_DIR, *what = NULL;
 	struct pg_snapshot s;
-	bool json = false;
+	bool json = false, prom = false;
 	int c, err;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -166,6 +168,9 @@ static int cmd_status(int argc, char **argv)
 		case 'p':
 			pin_dir = optarg;
 			break;
+		case 'P':
+			prom = true;
+			break;
 		default:
 			return pg_usage("status");
 		}
@@ -173,6 +178,20 @@ static int cmd_status(int argc, char **argv)
 	if (optind != argc)
 		return pg_usage("status");
 
+	if (json && prom)
+		return pg_usage("status");
+	/* The exposition /metrics serves, for node_exporter's textfile collector (written to
+	 * a file by a timer): metrics without a daemon. Nothing loaded is a valid answer there
+	 * (portguard_policy_loaded 0), so it exits 0. */
+	if (prom) {
+		err = pg_metrics_render(pin_dir, stdout, false);
+		if (err) {
+			fprintf(stderr, "portguard: failed to read the pins under %s: %s\n", pin_dir,
+				strerror(-err));
+			return 1;
+		}
+		return fflush(stdout) ? 1 : 0;
+	}
 	err = pg_snapshot_read(pin_dir, &s, &what);
 	if (err == -ENOENT && what && !strcmp(what, "pg_info")) {
 		fprintf(stderr, "portguard: nothing loaded under %s\n", pin_dir);
@@ -191,5 +210,5 @@ static int cmd_status(int argc, char **argv)
 	return 0;
 }
 
-PG_COMMAND(status, 50, "[--json] [--pin-dir DIR]",
+PG_COMMAND(status, 50, "[--json | --prometheus] [--pin-dir DIR]",
 	   "show the policy in force, its rule and drop counters (from the pins)", cmd_status)

@@ -103,7 +103,7 @@ static void rule_samples(FILE *f, const struct pg_snapshot *s, const char *name,
 	}
 }
 
-int pg_metrics_render(const char *pin_dir, FILE *f)
+int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats)
 {
 	const struct pg_logsink_stats *ls = pg_logsink_stats();
 	static const char *const sinks[PG_SINK_MAX] = { "file", "syslog" };
@@ -169,6 +169,8 @@ int pg_metrics_render(const char *pin_dir, FILE *f)
 				pg_snapshot_evs_name(i), (unsigned long long)s.events[i]);
 		pg_snapshot_free(&s);
 	}
+	if (!log_stats)
+		return 0;
 	family(f, "portguard_log_records_total", "counter",
 	       "Event records written to each log sink by this process.");
 	for (int i = 0; i < PG_SINK_MAX; i++)
@@ -327,7 +329,7 @@ static void respond(struct conn *c, const char *pin_dir)
 		f = open_memstream(&body, &body_len);
 		if (!f)
 			goto fail;
-		err = pg_metrics_render(pin_dir, f);
+		err = pg_metrics_render(pin_dir, f, true);
 		fclose(f);
 		if (err) {
 			free(body);

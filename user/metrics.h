@@ -41,6 +41,7 @@
 #ifndef PG_METRICS_H
 #define PG_METRICS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 /* Listen on "ADDR:PORT": "127.0.0.1:9464", "[::1]:9464", "0.0.0.0:9464", ":9464" (every
@@ -52,8 +53,9 @@ int pg_metrics_fd(void);
 void pg_metrics_serve(const char *pin_dir);
 void pg_metrics_close(void);
 
-/* The exposition of the state pinned under pin_dir, as /metrics answers it. Returns 0 or
- * -errno (nothing loaded is not an error: portguard_policy_loaded 0). */
-int pg_metrics_render(const char *pin_dir, FILE *f);
+/* The exposition of the state pinned under pin_dir, as /metrics answers it (log_stats: with
+ * this process's log sink counters). Returns 0 or -errno (nothing loaded is not an error:
+ * portguard_policy_loaded 0). */
+int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats);
 
 #endif /* PG_METRICS_H */
