@@ -10,8 +10,9 @@
 PG_CASES="run_attaches start_record notify_ready sigint_detaches_all sigkill_keeps_pins
 takeover_updates_links sighup_rejects_broken sighup_reloads load_twice reload_twice
 unload_twice lock_serialises run_keep second_run_refused event_fields suppressed_counted
-bind_attribution monitor_streams monitor_kill_keeps run_exits_on_unload"
-pg_setup bpftool socat flock
+bind_attribution monitor_streams monitor_kill_keeps run_exits_on_unload notify_abstract_reload
+pin_dir_mounts_bpffs load_reconciles text_stream_json_log"
+pg_setup bpftool socat flock ss
 
 pin=$(pg_bpffs)/pg || pg_skip_all "cannot mount bpffs" $PG_CASES
 cg=$(pg_cgroup loader) || pg_skip_all "no cgroup v2 hierarchy" $PG_CASES
@@ -85,7 +86,14 @@ kill -KILL "$PG_BG_PID"
 wait "$PG_BG_PID" 2>/dev/null
 pg_check sigkill_keeps_pins eval 'all_pins && has_xdp && has_tc && [ "$(cg_hooks)" = 7 ] &&
 	[ "$(link_field "$pin/links/xdp-pgs0" prog_id)" = "$prog1" ]'
+# This run notifies an abstract socket ('@' name), which is per network namespace.
+abstract=pg-notify-$PG_ID
+pg_bg nsenter --net=/run/netns/"$srv" socat -u "ABSTRACT-RECVFROM:$abstract,fork" \
+	"OPEN:$PG_TMP/notify2.log,creat,append"
+pg_wait_for 5 eval 'pg_in "$srv" ss -xl | grep -q "@$abstract"'
+export NOTIFY_SOCKET=@$abstract
 start_run
+unset NOTIFY_SOCKET
 pg_check takeover_updates_links eval 'grep -q "\"takeover\":true" "$out" &&
 	[ -n "$link1" ] && [ "$(link_field "$pin/links/xdp-pgs0" id)" = "$link1" ] &&
 	[ "$(link_field "$pin/links/xdp-pgs0" prog_id)" != "$prog1" ] &&
@@ -105,11 +113,23 @@ pg_check sighup_reloads eval 'pg_wait_for 5 grep -q "\"event_type\":\"reload\".*
 	kill -0 "$PG_BG_PID"'
 pg_stop "$PG_BG_PID"
 cp "$PG_TMP/good.policy" "$pol"
+# READY, then RELOADING and READY around each SIGHUP, then STOPPING.
+pg_check notify_abstract_reload eval 'pg_wait_for 5 grep -q STOPPING=1 "$PG_TMP/notify2.log" &&
+	[ "$(tr -d "\n" <"$PG_TMP/notify2.log" | sed -e "s/MONOTONIC_USEC=[0-9]*//g" -e "s/STATUS=[a-z]*//g")" = \
+	  "READY=1RELOADING=1READY=1RELOADING=1READY=1STOPPING=1" ]'
+
 
 # Persistent enforcement: each command twice.
 load() { pg_in "$srv" "$PORTGUARD" load "$pol" --iface pgs0 --cgroup "$cg" --pin-dir "$pin"; }
 pg_check load_twice eval 'load 2>"$err" && grep -q "loaded" "$err" && load 2>"$err" &&
 	grep -q "replaced the policy" "$err" && has_xdp && [ "$(cg_hooks)" = 7 ]'
+# A load that names other attach points moves to them: the socket hooks to another cgroup,
+# and an interface no longer named loses XDP and tc.
+cg2=$(pg_cgroup loader2)
+pg_check load_reconciles eval 'pg_in "$srv" "$PORTGUARD" load "$pol" --cgroup "$cg2" --pin-dir "$pin" \
+	2>/dev/null && [ "$(cg_hooks)" = 0 ] && [ "$(bpftool cgroup show "$cg2" | grep -c pg_)" = 7 ] &&
+	! has_xdp && ! has_tc && [ ! -e "$pin/links/xdp-pgs0" ] && load 2>/dev/null && has_xdp &&
+	[ "$(cg_hooks)" = 7 ] && [ "$(bpftool cgroup show "$cg2" | grep -c pg_)" = 0 ]'
 pg_check reload_twice eval '"$PORTGUARD" reload "$pol" --pin-dir "$pin" 2>/dev/null &&
 	"$PORTGUARD" reload "$pol" --pin-dir "$pin" 2>/dev/null && has_xdp'
 pg_check unload_twice eval 'pg_in "$srv" "$PORTGUARD" unload --pin-dir "$pin" | grep -q unloaded &&
@@ -188,5 +208,25 @@ if pg_wait_for 5 eval '! kill -0 "$PG_BG_PID" 2>/dev/null'; then
 else
 	pg_fail run_exits_on_unload
 fi
+
+# Text on stdout; the log file still gets the JSON records, created 0600.
+: >"$out"
+pg_bg nsenter --net=/run/netns/"$srv" "$PORTGUARD" run "$pol" --iface pgs0 --no-cgroup \
+	--pin-dir "$pin" --log-file "$PG_TMP/events.json" >"$out" 2>"$err"
+pg_wait_for 10 grep -q ' start policy ' "$out"
+echo probe | timeout 5 nsenter --net=/run/netns/"$cli" socat -u - UDP:198.18.7.1:9997
+pg_check text_stream_json_log eval 'pg_wait_for 5 grep -q "blocked xdp in UDP 198.18.7.2:[0-9]* -> 198.18.7.1:9997 iface pgs0 rule default in reason not-allowed\$" "$out" &&
+	pg_wait_for 5 grep -q "\"dest_port\":9997,\"in_iface\":\"pgs0\"" "$PG_TMP/events.json" &&
+	grep -q "^{\"timestamp\":\"[^\"]*\",\"event_type\":\"start\"" "$PG_TMP/events.json" &&
+	[ "$(stat -c %a "$PG_TMP/events.json")" = 600 ]'
+pg_stop "$PG_BG_PID"
+
+# A pin directory where no bpffs is: bpffs is mounted on it.
+plain=$PG_TMP/plain/pg
+pg_defer "umount -l '$plain'"
+pg_check pin_dir_mounts_bpffs eval 'pg_in "$srv" "$PORTGUARD" load "$pol" --iface pgs0 --no-cgroup \
+	--pin-dir "$plain" 2>/dev/null && [ "$(stat -f -c %T "$plain")" = bpf_fs ] &&
+	[ -e "$plain/links/xdp-pgs0" ] && pg_in "$srv" "$PORTGUARD" unload --pin-dir "$plain" >/dev/null &&
+	! has_xdp'
 
 pg_done

@@ -11,7 +11,6 @@
 #include "harness.h"
 #include "names.h"
 #include "sha256.h"
-#include "snapshot.h"
 
 static int fake_meta(void *ctx, __u32 gen, __u32 rule_id, struct pg_rule_meta *out)
 {
@@ -285,17 +284,6 @@ TEST(names_are_the_stable_ones)
 	EXPECT_STREQ("sock_create", pg_hook_name(PG_HOOK_SOCK_CREATE));
 	EXPECT_STREQ("sendmsg", pg_hook_name(PG_HOOK_SENDMSG));
 	EXPECT_STREQ("dry-run", pg_mode_name(PG_MODE_DRY_RUN));
-}
-
-/* status and metrics (snapshot.c) print the same names as the event stream. */
-TEST(names_agree_with_status)
-{
-	unsigned i;
-
-	for (i = 0; i <= PG_R_MAX; i++)
-		EXPECT_STREQ(pg_reason_name(i), pg_snapshot_reason_name(i));
-	for (i = 0; i <= PG_EVS_MAX; i++)
-		EXPECT_STREQ(pg_event_stat_name(i), pg_snapshot_evs_name(i));
 }
 
 TEST(sha256_known_answers)

@@ -16,6 +16,7 @@
 
 #include "command.h"
 #include "events.h"
+#include "ops.h"
 #include "up.h"
 #include "util.h"
 
@@ -196,6 +197,18 @@ out:
 PG_COMMAND(reload, 32, "POLICY [--dry-run] [--pin-dir DIR]",
 	   "swap the policy of the pinned state atomically", cmd_reload)
 
+static const struct option monitor_opts[] = {
+	{ "pin-dir", required_argument, NULL, 'p' },
+	{ "json", no_argument, NULL, 'j' },
+	PG_OPS_LONG_OPTIONS,
+	{ 0 },
+};
+
+static void serve_metrics(void *pin_dir)
+{
+	pg_metrics_serve(pin_dir);
+}
+
 static volatile sig_atomic_t monitor_exiting;
 
 static void monitor_signal(int sig)
@@ -207,15 +220,33 @@ static void monitor_signal(int sig)
 static int cmd_monitor(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = monitor_signal };
+	struct pg_ops_opts ops = PG_OPS_OPTS_INIT;
 	struct pg_maps m = { .owned = false };
+	const char *pin = PG_PIN_DIR_DEFAULT;
 	struct pg_stream *s = NULL;
+	bool json = false, ops_started = false;
 	char dir[PATH_MAX];
-	bool json = false;
-	int r, status = 1;
+	int opt, r, status = 1;
 
-	r = pin_dir_arg(argc, argv, 0, &json, NULL, dir, sizeof(dir));
-	if (r)
-		return r;
+	while ((opt = getopt_long(argc, argv, "", monitor_opts, NULL)) != -1) {
+		if (opt == 'p') {
+			pin = optarg;
+		} else if (opt == 'j') {
+			json = true;
+		} else {
+			r = pg_ops_option(&ops, opt, optarg);
+			if (r < 0)
+				return 2;
+			if (!r)
+				return pg_usage(argv[0]);
+		}
+	}
+	if (optind != argc)
+		return pg_usage(argv[0]);
+	if (pg_abs_path(pin, dir, sizeof(dir))) {
+		fprintf(stderr, "portguard: pin directory %s: %s\n", pin, strerror(ENAMETOOLONG));
+		return 2;
+	}
 	pg_libbpf_setup(pg_verbose);
 	if (!loaded_at(dir)) {
 		fprintf(stderr, "portguard: nothing loaded at %s\n", dir);
@@ -227,6 +258,9 @@ static int cmd_monitor(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (pg_ops_start(&ops))
+		goto out;
+	ops_started = true;
 	s = pg_stream_new(&(struct pg_stream_opts){
 		.json = json,
 		.out = stdout,
@@ -234,6 +268,10 @@ static int cmd_monitor(int argc, char **argv)
 		.rule_meta_fd = m.fd[PG_MAP_RULE_META],
 		.config_fd = m.fd[PG_MAP_CONFIG],
 		.event_stats_fd = m.fd[PG_MAP_EVENT_STATS],
+		.extra_fd = pg_metrics_fd(),
+		.extra_ready = serve_metrics,
+		.extra_ctx = dir,
+		.json_sink = pg_logsink_active() ? pg_logsink_write : NULL,
 	});
 	if (!s) {
 		fprintf(stderr, "portguard: failed to open the event ring buffer at %s: %s\n", dir,
@@ -258,9 +296,11 @@ static int cmd_monitor(int argc, char **argv)
 	status = 0;
 out:
 	pg_stream_free(s);
+	if (ops_started)
+		pg_ops_stop();
 	pg_maps_close(&m);
 	return status;
 }
 
-PG_COMMAND(monitor, 33, "[--json] [--pin-dir DIR]",
+PG_COMMAND(monitor, 33, "[--json] [--pin-dir DIR] " PG_OPS_USAGE,
 	   "stream the violations of the pinned state", cmd_monitor)

@@ -15,6 +15,7 @@
 
 #include "command.h"
 #include "events.h"
+#include "ops.h"
 #include "up.h"
 #include "util.h"
 
@@ -66,6 +67,18 @@ static void notify(const char *state)
 			getenv("NOTIFY_SOCKET"), strerror(-err));
 }
 
+static bool same_ifaces(const struct pg_up *up, const struct pg_policy *p)
+{
+	size_t i;
+
+	if (p->nifaces != up->nifaces)
+		return false;
+	for (i = 0; i < up->nifaces; i++)
+		if (strcmp(p->ifaces[i], up->ifaces[i]))
+			return false;
+	return true;
+}
+
 /* SIGHUP: re-read the same file. A policy with errors changes nothing. */
 static void reload(struct pg_up *up, const struct pg_up_opts *o, struct pg_stream *s,
 		   const char *policy)
@@ -96,6 +109,10 @@ static void reload(struct pg_up *up, const struct pg_up_opts *o, struct pg_strea
 		notify("READY=1");
 		return;
 	}
+	if (!o->nifaces && !same_ifaces(up, src.p))
+		fprintf(stderr, "portguard: the policy's interface lines changed; the new policy is "
+				"in force on the interfaces attached at start (%zu); restart to "
+				"attach elsewhere\n", up->nifaces);
 	pg_policy_src_free(&up->src);
 	up->src = src;
 	up->enforced = done;
@@ -116,13 +133,20 @@ static const struct option longopts[] = {
 	{ "rate-window", required_argument, NULL, 'w' },
 	{ "rate-limit", required_argument, NULL, 'r' },
 	{ "no-events", no_argument, NULL, 'n' },
+	PG_OPS_LONG_OPTIONS,
 	{ 0 },
 };
+
+static void serve_metrics(void *pin_dir)
+{
+	pg_metrics_serve(pin_dir);
+}
 
 static int cmd_run(int argc, char **argv)
 {
 	struct pg_up_opts o = { .enforce = { .ratelimit_ms = -1, .events_per_sec = -1 } };
-	bool json = false, keep = false, unloaded = false;
+	struct pg_ops_opts ops = PG_OPS_OPTS_INIT;
+	bool json = false, keep = false, unloaded = false, ops_started = false;
 	char active[PATH_MAX + 16];
 	struct pg_stream_info info;
 	struct pg_stream *s = NULL;
@@ -167,7 +191,11 @@ static int cmd_run(int argc, char **argv)
 			o.enforce.events_per_sec = v;
 			break;
 		default:
-			return pg_usage(argv[0]);
+			r = pg_ops_option(&ops, opt, optarg);
+			if (r < 0)
+				return 2;
+			if (!r)
+				return pg_usage(argv[0]);
 		}
 	}
 	if (optind != argc - 1)
@@ -194,6 +222,11 @@ static int cmd_run(int argc, char **argv)
 	if (up.l.takeover)
 		fprintf(stderr, "portguard: took over the enforcement pinned at %s\n", up.pin_dir);
 
+	/* Metrics and log sinks read the pins: started once they exist. */
+	err = pg_ops_start(&ops);
+	if (err)
+		goto out;
+	ops_started = true;
 	s = pg_stream_new(&(struct pg_stream_opts){
 		.json = json,
 		.out = stdout,
@@ -201,6 +234,10 @@ static int cmd_run(int argc, char **argv)
 		.rule_meta_fd = up.l.maps.fd[PG_MAP_RULE_META],
 		.config_fd = up.l.maps.fd[PG_MAP_CONFIG],
 		.event_stats_fd = up.l.maps.fd[PG_MAP_EVENT_STATS],
+		.extra_fd = pg_metrics_fd(),
+		.extra_ready = serve_metrics,
+		.extra_ctx = up.pin_dir,
+		.json_sink = pg_logsink_active() ? pg_logsink_write : NULL,
 	});
 	if (!s) {
 		fprintf(stderr, "portguard: failed to open the event ring buffer: %s\n",
@@ -235,6 +272,8 @@ static int cmd_run(int argc, char **argv)
 out:
 	notify("STOPPING=1");
 	pg_stream_free(s);
+	if (ops_started)
+		pg_ops_stop();
 	if (unloaded) {
 		/* Nothing of ours is left to detach. */
 	} else if (keep) {
@@ -255,5 +294,5 @@ out:
 PG_COMMAND(run, 20,
 	   "POLICY [--iface IF]... [--cgroup DIR | --no-cgroup] [--dry-run] [--json] "
 	   "[--pin-dir DIR] [--keep] [--rate-window MS] [--rate-limit N] [--no-events] "
-	   "[--xdp-mode native|skb]",
+	   "[--xdp-mode native|skb] " PG_OPS_USAGE,
 	   "enforce a policy and stream violations until interrupted", cmd_run)

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
+#include <poll.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -403,6 +404,7 @@ struct cg_entry {
 struct pg_stream {
 	struct pg_stream_opts o;
 	struct pg_event_fmt fmt;
+	struct pg_event_fmt fmt_json; /* for the JSON sink when stdout is text */
 	struct ring_buffer *rb;
 	__u64 last[PG_EVS_MAX];
 	long long next_tick_ns;
@@ -502,6 +504,15 @@ static void print_line(struct pg_stream *s, const char *line, int n)
 		return;
 	fprintf(s->o.out, "%s\n", line);
 	fflush(s->o.out);
+	if (s->o.json && s->o.json_sink)
+		s->o.json_sink(line);
+}
+
+/* The JSON sink gets its own rendering when stdout is text. */
+static void sink_json(struct pg_stream *s, int n, const char *line)
+{
+	if (n >= 0 && !s->o.json && s->o.json_sink)
+		s->o.json_sink(line);
 }
 
 static int handle_event(void *ctx, void *data, size_t len)
@@ -513,6 +524,8 @@ static int handle_event(void *ctx, void *data, size_t len)
 	/* A record from a newer or older build may differ in size: take what both know. */
 	memcpy(&e, data, len < sizeof(e) ? len : sizeof(e));
 	print_line(s, line, pg_event_format(&e, &s->fmt, line, sizeof(line)));
+	if (!s->o.json && s->o.json_sink)
+		sink_json(s, pg_event_format(&e, &s->fmt_json, line, sizeof(line)), line);
 	s->printed++;
 	return 0;
 }
@@ -560,6 +573,8 @@ struct pg_stream *pg_stream_new(const struct pg_stream_opts *o)
 		.ctx = s,
 	};
 	refresh_modes(s);
+	s->fmt_json = s->fmt;
+	s->fmt_json.json = true;
 	/* Suppressed counts are reported from now on, not those of an earlier run. */
 	read_event_stats(o->event_stats_fd, s->last);
 	s->next_tick_ns = monotonic_ns() + 1000000000LL;
@@ -584,23 +599,43 @@ static void tick(struct pg_stream *s)
 	for (i = 0; i < PG_EVS_MAX; i++)
 		delta[i] = now[i] >= s->last[i] ? now[i] - s->last[i] : now[i];
 	memcpy(s->last, now, sizeof(now));
-	if (delta[PG_EVS_RING_FULL] + delta[PG_EVS_RATE_LIMITED] + delta[PG_EVS_BUDGET])
+	if (delta[PG_EVS_RING_FULL] + delta[PG_EVS_RATE_LIMITED] + delta[PG_EVS_BUDGET]) {
+		long long now_ns = pg_realtime_ns();
+
 		print_line(s, line,
-			   pg_event_format_suppressed(delta, pg_realtime_ns(), &s->fmt, line,
-						      sizeof(line)));
+			   pg_event_format_suppressed(delta, now_ns, &s->fmt, line, sizeof(line)));
+		if (!s->o.json && s->o.json_sink)
+			sink_json(s, pg_event_format_suppressed(delta, now_ns, &s->fmt_json, line,
+								sizeof(line)), line);
+	}
 	/* Follow wall clock steps (NTP) so timestamps stay right on a long run. */
 	s->fmt.clock_offset_ns = pg_clock_offset_ns();
+	s->fmt_json.clock_offset_ns = s->fmt.clock_offset_ns;
 }
 
 int pg_stream_poll(struct pg_stream *s, int timeout_ms)
 {
+	struct pollfd pfd[2] = {
+		{ .fd = ring_buffer__epoll_fd(s->rb), .events = POLLIN },
+		{ .fd = s->o.extra_ready ? s->o.extra_fd : -1, .events = POLLIN },
+	};
 	long long now;
-	int err;
+	int err = 0;
 
 	s->printed = 0;
-	err = ring_buffer__poll(s->rb, timeout_ms);
-	if (err < 0 && err != -EINTR)
+	/* One wait for the ring and the extra fd (poll skips a negative fd). */
+	if (poll(pfd, 2, timeout_ms) < 0)
+		err = -errno;
+	if (err && err != -EINTR)
 		return err;
+	if (pfd[0].revents) {
+		int r = ring_buffer__consume(s->rb);
+
+		if (r < 0 && r != -EINTR)
+			return r;
+	}
+	if (pfd[1].revents)
+		s->o.extra_ready(s->o.extra_ctx);
 	now = monotonic_ns();
 	if (now >= s->next_tick_ns) {
 		/* Drain what is already in the ring first: events precede the count of those
@@ -614,12 +649,16 @@ int pg_stream_poll(struct pg_stream *s, int timeout_ms)
 
 void pg_stream_info(struct pg_stream *s, const char *event_type, const struct pg_stream_info *i)
 {
+	long long now_ns = pg_realtime_ns();
 	char line[4096];
 
 	refresh_modes(s);
-	print_line(s, line,
-		   pg_event_format_info(event_type, i, pg_realtime_ns(), &s->fmt, line,
-					sizeof(line)));
+	s->fmt_json.gen_mode[0] = s->fmt.gen_mode[0];
+	s->fmt_json.gen_mode[1] = s->fmt.gen_mode[1];
+	print_line(s, line, pg_event_format_info(event_type, i, now_ns, &s->fmt, line, sizeof(line)));
+	if (!s->o.json && s->o.json_sink)
+		sink_json(s, pg_event_format_info(event_type, i, now_ns, &s->fmt_json, line,
+						  sizeof(line)), line);
 }
 
 void pg_stream_free(struct pg_stream *s)

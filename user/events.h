@@ -75,6 +75,13 @@ struct pg_stream_opts {
 	int rule_meta_fd;  /* pg_rule_meta */
 	int config_fd;	   /* pg_config */
 	int event_stats_fd; /* pg_event_stats */
+	/* Another fd the stream's wait covers (the metrics server), -1 for none; ready() is
+	 * called when it is readable. */
+	int extra_fd;
+	void (*extra_ready)(void *ctx);
+	void *extra_ctx;
+	/* Every record also goes, as JSON, to this (the log sinks), whatever the stdout format. */
+	void (*json_sink)(const char *json);
 };
 
 /* Returns NULL and sets errno on failure. */

@@ -36,6 +36,28 @@ static bool is_bpffs(const char *path)
 	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
 }
 
+/* mkdir -p: every missing ancestor of dir, then dir (0700: pins are root's business). */
+static int mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX], *p;
+
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", dir) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -errno;
+	}
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 int pg_pin_dir_prepare(const char *dir)
 {
 	char parent[PATH_MAX], *slash;
@@ -62,7 +84,7 @@ int pg_pin_dir_prepare(const char *dir)
 		where = parent;
 	else
 		where = dir;
-	if (where == dir && mkdir(dir, 0700) && errno != EEXIST)
+	if (where == dir && mkdir_p(dir))
 		goto fail_mkdir;
 	if (mount("bpf", where, "bpf", 0, "mode=0700")) {
 		fprintf(stderr, "portguard: failed to mount bpffs on %s: %s\n", where,

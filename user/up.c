@@ -154,6 +154,7 @@ static int check_owner(struct pg_up *up, bool owner)
 int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 {
 	struct pg_attach a = { 0 };
+	const char *const *names;
 	char path[PATH_MAX + 16];
 	int lock = -1, err;
 	bool fresh = false;
@@ -167,8 +168,7 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 	if (err)
 		return err == -ENOMEM ? err : -EINVAL;
 	if (o->nifaces) {
-		for (i = 0; i < o->nifaces; i++)
-			up->ifaces[i] = o->ifaces[i];
+		names = o->ifaces;
 		up->nifaces = o->nifaces;
 	} else {
 		if (up->src.p->nifaces > PG_MAX_IFACES) {
@@ -177,9 +177,18 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 			err = -EINVAL;
 			goto fail;
 		}
-		for (i = 0; i < up->src.p->nifaces; i++)
-			up->ifaces[i] = up->src.p->ifaces[i];
+		names = (const char *const *)up->src.p->ifaces;
 		up->nifaces = up->src.p->nifaces;
+	}
+	/* Our own copies: a reload frees the policy the names may have come from. */
+	for (i = 0; i < up->nifaces; i++) {
+		if (strlen(names[i]) >= IF_NAMESIZE) {
+			fprintf(stderr, "portguard: '%s' is not an interface name\n", names[i]);
+			err = -EINVAL;
+			goto fail;
+		}
+		pg_strlcpy(up->ifname[i], names[i], IF_NAMESIZE);
+		up->ifaces[i] = up->ifname[i];
 	}
 	for (i = 0; i < up->nifaces; i++) {
 		if (!if_nametoindex(up->ifaces[i])) {

@@ -6,6 +6,7 @@
 #ifndef PG_UP_H
 #define PG_UP_H
 
+#include <net/if.h>
 #include <stdbool.h>
 
 #include "enforce.h"
@@ -29,8 +30,9 @@ struct pg_up {
 	struct pg_loader l;
 	struct pg_policy_src src;
 	struct pg_enforced enforced;
-	const char *ifaces[PG_MAX_IFACES]; /* what is attached */
+	const char *ifaces[PG_MAX_IFACES]; /* what is attached: points into ifname */
 	size_t nifaces;
+	char ifname[PG_MAX_IFACES][IF_NAMESIZE];
 	char cgroup[PATH_MAX];		   /* "" when no socket hooks */
 	char pin_dir[PATH_MAX];		   /* absolute */
 	int owner_fd;			   /* flock held on the links directory, or -1 */
