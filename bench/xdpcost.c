@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xdpcost: per-packet cost of XDP programs with BPF_PROG_TEST_RUN (issue 5, items 1 and 3).
+ *
+ *   xdpcost [--rules N[,N...]] [--repeat R] [--rounds K] [--cpu C] [--xdp-filter OBJ]
+ *           [--tsv FILE]
+ *
+ * Programs: floor (return XDP_DROP), ref (Ethernet/IPv4/TCP|UDP and one hash lookup),
+ * xdp-filter (its own object, whitelist mode, the same ports), portguard (the policy parsed,
+ * compiled and written by portguard's own code).
+ *
+ * Every run goes through bench/rotate.bpf.c, which writes the next of n frame templates over
+ * the packet and tail-calls the program under test. A "mode" is the set of templates:
+ *   allowed-syn   TCP SYN, IPv4, to a port a rule allows, from that rule's peer
+ *   blocked-syn   TCP SYN, IPv4, to a port no rule covers
+ *   blocked-udp   UDP, IPv4, to a port no rule covers
+ *   ipv6-syn      TCP SYN, IPv6, allowed
+ *   vlan-syn      TCP SYN, IPv4 under one 802.1Q tag, allowed
+ *   mix           all five interleaved
+ * Each mode has 64 variants per kind, spread over the rules of the policy, so that successive
+ * packets touch different port slots and trie paths.
+ *
+ * For each policy size, each round runs every (mode, program) pair once, in an order shuffled
+ * per round, with `repeat` packets. The cost is the thread's CPU time over the run divided by
+ * repeat (CLOCK_THREAD_CPUTIME_ID: time this thread was not running does not count, which
+ * matters on a machine shared with other work), reported as the median over rounds with the
+ * range. "net" subtracts the floor of the same mode and round: the cost of the program itself.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "rotate.h"
+#include "floor.skel.h"
+#include "ref.skel.h"
+#include "rotate.skel.h"
+#include "pkt.h"
+#include "pgglue.h"
+#include "xdpfilt.h"
+
+#define VARIANTS 64
+#define NKINDS 5
+#define NMODES (NKINDS + 1)
+#define MAX_SIZES 8
+#define MAX_ROUNDS 50
+
+enum prog_id { P_FLOOR, P_REF, P_XF, P_PG, NPROGS };
+static const char *prog_names[NPROGS] = { "floor", "reference", "xdp-filter", "portguard" };
+static const char *mode_names[NMODES] = { "allowed-syn", "blocked-syn", "blocked-udp",
+					  "ipv6-syn", "vlan-syn", "mix" };
+/* What each program must answer for each kind; checked before timing. */
+static const int expect[NPROGS][NKINDS] = {
+	[P_FLOOR] = { XDP_DROP, XDP_DROP, XDP_DROP, XDP_DROP, XDP_DROP },
+	/* the reference does not parse IPv6 or VLAN: it passes them unexamined */
+	[P_REF] = { XDP_PASS, XDP_DROP, XDP_DROP, XDP_PASS, XDP_PASS },
+	[P_XF] = { XDP_PASS, XDP_DROP, XDP_DROP, XDP_PASS, XDP_PASS },
+	[P_PG] = { XDP_PASS, XDP_DROP, XDP_DROP, XDP_PASS, XDP_PASS },
+};
+
+struct ctx {
+	struct rotate_bpf *rot;
+	int prog_fd[NPROGS];
+	long repeat;
+	int rounds;
+	FILE *tsv;
+};
+
+static double cputime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(const double *v, int n)
+{
+	double s[MAX_ROUNDS];
+
+	memcpy(s, v, n * sizeof(*v));
+	qsort(s, n, sizeof(*s), cmp_double);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static double vmin(const double *v, int n)
+{
+	double m = v[0];
+
+	for (int i = 1; i < n; i++)
+		m = v[i] < m ? v[i] : m;
+	return m;
+}
+
+static double vmax(const double *v, int n)
+{
+	double m = v[0];
+
+	for (int i = 1; i < n; i++)
+		m = v[i] > m ? v[i] : m;
+	return m;
+}
+
+/* Template of kind k, variant v, for a policy of nrules rules. */
+static int make_frame(int k, int v, unsigned int nrules, struct rot_frame *f)
+{
+	struct pkt_spec s = {
+		.smac = { 0x02, 0, 0, 0, 0, 0x01 },
+		.dmac = { 0x02, 0, 0, 0, 0, 0x02 },
+		.proto = IPPROTO_TCP,
+		.sport = (uint16_t)(33000 + v),
+		.len = ROT_FRAME_LEN,
+	};
+	/* Allowed variants walk the rules with a stride coprime to most sizes, so that 64
+	 * packets land all over the port array and the trie. */
+	unsigned int rule = nrules > 1 ? 1 + (unsigned int)(v * 7919u) % (nrules - 1) : 0;
+	int len;
+
+	memset(f, 0, sizeof(*f));
+	s.daddr[0] = 198, s.daddr[1] = 18, s.daddr[2] = 0, s.daddr[3] = 2;
+	switch (k) {
+	case 0: /* allowed SYN */
+	case 4: /* ... under a VLAN tag */
+		pgg_rule_peer4(rule ? rule : 1, s.saddr);
+		s.dport = pgg_rule_port(rule);
+		s.vlan = k == 4 ? 100 : 0;
+		break;
+	case 1: /* blocked SYN */
+	case 2: /* blocked UDP */
+		s.saddr[0] = 198, s.saddr[1] = 18, s.saddr[2] = 100 + v / 32, s.saddr[3] = 1 + v;
+		s.proto = k == 1 ? IPPROTO_TCP : IPPROTO_UDP;
+		s.dport = (uint16_t)((k == 1 ? PGG_BLOCKED_TCP : PGG_BLOCKED_UDP) + v * 37);
+		break;
+	case 3: /* allowed SYN over IPv6 */
+		s.v6 = 1;
+		pgg_rule_peer6(rule ? rule : 1, s.saddr);
+		memset(s.daddr, 0, 16);
+		s.daddr[0] = 0x20, s.daddr[1] = 0x01, s.daddr[2] = 0x0d, s.daddr[3] = 0xb8;
+		s.daddr[4] = 0xff, s.daddr[5] = 0xff, s.daddr[15] = 2;
+		s.dport = pgg_rule_port(rule);
+		break;
+	}
+	len = pkt_build(&s, f->data, sizeof(f->data));
+	return len < 0 ? len : 0;
+}
+
+/* Slots: kind k variant v at k * VARIANTS + v; the mix at NKINDS * VARIANTS onwards. */
+static int load_frames(struct ctx *c, unsigned int nrules)
+{
+	int fd = bpf_map__fd(c->rot->maps.rot_frames), k, v, err;
+	struct rot_frame f;
+	__u32 slot;
+
+	for (k = 0; k < NKINDS; k++) {
+		for (v = 0; v < VARIANTS; v++) {
+			err = make_frame(k, v, nrules, &f);
+			if (err)
+				return err;
+			slot = k * VARIANTS + v;
+			if (bpf_map_update_elem(fd, &slot, &f, BPF_ANY))
+				return -errno;
+			slot = NKINDS * VARIANTS + v * NKINDS + k;
+			if (bpf_map_update_elem(fd, &slot, &f, BPF_ANY))
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+static int select_frames(struct ctx *c, __u32 first, __u32 n)
+{
+	struct rot_cfg cfg = { .first = first, .n = n };
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(c->rot->maps.rot_cfg), &zero, &cfg, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static void mode_slots(int mode, __u32 *first, __u32 *n)
+{
+	if (mode < NKINDS) {
+		*first = mode * VARIANTS;
+		*n = VARIANTS;
+	} else {
+		*first = NKINDS * VARIANTS;
+		*n = NKINDS * VARIANTS;
+	}
+}
+
+/* One test_run of repeat packets; the cost per packet in ns of thread CPU time. */
+static int run_once(struct ctx *c, int prog, long repeat, double *ns, __u32 *retval,
+		    __u32 *kernel_ns)
+{
+	__u8 pkt[ROT_FRAME_LEN] = {};
+	__u32 zero = 0;
+	double t0;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = sizeof(pkt),
+		    .repeat = (int)repeat);
+
+	if (bpf_map_update_elem(bpf_map__fd(c->rot->maps.rot_target), &zero, &c->prog_fd[prog],
+				BPF_ANY))
+		return -errno;
+	t0 = cputime();
+	if (bpf_prog_test_run_opts(bpf_program__fd(c->rot->progs.bench_rotate), &o))
+		return -errno;
+	*ns = (cputime() - t0) / repeat;
+	*retval = o.retval;
+	*kernel_ns = o.duration;
+	return 0;
+}
+
+static const char *verdict(__u32 v)
+{
+	switch (v) {
+	case XDP_ABORTED: return "ABORTED";
+	case XDP_DROP: return "DROP";
+	case XDP_PASS: return "PASS";
+	case XDP_TX: return "TX";
+	case XDP_REDIRECT: return "REDIRECT";
+	}
+	return "?";
+}
+
+/* Every kind's first and last variant, once, against the expected verdict. */
+static int check_verdicts(struct ctx *c, unsigned int nrules, int *bad)
+{
+	int p, k, i, err;
+	__u32 rv, kns;
+	double ns;
+
+	for (p = 0; p < NPROGS; p++) {
+		if (c->prog_fd[p] < 0)
+			continue;
+		bad[p] = 0;
+		for (k = 0; k < NKINDS; k++) {
+			for (i = 0; i < 2; i++) {
+				int v = i ? VARIANTS - 1 : 0;
+
+				err = select_frames(c, k * VARIANTS + v, 1);
+				if (!err)
+					err = run_once(c, p, 1, &ns, &rv, &kns);
+				if (err)
+					return err;
+				if ((int)rv != expect[p][k]) {
+					bad[p]++;
+					printf("# verdict: %u rules, %s, %s variant %d: expected %s, "
+					       "got %s\n", nrules, prog_names[p], mode_names[k], v,
+					       verdict(expect[p][k]), verdict(rv));
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static int measure(struct ctx *c, unsigned int nrules)
+{
+	static double ns[NMODES][NPROGS][MAX_ROUNDS], net[NMODES][NPROGS][MAX_ROUNDS];
+	int order[NMODES * NPROGS], n = 0, r, i, j, m, p, err, bad[NPROGS] = {};
+	__u32 first, cnt, rv, kns;
+	unsigned int seed = 12345 + nrules;
+
+	err = check_verdicts(c, nrules, bad);
+	if (err)
+		return err;
+	for (m = 0; m < NMODES; m++)
+		for (p = 0; p < NPROGS; p++)
+			if (c->prog_fd[p] >= 0)
+				order[n++] = m * NPROGS + p;
+
+	for (r = 0; r < c->rounds; r++) {
+		/* A fresh order each round, so that no program always runs first, or always
+		 * right after the same neighbour. */
+		for (i = n - 1; i > 0; i--) {
+			j = rand_r(&seed) % (i + 1);
+			int t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+		for (i = 0; i < n; i++) {
+			m = order[i] / NPROGS;
+			p = order[i] % NPROGS;
+			mode_slots(m, &first, &cnt);
+			err = select_frames(c, first, cnt);
+			if (!err)
+				err = run_once(c, p, c->repeat, &ns[m][p][r], &rv, &kns);
+			if (err) {
+				fprintf(stderr, "xdpcost: failed to run %s on %s: %s\n", prog_names[p],
+					mode_names[m], strerror(-err));
+				return err;
+			}
+		}
+		fprintf(stderr, "xdpcost: %u rules: round %d/%d done\n", nrules, r + 1, c->rounds);
+	}
+
+	for (m = 0; m < NMODES; m++) {
+		for (p = 0; p < NPROGS; p++) {
+			if (c->prog_fd[p] < 0)
+				continue;
+			for (r = 0; r < c->rounds; r++)
+				net[m][p][r] = ns[m][p][r] - ns[m][P_FLOOR][r];
+			/* rules mode prog median min max net_median net_min net_max bad */
+			fprintf(c->tsv, "%u\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\n", nrules,
+				mode_names[m], prog_names[p], median(ns[m][p], c->rounds),
+				vmin(ns[m][p], c->rounds), vmax(ns[m][p], c->rounds),
+				median(net[m][p], c->rounds), vmin(net[m][p], c->rounds),
+				vmax(net[m][p], c->rounds), bad[p]);
+		}
+	}
+	fflush(c->tsv);
+	return 0;
+}
+
+static int setup_size(struct ctx *c, unsigned int nrules, const char *xf_path, struct ref_bpf *ref,
+		      struct xf **xf, struct pgg **pg)
+{
+	int fd = bpf_map__fd(ref->maps.ref_ports), err;
+	__u8 one = 1;
+	unsigned int i;
+	__u32 key;
+	char *text;
+	size_t len;
+
+	/* The reference and xdp-filter allow the same TCP ports as the policy; neither can
+	 * express the peers, so they are given the ports alone. */
+	for (key = 0; bpf_map_get_next_key(fd, NULL, &key) == 0;)
+		bpf_map_delete_elem(fd, &key);
+	for (i = 0; i < nrules; i++) {
+		key = (IPPROTO_TCP << 16) | pgg_rule_port(i);
+		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
+			return -errno;
+	}
+
+	xf_close(*xf);
+	*xf = NULL;
+	c->prog_fd[P_XF] = -1;
+	if (xf_path) {
+		err = xf_open(xf_path, xf);
+		for (i = 0; !err && i < nrules; i++)
+			err = xf_set_port(*xf, pgg_rule_port(i), XF_FLAG_DST | XF_FLAG_TCP);
+		if (err)
+			fprintf(stderr, "xdpcost: xdp-filter left out: %s\n", strerror(-err));
+		else
+			c->prog_fd[P_XF] = xf_prog_fd(*xf);
+	}
+
+	pgg_close(*pg);
+	*pg = NULL;
+	c->prog_fd[P_PG] = -1;
+	if (pgg_available()) {
+		text = pgg_policy_text(nrules, &len);
+		if (!text)
+			return -errno;
+		err = pgg_open("bench.policy", text, len, NULL, pg);
+		free(text);
+		if (err)
+			fprintf(stderr, "xdpcost: portguard left out: %s\n", strerror(-err));
+		else
+			c->prog_fd[P_PG] = pgg_prog_fd(*pg);
+	} else {
+		fprintf(stderr, "xdpcost: portguard left out: its parser/compiler are not built\n");
+	}
+	return load_frames(c, nrules);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: xdpcost [--rules N[,N...]] [--repeat R] [--rounds K] [--cpu C] "
+			"[--xdp-filter OBJ] [--tsv FILE]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "rules", required_argument, NULL, 'r' },
+		{ "repeat", required_argument, NULL, 'R' },
+		{ "rounds", required_argument, NULL, 'k' },
+		{ "cpu", required_argument, NULL, 'c' },
+		{ "xdp-filter", required_argument, NULL, 'x' },
+		{ "tsv", required_argument, NULL, 't' },
+		{},
+	};
+	unsigned int sizes[MAX_SIZES] = { 10, 1000, 10000 }, nsizes = 3;
+	struct ctx c = { .repeat = 10000000, .rounds = 5, .tsv = stdout };
+	const char *xf_path = NULL, *tsv_path = NULL;
+	struct floor_bpf *floor = NULL;
+	struct ref_bpf *ref = NULL;
+	struct pgg *pg = NULL;
+	struct xf *xf = NULL;
+	long cpu = -1;
+	int opt, err = 1;
+	unsigned int i;
+	char *end, *tok;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		errno = 0;
+		switch (opt) {
+		case 'r':
+			nsizes = 0;
+			for (tok = strtok(optarg, ","); tok && nsizes < MAX_SIZES;
+			     tok = strtok(NULL, ",")) {
+				unsigned long v = strtoul(tok, &end, 10);
+
+				if (errno || *end || !v || v > PGG_MAX_RULES) {
+					fprintf(stderr, "xdpcost: bad rule count '%s' (1-%d)\n", tok,
+						PGG_MAX_RULES);
+					return 2;
+				}
+				sizes[nsizes++] = v;
+			}
+			break;
+		case 'R':
+			c.repeat = strtol(optarg, &end, 10);
+			if (errno || *end || c.repeat < 1 || c.repeat > 2000000000) {
+				fprintf(stderr, "xdpcost: bad --repeat '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'k':
+			c.rounds = (int)strtol(optarg, &end, 10);
+			if (errno || *end || c.rounds < 1 || c.rounds > MAX_ROUNDS) {
+				fprintf(stderr, "xdpcost: bad --rounds '%s' (1-%d)\n", optarg,
+					MAX_ROUNDS);
+				return 2;
+			}
+			break;
+		case 'c':
+			cpu = strtol(optarg, &end, 10);
+			if (errno || *end || cpu < 0 || cpu >= CPU_SETSIZE) {
+				fprintf(stderr, "xdpcost: bad --cpu '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'x':
+			xf_path = optarg;
+			break;
+		case 't':
+			tsv_path = optarg;
+			break;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (!nsizes) {
+		usage();
+		return 2;
+	}
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set)) {
+			fprintf(stderr, "xdpcost: failed to pin to CPU %ld: %s\n", cpu,
+				strerror(errno));
+			return 1;
+		}
+	}
+	if (tsv_path) {
+		c.tsv = fopen(tsv_path, "w");
+		if (!c.tsv) {
+			fprintf(stderr, "xdpcost: failed to open %s: %s\n", tsv_path,
+				strerror(errno));
+			return 1;
+		}
+	}
+
+	libbpf_set_print(bench_libbpf_print);
+	floor = floor_bpf__open_and_load();
+	ref = ref_bpf__open_and_load();
+	c.rot = rotate_bpf__open_and_load();
+	if (!floor || !ref || !c.rot) {
+		fprintf(stderr, "xdpcost: failed to load the benchmark programs: %s\n",
+			strerror(errno));
+		goto out;
+	}
+	c.prog_fd[P_FLOOR] = bpf_program__fd(floor->progs.bench_floor);
+	c.prog_fd[P_REF] = bpf_program__fd(ref->progs.bench_ref);
+
+	fprintf(c.tsv, "# rules\tmode\tprogram\tns_median\tns_min\tns_max\tnet_median\tnet_min"
+		       "\tnet_max\tbad_verdicts\n");
+	for (i = 0; i < nsizes; i++) {
+		if (setup_size(&c, sizes[i], xf_path, ref, &xf, &pg)) {
+			fprintf(stderr, "xdpcost: failed to set up %u rules\n", sizes[i]);
+			goto out;
+		}
+		if (measure(&c, sizes[i]))
+			goto out;
+	}
+	err = 0;
+out:
+	pgg_close(pg);
+	xf_close(xf);
+	rotate_bpf__destroy(c.rot);
+	ref_bpf__destroy(ref);
+	floor_bpf__destroy(floor);
+	if (c.tsv && c.tsv != stdout)
+		fclose(c.tsv);
+	return err;
+}
