@@ -32,6 +32,7 @@
 
 #define PG_NH_HOPOPTS 0
 #define PG_NH_ICMP 1
+#define PG_NH_IGMP 2
 #define PG_NH_TCP 6
 #define PG_NH_UDP 17
 #define PG_NH_ROUTING 43

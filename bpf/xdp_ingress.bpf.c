@@ -159,6 +159,10 @@ static __always_inline void pg_frag_key(struct pg_frag_key *k, const struct pg_p
  * the same datagram (same key) replaces it: two fragments at offset 0 overlap, and the stack
  * discards a datagram with overlapping fragments, so whichever first fragment reaches it
  * decides nothing the later fragments could abuse.
+ *
+ * The table is an LRU of PG_MAX_FRAGS datagrams: a flood of first fragments can push a
+ * genuine datagram out before its later fragments arrive, which then drop as fragments
+ * without a first. That fails closed; reassembly in the stack has the same exposure.
  */
 static __always_inline void pg_frag_record(const struct pg_pkt *p, const struct pg_decision *d)
 {
@@ -266,10 +270,12 @@ int pg_xdp_ingress(struct xdp_md *ctx)
 			 * they are not would-be violations either. */
 			if (d.drop && pg_is_reply(cfg, &p, now))
 				pg_set(&d, PG_RULE_NONE, PG_R_PASS_REPLY, 0);
-		} else if ((p.family == 4 && p.proto == PG_NH_ICMP) ||
+		} else if ((p.family == 4 && (p.proto == PG_NH_ICMP || p.proto == PG_NH_IGMP)) ||
 			   (p.family == 6 && p.proto == PG_NH_ICMPV6)) {
 			/* Neighbour discovery, PMTU errors, echo: not subject to port rules.
-			 * The other family's ICMP is just another protocol below. */
+			 * IGMP is IPv4's MLD, which IPv6 carries in ICMPv6: multicast
+			 * membership would lapse without it; it is counted with ICMP. The
+			 * other family's ICMP is just another protocol below. */
 			pg_set(&d, PG_RULE_NONE, PG_R_PASS_ICMP, 0);
 		} else {
 			/* Any other IP protocol (ESP, GRE, SCTP, ...) follows `default in`. */

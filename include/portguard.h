@@ -161,7 +161,7 @@ enum pg_reason {
 	PG_R_PASS_DEFAULT,	/* no rule, default allow */
 	PG_R_PASS_REPLY,	/* answers a flow this host opened */
 	PG_R_PASS_NON_IP,	/* ARP and other non-IP ethertypes */
-	PG_R_PASS_ICMP,		/* ICMP and ICMPv6: not subject to port rules */
+	PG_R_PASS_ICMP,		/* ICMP, ICMPv6 and IGMP: not subject to port rules */
 	PG_R_PASS_FRAGMENT,	/* a non-first fragment of an allowed datagram */
 	PG_R_PASS_LOOPBACK,	/* a `local` port reached from loopback */
 	PG_R_MAX,

@@ -3,7 +3,7 @@
 # `portguard run` with real TCP and UDP traffic across a veth pair between a server and a client
 # namespace, IPv4 and IPv6, through the lifetime of the process:
 #   run #1 (enforce, --json): a session opened before start-up survives it; allowed, blocked,
-#     local and denied ports; the fields of the start, violation, suppressed and reload
+#     local and denied ports, and one rule in dry-run while the rest enforce; the fields of the start, violation, suppressed and reload
 #     records; replies to flows
 #     the server opened pass while unsolicited traffic to the same ports is blocked; SIGHUP to a
 #     stricter policy, then to a broken one (errors printed, the stricter one stays in force);
@@ -16,8 +16,9 @@
 PG_CASES="start-record established-survives-start new-session-same-port-blocked
 	allowed-tcp-v4 allowed-tcp-v6 allowed-udp-v4 allowed-udp-v6 blocked-tcp-v4 blocked-tcp-v6
 	blocked-udp-v4 blocked-udp-v6 reply-tcp-v4 reply-tcp-v6 reply-udp-v4 reply-udp-v6
-	local-blocked denied-blocked event-tcp-v4-fields event-tcp-v6 event-udp event-local-only
-	event-denied suppressed-record unsolicited-tcp-v4 unsolicited-tcp-v6 unsolicited-udp-v4
+	local-blocked denied-blocked rule-dry-run-passes rule-dry-run-rest-enforce
+	event-tcp-v4-fields event-tcp-v6 event-udp event-local-only event-denied event-rule-dry-run
+	event-rule-dry-run-rest suppressed-record unsolicited-tcp-v4 unsolicited-tcp-v6 unsolicited-udp-v4
 	unsolicited-udp-v6 reload-before reload-stricter
 	reload-broken-rejected reload-broken-old-in-force json-lines sigkill-enforcement-holds
 	takeover-start takeover-events sigterm-exit-0 detached-after-exit dry-run-start
@@ -47,17 +48,19 @@ write_policy() { # the ports of line 5
 	local tcp 7300
 	deny in udp 7400
 	allow in tcp 22
+	deny in tcp 7506 from $CLI4 dry-run
 	EOF
 }
 write_policy 7100,7101
 
-# Echo servers. Server: allowed 7100 7101 7200/udp; local 7300; denied 7400/udp; nothing
-# allows 7001 (the pre-existing session), 7500-7505. Client: 9999, for the server's own flows.
-pg_listen "$srv" tcp 7001 7100 7101 7300 7500 7502 7504
+# Echo servers. Server: allowed 7100 7101 7200/udp; local 7300; denied 7400/udp; denied in
+# dry-run 7506 from the client's IPv4 address; nothing allows 7001 (the pre-existing session),
+# 7500-7506. Client: 9999, for the server's own flows.
+pg_listen "$srv" tcp 7001 7100 7101 7300 7500 7502 7504 7506
 pg_listen "$srv" udp 7200 7400 7501 7503
 pg_listen "$cli" tcp 9999
 pg_listen "$cli" udp 9999
-pg_wait_for 10 pg_listening "$srv" tcp 7001 7100 7101 7300 7500 7502 7504 &&
+pg_wait_for 10 pg_listening "$srv" tcp 7001 7100 7101 7300 7500 7502 7504 7506 &&
 	pg_wait_for 10 pg_listening "$srv" udp 7200 7400 7501 7503 &&
 	pg_wait_for 10 pg_listening "$cli" tcp 9999 && pg_wait_for 10 pg_listening "$cli" udp 9999 ||
 	pg_skip_all "echo servers did not start" $PG_CASES
@@ -79,7 +82,11 @@ probes() {
 	for spec; do
 		read -r want rest <<<"$spec"
 		PROBED[$i]=$(cat "$PG_TMP/probe.$i")
-		[ "${PROBED[$i]}" = "$want" ] || { pg_log "${rest#* }: expected $want, was ${PROBED[$i]}"; bad=1; }
+		if [ "${PROBED[$i]}" != "$want" ]; then
+			pg_log "${rest#* }: expected $want, was ${PROBED[$i]}; events for its port:"
+			[ -f "${log:-}" ] && pg_json_match "$log" ".dest_port == ${rest##* }" | sed 's/^/#   /'
+			bad=1
+		fi
 		i=$((i + 1))
 	done
 	return $bad
@@ -174,7 +181,8 @@ expect "new-session-same-port-blocked blocked $cli tcp $SRV4 7001" \
 	"blocked-udp-v4 blocked $cli udp $SRV4 7501" "blocked-udp-v6 blocked $cli udp $SRV6 7501" \
 	"reply-tcp-v4 ok $srv tcp $CLI4 9999 7600" "reply-tcp-v6 ok $srv tcp $CLI6 9999 7601" \
 	"reply-udp-v4 ok $srv udp $CLI4 9999 7602" "reply-udp-v6 ok $srv udp $CLI6 9999 7603" \
-	"local-blocked blocked $cli tcp $SRV4 7300" "denied-blocked blocked $cli udp $SRV4 7400"
+	"local-blocked blocked $cli tcp $SRV4 7300" "denied-blocked blocked $cli udp $SRV4 7400" \
+	"rule-dry-run-passes ok $cli tcp $SRV4 7506" "rule-dry-run-rest-enforce blocked $cli tcp $SRV6 7506"
 
 # RFC 3339, UTC, microseconds: 2026-11-29T21:30:00.123456Z
 ts_re='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z$'
@@ -193,6 +201,13 @@ event_case event-local-only "$log" ".dest_port == 7300 and .reason == \"local-on
 	(.rule | endswith(\"server.policy:7\")) and .action == \"blocked\""
 event_case event-denied "$log" ".dest_port == 7400 and .proto == \"UDP\" and
 	.reason == \"denied\" and (.rule | endswith(\"server.policy:8\"))"
+# A per-rule dry-run: the deny reports and lets through; the same port from IPv6, which the
+# rule does not cover, is blocked by the enforcing default.
+event_case event-rule-dry-run "$log" ".dest_port == 7506 and .src_ip == \"$CLI4\" and
+	.action == \"allowed\" and .mode == \"dry-run\" and .reason == \"denied\" and
+	(.rule | endswith(\"server.policy:10\"))"
+event_case event-rule-dry-run-rest "$log" ".dest_port == 7506 and .src_ip == \"$CLI6\" and
+	.action == \"blocked\" and .mode == \"enforce\" and .rule == \"default in\""
 
 # A burst of 20 datagrams from one source to one blocked port: the kernel reports the first
 # and counts the repeats within its rate-limit window, which a suppressed record then reports.

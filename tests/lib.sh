@@ -225,15 +225,16 @@ pg_listening() {
 # pg_probe NS tcp|udp ADDR PORT [SPORT]: send a token from NS (from source port SPORT if given)
 # and succeed only if the echo server at ADDR PORT sends it back. Blocked traffic gets no
 # answer; the wait for one is bounded: 2 s to connect, or 2 s after a datagram (the echo
-# server forks per connection or datagram, which takes a while on a loaded machine).
+# server forks per connection or datagram, which takes a while on a loaded machine), and 10 s
+# in all.
 pg_probe() {
 	local ns=$1 proto=$2 addr=$3 port=$4 sport=${5:-} token="pg-$RANDOM$RANDOM" got
 	if [ "$proto" = tcp ]; then
-		got=$(echo "$token" | timeout 5 nsenter --net=/run/netns/"$ns" \
+		got=$(echo "$token" | timeout 10 nsenter --net=/run/netns/"$ns" \
 			ncat -w 2 ${sport:+-p "$sport"} "$addr" "$port" 2>/dev/null)
 	else
 		[[ $addr == *:* ]] && addr="[$addr]"
-		got=$(echo "$token" | timeout 5 nsenter --net=/run/netns/"$ns" \
+		got=$(echo "$token" | timeout 10 nsenter --net=/run/netns/"$ns" \
 			socat -t 2 - "UDP:$addr:$port${sport:+,sourceport=$sport}" 2>/dev/null)
 	fi
 	[ "$got" = "$token" ]
