@@ -34,19 +34,24 @@ range_ns() { # median min max -> "12.3 [11.0-14.2]"
 	awk -v m="$1" -v lo="$2" -v hi="$3" 'BEGIN { if (m == "") print "-"; else printf "%.1f [%.1f-%.1f]", m, lo, hi }'
 }
 
+# The commit measured, and whether the tree differed from it.
+pg_rev() {
+	echo "$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$top" diff --quiet HEAD -- . ':!bench/results.md' ':!bench/results.png' 2>/dev/null || echo ' (with local changes)')"
+}
+
 machine() {
 	local model mem
 	model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo "| | |"
 	echo "|---|---|"
-	echo "| date | $(date -u '+%Y-%m-%d %H:%M UTC') |"
+	echo "| date | ${RUN_DATE:-$(date -u '+%Y-%m-%d %H:%M UTC')} |"
 	echo "| machine | $model, $NCPU CPUs, $mem |"
 	echo "| kernel | $(uname -r) |"
-	echo "| portguard | $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$top" diff --quiet HEAD 2>/dev/null || echo ' (with local changes)') |"
+	echo "| portguard | ${PG_REV:-$(pg_rev)} |"
 	echo "| tools | clang $(clang --version 2>/dev/null | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -1), libbpf $(dpkg-query -W -f='${Version}' libbpf1 2>/dev/null), xdp-tools $(dpkg-query -W -f='${Version}' xdp-tools 2>/dev/null), nftables $(dpkg-query -W -f='${Version}' nftables 2>/dev/null), iptables $(iptables --version 2>/dev/null | sed 's/iptables //'), netsniff-ng $(dpkg-query -W -f='${Version}' netsniff-ng 2>/dev/null) |"
 	echo "| pinned CPU | $CPU (every measured process; softirq work of the veth path runs there too) |"
-	echo "| load average | $LOAD_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end |"
+	echo "| load average | $LOAD_START at start, ${LOAD_END:-$(cut -d' ' -f1-3 /proc/loadavg)} at end (1, 5, 15 min) |"
 	echo "| run | $ROUNDS rounds; item 1: $REPEAT packets per test_run; item 2: ${SECONDS_PER_RUN} s per run; took $((END - START)) s |"
 }
 
@@ -311,7 +316,7 @@ target_rows() {
 	fi
 	# 1. 10,000 rules within 10% of 10 rules.
 	a=$(ratio "$pg10k" "$pg10")
-	echo "| per-packet cost at 10,000 rules within 10% of 10 rules (mix) | $(fmt1 "$pg10k") ns vs $(fmt1 "$pg10") ns: x$a | $(verdict "$a" '<=' 1.10) $(why_growth "$a") |"
+	echo "| per-packet cost at 10,000 rules within 10% of 10 rules (mix) | $(fmt1 "$pg10k") ns vs $(fmt1 "$pg10") ns: x$a | $(verdict "$a" '<=' 1.10)$(why_growth "$a") |"
 	# 2. At most 1.5x the reference, on the frames the reference handles.
 	local m worst=0 worstnet=0
 	for m in allowed-syn blocked-syn blocked-udp; do
