@@ -284,8 +284,7 @@ out:
 		if (lock >= 0 || lock == -ENOENT)
 			pg_detach_all(up.pin_dir);
 		pg_unlock(lock);
-		fprintf(stderr, "portguard: detached from %s\n",
-			up.nifaces || up.cgroup[0] ? "every attach point" : "nothing");
+		fprintf(stderr, "portguard: detached; enforcement removed\n");
 	}
 	pg_up_close(&up);
 	return err ? 1 : 0;
