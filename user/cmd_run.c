@@ -54,6 +54,7 @@ static void info_of(const struct pg_up *up, struct pg_stream_info *i, const char
 		.cgroup = up->cgroup,
 		.pin_dir = up->pin_dir,
 		.takeover = up->l.takeover,
+		.seeded = up->enforced.seeded,
 		.load_ms = up->enforced.load_ns / 1e6,
 	};
 }
