@@ -135,6 +135,8 @@ static struct pg_verdict look(const struct pg_compiled *c, enum pg_dir dir,
 	} while (0)
 
 #define R(i) (PG_RULE_FIRST + (i))
+/* The port flags' local rule field (include/portguard.h) naming rule i. */
+#define LOCAL_RULE(i) ((__u32)R(i) << PG_PORT_LOCAL_RULE_SHIFT)
 
 /* ---- classes ---- */
 
@@ -276,8 +278,8 @@ TEST(local_and_allow_overlap)
 	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 8090, "127.0.0.1", PG_ACT_LOCAL, R(1), 0);
 	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 8090, "::1", PG_ACT_LOCAL, R(1), 0);
 	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 8090, "198.18.9.9", PG_ACT_DENY, R(2), 0);
-	EXPECT_EQ(PG_PORT_LOCAL, pg_compiled_lookup(&c, IN, PG_PIDX_TCP, 8090,
-						      addr("127.0.0.1"), &v));
+	EXPECT_EQ(PG_PORT_LOCAL | LOCAL_RULE(1),
+		  pg_compiled_lookup(&c, IN, PG_PIDX_TCP, 8090, addr("127.0.0.1"), &v));
 	EXPECT_EQ(0, pg_compiled_lookup(&c, IN, PG_PIDX_TCP, 8091, addr("127.0.0.1"), &v));
 	EXPECT_EQ(0, pg_compiled_lookup(&c, IN, PG_PIDX_UDP, 8090, addr("127.0.0.1"), &v));
 	pg_compiled_free(&c);
@@ -295,7 +297,7 @@ TEST(local_dry_run_port_flags)
 	rule(p, PG_RULE_LOCAL, IN, TCP, "9005", NULL);
 	ASSERT_EQ(0, pg_compile(p, 0, &c));
 	/* trying out `local` on an open port: off-host traffic is reported, let through */
-	EXPECT_EQ(PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN,
+	EXPECT_EQ(PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN | LOCAL_RULE(1),
 		  pg_compiled_lookup(&c, IN, PG_PIDX_TCP, 9000, addr("198.18.0.1"), &v));
 	EXPECT_EQ(PG_ACT_LOCAL, v.action);
 	EXPECT_EQ(R(1), v.rule_id);
@@ -303,8 +305,8 @@ TEST(local_dry_run_port_flags)
 	/* loopback is what the allow let through, and the dry-run local would too */
 	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 9000, "127.0.0.1", PG_ACT_ALLOW, R(0), 0);
 	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 9000, "::1", PG_ACT_ALLOW, R(0), 0);
-	/* an enforcing local on the same port wins: the port is enforced */
-	EXPECT_EQ(PG_PORT_LOCAL,
+	/* an enforcing local on the same port wins: the port is enforced, and named by it */
+	EXPECT_EQ(PG_PORT_LOCAL | LOCAL_RULE(2),
 		  pg_compiled_lookup(&c, IN, PG_PIDX_TCP, 9005, addr("198.18.0.1"), &v));
 	EXPECT_EQ(R(2), v.rule_id);
 	EXPECT_EQ(0, v.flags);
@@ -761,7 +763,7 @@ static void decide(const struct pg_config *cfg, enum pg_dir dir, const __u8 *a,
 TEST(random_policies_agree_with_evaluator)
 {
 	int iter, q, checked = 0, seen[PG_R_MAX] = { 0 }, nlog = 0, ndry = 0, nlocalport = 0,
-	    ndryrule = 0;
+	    ndryrule = 0, nshadow = 0;
 
 	rng_state = 0x5eed0f9087a7d1ull;
 	for (iter = 0; iter < 1500; iter++) {
@@ -799,7 +801,9 @@ TEST(random_policies_agree_with_evaluator)
 			if (r.action != v.action || r.rule_slot != v.rule_id || r.flags != v.flags ||
 			    (int)r.reason != reason || r.drop != drop || r.dry_run != dry ||
 			    r.port_local != !!(pflags & PG_PORT_LOCAL) ||
-			    r.port_local_dry_run != !!(pflags & PG_PORT_LOCAL_DRY_RUN)) {
+			    r.port_local_dry_run != !!(pflags & PG_PORT_LOCAL_DRY_RUN) ||
+			    (r.port_local &&
+			     r.port_local_slot != pflags >> PG_PORT_LOCAL_RULE_SHIFT)) {
 				char pa[INET6_ADDRSTRLEN];
 
 				inet_ntop(AF_INET6, a, pa, sizeof(pa));
@@ -820,6 +824,17 @@ TEST(random_policies_agree_with_evaluator)
 			ASSERT_EQ(r.dry_run, dry);
 			ASSERT_EQ(r.port_local, !!(pflags & PG_PORT_LOCAL));
 			ASSERT_EQ(r.port_local_dry_run, !!(pflags & PG_PORT_LOCAL_DRY_RUN));
+			if (r.port_local)
+				ASSERT_EQ(r.port_local_slot, pflags >> PG_PORT_LOCAL_RULE_SHIFT);
+			/* a dry-run rule covers it, yet the enforcing rules block it: the case a
+			 * dry-run rule must not open */
+			if (r.drop && !(r.flags & PG_VF_DRY_RUN)) {
+				bool dry_rule = false;
+
+				for (i = 0; i < r.ncovering; i++)
+					dry_rule |= r.covering[i]->dry_run;
+				nshadow += dry_rule;
+			}
 			seen[r.reason]++;
 			nlog += r.log;
 			ndry += r.dry_run;
@@ -832,11 +847,12 @@ TEST(random_policies_agree_with_evaluator)
 		pol_free(p);
 	}
 	printf("# %d queries agree: denied %d, local-only %d, loopback %d, rule %d, "
-	       "not-allowed %d, default %d, logged %d, dry-run %d (by a rule %d), local port %d\n",
+	       "not-allowed %d, default %d, logged %d, dry-run %d (by a rule %d), blocked under "
+	       "a dry-run rule %d, local port %d\n",
 	       checked,
 	       seen[PG_R_DENIED], seen[PG_R_LOCAL_ONLY], seen[PG_R_PASS_LOOPBACK],
 	       seen[PG_R_PASS_RULE], seen[PG_R_NOT_ALLOWED], seen[PG_R_PASS_DEFAULT], nlog, ndry,
-	       ndryrule, nlocalport);
+	       ndryrule, nshadow, nlocalport);
 	/* The generator must keep reaching every outcome, or the agreement above means little. */
 	ASSERT_LT(1000, seen[PG_R_DENIED]);
 	ASSERT_LT(1000, seen[PG_R_LOCAL_ONLY]);
@@ -847,6 +863,7 @@ TEST(random_policies_agree_with_evaluator)
 	ASSERT_LT(1000, nlog);
 	ASSERT_LT(1000, ndry);
 	ASSERT_LT(1000, ndryrule);
+	ASSERT_LT(1000, nshadow);
 	ASSERT_LT(1000, nlocalport);
 }
 
@@ -987,6 +1004,9 @@ TEST(shipped_policies_agree_with_evaluator)
 					ASSERT_EQ(r.rule_slot, v.rule_id);
 					ASSERT_EQ(r.flags, v.flags);
 					ASSERT_EQ(r.port_local, !!(fl & PG_PORT_LOCAL));
+					if (r.port_local)
+						ASSERT_EQ(r.port_local_slot,
+							  fl >> PG_PORT_LOCAL_RULE_SHIFT);
 					pg_eval_free(&r);
 					checked++;
 				}

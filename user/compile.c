@@ -289,8 +289,7 @@ static int htab_resize(struct ctx *x)
 /* The class of the active rule set, created if new. Returns its index or -ENOMEM. */
 static long class_of_active(struct ctx *x)
 {
-	size_t head = x->p->nrules, h, r;
-	bool local = false, local_enforce = false;
+	size_t head = x->p->nrules, h, r, local = NONE, local_dry = NONE;
 	struct cls *c;
 	int err;
 
@@ -312,14 +311,23 @@ static long class_of_active(struct ctx *x)
 		const struct pg_rule *rule = &x->p->rules[r];
 
 		x->members[x->nmembers++] = r;
-		if (rule->kind == PG_RULE_LOCAL) {
-			local = true;
-			local_enforce |= !rule->dry_run;
-		}
+		if (rule->kind == PG_RULE_LOCAL && rule->dry_run)
+			local_dry = min_rule(local_dry, r);
+		else if (rule->kind == PG_RULE_LOCAL)
+			local = min_rule(local, r);
 	}
-	/* The bind hook refuses non-loopback binds of a local port; it only reports them when
-	 * every local rule on the port is dry-run (as in the verdict, enforcing wins). */
-	c->flags = local ? PG_PORT_LOCAL | (local_enforce ? 0 : PG_PORT_LOCAL_DRY_RUN) : 0;
+	/*
+	 * The bind hook refuses non-loopback binds of a local port; it only reports them when
+	 * every local rule on the port is dry-run (as in the verdict, enforcing wins). It and
+	 * XDP's spoofed-loopback check name the local rule from here: a local rule covers every
+	 * peer, so it is the same for the whole class, while the trie may name another rule.
+	 */
+	c->flags = 0;
+	if (local != NONE)
+		c->flags = PG_PORT_LOCAL | x->out->rule_slot[local] << PG_PORT_LOCAL_RULE_SHIFT;
+	else if (local_dry != NONE)
+		c->flags = PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN |
+			   x->out->rule_slot[local_dry] << PG_PORT_LOCAL_RULE_SHIFT;
 	x->nclasses++;
 	if (x->nclasses * 2 > x->hcap) {
 		err = htab_resize(x);

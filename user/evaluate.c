@@ -193,6 +193,9 @@ int pg_policy_evaluate(const struct pg_policy *p, enum pg_dir dir, enum pg_proto
 			some_dry_run |= rule->dry_run;
 		}
 		if (rule->kind == PG_RULE_LOCAL && rule_covers(rule, dir, pidx, port, addr, false)) {
+			/* the port's local rule: the first enforcing one, else the first */
+			if (!nlocal_port || (nlocal_port == nlocal_port_dry && !rule->dry_run))
+				r->port_local_slot = PG_RULE_FIRST + i;
 			nlocal_port++;
 			nlocal_port_dry += rule->dry_run;
 		}
@@ -259,6 +262,8 @@ int pg_policy_evaluate(const struct pg_policy *p, enum pg_dir dir, enum pg_proto
 	}
 	if (r->drop && !(r->flags & PG_VF_DRY_RUN) && some_dry_run)
 		why_add(r, "dry-run rules only report, they never let through what the rest blocks");
+	if (!r->drop && some_dry_run)
+		why_add(r, "the dry-run rules that cover it would not block it either");
 	if (r->dry_run && p->mode == PG_MODE_DRY_RUN && !(r->flags & PG_VF_DRY_RUN))
 		why_add(r, "mode dry-run: reported, not blocked");
 	return 0;
