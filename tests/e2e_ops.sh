@@ -9,7 +9,7 @@
 #   - after `unload`, status says nothing is loaded and exits 1.
 . "$(dirname "$0")/lib.sh"
 
-PG_CASES="load status_text status_sha256 status_rule_counts_exact status_reason_counts_exact status_pass_reason_counts_exact explain_names_counted_rule metrics_served_by_monitor log_file_from_monitor unload_then_status_exits_1"
+PG_CASES="load status_text status_sha256 status_rule_counts_exact status_reason_counts_exact status_pass_reason_counts_exact explain_names_counted_rule metrics_served_by_monitor prometheus_scrapes_monitor log_file_from_monitor unload_then_status_exits_1"
 pg_setup socat nsenter sha256sum
 
 srv=$(pg_netns srv) && cli=$(pg_netns cli) || pg_skip_all "cannot create namespaces" $PG_CASES
@@ -94,7 +94,9 @@ pg_log "default in $d0 -> $d1, not-allowed $r0 -> $r1 (sent $NB to a port no rul
 [ "$sent" = 0 ] && [ $((d1 - d0)) -eq $NB ] && [ $((r1 - r0)) -eq $NB ]
 result $? status_reason_counts_exact
 
-q0=$(reason_packets "$before" allowed-rule) q1=$(reason_packets "$after" allowed-rule)
+# The first pass reason is "an allow rule" (PG_R_PASS_RULE), whatever names.c calls it.
+first_pass() { printf '%s\n' "$1" | grep -oE '"[a-z-]+":\{"drop":false,"packets":[0-9]+' | head -1 | grep -oE '[0-9]+$'; }
+q0=$(first_pass "$before") q1=$(first_pass "$after")
 [ "$sent" = 0 ] && [ $((q1 - q0)) -eq $((N4 + N6)) ]
 result $? status_pass_reason_counts_exact
 
@@ -106,7 +108,7 @@ result $? explain_names_counted_rule
 if pgs monitor --help 2>&1 | grep -q -- --metrics; then
 	port=19464
 	pg_bg pg_in "$srv" "$PORTGUARD" monitor --json --pin-dir "$pins" --metrics "127.0.0.1:$port" \
-		--log-file "$PG_TMP/events.json"
+		--log-file "$PG_TMP/events.json" >"$PG_TMP/monitor.out" 2>&1
 	if pg_wait_for 10 pg_in "$srv" curl -sf "http://127.0.0.1:$port/metrics"; then
 		m=$(pg_in "$srv" curl -sf "http://127.0.0.1:$port/metrics")
 		has "$m" "^portguard_rule_packets_total\\{rule=\"$policy:3\",action=\"allow\"\\} $p1\$" &&
@@ -116,12 +118,31 @@ if pgs monitor --help 2>&1 | grep -q -- --metrics; then
 	else
 		pg_fail metrics_served_by_monitor
 	fi
+	# A real Prometheus scrapes the monitor, in the server's namespace; bounded wait.
+	if command -v prometheus >/dev/null 2>&1; then
+		printf '%s\n' 'global: { scrape_interval: 1s, scrape_timeout: 1s }' \
+			'scrape_configs:' '  - job_name: portguard' \
+			"    static_configs: [ { targets: ['127.0.0.1:$port'] } ]" >"$PG_TMP/prometheus.yml"
+		pg_bg nsenter --net=/run/netns/"$srv" prometheus --config.file="$PG_TMP/prometheus.yml" \
+			--storage.tsdb.path="$PG_TMP/prom" --web.listen-address=127.0.0.1:19090 \
+			--log.level=error
+		q="portguard_rule_packets_total{rule=\"$policy:3\",action=\"allow\"}"
+		prom_has() {
+			nsenter --net=/run/netns/"$srv" curl -s -G http://127.0.0.1:19090/api/v1/query \
+				--data-urlencode "query=$q" | grep -q "\"job\":\"portguard\".*,\"$p1\"\]"
+		}
+		pg_wait_for 60 prom_has
+		result $? prometheus_scrapes_monitor
+	else
+		pg_skip prometheus_scrapes_monitor "prometheus not installed (make deps)"
+	fi
 	send_udp 3 198.18.7.1 9998
 	pg_wait_for 10 grep -q '"dest_port":9998' "$PG_TMP/events.json"
 	[ "$(stat -c %a "$PG_TMP/events.json")" = 600 ] && grep -q '"event_type":"violation"' "$PG_TMP/events.json"
 	result $? log_file_from_monitor
 else
 	pg_skip metrics_served_by_monitor "monitor has no --metrics yet (loader integration)"
+	pg_skip prometheus_scrapes_monitor "monitor has no --metrics yet (loader integration)"
 	pg_skip log_file_from_monitor "monitor has no --log-file yet (loader integration)"
 fi
 

@@ -227,6 +227,7 @@ TEST(start_and_suppressed_records)
 		.cgroup = "/sys/fs/cgroup",
 		.pin_dir = "/sys/fs/bpf/portguard",
 		.takeover = true,
+		.seeded = 3,
 		.load_ms = 1.5,
 	};
 	__u64 delta[PG_EVS_MAX] = { [PG_EVS_SUBMITTED] = 100, [PG_EVS_RING_FULL] = 3,
@@ -239,7 +240,7 @@ TEST(start_and_suppressed_records)
 		     "\"policy\":\"/etc/portguard/cloud.policy\",\"sha256\":\"ab\","
 		     "\"mode\":\"dry-run\",\"rules\":9,\"interfaces\":[\"veth0\",\"eth\\\"1\"],"
 		     "\"cgroup\":\"/sys/fs/cgroup\",\"pin_dir\":\"/sys/fs/bpf/portguard\","
-		     "\"takeover\":true,\"load_ms\":1.500}",
+		     "\"takeover\":true,\"flows_seeded\":3,\"load_ms\":1.500}",
 		     buf);
 	ASSERT_LT(0, pg_event_format_suppressed(delta, WALL_NS, &f, buf, sizeof(buf)));
 	ASSERT_STREQ("{\"timestamp\":\"2026-11-29T21:15:03.123456Z\",\"event_type\":\"suppressed\","

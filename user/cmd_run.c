@@ -54,6 +54,7 @@ static void info_of(const struct pg_up *up, struct pg_stream_info *i, const char
 		.cgroup = up->cgroup,
 		.pin_dir = up->pin_dir,
 		.takeover = up->l.takeover,
+		.seeded = up->enforced.seeded,
 		.load_ms = up->enforced.load_ns / 1e6,
 	};
 }
@@ -284,8 +285,7 @@ out:
 		if (lock >= 0 || lock == -ENOENT)
 			pg_detach_all(up.pin_dir);
 		pg_unlock(lock);
-		fprintf(stderr, "portguard: detached from %s\n",
-			up.nifaces || up.cgroup[0] ? "every attach point" : "nothing");
+		fprintf(stderr, "portguard: detached; enforcement removed\n");
 	}
 	pg_up_close(&up);
 	return err ? 1 : 0;

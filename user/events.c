@@ -340,6 +340,7 @@ int pg_event_format_info(const char *event_type, const struct pg_stream_info *in
 		put(&o, " cgroup none");
 	member_str(&o, "pin_dir", info->pin_dir ? info->pin_dir : "");
 	member_bool(&o, "takeover", info->takeover);
+	member_num(&o, "flows_seeded", info->seeded);
 	if (o.json)
 		put(&o, ",\"load_ms\":%.3f", info->load_ms);
 	else

@@ -41,6 +41,7 @@ struct pg_stream_info {
 	const char *cgroup;  /* "" or NULL: no socket hooks */
 	const char *pin_dir;
 	bool takeover;	     /* pinned state of an earlier run was taken over */
+	unsigned seeded;     /* flows seeded from the sockets open at (re)load */
 	double load_ms;
 };
 

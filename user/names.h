@@ -8,8 +8,8 @@
 
 #include "portguard.h"
 
-/* "not-allowed", "local-only", ... ("pass-rule", "pass-reply", ... for pass reasons); "unknown"
- * out of range. status and metrics print these too. */
+/* "not-allowed", "local-only", ... ("allowed-rule", "reply", "loopback", ... for pass
+ * reasons); "unknown" out of range. status and metrics print these too. */
 const char *pg_reason_name(__u32 reason);
 /* "xdp", "bind", "connect", "sendmsg", "sock_create". */
 const char *pg_hook_name(__u32 hook);

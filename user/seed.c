@@ -35,11 +35,14 @@ void pg_flow_key_make(struct pg_flow_key *k, int family, const void *laddr, cons
 }
 
 /*
- * TCP: every state in which packets still flow to us (SYN_SENT through TIME_WAIT), not
- * LISTEN (no peer) or CLOSE. UDP: connected sockets, which sock_diag shows as ESTABLISHED;
- * an unconnected UDP socket has no peer to seed.
+ * TCP: every state in which the peer still has something to send us: SYN_SENT, SYN_RECV,
+ * ESTABLISHED, the FIN_WAITs, CLOSE_WAIT, LAST_ACK, CLOSING. Not LISTEN (no peer), CLOSE, or
+ * TIME_WAIT: a busy server holds thousands of those, and they would crowd live flows out of
+ * the LRU table for the sake of a retransmitted FIN. UDP: connected sockets, which sock_diag
+ * shows as ESTABLISHED; an unconnected UDP socket has no peer to seed.
  */
-#define TCP_STATES (0xfffu & ~((1u << TCP_LISTEN) | (1u << TCP_CLOSE)))
+#define TCP_STATES \
+	(0xfffu & ~((1u << TCP_LISTEN) | (1u << TCP_CLOSE) | (1u << TCP_TIME_WAIT)))
 #define UDP_STATES (1u << TCP_ESTABLISHED)
 
 static int dump(int nl, int family, int proto, __u32 states, int flows_fd, __u64 now,

@@ -201,6 +201,13 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 	err = resolve_cgroup(o, up->cgroup, sizeof(up->cgroup));
 	if (err)
 		goto fail;
+	if (!up->nifaces && !up->cgroup[0]) {
+		fprintf(stderr, "portguard: nothing to enforce: no interface is named (--iface or "
+				"an `interface` line in %s) and the socket hooks are off "
+				"(--no-cgroup)\n", o->policy);
+		err = -EINVAL;
+		goto fail;
+	}
 	err = pg_abs_path(o->pin_dir ? o->pin_dir : PG_PIN_DIR_DEFAULT, up->pin_dir,
 			  sizeof(up->pin_dir));
 	if (err)
