@@ -62,6 +62,7 @@ int pg_pin_dir_prepare(const char *dir)
 {
 	char parent[PATH_MAX], *slash;
 	const char *where;
+	int err;
 
 	if (is_bpffs(dir))
 		goto links;
@@ -87,9 +88,10 @@ int pg_pin_dir_prepare(const char *dir)
 	if (where == dir && mkdir_p(dir))
 		goto fail_mkdir;
 	if (mount("bpf", where, "bpf", 0, "mode=0700")) {
+		err = -errno;
 		fprintf(stderr, "portguard: failed to mount bpffs on %s: %s\n", where,
-			strerror(errno));
-		return -errno;
+			strerror(-err));
+		return err;
 	}
 	if (where != dir && mkdir(dir, 0700) && errno != EEXIST)
 		goto fail_mkdir;
@@ -101,8 +103,9 @@ links:
 	}
 	return 0;
 fail_mkdir:
-	fprintf(stderr, "portguard: failed to create pin directory %s: %s\n", dir, strerror(errno));
-	return -errno;
+	err = -errno;
+	fprintf(stderr, "portguard: failed to create pin directory %s: %s\n", dir, strerror(-err));
+	return err;
 }
 
 int pg_lock(const char *dir)
