@@ -111,7 +111,7 @@ fail_mkdir:
 int pg_lock(const char *dir)
 {
 	struct stat a, b;
-	int fd;
+	int fd, err;
 
 	for (;;) {
 		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -136,9 +136,10 @@ int pg_lock(const char *dir)
 		close(fd);
 	}
 fail:
-	fd = -errno;
-	fprintf(stderr, "portguard: failed to lock %s: %s\n", dir, strerror(errno));
-	return fd;
+	err = -errno;
+	fprintf(stderr, "portguard: failed to lock %s: %s\n", dir, strerror(-err));
+	close(fd);
+	return err;
 }
 
 void pg_unlock(int fd)
