@@ -11,7 +11,8 @@ PG_CASES="run_attaches start_record notify_ready sigint_detaches_all sigkill_kee
 takeover_updates_links sighup_rejects_broken sighup_reloads load_twice reload_twice
 unload_twice lock_serialises run_keep second_run_refused event_fields suppressed_counted
 bind_attribution monitor_streams monitor_kill_keeps run_exits_on_unload notify_abstract_reload
-pin_dir_mounts_bpffs load_reconciles text_stream_json_log takeover_no_gap"
+pin_dir_mounts_bpffs load_reconciles text_stream_json_log takeover_no_gap
+unload_other_netns"
 pg_setup bpftool socat flock ss
 
 pin=$(pg_bpffs)/pg || pg_skip_all "cannot mount bpffs" $PG_CASES
@@ -239,6 +240,13 @@ pg_check takeover_no_gap eval '[ "$gap_bytes" = 0 ] && ! has_xdp &&
 	echo reachable | timeout 5 nsenter --net=/run/netns/"$cli" socat -u - UDP:198.18.7.1:9000 &&
 	pg_wait_for 5 grep -q reachable "$PG_TMP/recv9000"'
 pg_stop "$receiver"
+
+# unload from another network namespace: the XDP link goes (links are namespace-free), the tc
+# filter it cannot see is named, not guessed at by ifindex.
+pg_check unload_other_netns eval 'load 2>/dev/null && has_tc &&
+	"$PORTGUARD" unload --pin-dir "$pin" 2>"$err" >/dev/null && ! has_xdp && has_tc &&
+	grep -q "xdp-pgs0 is attached in another network namespace" "$err" && ! all_pins'
+pg_in "$srv" tc filter del dev pgs0 egress pref 28775 2>/dev/null
 
 # A pin directory where no bpffs is: bpffs is mounted on it.
 plain=$PG_TMP/plain/pg
