@@ -18,6 +18,7 @@ struct pg_decision {
 	__u8 drop;     /* the policy blocks it (dry-run may still let it through) */
 	__u8 dry_run;  /* it would be blocked, but dry-run (policy or rule) lets it through */
 	__u8 log;      /* allowed by a rule with `log` */
+	__u8 vflags;   /* PG_VF_* of the verdict pg_decide found (0 once pg_set replaced it) */
 };
 
 /* The generation in force and its config. NULL only if the maps are missing an entry, which
@@ -52,6 +53,13 @@ static __always_inline struct pg_port_val *pg_port_lookup(__u32 gen, __u32 dir, 
 	__u32 idx = pg_port_index(gen, dir, pidx, port);
 
 	return bpf_map_lookup_elem(&pg_ports, &idx);
+}
+
+/* The slot of the port's `local` rule: the first enforcing one, else the first dry-run one.
+ * Only for a port with PG_PORT_LOCAL. */
+static __always_inline __u32 pg_port_local_rule(const struct pg_port_val *pv)
+{
+	return pv->flags >> PG_PORT_LOCAL_RULE_SHIFT;
 }
 
 /*
@@ -125,6 +133,7 @@ static __always_inline void pg_decide(__u32 gen, const struct pg_config *cfg, __
 		break;
 	}
 	d->dry_run = d->drop && (cfg->mode == PG_MODE_DRY_RUN || (flags & PG_VF_DRY_RUN));
+	d->vflags = flags;
 }
 
 static __always_inline void pg_count(struct pg_counter *c, __u64 bytes, __u64 now)

@@ -143,7 +143,6 @@ static __always_inline int judge_bind(struct bpf_sock_addr *ctx, const __u8 *add
 	struct pg_decision d = {};
 	const struct pg_config *cfg;
 	struct pg_port_val *pv;
-	struct pg_verdict *v;
 	__u8 zero[16] = {};
 	__u16 port;
 	__u32 gen;
@@ -171,26 +170,9 @@ static __always_inline int judge_bind(struct bpf_sock_addr *ctx, const __u8 *add
 		d.drop = 1;
 		d.dry_run = cfg->mode == PG_MODE_DRY_RUN || (pv->flags & PG_PORT_LOCAL_DRY_RUN);
 	}
-	/*
-	 * The rule slot of the `local` rule, for counters and the event's "rule": it is the
-	 * verdict of the port's class for any peer (prefix length 0 over the address, so the
-	 * lookup stops at the class). A `deny in ... from any` on the same port would have taken
-	 * that entry (deny > local); the port is then still `local`, and the deny rule is named.
-	 */
-	d.rule_id = PG_RULE_DEFAULT_IN;
-	if (pv->flags & PG_PORT_UNIFORM) {
-		/* One verdict for every peer, inlined in the port slot by pg_apply. */
-		d.rule_id = pv->flags >> PG_PORT_V_RULE_SHIFT;
-	} else if (pv->class_id) {
-		struct pg_peer_key k = {
-			.prefixlen = 32,
-			.class_id = bpf_htonl(pv->class_id),
-		};
-
-		v = bpf_map_lookup_elem(&pg_peers, &k);
-		if (v)
-			d.rule_id = v->rule_id;
-	}
+	/* The `local` rule, for counters and the event's "rule", from the port slot: the trie's
+	 * verdict is about peers and may name a deny, a dry-run rule or the default. */
+	d.rule_id = pg_port_local_rule(pv);
 	sock_report(cfg, &d, PG_HOOK_BIND, PG_DIR_IN, pidx_proto(pidx), family, zero, 0, addr,
 		    port);
 	return verdict(&d);

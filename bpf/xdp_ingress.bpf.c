@@ -109,6 +109,7 @@ static __always_inline void pg_set(struct pg_decision *d, __u32 rule_id, __u8 re
 	d->drop = PG_R_IS_DROP(reason);
 	d->dry_run = d->drop && dry_run;
 	d->log = 0;
+	d->vflags = 0;
 }
 
 /*
@@ -257,14 +258,24 @@ int pg_xdp_ingress(struct xdp_md *ctx)
 			 * A loopback source on a wire is spoofed (127/8 and ::1 never leave a
 			 * host). The stack drops it unless route_localnet is set, which
 			 * kube-proxy does: a `local` port stays local-only here unless this is
-			 * lo itself.
+			 * lo itself. So such a packet to a local port is decided as from an
+			 * off-host peer. The trie answered for a loopback peer, which differs
+			 * only in what the local rule says: what already blocks (an enforcing
+			 * deny, the default) stands; else an enforcing local blocks; else (only
+			 * dry-run locals) a dry-run deny that already reports stands, and
+			 * otherwise the dry-run local reports. The local rule is the port's,
+			 * not the trie entry's (which may name another rule).
 			 */
-			if (d.reason == PG_R_PASS_LOOPBACK &&
-			    ctx->ingress_ifindex != PG_LOOPBACK_IFINDEX) {
+			if (pg_addr_is_loopback((const __u8 *)p.saddr) &&
+			    ctx->ingress_ifindex != PG_LOOPBACK_IFINDEX &&
+			    !(d.drop && !(d.vflags & PG_VF_DRY_RUN))) {
 				struct pg_port_val *pv = pg_port_lookup(gen, PG_DIR_IN, pidx, p.dport);
 
-				pg_set(&d, d.rule_id, PG_R_LOCAL_ONLY,
-				       dry || (pv && (pv->flags & PG_PORT_LOCAL_DRY_RUN)));
+				if (pv && (pv->flags & PG_PORT_LOCAL) &&
+				    !(pv->flags & PG_PORT_LOCAL_DRY_RUN))
+					pg_set(&d, pg_port_local_rule(pv), PG_R_LOCAL_ONLY, dry);
+				else if (pv && (pv->flags & PG_PORT_LOCAL) && !d.drop)
+					pg_set(&d, pg_port_local_rule(pv), PG_R_LOCAL_ONLY, 1);
 			}
 			/* Replies pass whatever the policy says of the port, and in dry-run
 			 * they are not would-be violations either. */

@@ -9,10 +9,13 @@
 # policy/novavms-cloud.policy` on its veth. The internet probes it with nmap and ncat. The
 # violations print as they stream; a table of what was reachable ends the run.
 #
+# Last, a service started in the server's cgroup tries to bind a loopback-only port on every
+# address, and the socket hooks refuse it.
+#
 # The whole demo runs in a network and mount namespace of its own (it re-executes itself under
-# `unshare -n -m`): it never sees the host's interfaces, its bpffs and namespace files vanish
-# with it, and socket hooks stay off (--no-cgroup), so no cgroup of the host is touched.
-# Everything it starts is stopped on exit, also on Ctrl-C.
+# `unshare -n -m`): it never sees the host's interfaces, and its bpffs and namespace files
+# vanish with it. The socket hooks attach to a child cgroup the demo creates and removes; the
+# host's own cgroups are never touched. Everything it starts is stopped on exit, also on Ctrl-C.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -56,6 +59,9 @@ SRV4=198.18.0.1 NET4=198.18.0.2 SRV6=2001:db8::1 NET6=2001:db8::2
 # The port table: every TCP and UDP port it names (the TURN range by its ends and middle), SSH,
 # and ports the table does not open: 80/tcp, 443/udp (no HTTP/3), one past the TURN range.
 TCP_PORTS="22 80 443 5200 5432 5434 8090 8554 9000 11984"
+# Started before portguard, outside its cgroup: the server's running services. MinIO (9000,
+# planned for v2) starts last, inside the cgroup.
+RUNNING_TCP="22 80 443 5200 5432 5434 8090 8554 11984"
 UDP_PORTS="443 3478 8555 49152 49200 49252 49253"
 
 ip link set lo up
@@ -78,24 +84,30 @@ ip netns add server && pg_defer "ip netns del server" && ip -n server link set l
 say "server   $SRV4  $SRV6"
 say "internet $NET4  $NET6"
 bpffs=$(pg_bpffs) || { echo "demo: cannot mount a private bpffs" >&2; exit 1; }
+cgroot=$(pg_cgroup2_root)
+[ -n "$cgroot" ] || { echo "demo: no cgroup v2 hierarchy in /proc/mounts" >&2; exit 1; }
+cg=$cgroot/portguard-demo-$$
+mkdir "$cg" && pg_defer "pg_cgroup_remove '$cg'" ||
+	{ echo "demo: cannot create the child cgroup $cg" >&2; exit 1; }
+say "cgroup   $cg (the server's services that portguard's socket hooks watch)"
 
 step "listeners on the server (socat echo servers, on all addresses)"
-pg_listen server tcp $TCP_PORTS
+pg_listen server tcp $RUNNING_TCP
 pg_listen server udp $UDP_PORTS
-if ! pg_wait_for 10 pg_listening server tcp $TCP_PORTS ||
+if ! pg_wait_for 10 pg_listening server tcp $RUNNING_TCP ||
 	! pg_wait_for 10 pg_listening server udp $UDP_PORTS; then
 	echo "demo: the listeners did not start" >&2
 	exit 1
 fi
-say "tcp $TCP_PORTS"
+say "tcp $RUNNING_TCP"
 say "udp $UDP_PORTS"
-say "${D}5432 (PostgreSQL), 8090 (backend), 9000 (MinIO), 11984 (go2rtc API) are loopback-only in"
+say "${D}5432 (PostgreSQL), 8090 (backend), 11984 (go2rtc API) are loopback-only in"
 say "the port table; here they listen on every address, as a misconfigured host would.${N}"
 
-step "portguard run $POLICY --iface pg-server --no-cgroup   (its events, as they stream:)"
+step "portguard run $POLICY --iface pg-server --cgroup ${cg#"$cgroot"/}   (events as they stream:)"
 # Text mode, as an operator would read it; the timestamps shortened to the time of day.
 events=$PG_TMP/events.txt
-pg_in_bg server "$PORTGUARD" run "$POLICY" --iface pg-server --pin-dir "$bpffs" --no-cgroup \
+pg_in_bg server "$PORTGUARD" run "$POLICY" --iface pg-server --pin-dir "$bpffs" --cgroup "$cg" \
 	> >(tee "$events" | sed -u -E "s/^[0-9-]+T([0-9:]+\.[0-9]{3})[0-9]*Z/\1/;
 		s/^(.* blocked .*)$/${R}\1${N}/; s/^/   ${Y}|${N} /") 2>&1
 run_pid=$PG_BG_PID
@@ -129,6 +141,22 @@ for p in 443 5432; do
 done
 if pg_probe server tcp 127.0.0.1 5432; then
 	say "and on the server itself, ncat 127.0.0.1 5432   ${G}answers: loopback is not filtered${N}"
+fi
+sleep 0.3
+
+step "in the server's cgroup: MinIO (9000, loopback-only) starts"
+in_cgroup() { bash -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "$@"; }
+if out=$(in_cgroup nsenter --net=/run/netns/server timeout 2 \
+	socat TCP-LISTEN:9000,bind=0.0.0.0,reuseaddr - 2>&1 </dev/null); then
+	say "socat TCP-LISTEN:9000,bind=0.0.0.0   ${R}bound: the socket hooks did not refuse it${N}"
+else
+	say "socat TCP-LISTEN:9000,bind=0.0.0.0   ${G}refused: ${out##*: }${N}"
+fi
+in_cgroup nsenter --net=/run/netns/server socat TCP-LISTEN:9000,bind=127.0.0.1,reuseaddr,fork PIPE \
+	</dev/null >/dev/null 2>&1 &
+pg_defer "kill $! 2>/dev/null"
+if pg_wait_for 5 pg_listening server tcp 9000 && pg_probe server tcp 127.0.0.1 9000; then
+	say "socat TCP-LISTEN:9000,bind=127.0.0.1   ${G}listening, and answers on loopback${N}"
 fi
 sleep 0.3
 
@@ -179,7 +207,8 @@ blocked=$(grep -c ' blocked ' "$events")
 echo
 say "$reachable ports reachable, $filtered filtered (IPv4); $blocked violation events reported."
 say "${D}UDP: nmap reports an unanswered port as open|filtered; every listener here answers, so"
-say "only portguard makes one unanswered.${N}"
+say "only portguard makes one unanswered. 9000/tcp had no listener yet when nmap ran: the"
+say "probes were dropped by XDP all the same (a port with nothing behind it would say closed).${N}"
 
 kill -TERM "$run_pid" 2>/dev/null
 timeout 10 tail --pid="$run_pid" -f /dev/null

@@ -68,9 +68,25 @@ struct pg_port_val {
 	__u32 class_id;
 	__u32 flags; /* PG_PORT_* */
 };
-#define PG_PORT_LOCAL (1u << 0)		/* the port is `local` (loopback-only) */
-#define PG_PORT_LOCAL_DRY_RUN (1u << 1) /* ...and that `local` rule is dry-run */
-#define PG_PORT_LOCAL_RULE_SHIFT 8	/* unused; the local rule id lives in pg_verdict */
+/*
+ * flags, bit by bit:
+ *   0      PG_PORT_LOCAL           some `local` rule covers the port (loopback-only)
+ *   1      PG_PORT_LOCAL_DRY_RUN   ...and every such rule is dry-run
+ *   2      PG_PORT_UNIFORM         a verdict for every peer is inlined in bits 4-7 and 16-31
+ *   3      unused
+ *   4-5    PG_PORT_V_ACTION_SHIFT  the inlined verdict's enum pg_action (UNIFORM only)
+ *   6-7    PG_PORT_V_FLAGS_SHIFT   the inlined verdict's PG_VF_* (UNIFORM only)
+ *   8-15   unused
+ *   16-31  the rule slot within the generation: of the inlined verdict when UNIFORM, of the
+ *          port's `local` rule when LOCAL (the first enforcing one, else the first). When
+ *          both are set the two are the same slot: pg_apply inlines a verdict on a local
+ *          port only when it names that rule.
+ * The bind hook and XDP's spoofed-loopback check read the local rule from here and not from
+ * the trie: the trie gives the verdict for a peer, which under a dry-run rule or a deny may
+ * name another rule (or the default) while the port is still local.
+ */
+#define PG_PORT_LOCAL (1u << 0)
+#define PG_PORT_LOCAL_DRY_RUN (1u << 1)
 /* The port's class has one verdict for every peer (its only trie entry is the whole address
  * space): the verdict is inlined here and the datapath skips the trie. Written by pg_apply,
  * which derives it from the compiled trie entries; the trie entry is written all the same. */
@@ -78,6 +94,9 @@ struct pg_port_val {
 #define PG_PORT_V_ACTION_SHIFT 4 /* enum pg_action, 2 bits */
 #define PG_PORT_V_FLAGS_SHIFT 6	 /* PG_VF_*, 2 bits */
 #define PG_PORT_V_RULE_SHIFT 16	 /* rule slot within the generation, 16 bits */
+/* The local rule's slot (LOCAL only); written by compile. Shares bits 16-31 with
+ * PG_PORT_V_RULE_SHIFT, see above. */
+#define PG_PORT_LOCAL_RULE_SHIFT 16
 
 /* Key of the peer LPM trie (pg_peers). prefixlen counts the bits after itself: 32 for
  * class_id (always matched whole) plus the peer prefix over the 128-bit mapped address. */
@@ -294,6 +313,7 @@ struct pg_rule_meta {
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct pg_port_val) == 8, "pg_port_val");
+_Static_assert(PG_MAX_RULES <= 1u << (32 - PG_PORT_V_RULE_SHIFT), "rule slot in pg_port_val");
 _Static_assert(sizeof(struct pg_peer_key) == 24, "pg_peer_key");
 _Static_assert(sizeof(struct pg_verdict) == 8, "pg_verdict");
 _Static_assert(sizeof(struct pg_config) == 40, "pg_config");

@@ -5,7 +5,7 @@
 # bound to 127.0.0.1 it is fine (exit 0); allowed ports nothing listens on are listed.
 . "$(dirname "$0")/lib.sh"
 
-PG_CASES="audit_exposed_local_port audit_names_owner audit_json audit_loopback_ok audit_unused_ports audit_dual_stack_udp audit_bad_policy"
+PG_CASES="audit_exposed_local_port audit_names_owner audit_json audit_loopback_ok audit_unused_ports audit_dual_stack_udp audit_bad_policy audit_real_postgres audit_udp_client"
 pg_setup socat nsenter
 
 ns=$(pg_netns srv) || pg_skip_all "cannot create a network namespace" $PG_CASES
@@ -55,6 +55,7 @@ result $? audit_json
 # Fixed: PostgreSQL on loopback only.
 pg_stop "$pid5432"
 listen TCP4-LISTEN:5432,bind=127.0.0.1,reuseaddr,fork
+lo5432=$LPID
 wait_listening 5432
 out=$(audit "$policy"); rc=$?
 say "$out"
@@ -70,6 +71,50 @@ wait_listening 5353
 out=$(audit "$policy"); rc=$?
 [ $rc -eq 1 ] && has "$out" '^EXPOSED +udp \[::\]:5353 .*not-allowed'
 result $? audit_dual_stack_udp
+
+# The issue's own example with the real thing: PostgreSQL from Debian's packages told
+# listen_addresses='*' under `local tcp 5432`. Its postmaster owns both listening sockets.
+pg_stop "$lo5432" # the loopback stand-in on 5432
+pg_wait_for 5 sh -c "! nsenter --net=/run/netns/$ns ss -Hltn | grep -q ':5432 '"
+real_postgres() {
+	local initdb bindir pgdir pid out rc
+	initdb=$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n1)
+	[ -n "$initdb" ] && id postgres >/dev/null 2>&1 && command -v setpriv >/dev/null ||
+		{ pg_skip audit_real_postgres "PostgreSQL not installed (make deps: postgresql)"; return; }
+	bindir=$(dirname "$initdb")
+	chmod 755 "$PG_TMP"
+	pgdir=$PG_TMP/pg
+	mkdir -p "$pgdir/sock" && chown -R postgres: "$pgdir"
+	if ! setpriv --reuid=postgres --regid=postgres --init-groups -- "$initdb" -D "$pgdir/data" \
+		-A trust -U postgres --no-sync >"$PG_TMP/initdb.log" 2>&1; then
+		sed 's/^/# /' "$PG_TMP/initdb.log"
+		pg_fail audit_real_postgres
+		return
+	fi
+	pg_bg nsenter --net=/run/netns/"$ns" setpriv --reuid=postgres --regid=postgres --init-groups -- \
+		"$bindir/postgres" -D "$pgdir/data" -p 5432 -k "$pgdir/sock" -c logging_collector=off \
+		-c fsync=off -c "listen_addresses=*" >"$PG_TMP/postgres.log" 2>&1
+	pid=$PG_BG_PID
+	wait_listening 5432
+	out=$(audit "$policy"); rc=$?
+	say "$out"
+	[ $rc -eq 1 ] && has "$out" "^EXPOSED +tcp 0\.0\.0\.0:5432 +postgres\[$pid\] .*local-only" &&
+		has "$out" "^EXPOSED +tcp \[::\]:5432 +postgres\[$pid\] .*local-only"
+	result $? audit_real_postgres
+	pg_stop "$pid"
+}
+real_postgres
+
+# An unconnected UDP socket on an ephemeral port is a client's (its replies pass): listed as
+# a client, not exposed.
+eph=$(awk '{ print $1 + 7 }' /proc/sys/net/ipv4/ip_local_port_range)
+listen UDP4-RECVFROM:$eph,bind=0.0.0.0,fork
+wait_listening "$eph"
+out=$(audit "$policy"); rc=$?
+say "$out"
+pg_stop "$LPID"
+has "$out" "^client +udp 0\.0\.0\.0:$eph .*ephemeral" && ! has "$out" "^EXPOSED +udp 0\.0\.0\.0:$eph "
+result $? audit_udp_client
 
 echo "allow in tcp 99999" >"$PG_TMP/bad.policy"
 audit "$PG_TMP/bad.policy" >/dev/null 2>"$PG_TMP/err"; rc=$?

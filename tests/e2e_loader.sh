@@ -11,7 +11,8 @@ PG_CASES="run_attaches start_record notify_ready sigint_detaches_all sigkill_kee
 takeover_updates_links sighup_rejects_broken sighup_reloads load_twice reload_twice
 unload_twice lock_serialises run_keep second_run_refused event_fields suppressed_counted
 bind_attribution monitor_streams monitor_kill_keeps run_exits_on_unload notify_abstract_reload
-pin_dir_mounts_bpffs load_reconciles text_stream_json_log"
+pin_dir_mounts_bpffs load_reconciles text_stream_json_log takeover_no_gap
+unload_other_netns"
 pg_setup bpftool socat flock ss
 
 pin=$(pg_bpffs)/pg || pg_skip_all "cannot mount bpffs" $PG_CASES
@@ -91,9 +92,22 @@ abstract=pg-notify-$PG_ID
 pg_bg nsenter --net=/run/netns/"$srv" socat -u "ABSTRACT-RECVFROM:$abstract,fork" \
 	"OPEN:$PG_TMP/notify2.log,creat,append"
 pg_wait_for 5 eval 'pg_in "$srv" ss -xl | grep -q "@$abstract"'
+# No gap: datagrams to a closed port stream in while the next run takes over; not one may
+# reach the listener (which is shown to work once enforcement is gone, at the end).
+pg_bg nsenter --net=/run/netns/"$srv" socat -u UDP-RECV:9000 "OPEN:$PG_TMP/recv9000,creat,append"
+receiver=$PG_BG_PID
+pg_bg nsenter --net=/run/netns/"$cli" bash -c 'for ((i = 0; i < 2000; i++)); do
+	echo "$i"; [ -e "$1" ] && ((++after > 100)) && break; sleep 0.002; done |
+	socat -u - UDP:198.18.7.1:9000' _ "$PG_TMP/taken"
+sender=$PG_BG_PID
 export NOTIFY_SOCKET=@$abstract
 start_run
 unset NOTIFY_SOCKET
+touch "$PG_TMP/taken"
+pg_wait_for 15 eval '! kill -0 $sender 2>/dev/null'
+gap_bytes=$(stat -c %s "$PG_TMP/recv9000" 2>/dev/null || echo missing)
+# ...and the datagrams kept coming once the new programs were in: the new run blocked some.
+pg_wait_for 5 grep -q '"dest_port":9000' "$out" || gap_bytes="no datagram after the takeover"
 pg_check takeover_updates_links eval 'grep -q "\"takeover\":true" "$out" &&
 	[ -n "$link1" ] && [ "$(link_field "$pin/links/xdp-pgs0" id)" = "$link1" ] &&
 	[ "$(link_field "$pin/links/xdp-pgs0" prog_id)" != "$prog1" ] &&
@@ -220,6 +234,19 @@ pg_check text_stream_json_log eval 'pg_wait_for 5 grep -q "blocked xdp in UDP 19
 	grep -q "^{\"timestamp\":\"[^\"]*\",\"event_type\":\"start\"" "$PG_TMP/events.json" &&
 	[ "$(stat -c %a "$PG_TMP/events.json")" = 600 ]'
 pg_stop "$PG_BG_PID"
+
+# The listener of takeover_no_gap works when nothing is enforced.
+pg_check takeover_no_gap eval '[ "$gap_bytes" = 0 ] && ! has_xdp &&
+	echo reachable | timeout 5 nsenter --net=/run/netns/"$cli" socat -u - UDP:198.18.7.1:9000 &&
+	pg_wait_for 5 grep -q reachable "$PG_TMP/recv9000"'
+pg_stop "$receiver"
+
+# unload from another network namespace: the XDP link goes (links are namespace-free), the tc
+# filter it cannot see is named, not guessed at by ifindex.
+pg_check unload_other_netns eval 'load 2>/dev/null && has_tc &&
+	"$PORTGUARD" unload --pin-dir "$pin" 2>"$err" >/dev/null && ! has_xdp && has_tc &&
+	grep -q "xdp-pgs0 is attached in another network namespace" "$err" && ! all_pins'
+pg_in "$srv" tc filter del dev pgs0 egress pref 28775 2>/dev/null
 
 # A pin directory where no bpffs is: bpffs is mounted on it.
 plain=$PG_TMP/plain/pg

@@ -49,13 +49,15 @@ write_policy() { # the ports of line 5
 	deny in udp 7400
 	allow in tcp 22
 	deny in tcp 7506 from $CLI4 dry-run
+	allow in tcp 7506 from $CLI4
 	EOF
 }
 write_policy 7100,7101
 
-# Echo servers. Server: allowed 7100 7101 7200/udp; local 7300; denied 7400/udp; denied in
-# dry-run 7506 from the client's IPv4 address; nothing allows 7001 (the pre-existing session),
-# 7500-7506. Client: 9999, for the server's own flows.
+# Echo servers. Server: allowed 7100 7101 7200/udp; local 7300; denied 7400/udp; 7506 allowed
+# from the client's IPv4 address and denied from it in dry-run (a dry-run rule reports only
+# what the enforcing rules let through); nothing allows 7001 (the pre-existing session),
+# 7500-7505, or 7506 from the client's IPv6 address. Client: 9999, for the server's own flows.
 pg_listen "$srv" tcp 7001 7100 7101 7300 7500 7502 7504 7506
 pg_listen "$srv" udp 7200 7400 7501 7503
 pg_listen "$cli" tcp 9999
@@ -201,8 +203,8 @@ event_case event-local-only "$log" ".dest_port == 7300 and .reason == \"local-on
 	(.rule | endswith(\"server.policy:7\")) and .action == \"blocked\""
 event_case event-denied "$log" ".dest_port == 7400 and .proto == \"UDP\" and
 	.reason == \"denied\" and (.rule | endswith(\"server.policy:8\"))"
-# A per-rule dry-run: the deny reports and lets through; the same port from IPv6, which the
-# rule does not cover, is blocked by the enforcing default.
+# A per-rule dry-run: where the enforcing rules let it through (the allow), the deny reports
+# it; the same port from IPv6, which neither rule covers, is blocked by the enforcing default.
 event_case event-rule-dry-run "$log" ".dest_port == 7506 and .src_ip == \"$CLI4\" and
 	.action == \"allowed\" and .mode == \"dry-run\" and .reason == \"denied\" and
 	(.rule | endswith(\"server.policy:10\"))"

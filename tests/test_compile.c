@@ -135,6 +135,8 @@ static struct pg_verdict look(const struct pg_compiled *c, enum pg_dir dir,
 	} while (0)
 
 #define R(i) (PG_RULE_FIRST + (i))
+/* The port flags' local rule field (include/portguard.h) naming rule i. */
+#define LOCAL_RULE(i) ((__u32)R(i) << PG_PORT_LOCAL_RULE_SHIFT)
 
 /* ---- classes ---- */
 
@@ -276,8 +278,8 @@ TEST(local_and_allow_overlap)
 	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 8090, "127.0.0.1", PG_ACT_LOCAL, R(1), 0);
 	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 8090, "::1", PG_ACT_LOCAL, R(1), 0);
 	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 8090, "198.18.9.9", PG_ACT_DENY, R(2), 0);
-	EXPECT_EQ(PG_PORT_LOCAL, pg_compiled_lookup(&c, IN, PG_PIDX_TCP, 8090,
-						      addr("127.0.0.1"), &v));
+	EXPECT_EQ(PG_PORT_LOCAL | LOCAL_RULE(1),
+		  pg_compiled_lookup(&c, IN, PG_PIDX_TCP, 8090, addr("127.0.0.1"), &v));
 	EXPECT_EQ(0, pg_compiled_lookup(&c, IN, PG_PIDX_TCP, 8091, addr("127.0.0.1"), &v));
 	EXPECT_EQ(0, pg_compiled_lookup(&c, IN, PG_PIDX_UDP, 8090, addr("127.0.0.1"), &v));
 	pg_compiled_free(&c);
@@ -290,18 +292,57 @@ TEST(local_dry_run_port_flags)
 	struct pg_compiled c;
 	struct pg_verdict v;
 
+	rule(p, PG_RULE_ALLOW, IN, TCP, "9000-9020", NULL);
 	rule(p, PG_RULE_LOCAL, IN, TCP, "9000-9010", NULL)->dry_run = true;
 	rule(p, PG_RULE_LOCAL, IN, TCP, "9005", NULL);
 	ASSERT_EQ(0, pg_compile(p, 0, &c));
-	EXPECT_EQ(PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN,
+	/* trying out `local` on an open port: off-host traffic is reported, let through */
+	EXPECT_EQ(PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN | LOCAL_RULE(1),
 		  pg_compiled_lookup(&c, IN, PG_PIDX_TCP, 9000, addr("198.18.0.1"), &v));
 	EXPECT_EQ(PG_ACT_LOCAL, v.action);
-	EXPECT_EQ(PG_VF_DRY_RUN, v.flags);
-	/* an enforcing local on the same port wins: the port is enforced */
-	EXPECT_EQ(PG_PORT_LOCAL,
-		  pg_compiled_lookup(&c, IN, PG_PIDX_TCP, 9005, addr("198.18.0.1"), &v));
 	EXPECT_EQ(R(1), v.rule_id);
+	EXPECT_EQ(PG_VF_DRY_RUN, v.flags);
+	/* loopback is what the allow let through, and the dry-run local would too */
+	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 9000, "127.0.0.1", PG_ACT_ALLOW, R(0), 0);
+	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 9000, "::1", PG_ACT_ALLOW, R(0), 0);
+	/* an enforcing local on the same port wins: the port is enforced, and named by it */
+	EXPECT_EQ(PG_PORT_LOCAL | LOCAL_RULE(2),
+		  pg_compiled_lookup(&c, IN, PG_PIDX_TCP, 9005, addr("198.18.0.1"), &v));
+	EXPECT_EQ(R(2), v.rule_id);
 	EXPECT_EQ(0, v.flags);
+	EXPECT_EQ(0, pg_compiled_lookup(&c, IN, PG_PIDX_TCP, 9011, addr("198.18.0.1"), &v));
+	pg_compiled_free(&c);
+	pol_free(p);
+}
+
+TEST(dry_run_rules_never_open_what_is_blocked)
+{
+	struct pg_policy *p = pol_new();
+	struct pg_compiled c;
+
+	rule(p, PG_RULE_DENY, IN, TCP, "23", NULL)->dry_run = true;		     /* 0 */
+	rule(p, PG_RULE_LOCAL, IN, TCP, "5432", NULL);				     /* 1 */
+	rule(p, PG_RULE_DENY, IN, TCP, "5432", "198.18.0.0/16")->dry_run = true;    /* 2 */
+	rule(p, PG_RULE_DENY, IN, TCP, "5432", "127.0.0.0/8")->dry_run = true;	     /* 3 */
+	rule(p, PG_RULE_LOCAL, IN, UDP, "9", NULL)->dry_run = true;		     /* 4 */
+	rule(p, PG_RULE_DENY, OUT, TCP, "25", "198.18.0.0/15")->dry_run = true;     /* 5 */
+	ASSERT_EQ(0, pg_compile(p, 0, &c));
+	/* default in deny closes 23 and udp 9 whatever the dry-run rules say */
+	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 23, "198.18.0.1", PG_ACT_DEFAULT,
+		       PG_RULE_DEFAULT_IN, 0);
+	ASSERT_VERDICT(&c, IN, PG_PIDX_UDP, 9, "198.18.0.1", PG_ACT_DEFAULT,
+		       PG_RULE_DEFAULT_IN, 0);
+	/* the enforcing local blocks off-host peers, the dry-run deny under it included */
+	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 5432, "198.18.0.1", PG_ACT_LOCAL, R(1), 0);
+	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 5432, "198.19.0.1", PG_ACT_LOCAL, R(1), 0);
+	/* loopback passes the local rule, so the dry-run deny on loopback reports it */
+	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 5432, "127.0.0.1", PG_ACT_DENY, R(3),
+		       PG_VF_DRY_RUN);
+	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 5432, "::1", PG_ACT_LOCAL, R(1), 0);
+	/* default out allow: here the dry-run deny is what would change, so it reports */
+	ASSERT_VERDICT(&c, OUT, PG_PIDX_TCP, 25, "198.18.0.1", PG_ACT_DENY, R(5), PG_VF_DRY_RUN);
+	ASSERT_VERDICT(&c, OUT, PG_PIDX_TCP, 25, "198.20.0.1", PG_ACT_DEFAULT,
+		       PG_RULE_DEFAULT_OUT, 0);
 	pg_compiled_free(&c);
 	pol_free(p);
 }
@@ -486,7 +527,10 @@ TEST(evaluate_reasons_and_why)
 	rule(p, PG_RULE_LOCAL, IN, TCP, "5432", NULL);				/* 1 */
 	rule(p, PG_RULE_DENY, IN, TCP, "5432", "198.18.9.0/24")->dry_run = true; /* 2 */
 	rule(p, PG_RULE_ALLOW, IN, TCP, "443", NULL);				/* 3 */
-	rule(p, PG_RULE_ALLOW, IN, TCP, "443", "198.18.0.0/16")->log = true;	/* 4 */
+	rule(p, PG_RULE_ALLOW, IN, TCP, "443", "198.18.0.0/16")->log = true;	/* 4, line 15 */
+	rule(p, PG_RULE_DENY, IN, TCP, "443", "198.18.5.0/24")->dry_run = true;	/* 5 */
+	rule(p, PG_RULE_DENY, IN, TCP, "443", "198.18.6.0/24");			/* 6 */
+	rule(p, PG_RULE_DENY, IN, TCP, "443", "198.18.6.6");			/* 7 */
 
 	r = eval(p, IN, PG_PIDX_TCP, 5432, "198.18.1.1");
 	EXPECT_EQ(PG_ACT_LOCAL, r.action);
@@ -504,18 +548,22 @@ TEST(evaluate_reasons_and_why)
 	EXPECT_EQ(PG_R_PASS_LOOPBACK, r.reason);
 	EXPECT_FALSE(r.drop);
 	EXPECT_EQ(1, r.ncovering);
+	EXPECT_STREQ("local: only loopback may reach this port, and this peer is loopback; "
+		     "it is the only rule that covers this traffic", r.why);
 	pg_eval_free(&r);
 
+	/* a dry-run deny under an enforcing local: the local still blocks */
 	r = eval(p, IN, PG_PIDX_TCP, 5432, "198.18.9.1");
-	EXPECT_EQ(PG_ACT_DENY, r.action);
-	EXPECT_EQ(PG_R_DENIED, r.reason);
-	EXPECT_EQ(R(2), r.rule_slot);
-	EXPECT_EQ(PG_VF_DRY_RUN, r.flags);
+	EXPECT_EQ(PG_ACT_LOCAL, r.action);
+	EXPECT_EQ(PG_R_LOCAL_ONLY, r.reason);
+	EXPECT_EQ(R(1), r.rule_slot);
+	EXPECT_EQ(0, r.flags);
 	EXPECT_TRUE(r.drop);
-	EXPECT_TRUE(r.dry_run);
+	EXPECT_FALSE(r.dry_run);
 	EXPECT_EQ(3, r.ncovering);
-	EXPECT_STREQ("deny takes precedence over local and allow; "
-		     "the rule is dry-run: reported, not blocked", r.why);
+	EXPECT_STREQ("local: only loopback may reach this port; local takes precedence over allow; "
+		     "dry-run rules only report, they never let through what the rest blocks",
+		     r.why);
 	pg_eval_free(&r);
 
 	r = eval(p, IN, PG_PIDX_TCP, 443, "198.18.0.1");
@@ -525,6 +573,25 @@ TEST(evaluate_reasons_and_why)
 	EXPECT_FALSE(r.port_local);
 	EXPECT_STREQ("of 2 allow rules, the first with log decides, so the traffic is still logged",
 		     r.why);
+	pg_eval_free(&r);
+
+	/* a dry-run deny over an allow: reported, let through */
+	r = eval(p, IN, PG_PIDX_TCP, 443, "198.18.5.1");
+	EXPECT_EQ(PG_ACT_DENY, r.action);
+	EXPECT_EQ(PG_R_DENIED, r.reason);
+	EXPECT_EQ(R(5), r.rule_slot);
+	EXPECT_EQ(PG_VF_DRY_RUN, r.flags);
+	EXPECT_TRUE(r.drop);
+	EXPECT_TRUE(r.dry_run);
+	EXPECT_FALSE(r.log);
+	EXPECT_STREQ("the dry-run deny would block it: reported, let through; "
+		     "without it, the allow at line 15 lets it through", r.why);
+	pg_eval_free(&r);
+
+	r = eval(p, IN, PG_PIDX_TCP, 443, "198.18.6.6");
+	EXPECT_EQ(R(6), r.rule_slot);
+	EXPECT_STREQ("deny takes precedence over allow; of 2 deny rules, the earliest enforcing "
+		     "one decides", r.why);
 	pg_eval_free(&r);
 
 	r = eval(p, IN, PG_PIDX_TCP, 443, "2001:db8::1");
@@ -552,6 +619,8 @@ TEST(evaluate_reasons_and_why)
 	r = eval(p, IN, PG_PIDX_UDP, 443, "2001:db8::1");
 	EXPECT_TRUE(r.drop);
 	EXPECT_TRUE(r.dry_run);
+	EXPECT_STREQ("no rule covers it: `default in deny` decides; "
+		     "mode dry-run: reported, not blocked", r.why);
 	pg_eval_free(&r);
 	pol_free(p);
 }
@@ -694,7 +763,7 @@ static void decide(const struct pg_config *cfg, enum pg_dir dir, const __u8 *a,
 TEST(random_policies_agree_with_evaluator)
 {
 	int iter, q, checked = 0, seen[PG_R_MAX] = { 0 }, nlog = 0, ndry = 0, nlocalport = 0,
-	    ndryrule = 0;
+	    ndryrule = 0, nshadow = 0;
 
 	rng_state = 0x5eed0f9087a7d1ull;
 	for (iter = 0; iter < 1500; iter++) {
@@ -732,7 +801,9 @@ TEST(random_policies_agree_with_evaluator)
 			if (r.action != v.action || r.rule_slot != v.rule_id || r.flags != v.flags ||
 			    (int)r.reason != reason || r.drop != drop || r.dry_run != dry ||
 			    r.port_local != !!(pflags & PG_PORT_LOCAL) ||
-			    r.port_local_dry_run != !!(pflags & PG_PORT_LOCAL_DRY_RUN)) {
+			    r.port_local_dry_run != !!(pflags & PG_PORT_LOCAL_DRY_RUN) ||
+			    (r.port_local &&
+			     r.port_local_slot != pflags >> PG_PORT_LOCAL_RULE_SHIFT)) {
 				char pa[INET6_ADDRSTRLEN];
 
 				inet_ntop(AF_INET6, a, pa, sizeof(pa));
@@ -753,6 +824,17 @@ TEST(random_policies_agree_with_evaluator)
 			ASSERT_EQ(r.dry_run, dry);
 			ASSERT_EQ(r.port_local, !!(pflags & PG_PORT_LOCAL));
 			ASSERT_EQ(r.port_local_dry_run, !!(pflags & PG_PORT_LOCAL_DRY_RUN));
+			if (r.port_local)
+				ASSERT_EQ(r.port_local_slot, pflags >> PG_PORT_LOCAL_RULE_SHIFT);
+			/* a dry-run rule covers it, yet the enforcing rules block it: the case a
+			 * dry-run rule must not open */
+			if (r.drop && !(r.flags & PG_VF_DRY_RUN)) {
+				bool dry_rule = false;
+
+				for (i = 0; i < r.ncovering; i++)
+					dry_rule |= r.covering[i]->dry_run;
+				nshadow += dry_rule;
+			}
 			seen[r.reason]++;
 			nlog += r.log;
 			ndry += r.dry_run;
@@ -765,11 +847,12 @@ TEST(random_policies_agree_with_evaluator)
 		pol_free(p);
 	}
 	printf("# %d queries agree: denied %d, local-only %d, loopback %d, rule %d, "
-	       "not-allowed %d, default %d, logged %d, dry-run %d (by a rule %d), local port %d\n",
+	       "not-allowed %d, default %d, logged %d, dry-run %d (by a rule %d), blocked under "
+	       "a dry-run rule %d, local port %d\n",
 	       checked,
 	       seen[PG_R_DENIED], seen[PG_R_LOCAL_ONLY], seen[PG_R_PASS_LOOPBACK],
 	       seen[PG_R_PASS_RULE], seen[PG_R_NOT_ALLOWED], seen[PG_R_PASS_DEFAULT], nlog, ndry,
-	       ndryrule, nlocalport);
+	       ndryrule, nshadow, nlocalport);
 	/* The generator must keep reaching every outcome, or the agreement above means little. */
 	ASSERT_LT(1000, seen[PG_R_DENIED]);
 	ASSERT_LT(1000, seen[PG_R_LOCAL_ONLY]);
@@ -780,6 +863,7 @@ TEST(random_policies_agree_with_evaluator)
 	ASSERT_LT(1000, nlog);
 	ASSERT_LT(1000, ndry);
 	ASSERT_LT(1000, ndryrule);
+	ASSERT_LT(1000, nshadow);
 	ASSERT_LT(1000, nlocalport);
 }
 
@@ -920,6 +1004,9 @@ TEST(shipped_policies_agree_with_evaluator)
 					ASSERT_EQ(r.rule_slot, v.rule_id);
 					ASSERT_EQ(r.flags, v.flags);
 					ASSERT_EQ(r.port_local, !!(fl & PG_PORT_LOCAL));
+					if (r.port_local)
+						ASSERT_EQ(r.port_local_slot,
+							  fl >> PG_PORT_LOCAL_RULE_SHIFT);
 					pg_eval_free(&r);
 					checked++;
 				}

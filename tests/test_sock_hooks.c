@@ -80,7 +80,12 @@ static const char policy_text[] =
 	"deny out tcp 25\n"						/* 13 */
 	"deny out tcp 80 to 198.18.0.0/15 dry-run\n"			/* 14 */
 	"allow out tcp 8080 to 198.18.0.0/15 log\n"			/* 15 */
-	"deny raw\n";							/* 16 */
+	"allow out tcp 80 to 198.18.0.0/16\n"				/* 16 */
+	"local tcp 9001\n"						/* 17 */
+	"deny in tcp 9001 dry-run\n"					/* 18 */
+	"local tcp 9002 dry-run\n"					/* 19 */
+	"local tcp 9002\n"						/* 20 */
+	"deny raw\n";							/* 21 */
 
 /* Rule slots by source line, filled when the policy is compiled. */
 static __u32 line_slot[32];
@@ -686,12 +691,29 @@ TEST(bind_other_ports_allowed)
 	expect_no_event();
 }
 
+/*
+ * The bind hook names the port's local rule from the port slot, whatever the trie says of
+ * peers (under `default in deny` the peers of a dry-run local port are decided by the
+ * default, and a dry-run deny may cover them).
+ */
 TEST(bind_dry_run_local_rule_reports)
 {
 	setup(FX_ENFORCE);
 	/* `local tcp 9000 dry-run`: the bind succeeds and is reported as allowed. */
 	BIND(0, SOCK_STREAM, "0.0.0.0", 9000, 0);
 	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_ALLOWED, "0.0.0.0", 9000, SLOT(8));
+	BIND(0, SOCK_STREAM, "::", 9000, 0);
+	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_ALLOWED, "::", 9000, SLOT(8));
+	/* `local tcp 9001` with a dry-run deny from any: the local rule refuses. */
+	BIND(EPERM, SOCK_STREAM, "0.0.0.0", 9001, 0);
+	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "0.0.0.0", 9001, SLOT(17));
+	/* A dry-run and an enforcing local on one port: the enforcing one refuses, and is
+	 * named, though the dry-run one comes first. */
+	BIND(EPERM, SOCK_STREAM, "198.18.0.1", 9002, 0);
+	expect_event(PG_HOOK_BIND, PG_R_LOCAL_ONLY, PG_EV_BLOCKED, "198.18.0.1", 9002,
+		     SLOT(20));
+	BIND(0, SOCK_STREAM, "127.0.0.1", 9002, 0);
+	expect_no_event();
 }
 
 /* ---- connect ---- */
@@ -989,9 +1011,15 @@ TEST(dry_run_rule_allows_and_reports)
 {
 	setup(FX_ENFORCE);
 	listen_tcp(80);
-	/* deny out tcp 80 to 198.18.0.0/15 dry-run */
+	/* deny out tcp 80 to 198.18.0.0/15 dry-run, where `allow out tcp 80 to 198.18.0.0/16`
+	 * lets it through: reported, allowed */
 	OUT(do_connect, 0, SOCK_STREAM, "198.18.0.1", 80);
 	expect_event(PG_HOOK_CONNECT, PG_R_DENIED, PG_EV_ALLOWED, "198.18.0.1", 80, SLOT(14));
+	/* covered by the dry-run deny but by no allow: the enforcing default blocks, the
+	 * dry-run rule opens nothing */
+	OUT(do_connect, EPERM, SOCK_STREAM, "198.19.0.1", 80);
+	expect_event(PG_HOOK_CONNECT, PG_R_NOT_ALLOWED, PG_EV_BLOCKED, "198.19.0.1", 80,
+		     PG_RULE_DEFAULT_OUT);
 	/* not covered by that rule: the enforcing default */
 	OUT(do_connect, EPERM, SOCK_STREAM, "2001:db8::1", 80);
 	expect_event(PG_HOOK_CONNECT, PG_R_NOT_ALLOWED, PG_EV_BLOCKED, "2001:db8::1", 80,

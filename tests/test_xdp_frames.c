@@ -43,6 +43,8 @@ enum {
 	R_SMTP,
 	R_HTTPS6,
 	R_REDIS,
+	R_SMTP_OPEN,
+	R_REDIS_OPEN,
 	R_EXTRA,
 	R_END,
 };
@@ -56,10 +58,17 @@ static const char *const policy_rules[] = {
 	[R_SMTP - PG_RULE_FIRST] = "deny in tcp 25 dry-run",
 	[R_HTTPS6 - PG_RULE_FIRST] = "allow in tcp 443 from 2001:db8::/32",
 	[R_REDIS - PG_RULE_FIRST] = "local tcp 6379 dry-run",
+	/* A dry-run rule reports only what the enforcing rules let through: these open what the
+	 * two dry-run rules above would close (25 only to 198.18.0.0/16: IPv6 stays closed). */
+	[R_SMTP_OPEN - PG_RULE_FIRST] = "allow in tcp 25 from 198.18.0.0/16",
+	[R_REDIS_OPEN - PG_RULE_FIRST] = "allow in tcp 6379",
 	[R_EXTRA - PG_RULE_FIRST] = "allow in tcp 24", /* only with allow24 */
 };
 
 struct policy_opts {
+	/* rules instead of policy_rules (a row then names rule i as PG_RULE_FIRST + i) */
+	const char *const *rules;
+	size_t nrules;
 	int mode;
 	int no_events;
 	int allow24;
@@ -115,7 +124,8 @@ static void fx_compile(struct fx *f, const struct policy_opts *o, struct pg_comp
 	struct pg_diags d = { 0 };
 	struct pg_policy *p = NULL;
 	char text[2048];
-	size_t n = R_END - PG_RULE_FIRST - !o->allow24;
+	const char *const *rules = o->rules ? o->rules : policy_rules;
+	size_t n = o->rules ? o->nrules : R_END - PG_RULE_FIRST - !o->allow24;
 	int len;
 	__u32 cur;
 
@@ -123,12 +133,13 @@ static void fx_compile(struct fx *f, const struct policy_opts *o, struct pg_comp
 		       o->mode == PG_MODE_DRY_RUN ? "dry-run" : "enforce",
 		       o->default_allow ? "allow" : "deny");
 	for (size_t i = 0; i < n; i++)
-		len += snprintf(text + len, sizeof(text) - len, "%s\n", policy_rules[i]);
+		len += snprintf(text + len, sizeof(text) - len, "%s\n", rules[i]);
 	if (pg_policy_parse("test.policy", text, len, &p, &d)) {
 		pg_diags_print(&d, stdout);
 		ASSERT_TRUE(0);
 	}
 	pg_diags_free(&d);
+	ASSERT_LE(n, R_END - PG_RULE_FIRST);
 	ASSERT_EQ(0, pg_active_gen(&f->m, &cur));
 	ASSERT_EQ(0, pg_compile(p, pg_other_gen(cur), c));
 	for (size_t i = 0; i < n; i++)
@@ -487,8 +498,13 @@ static const struct frame_case policy_cases[] = {
 	{ "local tcp 5432 from ::1 on lo", TCP6(5432, .src = "::1"), PASS, PG_R_PASS_LOOPBACK,
 	  R_PG },
 	{ "allow tcp 80 log", TCP4(80), PASS, PG_R_PASS_RULE, R_HTTP },
-	{ "deny tcp 25 dry-run", TCP4(25), PASS, PG_R_DENIED, R_SMTP },
+	/* dry-run rules report what the enforcing rules let through, and block nothing */
+	{ "deny tcp 25 dry-run, where an allow lets it in", TCP4(25), PASS, PG_R_DENIED, R_SMTP },
+	{ "deny tcp 25 dry-run, where the default denies", TCP6(25), DROP, PG_R_NOT_ALLOWED,
+	  DEF },
 	{ "local tcp 6379 dry-run from off-host", TCP6(6379), PASS, PG_R_LOCAL_ONLY, R_REDIS },
+	{ "local tcp 6379 dry-run from 127.0.0.1 on lo", TCP4(6379, .src = "127.0.0.1"), PASS,
+	  PG_R_PASS_RULE, R_REDIS_OPEN },
 	{ "allow tcp 443 from 2001:db8::/32", TCP6(443), PASS, PG_R_PASS_RULE, R_HTTPS6 },
 	{ "tcp 443 from ipv4", TCP4(443), DROP, PG_R_NOT_ALLOWED, DEF },
 	{ "tcp 443 from 2001:db9::2", TCP6(443, .src = "2001:db9::2"), DROP, PG_R_NOT_ALLOWED,
@@ -501,6 +517,45 @@ TEST(policy_verdicts)
 
 	fx_default(&f);
 	RUN_TABLE(&f, policy_cases);
+}
+
+/*
+ * Adding a dry-run rule never opens a port. Three policies whose dry-run rule used to win by
+ * precedence and so let through what the enforcing rules block (default deny, an enforcing
+ * local): the enforcing verdict stands, with the enforcing reason.
+ */
+static const char *const dry_run_shadowed_rules[] = {
+	"deny in tcp 23 dry-run",		      /* FIRST + 0, under default in deny */
+	"local tcp 5432",			      /* FIRST + 1 */
+	"deny in tcp 5432 from 198.18.0.0/16 dry-run", /* FIRST + 2 */
+	"local udp 9 dry-run",			      /* FIRST + 3, under default in deny */
+};
+
+TEST(dry_run_rules_open_nothing)
+{
+	const struct frame_case cases[] = {
+		{ "default deny + deny tcp 23 dry-run", TCP4(23), DROP, PG_R_NOT_ALLOWED, DEF },
+		{ "default deny + deny tcp 23 dry-run, ipv6", TCP6(23), DROP, PG_R_NOT_ALLOWED,
+		  DEF },
+		{ "local tcp 5432 + dry-run deny from 198.18.0.0/16", TCP4(5432), DROP,
+		  PG_R_LOCAL_ONLY, PG_RULE_FIRST + 1 },
+		{ "local tcp 5432, peer outside the dry-run deny", TCP4(5432, .src = "198.19.0.2"),
+		  DROP, PG_R_LOCAL_ONLY, PG_RULE_FIRST + 1 },
+		{ "local tcp 5432 from 127.0.0.1 on lo", TCP4(5432, .src = "127.0.0.1"), PASS,
+		  PG_R_PASS_LOOPBACK, PG_RULE_FIRST + 1 },
+		{ "default deny + local udp 9 dry-run", UDP4(9), DROP, PG_R_NOT_ALLOWED, DEF },
+		{ "default deny + local udp 9 dry-run, ipv6", UDP6(9), DROP, PG_R_NOT_ALLOWED,
+		  DEF },
+	};
+	struct policy_opts o = {
+		.rules = dry_run_shadowed_rules,
+		.nrules = sizeof(dry_run_shadowed_rules) / sizeof(dry_run_shadowed_rules[0]),
+	};
+	struct fx f;
+
+	fx_setup(&f);
+	fx_policy(&f, &o);
+	RUN_TABLE(&f, cases);
 }
 
 TEST(default_in_allow)
@@ -531,8 +586,16 @@ TEST(loopback_source_on_a_wire_is_spoofed)
 		{ "127.0.0.1 to local tcp 5432", TCP4(5432, .src = "127.0.0.1"), DROP,
 		  PG_R_LOCAL_ONLY, R_PG },
 		{ "::1 to local tcp 5432", TCP6(5432, .src = "::1"), DROP, PG_R_LOCAL_ONLY, R_PG },
+		/* tcp 6379 is open (an allow) and its local rule is dry-run: reported */
 		{ "127.0.0.1 to local tcp 6379 dry-run", TCP4(6379, .src = "127.0.0.1"), PASS,
 		  PG_R_LOCAL_ONLY, R_REDIS },
+		{ "::1 to local tcp 6379 dry-run", TCP6(6379, .src = "::1"), PASS,
+		  PG_R_LOCAL_ONLY, R_REDIS },
+		/* no local rule: a loopback source is judged like any other */
+		{ "127.0.0.1 to tcp 22", TCP4(22, .src = "127.0.0.1"), PASS, PG_R_PASS_RULE,
+		  R_SSH },
+		{ "127.0.0.1 to tcp 24", TCP4(24, .src = "127.0.0.1"), DROP, PG_R_NOT_ALLOWED,
+		  DEF },
 	};
 	struct fx f;
 	int ifindex;
@@ -596,6 +659,11 @@ static const struct frame_case frag_cases[] = {
 	  PASS, PG_R_DENIED, R_SMTP },
 	{ "v4 later fragment of a dry-run datagram", F4(25, 10, 40, .payload = 16), PASS,
 	  PG_R_FRAGMENT, R_SMTP },
+	/* tcp 25 over IPv6: no allow, the default denies and the dry-run deny opens nothing */
+	{ "v6 first fragment, tcp 25 deny dry-run under default deny",
+	  F6(25, 29, 0, .more_frags = 1, .payload = 16), DROP, PG_R_NOT_ALLOWED, DEF },
+	{ "v6 later fragment of that datagram", F6(25, 29, 40, .payload = 16), DROP,
+	  PG_R_FRAGMENT, DEF },
 	{ "v4 gre first fragment", F4(0, 11, 0, .proto = 47, .more_frags = 1, .payload = 24),
 	  DROP, PG_R_PROTO, DEF },
 	{ "v4 gre later fragment", F4(0, 11, 24, .proto = 47, .payload = 24), DROP,
@@ -854,6 +922,7 @@ TEST(event_in_dry_run_reports_allowed)
 {
 	struct pg_frame_spec s = TCP4(24);
 	struct pg_frame_spec rule_dry = TCP4(25);
+	struct pg_frame_spec rule_dry_closed = TCP6(25);
 	struct policy_opts o = { .mode = PG_MODE_DRY_RUN };
 	struct ev_log l;
 	struct fx f;
@@ -866,7 +935,7 @@ TEST(event_in_dry_run_reports_allowed)
 	EXPECT_EQ(PG_EV_ALLOWED, l.ev[0].action);
 	EXPECT_EQ(PG_R_NOT_ALLOWED, l.ev[0].reason);
 
-	/* per-rule dry-run under an enforcing policy */
+	/* per-rule dry-run under an enforcing policy, where an allow lets tcp 25 in */
 	o.mode = PG_MODE_ENFORCE;
 	fx_policy(&f, &o);
 	ASSERT_EQ(XDP_PASS, run_frame(&f, &rule_dry, 0));
@@ -875,6 +944,14 @@ TEST(event_in_dry_run_reports_allowed)
 	EXPECT_EQ(PG_EV_ALLOWED, l.ev[0].action);
 	EXPECT_EQ(PG_R_DENIED, l.ev[0].reason);
 	EXPECT_EQ(slot_of(&f, R_SMTP), l.ev[0].rule_id);
+
+	/* ...and where the default denies it: blocked, by the default */
+	ASSERT_EQ(XDP_DROP, run_frame(&f, &rule_dry_closed, 0));
+	drain(&f, &l);
+	ASSERT_EQ(1, l.n);
+	EXPECT_EQ(PG_EV_BLOCKED, l.ev[0].action);
+	EXPECT_EQ(PG_R_NOT_ALLOWED, l.ev[0].reason);
+	EXPECT_EQ(PG_RULE_DEFAULT_IN, l.ev[0].rule_id);
 }
 
 TEST(event_rate_limit_suppresses_and_counts)
@@ -1043,28 +1120,59 @@ static struct pg_port_val port_slot(struct fx *f, __u32 pidx, __u16 port)
 	return v;
 }
 
+static const char *const inline_rules[] = {
+	"allow in tcp 22",			/* FIRST + 0 */
+	"allow in tcp 25",			/* FIRST + 1 */
+	"deny in tcp 25 dry-run",		/* FIRST + 2 */
+	"local tcp 5432",			/* FIRST + 3 */
+	"local tcp 8090",			/* FIRST + 4 */
+	"deny in tcp 8090",			/* FIRST + 5 */
+	"allow in tcp 6379",			/* FIRST + 6 */
+	"local tcp 6379 dry-run",		/* FIRST + 7 */
+	"allow in udp 53 from 198.18.0.0/24",	/* FIRST + 8 */
+};
+
 TEST(apply_inlines_verdicts_that_do_not_depend_on_the_peer)
 {
+	struct policy_opts o = {
+		.rules = inline_rules,
+		.nrules = sizeof(inline_rules) / sizeof(inline_rules[0]),
+	};
 	struct pg_port_val v;
 	struct fx f;
 
-	fx_default(&f);
+	fx_setup(&f);
+	fx_policy(&f, &o);
 	/* `allow in tcp 22`: one entry for every peer, inlined */
 	v = port_slot(&f, PG_PIDX_TCP, 22);
 	EXPECT_NE(0, v.class_id);
 	EXPECT_EQ(PG_PORT_UNIFORM, v.flags & PG_PORT_UNIFORM);
 	EXPECT_EQ(PG_ACT_ALLOW, (v.flags >> PG_PORT_V_ACTION_SHIFT) & 3);
-	EXPECT_EQ(slot_of(&f, R_SSH), v.flags >> PG_PORT_V_RULE_SHIFT);
-	/* `deny in tcp 25 dry-run`: the rule's flags travel along */
+	EXPECT_EQ(slot_of(&f, PG_RULE_FIRST + 0), v.flags >> PG_PORT_V_RULE_SHIFT);
+	/* a dry-run deny over an allow: the rule's flags travel along */
 	v = port_slot(&f, PG_PIDX_TCP, 25);
 	EXPECT_EQ(PG_PORT_UNIFORM, v.flags & PG_PORT_UNIFORM);
 	EXPECT_EQ(PG_ACT_DENY, (v.flags >> PG_PORT_V_ACTION_SHIFT) & 3);
 	EXPECT_EQ(PG_VF_DRY_RUN, (v.flags >> PG_PORT_V_FLAGS_SHIFT) & 3);
-	/* `local tcp 6379 dry-run`: the local flags stay */
-	v = port_slot(&f, PG_PIDX_TCP, 6379);
-	EXPECT_EQ(PG_PORT_UNIFORM | PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN,
+	EXPECT_EQ(slot_of(&f, PG_RULE_FIRST + 2), v.flags >> PG_PORT_V_RULE_SHIFT);
+	/* `local tcp 5432`: one verdict naming the local rule, inlined with the local flag */
+	v = port_slot(&f, PG_PIDX_TCP, 5432);
+	EXPECT_EQ(PG_PORT_UNIFORM | PG_PORT_LOCAL,
 		  v.flags & (PG_PORT_UNIFORM | PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN));
 	EXPECT_EQ(PG_ACT_LOCAL, (v.flags >> PG_PORT_V_ACTION_SHIFT) & 3);
+	EXPECT_EQ(slot_of(&f, PG_RULE_FIRST + 3), v.flags >> PG_PORT_LOCAL_RULE_SHIFT);
+	/* a deny from any over `local tcp 8090`: one verdict, but it names the deny while the
+	 * slot's rule bits name the local rule (for bind): not inlined, the trie answers */
+	v = port_slot(&f, PG_PIDX_TCP, 8090);
+	EXPECT_EQ(PG_PORT_LOCAL, v.flags & (PG_PORT_UNIFORM | PG_PORT_LOCAL |
+					    PG_PORT_LOCAL_DRY_RUN));
+	EXPECT_EQ(slot_of(&f, PG_RULE_FIRST + 4), v.flags >> PG_PORT_LOCAL_RULE_SHIFT);
+	/* `local tcp 6379 dry-run` on an open port: loopback and the rest differ, the trie
+	 * answers; the local flags stay */
+	v = port_slot(&f, PG_PIDX_TCP, 6379);
+	EXPECT_EQ(PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN,
+		  v.flags & (PG_PORT_UNIFORM | PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN));
+	EXPECT_EQ(slot_of(&f, PG_RULE_FIRST + 7), v.flags >> PG_PORT_LOCAL_RULE_SHIFT);
 	/* `allow in udp 53 from 198.18.0.0/24`: the peer decides, the trie answers */
 	v = port_slot(&f, PG_PIDX_UDP, 53);
 	EXPECT_NE(0, v.class_id);
@@ -1073,6 +1181,24 @@ TEST(apply_inlines_verdicts_that_do_not_depend_on_the_peer)
 	v = port_slot(&f, PG_PIDX_TCP, 24);
 	EXPECT_EQ(0, v.class_id);
 	EXPECT_EQ(0, v.flags);
+	/* and the datapath decides each as the trie would */
+	{
+		const struct frame_case cases[] = {
+			{ "inlined deny dry-run over an allow", TCP4(25), PASS, PG_R_DENIED,
+			  PG_RULE_FIRST + 2 },
+			{ "inlined local", TCP4(5432), DROP, PG_R_LOCAL_ONLY, PG_RULE_FIRST + 3 },
+			{ "deny over a local, from the trie", TCP4(8090), DROP, PG_R_DENIED,
+			  PG_RULE_FIRST + 5 },
+			{ "deny over a local, from loopback", TCP4(8090, .src = "127.0.0.1"), DROP,
+			  PG_R_DENIED, PG_RULE_FIRST + 5 },
+			{ "dry-run local, off-host", TCP6(6379), PASS, PG_R_LOCAL_ONLY,
+			  PG_RULE_FIRST + 7 },
+			{ "dry-run local, from ::1 on lo", TCP6(6379, .src = "::1"), PASS,
+			  PG_R_PASS_RULE, PG_RULE_FIRST + 6 },
+		};
+
+		RUN_TABLE(&f, cases);
+	}
 }
 
 TEST(rule_counters_start_at_zero_in_a_new_generation)

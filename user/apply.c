@@ -243,7 +243,9 @@ static int cmp_class(const void *a, const void *b)
  * The port values of generation c->gen, every slot: class 0 where no rule covers the port.
  * A class whose only trie entry is the whole address space (prefix /0: `from any`) decides
  * every peer alike: its verdict is inlined in its port slots (PG_PORT_UNIFORM), so that the
- * datapath decides it with one array lookup instead of a trie walk.
+ * datapath decides it with one array lookup instead of a trie walk. A local port's slots
+ * already carry the local rule in the same bits (include/portguard.h): there the verdict is
+ * inlined only when it names that rule.
  */
 static int pg_port_values(const struct pg_compiled *c, struct pg_port_val *ports)
 {
@@ -276,7 +278,11 @@ static int pg_port_values(const struct pg_compiled *c, struct pg_port_val *ports
 		hit = v.class_id ? bsearch(&key, cls, n, sizeof(*cls), cmp_class_id) : NULL;
 		if (hit && hit->n == 1) {
 			pe = &c->peers[hit->idx];
-			if (pe->key.prefixlen == 32)
+			/* On a local port bits 16-31 already name the local rule: inline only a
+			 * verdict of that same rule (the usual `local` port), else use the trie. */
+			if (pe->key.prefixlen == 32 &&
+			    (!(v.flags & PG_PORT_LOCAL) ||
+			     v.flags >> PG_PORT_LOCAL_RULE_SHIFT == pe->val.rule_id))
 				v.flags |= PG_PORT_UNIFORM |
 					   (__u32)(pe->val.action & 3) << PG_PORT_V_ACTION_SHIFT |
 					   (__u32)(pe->val.flags & 3) << PG_PORT_V_FLAGS_SHIFT |

@@ -152,7 +152,7 @@ static int cmd_reload(int argc, char **argv)
 	struct pg_maps m = { .owned = false };
 	struct pg_policy_src src = { 0 };
 	struct pg_enforced done;
-	struct pg_config cur;
+	struct pg_config cur = { .mode = 0xff };
 	char dir[PATH_MAX];
 	int lock = -1, r, status = 1;
 	__u32 gen;
@@ -186,6 +186,11 @@ static int cmd_reload(int argc, char **argv)
 	}
 	fprintf(stderr, "portguard: reloaded %s (%s, %u rule slots, generation %u) at %s\n",
 		src.path, done.mode ? "dry-run" : "enforce", done.nrules, done.gen, dir);
+	/* A run --dry-run overrides the policy's mode; a reload without --dry-run does not. */
+	if (cur.mode != 0xff && cur.mode != done.mode)
+		fprintf(stderr, "portguard: note: the mode changed from %s to %s%s\n",
+			cur.mode ? "dry-run" : "enforce", done.mode ? "dry-run" : "enforce",
+			done.mode ? "" : " (reload --dry-run keeps dry-run)");
 	status = 0;
 out:
 	pg_maps_close(&m);

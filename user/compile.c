@@ -12,10 +12,10 @@
  *
  * Peers. The trie answers with the longest prefix that matches, and every rule of a class
  * that matches an address has a prefix that contains that longest prefix (prefixes are
- * nested or disjoint). So the entry for prefix P carries the best verdict among the class's
- * rules whose prefix contains P, and it is computed in one pass over the class's prefixes
- * sorted so that each prefix follows its ancestors (a pre-order), keeping the chain of
- * ancestors on a stack: effective(P) = best(own(P), effective(parent(P))).
+ * nested or disjoint). So the entry for prefix P is decided by the class's rules whose prefix
+ * contains P, and it is computed in one pass over the class's prefixes sorted so that each
+ * prefix follows its ancestors (a pre-order), keeping the chain of ancestors on a stack: the
+ * rules that cover P are P's own plus those that cover its parent.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -33,41 +33,105 @@ static enum pg_dir rule_dir(const struct pg_rule *r)
 }
 
 /*
- * The precedence of the language, as one total order so that "best of" is associative and
- * the trie entries can be combined incrementally: deny > local > allow. Tie-breaks (not in the
- * language, decided here):
- *  - among denies (and among locals), an enforcing rule beats a dry-run one: a dry-run rule
- *    must never weaken another rule that blocks; then the earliest line decides;
- *  - among allows, one with `log` beats one without, so that logging asked for by any rule
- *    covering the traffic is never lost; then the earliest line decides.
- * Returns true when rule a (index ia) decides over rule b (index ib).
+ * Which rules decide, for one class and one peer prefix. The language: deny > local (only
+ * loopback may reach the port) > allow > the direction's default. Decided here, where it is
+ * silent:
+ *  - dry-run rules never change what is blocked, they only report what they would block (issue
+ *    3: "a per-rule dry-run does the same for one rule while the rest enforce"). So the
+ *    verdict is that of the enforcing rules (E) when E blocks; when E lets the traffic through
+ *    but the policy with its dry-run rules enforced (F) would block it, F's dry-run rule
+ *    decides, marked PG_VF_DRY_RUN (reported, let through); otherwise E. A dry-run deny
+ *    therefore never opens what an enforcing local or the default deny keeps closed.
+ *  - among several rules of one kind the earliest line decides, except that among allows one
+ *    with `log` comes first, so that logging asked for by any covering rule is never lost.
+ * Every choice is a minimum over the covering rules, so it combines along the prefix chain.
  */
-static int kind_rank(enum pg_rule_kind k)
+#define NONE ((size_t)-1)
+
+struct agg {
+	size_t deny, deny_dry, local, local_dry, allow; /* rule index or NONE */
+};
+
+static const struct agg agg_none = { NONE, NONE, NONE, NONE, NONE };
+
+static size_t better_allow(const struct pg_policy *p, size_t a, size_t b)
 {
-	switch (k) {
+	if (a == NONE || b == NONE)
+		return a == NONE ? b : a;
+	if (p->rules[a].log != p->rules[b].log)
+		return p->rules[a].log ? a : b;
+	return a < b ? a : b;
+}
+
+static size_t min_rule(size_t a, size_t b)
+{
+	return a < b ? a : b; /* NONE is the largest */
+}
+
+static void agg_add_rule(const struct pg_policy *p, struct agg *g, size_t ri)
+{
+	const struct pg_rule *r = &p->rules[ri];
+
+	switch (r->kind) {
 	case PG_RULE_DENY:
-		return 3;
+		if (r->dry_run)
+			g->deny_dry = min_rule(g->deny_dry, ri);
+		else
+			g->deny = min_rule(g->deny, ri);
+		break;
 	case PG_RULE_LOCAL:
-		return 2;
+		if (r->dry_run)
+			g->local_dry = min_rule(g->local_dry, ri);
+		else
+			g->local = min_rule(g->local, ri);
+		break;
 	default:
-		return 1;
+		g->allow = better_allow(p, g->allow, ri);
+		break;
 	}
 }
 
-static bool rule_beats(const struct pg_policy *p, size_t ia, size_t ib)
+static struct agg agg_merge(const struct pg_policy *p, struct agg a, const struct agg *b)
 {
-	const struct pg_rule *a = &p->rules[ia], *b = &p->rules[ib];
-	int ra = kind_rank(a->kind), rb = kind_rank(b->kind);
+	a.deny = min_rule(a.deny, b->deny);
+	a.deny_dry = min_rule(a.deny_dry, b->deny_dry);
+	a.local = min_rule(a.local, b->local);
+	a.local_dry = min_rule(a.local_dry, b->local_dry);
+	a.allow = better_allow(p, a.allow, b->allow);
+	return a;
+}
 
-	if (ra != rb)
-		return ra > rb;
-	if (a->kind == PG_RULE_ALLOW) {
-		if (a->log != b->log)
-			return a->log;
-	} else if (a->dry_run != b->dry_run) {
-		return !a->dry_run;
+/* The verdict for peers under a prefix, given the rules covering it, whether those peers are
+ * loopback (only `local` cares), and the slot and policy of the class's direction default. */
+static struct pg_verdict agg_verdict(const struct pg_policy *p, const __u32 *slot,
+				     const struct agg *g, bool loopback, __u32 default_slot,
+				     bool default_deny)
+{
+	struct pg_verdict e = { .rule_id = default_slot, .action = PG_ACT_DEFAULT };
+	bool e_blocks = default_deny;
+
+	/* E: the enforcing rules alone. */
+	if (g->deny != NONE) {
+		e = (struct pg_verdict){ .rule_id = slot[g->deny], .action = PG_ACT_DENY };
+		e_blocks = true;
+	} else if (g->local != NONE) {
+		e = (struct pg_verdict){ .rule_id = slot[g->local], .action = PG_ACT_LOCAL };
+		e_blocks = !loopback;
+	} else if (g->allow != NONE) {
+		e = (struct pg_verdict){ .rule_id = slot[g->allow], .action = PG_ACT_ALLOW };
+		e.flags = p->rules[g->allow].log ? PG_VF_LOG : 0;
+		e_blocks = false;
 	}
-	return ia < ib;
+	if (e_blocks)
+		return e;
+	/* F: E lets it through; would a dry-run rule block it? */
+	if (g->deny_dry != NONE)
+		return (struct pg_verdict){ .rule_id = slot[g->deny_dry], .action = PG_ACT_DENY,
+					    .flags = PG_VF_DRY_RUN };
+	if (g->local_dry != NONE && !loopback)
+		return (struct pg_verdict){ .rule_id = slot[g->local_dry], .action = PG_ACT_LOCAL,
+					    .flags = PG_VF_DRY_RUN };
+	return e;
 }
 
 /* ---- growable arrays ---- */
@@ -225,8 +289,7 @@ static int htab_resize(struct ctx *x)
 /* The class of the active rule set, created if new. Returns its index or -ENOMEM. */
 static long class_of_active(struct ctx *x)
 {
-	size_t head = x->p->nrules, h, r;
-	bool local = false, local_enforce = false;
+	size_t head = x->p->nrules, h, r, local = NONE, local_dry = NONE;
 	struct cls *c;
 	int err;
 
@@ -248,14 +311,23 @@ static long class_of_active(struct ctx *x)
 		const struct pg_rule *rule = &x->p->rules[r];
 
 		x->members[x->nmembers++] = r;
-		if (rule->kind == PG_RULE_LOCAL) {
-			local = true;
-			local_enforce |= !rule->dry_run;
-		}
+		if (rule->kind == PG_RULE_LOCAL && rule->dry_run)
+			local_dry = min_rule(local_dry, r);
+		else if (rule->kind == PG_RULE_LOCAL)
+			local = min_rule(local, r);
 	}
-	/* The bind hook refuses non-loopback binds of a local port; it only reports them when
-	 * every local rule on the port is dry-run (as in the verdict, enforcing wins). */
-	c->flags = local ? PG_PORT_LOCAL | (local_enforce ? 0 : PG_PORT_LOCAL_DRY_RUN) : 0;
+	/*
+	 * The bind hook refuses non-loopback binds of a local port; it only reports them when
+	 * every local rule on the port is dry-run (as in the verdict, enforcing wins). It and
+	 * XDP's spoofed-loopback check name the local rule from here: a local rule covers every
+	 * peer, so it is the same for the whole class, while the trie may name another rule.
+	 */
+	c->flags = 0;
+	if (local != NONE)
+		c->flags = PG_PORT_LOCAL | x->out->rule_slot[local] << PG_PORT_LOCAL_RULE_SHIFT;
+	else if (local_dry != NONE)
+		c->flags = PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN |
+			   x->out->rule_slot[local_dry] << PG_PORT_LOCAL_RULE_SHIFT;
 	x->nclasses++;
 	if (x->nclasses * 2 > x->hcap) {
 		err = htab_resize(x);
@@ -361,7 +433,7 @@ out:
 struct pfx {
 	__u8 addr[16];
 	__u8 len;
-	size_t rule; /* own verdict (the best rule with exactly this prefix), then effective */
+	size_t rule; /* NONE for the loopback prefixes added to classes with a `local` rule */
 };
 
 static void mask_addr(__u8 *dst, const __u8 *src, unsigned len)
@@ -393,46 +465,44 @@ static int cmp_pfx(const void *a, const void *b)
 	return x->rule < y->rule ? -1 : x->rule > y->rule;
 }
 
-static bool pfx_contains(const struct pfx *outer, const struct pfx *inner)
+static bool prefix_contains(const __u8 *oaddr, unsigned olen, const __u8 *iaddr, unsigned ilen)
 {
 	__u8 m[16];
 
-	if (outer->len > inner->len)
+	if (olen > ilen)
 		return false;
-	mask_addr(m, inner->addr, outer->len);
-	return !memcmp(m, outer->addr, 16);
+	mask_addr(m, iaddr, olen);
+	return !memcmp(m, oaddr, 16);
 }
 
-static struct pg_verdict verdict_of(const struct pg_policy *p, const __u32 *slot, size_t ri)
+/* The datapath's loopback (pg_addr_is_loopback): ::ffff:127.0.0.0/8 and ::1. */
+static const __u8 lo4[16] = { [10] = 0xff, [11] = 0xff, [12] = 127 };
+static const __u8 lo6[16] = { [15] = 1 };
+
+static bool prefix_is_loopback(const __u8 *addr, unsigned len)
 {
-	const struct pg_rule *r = &p->rules[ri];
-	struct pg_verdict v = { .rule_id = slot[ri] };
-
-	switch (r->kind) {
-	case PG_RULE_DENY:
-		v.action = PG_ACT_DENY;
-		break;
-	case PG_RULE_LOCAL:
-		v.action = PG_ACT_LOCAL;
-		break;
-	default:
-		v.action = PG_ACT_ALLOW;
-		break;
-	}
-	if (r->kind == PG_RULE_ALLOW && r->log)
-		v.flags |= PG_VF_LOG;
-	if (r->kind != PG_RULE_ALLOW && r->dry_run)
-		v.flags |= PG_VF_DRY_RUN;
-	return v;
+	return prefix_contains(lo4, 104, addr, len) || prefix_contains(lo6, 128, addr, len);
 }
+
+struct node {
+	__u8 addr[16];
+	__u8 len;
+	struct agg eff;	       /* every rule covering this prefix */
+	struct pg_verdict v;   /* what the trie says here (written or inherited) */
+};
 
 static int class_peers(struct ctx *x, size_t ci, struct pfx **buf, size_t *cap)
 {
 	const struct pg_policy *p = x->p;
 	const struct cls *cl = &x->classes[ci];
 	struct pg_compiled *c = x->out;
-	struct pfx stack[130];
-	size_t n = 0, i, k, depth = 0;
+	/* A class's rules share one direction: a rule has one, and a class is one rule set. */
+	enum pg_dir dir = rule_dir(&p->rules[x->members[cl->off]]);
+	__u32 default_slot = dir == PG_DIR_IN ? PG_RULE_DEFAULT_IN : PG_RULE_DEFAULT_OUT;
+	bool default_deny = (dir == PG_DIR_IN ? p->default_in : p->default_out) == PG_DEFAULT_DENY;
+	const struct pg_verdict none = { .rule_id = default_slot, .action = PG_ACT_DEFAULT };
+	struct node stack[130];
+	size_t n = 2, i, k, depth = 0;
 	int err;
 
 	for (i = 0; i < cl->n; i++) {
@@ -451,8 +521,7 @@ static int class_peers(struct ctx *x, size_t ci, struct pfx **buf, size_t *cap)
 		/* `local` is about every peer (loopback passes, the rest is refused), and a rule
 		 * without peers means any: both are the /0 over the mapped space. */
 		if (r->kind == PG_RULE_LOCAL || !r->npeers) {
-			(*buf)[n] = (struct pfx){ .len = 0, .rule = ri };
-			n++;
+			(*buf)[n++] = (struct pfx){ .len = 0, .rule = ri };
 			continue;
 		}
 		for (k = 0; k < r->npeers; k++) {
@@ -463,28 +532,40 @@ static int class_peers(struct ctx *x, size_t ci, struct pfx **buf, size_t *cap)
 			f->rule = ri;
 		}
 	}
+	/* Where a local rule is, loopback peers are decided apart from the rest: give them their
+	 * own prefixes, so that every longest match is either all loopback or none. */
+	if (cl->flags & PG_PORT_LOCAL) {
+		(*buf)[n] = (struct pfx){ .len = 104, .rule = NONE };
+		memcpy((*buf)[n++].addr, lo4, 16);
+		(*buf)[n] = (struct pfx){ .len = 128, .rule = NONE };
+		memcpy((*buf)[n++].addr, lo6, 16);
+	}
 	qsort(*buf, n, sizeof(**buf), cmp_pfx);
 
 	for (i = 0; i < n;) {
-		struct pfx cur = (*buf)[i];
-		const struct pfx *parent;
+		struct node cur = { .len = (*buf)[i].len, .eff = agg_none };
+		const struct node *parent;
 		struct pg_peer_entry *e;
 
-		/* Same prefix from several rules: its own verdict is the best of them. */
-		for (i++; i < n && (*buf)[i].len == cur.len &&
-			  !memcmp((*buf)[i].addr, cur.addr, 16); i++)
-			if (rule_beats(p, (*buf)[i].rule, cur.rule))
-				cur.rule = (*buf)[i].rule;
-		while (depth && !pfx_contains(&stack[depth - 1], &cur))
+		memcpy(cur.addr, (*buf)[i].addr, 16);
+		/* Every rule with exactly this prefix. */
+		for (; i < n && (*buf)[i].len == cur.len && !memcmp((*buf)[i].addr, cur.addr, 16);
+		     i++)
+			if ((*buf)[i].rule != NONE)
+				agg_add_rule(p, &cur.eff, (*buf)[i].rule);
+		while (depth && !prefix_contains(stack[depth - 1].addr, stack[depth - 1].len,
+						 cur.addr, cur.len))
 			depth--;
 		parent = depth ? &stack[depth - 1] : NULL;
-		if (parent && !rule_beats(p, cur.rule, parent->rule))
-			cur.rule = parent->rule;
+		if (parent)
+			cur.eff = agg_merge(p, cur.eff, &parent->eff);
+		cur.v = agg_verdict(p, c->rule_slot, &cur.eff, prefix_is_loopback(cur.addr, cur.len),
+				    default_slot, default_deny);
 		/* Lengths strictly grow along the chain: at most 129 deep. */
 		stack[depth++] = cur;
-		/* An entry that says what its parent says is redundant: without it the longest
-		 * match falls to the parent, with the same verdict. */
-		if (parent && parent->rule == cur.rule)
+		/* An entry that says what the longest match would find without it (its parent's
+		 * verdict, or no entry at all: the default) is redundant. */
+		if (!memcmp(&cur.v, parent ? &parent->v : &none, sizeof(cur.v)))
 			continue;
 		if (c->npeers >= PG_MAX_PEER_ENTRIES / 2)
 			return -E2BIG;
@@ -496,7 +577,7 @@ static int class_peers(struct ctx *x, size_t ci, struct pfx **buf, size_t *cap)
 		e->key.prefixlen = 32 + cur.len;
 		e->key.class_id = htonl(class_id(c->gen, ci));
 		memcpy(e->key.addr, cur.addr, 16);
-		e->val = verdict_of(p, c->rule_slot, cur.rule);
+		e->val = cur.v;
 	}
 	return 0;
 }

@@ -34,6 +34,16 @@ struct pg_port_entry {
 	struct pg_port_val val;
 };
 
+/*
+ * A peer entry's verdict is final for every address whose longest match it is; the datapath
+ * only adds loopback (for PG_ACT_LOCAL) and the global mode. Rules: deny > local > allow >
+ * default; dry-run rules never change what is blocked, they only report: when the enforcing
+ * rules let traffic through and a dry-run rule would block it, that rule is the verdict with
+ * PG_VF_DRY_RUN; when the enforcing rules (or the default) block it, they are the verdict, so
+ * an entry may say PG_ACT_DEFAULT to keep the default deny in force under a dry-run rule.
+ * In classes with a `local` rule, ::ffff:127.0.0.0/104 and ::1/128 get entries of their own
+ * when they decide differently. Ties: the earliest rule; among allows one with `log` first.
+ */
 struct pg_peer_entry {
 	struct pg_peer_key key;
 	struct pg_verdict val;

@@ -62,8 +62,10 @@ static int info_write(const struct pg_maps *m, const struct pg_info *info)
 	__u32 zero = 0;
 
 	if (bpf_map_update_elem(m->fd[PG_MAP_INFO], &zero, info, BPF_ANY)) {
-		fprintf(stderr, "portguard: failed to write pg_info: %s\n", strerror(errno));
-		return -errno;
+		int err = -errno;
+
+		fprintf(stderr, "portguard: failed to write pg_info: %s\n", strerror(-err));
+		return err;
 	}
 	return 0;
 }

@@ -73,28 +73,51 @@ static bool rule_covers(const struct pg_rule *r, enum pg_dir dir, enum pg_proto_
 }
 
 /*
- * The rule of kind k that decides among the covering ones. Tie-breaks (the language leaves
- * them open; compile.c resolves them the same way): among denies and locals, the first that is
- * not dry-run, else the first; among allows, the first with `log`, else the first.
+ * The first covering rule of kind k, in source order; among allows the first with `log` comes
+ * before the others, so that logging is never lost. with_dry_run: whether dry-run rules count.
  */
-static const struct pg_rule *pick(const struct pg_eval *r, enum pg_rule_kind k, size_t *count)
+static const struct pg_rule *first_of(const struct pg_eval *r, enum pg_rule_kind k,
+				      bool with_dry_run, size_t *count)
 {
-	const struct pg_rule *first = NULL, *pref = NULL;
+	const struct pg_rule *first = NULL, *logged = NULL;
 	size_t i;
 
 	*count = 0;
 	for (i = 0; i < r->ncovering; i++) {
 		const struct pg_rule *c = r->covering[i];
 
-		if (c->kind != k)
+		if (c->kind != k || (c->dry_run && !with_dry_run))
 			continue;
 		(*count)++;
 		if (!first)
 			first = c;
-		if (!pref && (k == PG_RULE_ALLOW ? c->log : !c->dry_run))
-			pref = c;
+		if (!logged && c->log)
+			logged = c;
 	}
-	return pref ? pref : first;
+	return logged ? logged : first;
+}
+
+/* One reading of the language: 1. a deny blocks; 2. a local port is for loopback only; 3. an
+ * allow passes; 4. the direction's default. */
+struct judgement {
+	const struct pg_rule *rule; /* NULL: the default */
+	enum pg_action action;
+	bool blocks;
+};
+
+static struct judgement judge(const struct pg_eval *r, bool with_dry_run, bool loopback,
+			      bool default_deny)
+{
+	const struct pg_rule *rule;
+	size_t n;
+
+	if ((rule = first_of(r, PG_RULE_DENY, with_dry_run, &n)))
+		return (struct judgement){ rule, PG_ACT_DENY, true };
+	if ((rule = first_of(r, PG_RULE_LOCAL, with_dry_run, &n)))
+		return (struct judgement){ rule, PG_ACT_LOCAL, !loopback };
+	if ((rule = first_of(r, PG_RULE_ALLOW, with_dry_run, &n)))
+		return (struct judgement){ rule, PG_ACT_ALLOW, false };
+	return (struct judgement){ NULL, PG_ACT_DEFAULT, default_deny };
 }
 
 static void why_add(struct pg_eval *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -112,47 +135,51 @@ static void why_add(struct pg_eval *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *over(size_t nlocal, size_t nallow)
-{
-	if (nlocal && nallow)
-		return "local and allow";
-	return nlocal ? "local" : "allow";
-}
-
 static const char *const kind_name[] = { "allow", "deny", "local" };
 
-/* Why `chosen` wins among the n covering rules of its own kind. */
-static void why_tie(struct pg_eval *r, const struct pg_rule *chosen, size_t n)
+/* Why the deciding rule wins: over the other kinds, and over the rules of its own kind. */
+static void why_rule(struct pg_eval *r, bool loopback)
 {
-	const char *k = kind_name[chosen->kind];
+	const struct pg_rule *d = r->rule;
+	size_t ndeny, nlocal, nallow, nsame;
 	bool outranks = false;
-	size_t i;
 
-	if (n < 2)
-		return;
-	for (i = 0; i < r->ncovering; i++) {
+	first_of(r, PG_RULE_DENY, true, &ndeny);
+	first_of(r, PG_RULE_LOCAL, true, &nlocal);
+	first_of(r, PG_RULE_ALLOW, true, &nallow);
+	if (d->kind == PG_RULE_DENY && (nlocal || nallow))
+		why_add(r, "deny takes precedence over %s",
+			nlocal && nallow ? "local and allow" : nlocal ? "local" : "allow");
+	if (d->kind == PG_RULE_LOCAL) {
+		why_add(r, "local: only loopback may reach this port%s",
+			loopback ? ", and this peer is loopback" : "");
+		if (nallow)
+			why_add(r, "local takes precedence over allow");
+	}
+	nsame = d->kind == PG_RULE_DENY ? ndeny : d->kind == PG_RULE_LOCAL ? nlocal : nallow;
+	for (size_t i = 0; i < r->ncovering; i++) {
 		const struct pg_rule *c = r->covering[i];
 
-		if (c != chosen && c->kind == chosen->kind)
-			outranks |= chosen->kind == PG_RULE_ALLOW ? chosen->log && !c->log :
-								    !chosen->dry_run && c->dry_run;
+		if (c != d && c->kind == d->kind && d->kind == PG_RULE_ALLOW)
+			outranks |= d->log && !c->log;
 	}
-	if (outranks && chosen->kind == PG_RULE_ALLOW)
-		why_add(r, "of %zu allow rules, the first with log decides, so the traffic is "
-			   "still logged", n);
-	else if (outranks)
-		why_add(r, "of %zu %s rules, the first that is not dry-run decides: a dry-run "
-			   "rule never weakens an enforcing one", n, k);
-	else
-		why_add(r, "of %zu %s rules, the earliest decides", n, k);
+	if (nsame > 1 && outranks)
+		why_add(r, "of %zu allow rules, the first with log decides, so the traffic is still "
+			   "logged", nsame);
+	else if (nsame > 1)
+		why_add(r, "of %zu %s rules, the earliest %sdecides", nsame, kind_name[d->kind],
+			d->kind != PG_RULE_ALLOW && !d->dry_run && nsame > 1 ? "enforcing one " : "");
+	if (r->ncovering == 1)
+		why_add(r, "it is the only rule that covers this traffic");
 }
 
 int pg_policy_evaluate(const struct pg_policy *p, enum pg_dir dir, enum pg_proto_idx pidx,
 		       __u16 port, const __u8 addr[16], struct pg_eval *r)
 {
-	const struct pg_rule *deny, *local, *allow;
-	size_t ndeny, nlocal, nallow, nlocal_port = 0, nlocal_port_dry = 0, i;
-	bool loopback = pg_addr_loopback(addr);
+	bool loopback = pg_addr_loopback(addr), default_deny, some_dry_run = false;
+	size_t nlocal_port = 0, nlocal_port_dry = 0, i;
+	struct judgement e, f, d;
+	const char *dname = dir == PG_DIR_IN ? "in" : "out";
 
 	memset(r, 0, sizeof(*r));
 	r->covering = calloc(p->nrules ? p->nrules : 1, sizeof(*r->covering));
@@ -161,71 +188,84 @@ int pg_policy_evaluate(const struct pg_policy *p, enum pg_dir dir, enum pg_proto
 	for (i = 0; i < p->nrules; i++) {
 		const struct pg_rule *rule = &p->rules[i];
 
-		if (rule_covers(rule, dir, pidx, port, addr, true))
+		if (rule_covers(rule, dir, pidx, port, addr, true)) {
 			r->covering[r->ncovering++] = rule;
+			some_dry_run |= rule->dry_run;
+		}
 		if (rule->kind == PG_RULE_LOCAL && rule_covers(rule, dir, pidx, port, addr, false)) {
+			/* the port's local rule: the first enforcing one, else the first */
+			if (!nlocal_port || (nlocal_port == nlocal_port_dry && !rule->dry_run))
+				r->port_local_slot = PG_RULE_FIRST + i;
 			nlocal_port++;
 			nlocal_port_dry += rule->dry_run;
 		}
 	}
 	r->port_local = nlocal_port > 0;
 	r->port_local_dry_run = nlocal_port && nlocal_port == nlocal_port_dry;
+	default_deny = (dir == PG_DIR_IN ? p->default_in : p->default_out) == PG_DEFAULT_DENY;
 
-	deny = pick(r, PG_RULE_DENY, &ndeny);
-	local = pick(r, PG_RULE_LOCAL, &nlocal);
-	allow = pick(r, PG_RULE_ALLOW, &nallow);
+	/*
+	 * Dry-run rules never change what is blocked; they report what they would block. So: what
+	 * the enforcing rules decide (e) stands when it blocks; when it lets the traffic through,
+	 * the policy read with its dry-run rules enforcing (f) says whether one of them would
+	 * block it, and that rule is reported.
+	 */
+	e = judge(r, false, loopback, default_deny);
+	f = e.blocks ? e : judge(r, true, loopback, default_deny);
+	d = f.blocks && !e.blocks ? f : e;
 
-	/* 1. a deny blocks; 2. a local port is for loopback only; 3. an allow passes; 4. the
-	 * direction's default. */
-	if (deny) {
-		r->rule = deny;
-		r->action = PG_ACT_DENY;
+	r->rule = d.rule;
+	r->action = d.action;
+	r->drop = d.blocks;
+	switch (d.action) {
+	case PG_ACT_DENY:
 		r->reason = PG_R_DENIED;
-		r->drop = true;
-		if (nlocal || nallow)
-			why_add(r, "deny takes precedence over %s", over(nlocal, nallow));
-		why_tie(r, deny, ndeny);
-	} else if (local) {
-		r->rule = local;
-		r->action = PG_ACT_LOCAL;
+		break;
+	case PG_ACT_LOCAL:
 		r->reason = loopback ? PG_R_PASS_LOOPBACK : PG_R_LOCAL_ONLY;
-		r->drop = !loopback;
-		why_add(r, "local: only loopback may reach this port%s",
-			loopback ? ", and this peer is loopback" : "");
-		if (nallow)
-			why_add(r, "local takes precedence over allow");
-		why_tie(r, local, nlocal);
-	} else if (allow) {
-		r->rule = allow;
-		r->action = PG_ACT_ALLOW;
+		break;
+	case PG_ACT_ALLOW:
 		r->reason = PG_R_PASS_RULE;
-		r->log = allow->log;
-		why_tie(r, allow, nallow);
-	} else {
-		bool deny_default = (dir == PG_DIR_IN ? p->default_in : p->default_out) ==
-				    PG_DEFAULT_DENY;
-
-		r->action = PG_ACT_DEFAULT;
-		r->rule_slot = dir == PG_DIR_IN ? PG_RULE_DEFAULT_IN : PG_RULE_DEFAULT_OUT;
-		r->reason = deny_default ? PG_R_NOT_ALLOWED : PG_R_PASS_DEFAULT;
-		r->drop = deny_default;
-		why_add(r, "no rule covers it: `default %s %s` decides",
-			dir == PG_DIR_IN ? "in" : "out", deny_default ? "deny" : "allow");
+		r->log = d.rule->log;
+		break;
+	default:
+		r->reason = default_deny ? PG_R_NOT_ALLOWED : PG_R_PASS_DEFAULT;
+		break;
 	}
-	if (r->rule) {
-		r->rule_index = r->rule - p->rules;
+	if (d.rule) {
+		r->rule_index = d.rule - p->rules;
 		r->rule_slot = PG_RULE_FIRST + r->rule_index;
-		if (r->rule->kind == PG_RULE_ALLOW && r->rule->log)
+		if (d.rule->kind == PG_RULE_ALLOW && d.rule->log)
 			r->flags |= PG_VF_LOG;
-		if (r->rule->kind != PG_RULE_ALLOW && r->rule->dry_run)
+		if (d.rule->kind != PG_RULE_ALLOW && d.rule->dry_run)
 			r->flags |= PG_VF_DRY_RUN;
-		if (r->ncovering == 1)
-			why_add(r, "it is the only rule that covers this traffic");
+	} else {
+		r->rule_slot = dir == PG_DIR_IN ? PG_RULE_DEFAULT_IN : PG_RULE_DEFAULT_OUT;
 	}
 	r->dry_run = r->drop && (p->mode == PG_MODE_DRY_RUN || (r->flags & PG_VF_DRY_RUN));
-	if (r->dry_run)
-		why_add(r, "%s: reported, not blocked",
-			p->mode == PG_MODE_DRY_RUN ? "mode dry-run" : "the rule is dry-run");
+
+	if (r->flags & PG_VF_DRY_RUN) {
+		why_add(r, "the dry-run %s would block it: reported, let through",
+			kind_name[d.rule->kind]);
+		if (e.rule && e.action == PG_ACT_LOCAL)
+			why_add(r, "without it, loopback may reach this local port");
+		else if (e.rule)
+			why_add(r, "without it, the allow at line %d lets it through",
+				e.rule->loc.line);
+		else
+			why_add(r, "without it, `default %s allow` lets it through", dname);
+	} else if (d.rule) {
+		why_rule(r, loopback);
+	} else {
+		why_add(r, "no %srule covers it: `default %s %s` decides",
+			r->ncovering ? "enforcing " : "", dname, default_deny ? "deny" : "allow");
+	}
+	if (r->drop && !(r->flags & PG_VF_DRY_RUN) && some_dry_run)
+		why_add(r, "dry-run rules only report, they never let through what the rest blocks");
+	if (!r->drop && some_dry_run)
+		why_add(r, "the dry-run rules that cover it would not block it either");
+	if (r->dry_run && p->mode == PG_MODE_DRY_RUN && !(r->flags & PG_VF_DRY_RUN))
+		why_add(r, "mode dry-run: reported, not blocked");
 	return 0;
 }
 

@@ -28,6 +28,9 @@ struct pg_eval {
 	/* The port is `local` for the bind hook (some local rule covers dir/proto/port), and
 	 * whether every such rule is dry-run: what pg_ports' PG_PORT_LOCAL* flags say. */
 	bool port_local, port_local_dry_run;
+	/* ...and the slot of the port's local rule (the first enforcing one, else the first),
+	 * which the bind hook names: pg_ports' PG_PORT_LOCAL_RULE_SHIFT bits. */
+	__u32 port_local_slot;
 	/* Every rule that covers the traffic (direction, protocol, port and peer), in source
 	 * order; the deciding rule is among them. */
 	const struct pg_rule **covering;

@@ -62,6 +62,7 @@ int pg_pin_dir_prepare(const char *dir)
 {
 	char parent[PATH_MAX], *slash;
 	const char *where;
+	int err;
 
 	if (is_bpffs(dir))
 		goto links;
@@ -87,9 +88,10 @@ int pg_pin_dir_prepare(const char *dir)
 	if (where == dir && mkdir_p(dir))
 		goto fail_mkdir;
 	if (mount("bpf", where, "bpf", 0, "mode=0700")) {
+		err = -errno;
 		fprintf(stderr, "portguard: failed to mount bpffs on %s: %s\n", where,
-			strerror(errno));
-		return -errno;
+			strerror(-err));
+		return err;
 	}
 	if (where != dir && mkdir(dir, 0700) && errno != EEXIST)
 		goto fail_mkdir;
@@ -101,14 +103,15 @@ links:
 	}
 	return 0;
 fail_mkdir:
-	fprintf(stderr, "portguard: failed to create pin directory %s: %s\n", dir, strerror(errno));
-	return -errno;
+	err = -errno;
+	fprintf(stderr, "portguard: failed to create pin directory %s: %s\n", dir, strerror(-err));
+	return err;
 }
 
 int pg_lock(const char *dir)
 {
 	struct stat a, b;
-	int fd;
+	int fd, err;
 
 	for (;;) {
 		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -133,9 +136,10 @@ int pg_lock(const char *dir)
 		close(fd);
 	}
 fail:
-	fd = -errno;
-	fprintf(stderr, "portguard: failed to lock %s: %s\n", dir, strerror(errno));
-	return fd;
+	err = -errno;
+	fprintf(stderr, "portguard: failed to lock %s: %s\n", dir, strerror(-err));
+	close(fd);
+	return err;
 }
 
 void pg_unlock(int fd)
@@ -499,9 +503,11 @@ static bool is_hook(struct pg_loader *l, const char *hook)
 	return false;
 }
 
-/* Remove one pinned link (and, for XDP, our tc filter on its interface). */
-static void remove_link(const char *dir, const char *entry)
+/* Remove one pinned link (and, for XDP, our tc filter on its interface). Returns 1 when its
+ * interface is in another network namespace, else 0. */
+static int remove_link(const char *dir, const char *entry)
 {
+	int elsewhere = 0;
 	char path[PATH_MAX + 300];
 	struct bpf_link_info info;
 	int fd;
@@ -509,13 +515,28 @@ static void remove_link(const char *dir, const char *entry)
 	snprintf(path, sizeof(path), "%s/links/%s", dir, entry);
 	fd = bpf_obj_get(path);
 	if (fd >= 0) {
-		if (!link_info(fd, &info) && info.type == BPF_LINK_TYPE_XDP && info.xdp.ifindex)
-			tc_detach_ours(info.xdp.ifindex);
+		__u32 here = 0;
+
+		/* An ifindex means an interface of this network namespace only if the link's
+		 * program is the one XDP runs there; otherwise the state was loaded from another
+		 * namespace, whose tc filter this one cannot see. */
+		if (!link_info(fd, &info) && info.type == BPF_LINK_TYPE_XDP && info.xdp.ifindex) {
+			if (!bpf_xdp_query_id(info.xdp.ifindex, 0, &here) &&
+			    here == info.prog_id) {
+				tc_detach_ours(info.xdp.ifindex);
+			} else {
+				elsewhere = 1;
+				fprintf(stderr, "portguard: %s is attached in another network "
+						"namespace: its tc egress filter stays until unload "
+						"runs there or the interface goes\n", entry);
+			}
+		}
 		close(fd);
 	}
 	/* The pin is the link's last reference: removing it detaches the program. */
 	if (unlink(path) && errno != ENOENT)
 		fprintf(stderr, "portguard: failed to remove %s: %s\n", path, strerror(errno));
+	return elsewhere;
 }
 
 int pg_loader_attach(struct pg_loader *l, const struct pg_attach *a)
@@ -568,7 +589,7 @@ int pg_detach_all(const char *pin_dir)
 	char path[PATH_MAX + 300];
 	struct pg_info info;
 	struct dirent *de;
-	int found = 0, fd;
+	int found = 0, elsewhere = 0, fd;
 	__u32 zero = 0, i;
 	DIR *d;
 
@@ -578,15 +599,16 @@ int pg_detach_all(const char *pin_dir)
 		while ((de = readdir(d))) {
 			if (de->d_name[0] == '.')
 				continue;
-			remove_link(pin_dir, de->d_name);
+			elsewhere |= remove_link(pin_dir, de->d_name);
 			found = 1;
 		}
 		closedir(d);
 		rmdir(path);
 	}
-	/* tc filters on interfaces whose XDP link was already gone. */
+	/* tc filters on interfaces whose XDP link was already gone; not when the state lives in
+	 * another namespace, where these ifindexes name other interfaces. */
 	snprintf(path, sizeof(path), "%s/pg_info", pin_dir);
-	fd = bpf_obj_get(path);
+	fd = elsewhere ? -1 : bpf_obj_get(path);
 	if (fd >= 0) {
 		if (!bpf_map_lookup_elem(fd, &zero, &info))
 			for (i = 0; i < info.nifaces && i < PG_MAX_IFACES; i++)

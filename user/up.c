@@ -128,8 +128,10 @@ static int check_owner(struct pg_up *up, bool owner)
 	snprintf(path, sizeof(path), "%s/links", up->pin_dir);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "portguard: failed to open %s: %s\n", path, strerror(errno));
-		return -errno;
+		int err = -errno;
+
+		fprintf(stderr, "portguard: failed to open %s: %s\n", path, strerror(-err));
+		return err;
 	}
 	if (!flock(fd, (owner ? LOCK_EX : LOCK_SH) | LOCK_NB)) {
 		if (owner) {
