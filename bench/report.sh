@@ -195,7 +195,12 @@ report() {
 	(rates.tsv, column 11). ns/packet is its inverse: the core's time per packet, end to end.
 	"reached UDP" is how many datagrams the receiver's UDP layer saw (a filter that works keeps
 	it at 0). Policies: 10 rules (item 3 has the larger ones); nftables and iptables drop the
-	blocked port with one rule, in the hook named. Every receiver runs in every round, in a
+	blocked port with one rule, in the hook named (Debian's iptables is the nf_tables backend:
+	its raw PREROUTING rule runs as an nftables chain at raw priority). portguard is its own
+	XDP program with the 10-rule policy parsed, compiled and written by its own code
+	(bench/xdpload), events on as compiled by default, nobody reading the ring; xdp-filter is
+	its own object, configured as xdp-filter does; both attached natively, directly (not
+	through libxdp's dispatcher). Every receiver runs in every round, in a
 	new order each round, both paths back to back. $(awk -F'\t' '{ d = $5 - $6; d = d < 0 ? -d : d; if (d > m) m = d; k += $12; c += $8 } END { if (NR) share = c > 0 ? 100 * k / c : 0; printf "In every run the receiver counted what was sent to within %d packet(s), and ksoftirqd accounted for %.1f%% of the CPU time.", m, share }' "$RAW/rates.tsv" 2>/dev/null)
 
 	| receiver | XDP-frame path, pps | ns/packet | over XDP_DROP, ns | x XDP_DROP | skb path (trafgen), pps | ns/packet | x no filter | reached UDP (xdp/skb) |
