@@ -465,10 +465,14 @@ load_section() {
 
 	## 6. Policy load
 
-	The 10,000-rule policy through portguard's own parser (user/policy.c), compiler
-	(user/compile.c) and map writes into portguard's XDP skeleton (bench/pgglue.c): the first
-	load into generation 0, then reloads that write the other generation, switch pg_active and
-	clear the old one. Loading the BPF objects themselves is not counted. Seconds.
+	The 10,000-rule policy. **Library**: portguard's own parser (user/policy.c), compiler
+	(user/compile.c) and map writer (user/apply.c: pg_apply, then pg_activate) on portguard's XDP
+	skeleton, timed step by step (bench/xdpload --load-time): the first load into the idle
+	generation, then reloads that rewrite the other generation and switch. Loading the BPF
+	objects is not counted there. **Command line**: \`portguard load POLICY --iface IF
+	--no-cgroup\`, \`portguard reload POLICY\` (twice per round) and \`portguard unload\`, wall
+	time, everything included (BPF loading and verification, attaching, pinning, the lock), on a
+	veth of the run's own namespace. Seconds.
 
 	| | parse | compile | write maps | total |
 	|---|---:|---:|---:|---:|
@@ -477,12 +481,19 @@ load_section() {
 		echo "| not measured | | | | |"
 		return
 	fi
-	local kind
-	for kind in load reload; do
+	local kind label
+	for kind in load reload cli-load cli-reload cli-unload; do
 		awk -v k=$kind '$1 == k { for (i = 2; i <= NF; i++) { split($i, kv, "="); printf "%s\t%s\t%s\n", k, kv[1], kv[2] } }' "$RAW/load.txt" |
 			stats 1,2 3 >"$TMP/r/load-$kind"
 		[ -s "$TMP/r/load-$kind" ] || continue
-		echo "| $kind$([ $kind = reload ] && echo " ($(grep -c '^reload' "$RAW/load.txt") times)") | $(lt $kind parse) | $(lt $kind compile) | $(lt $kind apply) | $(lt $kind total) |"
+		case $kind in
+		load) label="library: first load" ;;
+		reload) label="library: reload" ;;
+		cli-load) label="\`portguard load\`" ;;
+		cli-reload) label="\`portguard reload\`" ;;
+		cli-unload) label="\`portguard unload\`" ;;
+		esac
+		echo "| $label ($(grep -c "^$kind " "$RAW/load.txt") times) | $(lt $kind parse) | $(lt $kind compile) | $(lt $kind apply) | $(lt $kind total) |"
 	done
 }
 lt() {
