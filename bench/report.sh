@@ -269,7 +269,7 @@ report() {
 	## 4. Socket-hook overhead
 
 	In a child cgroup made for the run, bench/sockbench times two loops of $SOCK_ITERS iterations on
-	loopback: socket()+bind(127.0.0.1:20000)+close() of a TCP socket, and connect() of one UDP
+	loopback: socket()+setsockopt(SO_REUSEADDR)+bind(127.0.0.1:20000)+close() of a TCP socket, and connect() of one UDP
 	socket to 127.0.0.1:20001 (no handshake: the syscall and the hooks are all there is). The
 	hooks: none; trivial bind4/bind6/connect4/connect6 programs returning 1 (bench/sock_trivial.bpf.c);
 	portguard's own, attached by \`portguard run POLICY --cgroup DIR\` with a policy that allows
