@@ -255,7 +255,8 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir)
 	err = sock_hooks_bpf__load(l->sock);
 	if (err) {
 		fprintf(stderr, "portguard: failed to load the socket hooks: %s "
-				"(-v shows the details)\n", strerror(-err));
+				"(-v shows the details; --no-cgroup runs without them)\n",
+			strerror(-err));
 		goto fail;
 	}
 	err = pg_maps_from_object(&l->maps, l->xdp->obj);
