@@ -5,7 +5,7 @@
 # bound to 127.0.0.1 it is fine (exit 0); allowed ports nothing listens on are listed.
 . "$(dirname "$0")/lib.sh"
 
-PG_CASES="audit_exposed_local_port audit_names_owner audit_json audit_loopback_ok audit_unused_ports audit_dual_stack_udp audit_bad_policy audit_real_postgres"
+PG_CASES="audit_exposed_local_port audit_names_owner audit_json audit_loopback_ok audit_unused_ports audit_dual_stack_udp audit_bad_policy audit_real_postgres audit_udp_client"
 pg_setup socat nsenter
 
 ns=$(pg_netns srv) || pg_skip_all "cannot create a network namespace" $PG_CASES
@@ -104,6 +104,17 @@ real_postgres() {
 	pg_stop "$pid"
 }
 real_postgres
+
+# An unconnected UDP socket on an ephemeral port is a client's (its replies pass): listed as
+# a client, not exposed.
+eph=$(awk '{ print $1 + 7 }' /proc/sys/net/ipv4/ip_local_port_range)
+listen UDP4-RECVFROM:$eph,bind=0.0.0.0,fork
+wait_listening "$eph"
+out=$(audit "$policy"); rc=$?
+say "$out"
+pg_stop "$LPID"
+has "$out" "^client +udp 0\.0\.0\.0:$eph .*ephemeral" && ! has "$out" "^EXPOSED +udp 0\.0\.0\.0:$eph "
+result $? audit_udp_client
 
 echo "allow in tcp 99999" >"$PG_TMP/bad.policy"
 audit "$PG_TMP/bad.policy" >/dev/null 2>"$PG_TMP/err"; rc=$?

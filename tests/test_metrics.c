@@ -190,6 +190,35 @@ TEST(http_answers_metrics_404_405_and_bad_addresses)
 	ops_pins_remove(&p);
 }
 
+TEST(idle_clients_cannot_starve_a_scrape)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct ops_pins p;
+	char addr[32];
+	int idle[40], port;
+	const char *r;
+
+	ops_pins_make(&p);
+	port = free_port();
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	ASSERT_EQ(0, pg_metrics_open(addr));
+	sin.sin_port = htons(port);
+	/* More silent connections than the server keeps: each is accepted, says nothing. */
+	for (int i = 0; i < 40; i++) {
+		idle[i] = socket(AF_INET, SOCK_STREAM, 0);
+		ASSERT_LE(0, idle[i]);
+		ASSERT_EQ(0, connect(idle[i], (struct sockaddr *)&sin, sizeof(sin)));
+		pg_metrics_serve(p.dir);
+	}
+	r = http(port, "GET /metrics HTTP/1.1\r\n\r\n", p.dir);
+	ASSERT_TRUE(!strncmp(r, "HTTP/1.1 200 OK\r\n", 17));
+	ASSERT_TRUE(strstr(r, "\nportguard_policy_loaded 1\n") != NULL);
+	for (int i = 0; i < 40; i++)
+		close(idle[i]);
+	pg_metrics_close();
+	ops_pins_remove(&p);
+}
+
 static int run_quiet(const char *cmd, char *out, size_t size)
 {
 	FILE *f = popen(cmd, "r");
