@@ -96,18 +96,28 @@ pg_wait_for 5 eval 'pg_in "$srv" ss -xl | grep -q "@$abstract"'
 # reach the listener (which is shown to work once enforcement is gone, at the end).
 pg_bg nsenter --net=/run/netns/"$srv" socat -u UDP-RECV:9000 "OPEN:$PG_TMP/recv9000,creat,append"
 receiver=$PG_BG_PID
-pg_bg nsenter --net=/run/netns/"$cli" bash -c 'for ((i = 0; i < 2000; i++)); do
-	echo "$i"; [ -e "$1" ] && ((++after > 100)) && break; sleep 0.002; done |
-	socat -u - UDP:198.18.7.1:9000' _ "$PG_TMP/taken"
+# The sender goes on until told to stop (bounded: 3000 datagrams): past the takeover, and
+# past the rate-limit window that the old run's event for this port opened.
+pg_bg nsenter --net=/run/netns/"$cli" bash -c 'for ((i = 0; i < 3000; i++)); do
+	echo "$i"; [ -e "$1" ] && break; sleep 0.002; done |
+	socat -u - UDP:198.18.7.1:9000' _ "$PG_TMP/stop"
 sender=$PG_BG_PID
 export NOTIFY_SOCKET=@$abstract
 start_run
 unset NOTIFY_SOCKET
-touch "$PG_TMP/taken"
+# The new programs are in; an event for this port stamped after the start record shows that
+# datagrams reached them (the ring also holds what the old programs reported meanwhile).
+after_start() {
+	awk -F'"timestamp":"' '/"event_type":"start"/ { split($2, a, "\""); t = a[1] }
+		/"dest_port":9000/ { split($2, a, "\""); if (t != "" && a[1] > t) found = 1 }
+		END { exit !found }' "$out"
+}
+pg_wait_for 8 after_start
+seen=$?
+touch "$PG_TMP/stop"
 pg_wait_for 15 eval '! kill -0 $sender 2>/dev/null'
 gap_bytes=$(stat -c %s "$PG_TMP/recv9000" 2>/dev/null || echo missing)
-# ...and the datagrams kept coming once the new programs were in: the new run blocked some.
-pg_wait_for 5 grep -q '"dest_port":9000' "$out" || gap_bytes="no datagram after the takeover"
+[ $seen = 0 ] || gap_bytes="no datagram reached the new programs"
 pg_check takeover_updates_links eval 'grep -q "\"takeover\":true" "$out" &&
 	[ -n "$link1" ] && [ "$(link_field "$pin/links/xdp-pgs0" id)" = "$link1" ] &&
 	[ "$(link_field "$pin/links/xdp-pgs0" prog_id)" != "$prog1" ] &&

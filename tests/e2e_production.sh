@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The production walkthrough (doc/production.md, steps 1 to 8) runs as written: its `sh` blocks,
+# The README's production walkthrough (its "Production" section, steps 1 to 8) runs as written: its `sh` blocks,
 # in order, in one shell, from the repository's root. Everything it writes outside the repo is
 # made private first, in a mount namespace of our own: overlays on /etc, /usr/local and
 # /var/log (make install writes there), a tmpfs on /run/netns, a private bpffs on /sys/fs/bpf.
@@ -15,8 +15,8 @@ if [ -z "${PG_PROD_PRIVATE:-}" ] && [ "$(id -u)" = 0 ]; then
 fi
 pg_setup socat nsenter curl make awk
 repo=$(cd "$PG_TESTS/.." && pwd)
-doc=$repo/doc/production.md
-[ -f "$doc" ] || pg_skip_all "doc/production.md missing" $PG_CASES
+doc=$repo/README.md
+grep -q '^## Production$' "$doc" || pg_skip_all "README.md has no Production section" $PG_CASES
 
 ovl=$PG_TMP/ovl
 mkdir -p "$ovl"
@@ -40,8 +40,10 @@ pg_defer "ip netns del pg-server; ip netns del pg-client"
 
 # Steps 1 to 8: every ```sh block up to the service section.
 script=$PG_TMP/walkthrough.sh
-awk '/^### Running it as a service/ { exit } /^```sh$/ { on = 1; next } /^```/ { on = 0 } on' "$doc" >"$script"
-pg_log "running $(grep -c . "$script") lines of doc/production.md"
+awk '/^## Production$/ { prod = 1; next } !prod { next }
+	/^### Running it as a service/ || /^## / { exit }
+	/^```sh$/ { on = 1; next } /^```/ { on = 0 } on' "$doc" >"$script"
+pg_log "running $(grep -c . "$script") lines of the README's production section"
 out=$PG_TMP/walkthrough.out
 (
 	cd "$repo" || exit 1

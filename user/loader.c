@@ -200,7 +200,7 @@ static void load_lsm(struct pg_loader *l)
 	}
 }
 
-int pg_loader_load(struct pg_loader *l, const char *pin_dir)
+int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock)
 {
 	char path[PATH_MAX + 64];
 	struct bpf_map *map;
@@ -210,8 +210,9 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir)
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", pin_dir);
 	l->xdp = xdp_ingress_bpf__open();
 	l->tc = tc_egress_bpf__open();
-	l->sock = sock_hooks_bpf__open();
-	if (!l->xdp || !l->tc || !l->sock) {
+	if (sock)
+		l->sock = sock_hooks_bpf__open();
+	if (!l->xdp || !l->tc || (sock && !l->sock)) {
 		err = -errno;
 		fprintf(stderr, "portguard: failed to open the BPF objects: %s\n", strerror(errno));
 		goto fail;
@@ -242,7 +243,7 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir)
 		goto fail;
 	}
 	err = share_maps(l->xdp->obj, l->tc->obj, pin_dir);
-	if (!err)
+	if (!err && l->sock)
 		err = share_maps(l->xdp->obj, l->sock->obj, pin_dir);
 	if (err)
 		goto fail;
@@ -252,16 +253,18 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir)
 				"(-v shows the details)\n", strerror(-err));
 		goto fail;
 	}
-	err = sock_hooks_bpf__load(l->sock);
+	err = l->sock ? sock_hooks_bpf__load(l->sock) : 0;
 	if (err) {
 		fprintf(stderr, "portguard: failed to load the socket hooks: %s "
-				"(-v shows the details)\n", strerror(-err));
+				"(-v shows the details; --no-cgroup runs without them)\n",
+			strerror(-err));
 		goto fail;
 	}
 	err = pg_maps_from_object(&l->maps, l->xdp->obj);
 	if (err)
 		goto fail;
-	load_lsm(l);
+	if (l->sock)
+		load_lsm(l);
 	return 0;
 fail:
 	pg_loader_close(l);
@@ -454,7 +457,10 @@ static int attach_hook(struct pg_loader *l, struct bpf_program *prog, int cgfd, 
 
 static int attach_cgroup(struct pg_loader *l, const char *cgroup)
 {
-	struct bpf_object *objs[] = { l->sock->obj, l->lsm ? l->lsm->obj : NULL };
+	struct bpf_object *objs[] = {
+		l->sock ? l->sock->obj : NULL,
+		l->lsm ? l->lsm->obj : NULL,
+	};
 	struct bpf_program *prog;
 	struct stat st;
 	int cgfd, err = 0;
@@ -493,6 +499,8 @@ static bool is_hook(struct pg_loader *l, const char *hook)
 {
 	struct bpf_program *prog;
 
+	if (!l->sock)
+		return false;
 	bpf_object__for_each_program(prog, l->sock->obj)
 		if (!strcmp(hook_of(prog), hook))
 			return true;

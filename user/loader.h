@@ -70,8 +70,9 @@ int pg_pin_dir_prepare(const char *dir);
 int pg_lock(const char *dir);
 void pg_unlock(int fd);
 
-/* Open the skeletons, create or reuse the pinned maps, share them, load every program. */
-int pg_loader_load(struct pg_loader *l, const char *pin_dir);
+/* Open the skeletons, create or reuse the pinned maps, share them, load every program (the
+ * socket hooks only when sock: a kernel that refuses them can still run XDP). */
+int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock);
 /*
  * Attach to what a names and nothing else: each interface gets XDP and tc egress, the cgroup
  * gets every socket hook. Links pinned by an earlier state are updated in place to the new
