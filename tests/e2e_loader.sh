@@ -217,7 +217,8 @@ pg_bg nsenter --net=/run/netns/"$srv" "$PORTGUARD" monitor --json --pin-dir "$pi
 	>"$mon.out" 2>"$mon.err"
 pg_wait_for 5 grep -q monitoring "$mon.err"
 echo probe | timeout 5 nsenter --net=/run/netns/"$cli" socat -u - UDP:198.18.7.1:9998
-pg_check monitor_streams pg_wait_for 5 grep -q '"dest_port":9998,"in_iface":"pgs0"' "$mon.out"
+pg_check monitor_streams eval 'pg_wait_for 5 grep -q "\"dest_port\":9998,\"in_iface\":\"pgs0\"" "$mon.out" &&
+	head -1 "$mon.out" | grep -q "\"event_type\":\"monitor\",\"policy\":\"$pol\",.*\"interfaces\":\[\"pgs0\"\],\"cgroup\":\"$cg\""'
 kill -KILL "$PG_BG_PID"
 wait "$PG_BG_PID" 2>/dev/null
 pg_check monitor_kill_keeps eval 'all_pins && has_xdp && [ "$(cg_hooks)" = 7 ]'

@@ -754,6 +754,11 @@ TEST(warn_overlap_different_actions)
 		     "t:3:1: warning: deny rule overlaps the allow rule at line 2 (tcp port 30): "
 		     "deny wins where they overlap\n");
 	pg_policy_free(p);
+	/* A dry-run deny reports where it overlaps an allow; it does not win. */
+	p = parse_ok(SSH "allow in tcp 80\ndeny in tcp 80 from 198.18.0.0/15 dry-run\n",
+		     "t:3:1: warning: deny rule overlaps the allow rule at line 2 (tcp port 80): "
+		     "the deny is dry-run, so where they overlap it only reports\n");
+	pg_policy_free(p);
 	/* No overlap: disjoint peers, other direction, other protocol, other ports, same
 	 * action, or a local rule. */
 	pg_policy_free(parse_ok(SSH "allow in tcp 80 from 198.18.0.0/24\n"

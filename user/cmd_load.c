@@ -214,6 +214,38 @@ static void serve_metrics(void *pin_dir)
 	pg_metrics_serve(pin_dir);
 }
 
+/* A {"event_type":"monitor"} record first: what the pinned state enforces, from pg_info. */
+static void monitor_record(struct pg_stream *s, const struct pg_maps *m, const char *dir)
+{
+	char names[PG_MAX_IFACES][IF_NAMESIZE];
+	const char *ifaces[PG_MAX_IFACES];
+	struct pg_stream_info i = { .pin_dir = dir };
+	struct pg_info info;
+	struct pg_config cfg;
+	__u32 zero = 0, gen, n;
+
+	if (bpf_map_lookup_elem(m->fd[PG_MAP_INFO], &zero, &info))
+		return;
+	info.policy[sizeof(info.policy) - 1] = '\0';
+	info.sha256[sizeof(info.sha256) - 1] = '\0';
+	info.cgroup[sizeof(info.cgroup) - 1] = '\0';
+	for (n = 0; n < info.nifaces && n < PG_MAX_IFACES; n++) {
+		if (!if_indextoname(info.ifindex[n], names[n]))
+			snprintf(names[n], sizeof(names[n]), "if%u", info.ifindex[n]);
+		ifaces[n] = names[n];
+	}
+	if (!pg_active_gen(m, &gen) && !bpf_map_lookup_elem(m->fd[PG_MAP_CONFIG], &gen, &cfg))
+		i.mode = cfg.mode;
+	i.policy = info.policy;
+	i.sha256 = info.sha256;
+	i.nrules = info.nrules;
+	i.ifaces = ifaces;
+	i.nifaces = n;
+	i.cgroup = info.cgroup;
+	i.load_ms = info.load_ns / 1e6;
+	pg_stream_info(s, "monitor", &i);
+}
+
 static volatile sig_atomic_t monitor_exiting;
 
 static void monitor_signal(int sig)
@@ -284,6 +316,7 @@ static int cmd_monitor(int argc, char **argv)
 		goto out;
 	}
 	fprintf(stderr, "portguard: monitoring %s (Ctrl-C stops; enforcement stays)\n", dir);
+	monitor_record(s, &m, dir);
 	/* The ring buffer has one consumer position, shared by every reader: with a run
 	 * streaming the same state, a record may reach either of us, or both. */
 	while (!monitor_exiting) {

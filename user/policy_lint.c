@@ -274,12 +274,16 @@ static int lint_overlap(const struct pg_policy *p, struct pg_diags *d, unsigned 
 		if (c[i].with == SIZE_MAX)
 			continue;
 		ra = &p->rules[c[i].with];
+		/* A dry-run deny does not win: it reports what it would block and the allow
+		 * lets it through, so say that rather than "deny wins". */
 		if (warn(d, &rb->loc,
-			 "%s rule overlaps the %s rule at line %d (%s port %u): deny wins where "
-			 "they overlap",
+			 "%s rule overlaps the %s rule at line %d (%s port %u): %s",
 			 rb->kind == PG_RULE_DENY ? "deny" : "allow",
 			 ra->kind == PG_RULE_DENY ? "deny" : "allow", ra->loc.line,
-			 proto_name(c[i].proto), c[i].port))
+			 proto_name(c[i].proto), c[i].port,
+			 (rb->kind == PG_RULE_DENY ? rb : ra)->dry_run
+				 ? "the deny is dry-run, so where they overlap it only reports"
+				 : "deny wins where they overlap"))
 			goto out;
 	}
 	if (exhausted) {

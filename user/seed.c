@@ -2,18 +2,13 @@
 /* Flow seeding from sock_diag (see seed.h). */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <bpf/bpf.h>
 
 #include "seed.h"
+#include "sockdiag.h"
 #include "util.h"
 
 void pg_flow_key_make(struct pg_flow_key *k, int family, const void *laddr, const void *raddr,
@@ -45,62 +40,26 @@ void pg_flow_key_make(struct pg_flow_key *k, int family, const void *laddr, cons
 	(0xfffu & ~((1u << TCP_LISTEN) | (1u << TCP_CLOSE) | (1u << TCP_TIME_WAIT)))
 #define UDP_STATES (1u << TCP_ESTABLISHED)
 
-static int dump(int nl, int family, int proto, __u32 states, int flows_fd, __u64 now,
-		unsigned *count)
+struct seed_ctx {
+	int flows_fd;
+	struct pg_flow_val val;
+	unsigned *count;
+};
+
+static int seed_one(const struct pg_sock *s, void *ctx)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 req;
-	} msg = {
-		.nlh = {
-			.nlmsg_len = sizeof(msg),
-			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-		},
-		.req = {
-			.sdiag_family = family,
-			.sdiag_protocol = proto,
-			.idiag_states = states,
-		},
-	};
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	struct pg_flow_val val = { .last_ns = now };
-	struct pg_flow_key key;
-	__u32 buf[8192];
-	ssize_t n;
+	struct seed_ctx *c = ctx;
+	struct pg_flow_key key = { .lport = s->lport, .rport = s->rport, .proto = s->proto };
 
-	if (sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	/* A socket with no peer port (unconnected UDP caught mid-connect) has no flow. */
+	if (!key.rport)
+		return 0;
+	memcpy(key.laddr, s->laddr, 16);
+	memcpy(key.raddr, s->raddr, 16);
+	if (bpf_map_update_elem(c->flows_fd, &key, &c->val, BPF_ANY))
 		return -errno;
-	for (;;) {
-		struct nlmsghdr *h = (struct nlmsghdr *)buf;
-
-		n = recv(nl, buf, sizeof(buf), 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		for (; NLMSG_OK(h, (__u32)n); h = NLMSG_NEXT(h, n)) {
-			struct inet_diag_msg *d = NLMSG_DATA(h);
-
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				struct nlmsgerr *e = NLMSG_DATA(h);
-
-				return e->error ? e->error : -EIO;
-			}
-			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*d)))
-				continue;
-			pg_flow_key_make(&key, d->idiag_family, d->id.idiag_src, d->id.idiag_dst,
-					 d->id.idiag_sport, d->id.idiag_dport, proto);
-			if (!key.rport)
-				continue;
-			if (bpf_map_update_elem(flows_fd, &key, &val, BPF_ANY))
-				return -errno;
-			(*count)++;
-		}
-	}
+	(*c->count)++;
+	return 0;
 }
 
 int pg_seed_flows(int flows_fd, unsigned *count)
@@ -114,20 +73,17 @@ int pg_seed_flows(int flows_fd, unsigned *count)
 		{ AF_INET, IPPROTO_UDP, UDP_STATES },
 		{ AF_INET6, IPPROTO_UDP, UDP_STATES },
 	};
-	__u64 now = pg_monotonic_ns();
+	struct seed_ctx c = { .flows_fd = flows_fd, .val = { .last_ns = pg_monotonic_ns() },
+			      .count = count };
 	size_t i;
-	int nl, err = 0;
+	int err = 0;
 
 	*count = 0;
-	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (nl < 0)
-		return -errno;
 	for (i = 0; i < sizeof(q) / sizeof(q[0]) && !err; i++) {
-		err = dump(nl, q[i].family, q[i].proto, q[i].states, flows_fd, now, count);
+		err = pg_sockdiag_each(q[i].family, q[i].proto, q[i].states, seed_one, &c);
 		/* A kernel without UDP diag (udp_diag module) has nothing to dump for UDP. */
 		if (err == -ENOENT && q[i].proto == IPPROTO_UDP)
 			err = 0;
 	}
-	close(nl);
 	return err;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The sockets of this network namespace, from netlink sock_diag (what `ss` reads), and the
- * processes that own them, from /proc/PID/fd. Used by `audit`; no BPF here.
+ * processes that own them, from /proc/PID/fd. Used by `audit` and by flow seeding (seed.c);
+ * no BPF here.
  */
 #ifndef PG_SOCKDIAG_H
 #define PG_SOCKDIAG_H
