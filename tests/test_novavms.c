@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "shipped_policy.h"
 #include "policy.h"
 
 enum host { CLOUD, DEV, GATEWAY, NHOSTS };
@@ -164,25 +165,6 @@ static enum verdict decide(const struct pg_policy *p, enum pg_dir dir, unsigned 
 											V_PASS;
 }
 
-static char *read_policy(const char *name, size_t *len)
-{
-	const char *tests = getenv("PG_TESTS");
-	char path[4096];
-	char *buf;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/../policy/%s", tests ? tests : "tests", name);
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	buf = malloc(1 << 20);
-	if (!buf)
-		exit(PG_EXIT_FAIL);
-	*len = fread(buf, 1, (1 << 20) - 1, f);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
-}
 
 /* The source policy (with its sets) and the policy its normalized form parses to. */
 struct loaded {
@@ -199,7 +181,7 @@ static void load(enum host h, struct loaded *l)
 	FILE *f;
 
 	memset(l, 0, sizeof(*l));
-	l->text = read_policy(policy_files[h], &len);
+	l->text = shipped_policy_read(policy_files[h], &len);
 	if (!l->text)
 		SKIP("policy/%s not found (run from the checkout)", policy_files[h]);
 	ASSERT_EQ(0, pg_policy_parse(policy_files[h], l->text, len, &l->src, &d));

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "shipped_policy.h"
 #include "policy.h"
 
 /* Everything the parser said, as `check` prints it. */
@@ -947,26 +948,6 @@ TEST(round_trip_large)
 	free(text);
 }
 
-/* The shipped policies, from the checkout (tests/../policy). */
-static char *read_policy(const char *name, size_t *len)
-{
-	const char *tests = getenv("PG_TESTS");
-	char path[4096];
-	FILE *f;
-	char *buf;
-
-	snprintf(path, sizeof(path), "%s/../policy/%s", tests ? tests : "tests", name);
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	buf = malloc(1 << 20);
-	if (!buf)
-		exit(PG_EXIT_FAIL);
-	*len = fread(buf, 1, (1 << 20) - 1, f);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
-}
 
 TEST(round_trip_shipped_policies)
 {
@@ -978,7 +959,7 @@ TEST(round_trip_shipped_policies)
 
 	for (size_t i = 0; i < 3; i++) {
 		size_t len;
-		char *text = read_policy(names[i], &len);
+		char *text = shipped_policy_read(names[i], &len);
 
 		if (!text)
 			SKIP("policy/%s not found (run from the checkout)", names[i]);
