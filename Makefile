@@ -38,8 +38,9 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 PARSER_SRCS := $(sort $(wildcard user/policy*.c user/diag.c))
 
 .DELETE_ON_ERROR:
-# Skeletons and BPF objects are kept: they are inputs of the binary and of the tests.
-.SECONDARY: $(SKELS) $(BPF_OBJS)
+# Skeletons, BPF objects and test objects are kept: make deletes intermediates otherwise,
+# and its "rm" line would follow the suite's closing summary.
+.SECONDARY: $(SKELS) $(BPF_OBJS) $(TEST_BINS:%=%.o)
 .PHONY: all check test fuzz demo bench deps install uninstall clean vmlinux help \
 	need-bpf-tools need-cc need-libbpf
 
