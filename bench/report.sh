@@ -369,7 +369,7 @@ target_rows() {
 
 fmt1() { awk -v x="$1" 'BEGIN { if (x == "") print "-"; else printf "%.1f", x }'; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%+.0f", a - b }'; }
-why_events() { awk -v x="$1" -v fl="$2" 'BEGIN { if (x != "-" && x < 0.9) print ": with events on, every violation also goes through the rate limiter (an LRU hash lookup of (source, port, reason)), the per-CPU budget, and for those admitted a ring buffer reservation, a 104-byte record, an LRU insert and a wakeup of run; " (fl == "new-source" ? "with a new source per packet (the 16-bit counter wraps, so a few repeat) the LRU mostly misses" : "the repeats are absorbed by one LRU hit each") }'; }
+why_events() { awk -v x="$1" -v fl="$2" 'BEGIN { if (x != "-" && x < 0.9) print ": with events on, every violation also checks the per-CPU event budget and, while the budget lasts, the rate limiter (an LRU hash lookup of (source, port, reason)); those admitted also cost a ring buffer reservation, a 104-byte record, an LRU insert and a wakeup of run; " (fl == "new-source" ? "with a new source per packet the LRU misses until the budget (10,000 events per second and CPU) is spent, and each packet after that costs the budget check alone" : "each repeat costs the budget check and one LRU hit") }'; }
 why_growth() {
 	# Which frames grew: the blocked ones stop at the port array, the allowed ones go on to
 	# the peer trie.
