@@ -34,6 +34,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cpu.h"
 #include "livegen.skel.h"
 #include "pkt.h"
 
@@ -176,17 +177,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "livegen: failed to find interface %s: %s\n", dev, strerror(errno));
 		return 1;
 	}
-	if (pinned) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(cpu, &set);
-		if (sched_setaffinity(0, sizeof(set), &set)) {
-			fprintf(stderr, "livegen: failed to pin to CPU %lu: %s\n", cpu,
-				strerror(errno));
-			return 1;
-		}
-	}
+	if (pinned && bench_pin_cpu("livegen", (long)cpu))
+		return 1;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 

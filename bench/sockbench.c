@@ -31,6 +31,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cpu.h"
 #include "sock_trivial.skel.h"
 
 /* The thread's CPU time: on a machine shared with other work, the time this thread waited
@@ -184,17 +185,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sockbench: --cgroup DIR is required (a child cgroup you made)\n");
 		return 2;
 	}
-	if (cpu >= 0) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(cpu, &set);
-		if (sched_setaffinity(0, sizeof(set), &set)) {
-			fprintf(stderr, "sockbench: failed to pin to CPU %ld: %s\n", cpu,
-				strerror(errno));
-			return 1;
-		}
-	}
+	if (cpu >= 0 && bench_pin_cpu("sockbench", cpu))
+		return 1;
 	cgfd = open(cg, O_RDONLY | O_DIRECTORY);
 	if (cgfd < 0) {
 		fprintf(stderr, "sockbench: failed to open cgroup %s: %s\n", cg, strerror(errno));

@@ -40,6 +40,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cpu.h"
 #include "rotate.h"
 #include "floor.skel.h"
 #include "ref.skel.h"
@@ -465,17 +466,8 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	if (cpu >= 0) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(cpu, &set);
-		if (sched_setaffinity(0, sizeof(set), &set)) {
-			fprintf(stderr, "xdpcost: failed to pin to CPU %ld: %s\n", cpu,
-				strerror(errno));
-			return 1;
-		}
-	}
+	if (cpu >= 0 && bench_pin_cpu("xdpcost", cpu))
+		return 1;
 	if (tsv_path) {
 		c.tsv = fopen(tsv_path, "w");
 		if (!c.tsv) {
