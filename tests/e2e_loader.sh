@@ -55,9 +55,10 @@ all_pins() {
 	done
 }
 
-# systemd's side of sd_notify: one datagram socket, every message appended to a file.
+# systemd's side of sd_notify: one datagram socket, every message appended to a file. No
+# fork: forked children could append READY and RELOADING out of order.
 notify=$PG_TMP/notify.sock
-pg_bg socat -u "UNIX-RECVFROM:$notify,fork" "OPEN:$PG_TMP/notify.log,creat,append"
+pg_bg socat -u "UNIX-RECV:$notify" "OPEN:$PG_TMP/notify.log,creat,append"
 pg_wait_for 5 test -S "$notify"
 
 export NOTIFY_SOCKET=$notify
@@ -89,7 +90,7 @@ pg_check sigkill_keeps_pins eval 'all_pins && has_xdp && has_tc && [ "$(cg_hooks
 	[ "$(link_field "$pin/links/xdp-pgs0" prog_id)" = "$prog1" ]'
 # This run notifies an abstract socket ('@' name), which is per network namespace.
 abstract=pg-notify-$PG_ID
-pg_bg nsenter --net=/run/netns/"$srv" socat -u "ABSTRACT-RECVFROM:$abstract,fork" \
+pg_bg nsenter --net=/run/netns/"$srv" socat -u "ABSTRACT-RECV:$abstract" \
 	"OPEN:$PG_TMP/notify2.log,creat,append"
 pg_wait_for 5 eval 'pg_in "$srv" ss -xl | grep -q "@$abstract"'
 # No gap: datagrams to a closed port stream in while the next run takes over; not one may
