@@ -27,15 +27,17 @@ BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$(ARCH) -I. -Iinc
 BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-USER_SRCS := $(sort $(wildcard user/*.c))
+# user/ by stage: policy/ (the language, no libbpf), kernel/ (load, attach, pin, write and
+# read the maps), output/ (events, metrics, log sinks), cmd/ (one file per command), common/.
+USER_SRCS := $(sort $(wildcard user/*.c user/*/*.c))
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
-# Everything but main() and the commands (cmd_*.c register with main.c's dispatcher):
-# what the unit tests link against.
-LIB_OBJS := $(filter-out $(BUILD)/user/main.o $(BUILD)/user/cmd_%.o,$(USER_OBJS))
+# Everything but main() and the commands (cmd/*.c register with main.c's dispatcher): what
+# the unit tests link against.
+LIB_OBJS := $(filter-out $(BUILD)/user/main.o $(BUILD)/user/cmd/%.o,$(USER_OBJS))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 # Parser-only objects: no libbpf, linked by the fuzzer.
-PARSER_SRCS := $(sort $(wildcard user/policy*.c user/diag.c))
+PARSER_SRCS := $(sort $(wildcard user/policy/policy*.c user/policy/diag.c))
 
 .DELETE_ON_ERROR:
 # Skeletons, BPF objects and test objects are kept: make deletes intermediates otherwise,
@@ -100,7 +102,7 @@ check: $(BUILD)/portguard $(TEST_BINS)
 
 test: check
 
-$(BUILD)/fuzz_policy: tests/fuzz_policy.c $(PARSER_SRCS) $(wildcard user/*.h include/*.h)
+$(BUILD)/fuzz_policy: tests/fuzz_policy.c $(PARSER_SRCS) $(wildcard user/*/*.h include/*.h)
 	@mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
 	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
@@ -149,4 +151,4 @@ install: $(BUILD)/portguard
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/user/*/*.d $(BUILD)/tests/*.d)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of user/compile.c: port classes, the effective verdict of every trie entry, and
+ * Unit tests of user/policy/compile.c: port classes, the effective verdict of every trie entry, and
  * the datapath emulation (pg_compiled_lookup).
  */
 #include <arpa/inet.h>
@@ -10,8 +10,8 @@
 #include <time.h>
 
 #include "harness.h"
-#include "compile.h"
-#include "evaluate.h"
+#include "policy/compile.h"
+#include "policy/evaluate.h"
 
 /* ---- building policies by hand ---- */
 

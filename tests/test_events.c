@@ -7,10 +7,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "events.h"
+#include "output/events.h"
 #include "harness.h"
-#include "names.h"
-#include "sha256.h"
+#include "output/names.h"
+#include "policy/sha256.h"
 
 static int fake_meta(void *ctx, __u32 gen, __u32 rule_id, struct pg_rule_meta *out)
 {

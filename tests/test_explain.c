@@ -22,8 +22,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "apply.h"
-#include "compile.h"
+#include "kernel/apply.h"
+#include "policy/compile.h"
 #include "explain_cases.h"
 #include "frames.h"
 #include "harness.h"

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "metrics.h"
+#include "output/metrics.h"
 #include "ops_pins.h"
 
 static char *render(const char *dir)

@@ -12,7 +12,7 @@
 
 #include "harness.h"
 #include "shipped_policy.h"
-#include "policy.h"
+#include "policy/policy.h"
 
 /* Everything the parser said, as `check` prints it. */
 static char *diags_text(const struct pg_diags *d)

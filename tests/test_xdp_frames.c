@@ -23,8 +23,8 @@
 
 #include "harness.h"
 #include "frames.h"
-#include "apply.h"
-#include "compile.h"
+#include "kernel/apply.h"
+#include "policy/compile.h"
 #include "xdp_ingress.skel.h"
 #include "tc_egress.skel.h"
 
