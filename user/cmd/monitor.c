@@ -100,10 +100,8 @@ static int cmd_monitor(int argc, char **argv)
 		return 2;
 	}
 	pg_libbpf_setup(pg_verbose);
-	if (!pg_loaded_at(dir)) {
-		fprintf(stderr, "portguard: nothing loaded at %s\n", dir);
+	if (pg_check_loaded(dir) != 1)
 		return 1;
-	}
 	if (pg_maps_from_pins(&m, dir))
 		return 1;
 	sigemptyset(&sa.sa_mask);
@@ -141,7 +139,7 @@ static int cmd_monitor(int argc, char **argv)
 			goto out;
 		}
 		/* Unloaded under us: nothing more will come. */
-		if (!pg_loaded_at(dir)) {
+		if (pg_loaded_at(dir) == 0) {
 			fprintf(stderr, "portguard: %s was unloaded\n", dir);
 			break;
 		}

@@ -44,10 +44,28 @@ int pg_pin_dir_arg(int argc, char **argv, int nargs, bool *json, bool *dry_run, 
 	return 0;
 }
 
-bool pg_loaded_at(const char *dir)
+int pg_loaded_at(const char *dir)
 {
 	char path[PATH_MAX + 16];
 
 	snprintf(path, sizeof(path), "%s/pg_active", dir);
-	return !access(path, F_OK);
+	if (!access(path, F_OK))
+		return 1;
+	/* Only "it is not there" means nothing is loaded: a directory we may not look into
+	 * (not root) may well hold a state. */
+	return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+}
+
+int pg_check_loaded(const char *dir)
+{
+	int r = pg_loaded_at(dir);
+
+	if (r == 0)
+		fprintf(stderr, "portguard: nothing loaded at %s\n", dir);
+	else if (r < 0)
+		fprintf(stderr, "portguard: failed to look for a loaded state at %s: %s%s\n", dir,
+			strerror(-r),
+			r == -EACCES || r == -EPERM ? " (portguard needs root, or CAP_BPF, "
+						      "CAP_NET_ADMIN and CAP_SYS_ADMIN)" : "");
+	return r;
 }

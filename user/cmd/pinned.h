@@ -14,7 +14,10 @@
 int pg_pin_dir_arg(int argc, char **argv, int nargs, bool *json, bool *dry_run, char *dir,
 		   size_t size);
 
-/* Whether a policy state is pinned at dir (its pg_active map exists). */
-bool pg_loaded_at(const char *dir);
+/* Whether a policy state is pinned at dir (its pg_active map exists): 1, 0, or -errno when
+ * that cannot be told (-EACCES: not root). */
+int pg_loaded_at(const char *dir);
+/* pg_loaded_at(), saying on stderr why when it is not 1. */
+int pg_check_loaded(const char *dir);
 
 #endif /* PG_CMD_PINNED_H */

@@ -40,8 +40,12 @@ static int cmd_reload(int argc, char **argv)
 		fprintf(stderr, "portguard: nothing loaded at %s (use load or run)\n", dir);
 		goto out;
 	}
-	if (lock < 0 || pg_maps_from_pins(&m, dir))
+	if (lock < 0)
+		goto out; /* pg_lock said why */
+	if (pg_maps_from_pins(&m, dir)) {
+		fprintf(stderr, "portguard: reload failed; the policy in force stays\n");
 		goto out;
+	}
 	/* Event rate settings are the running state's (run --rate-window ...), not the
 	 * policy's: they are kept. */
 	if (!pg_active_gen(&m, &gen) && !bpf_map_lookup_elem(m.fd[PG_MAP_CONFIG], &gen, &cur)) {

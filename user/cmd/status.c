@@ -3,9 +3,13 @@
  * `portguard status [--json | --prometheus] [--pin-dir DIR]`: what is in force, from the pinned maps alone,
  * so that it works with no daemon running (after `load`, or after `run --keep` exited).
  *
- * Exit status: 0 when a policy is loaded; 1 when nothing is loaded under the pin directory
- * (it says so on stderr), so that `portguard status >/dev/null` answers "is portguard
- * enforcing?" for scripts and health checks; 1 on any other failure; 2 on a bad command line.
+ * Exit status: 0 when a policy is loaded and the kernel runs portguard's programs at every
+ * attach point it names (kernel/attached.h); 3 when it is loaded but not enforcing (an
+ * interface deleted and re-created, a removed cgroup, an interrupted load: the text says
+ * which); 1 when nothing is loaded under the pin directory (it says so on stderr), so that
+ * `portguard status >/dev/null` answers "is portguard enforcing?" for scripts and health
+ * checks; 1 on any other failure; 2 on a bad command line. --prometheus exits 0 whatever is
+ * loaded: the answer is in portguard_policy_loaded and portguard_enforcing.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,7 +21,11 @@
 #include "cmd/command.h"
 #include "output/metrics.h"
 #include "output/opsfmt.h"
+#include "kernel/attached.h"
 #include "kernel/snapshot.h"
+
+/* Loaded, but the kernel does not run portguard everywhere the state says: see above. */
+#define PG_EXIT_NOT_ENFORCING 3
 
 static const char *mode_name(const struct pg_snapshot *s)
 {
@@ -40,13 +48,31 @@ static __u64 suppressed(const struct pg_snapshot *s)
 	       s->events[PG_EVS_BUDGET];
 }
 
-static void print_text(const struct pg_snapshot *s)
+static const char *point_kind(const struct pg_point *p)
+{
+	return p->kind == PG_POINT_IFACE ? "iface" : "cgroup";
+}
+
+static void print_text(const struct pg_snapshot *s, const struct pg_enforcement *e)
 {
 	char ts[40], name[IF_NAMESIZE + 1];
 
 	printf("policy:     %s\n", s->info.policy);
 	printf("sha256:     %s\n", s->info.sha256);
 	printf("mode:       %s\n", mode_name(s));
+	printf("state:      %s\n", e->enforcing ? "enforcing" : "loaded but NOT enforcing");
+	if (!e->complete)
+		printf("            the load did not finish (interrupted?): run load again, or "
+		       "unload\n");
+	if (!e->n)
+		printf("            nothing of portguard is attached\n");
+	for (size_t i = 0; i < e->n; i++) {
+		const struct pg_point *p = &e->p[i];
+
+		printf("            %s %s: %s%s%s\n", point_kind(p), p->name,
+		       p->enforcing ? "enforcing" : "NOT enforcing", p->why[0] ? ": " : "",
+		       p->why);
+	}
 	printf("interfaces:");
 	if (!s->info.nifaces)
 		printf(" none (inbound enforcement off)");
@@ -92,7 +118,7 @@ static void print_text(const struct pg_snapshot *s)
 	       (unsigned long long)s->events[PG_EVS_BUDGET], pg_snapshot_evs_name(PG_EVS_BUDGET));
 }
 
-static void print_json(const struct pg_snapshot *s)
+static void print_json(const struct pg_snapshot *s, const struct pg_enforcement *e)
 {
 	char ts[40], name[IF_NAMESIZE + 1];
 
@@ -100,7 +126,18 @@ static void print_json(const struct pg_snapshot *s)
 	pg_ops_json_str(stdout, s->info.policy);
 	printf(",\"sha256\":");
 	pg_ops_json_str(stdout, s->info.sha256);
-	printf(",\"mode\":\"%s\",\"interfaces\":[", mode_name(s));
+	printf(",\"mode\":\"%s\",\"state\":\"%s\",\"enforcing\":%s,\"load_complete\":%s,"
+	       "\"attach_points\":[", mode_name(s),
+	       e->enforcing ? "enforcing" : "loaded-not-enforcing", e->enforcing ? "true" : "false",
+	       e->complete ? "true" : "false");
+	for (size_t i = 0; i < e->n; i++) {
+		printf("%s{\"%s\":", i ? "," : "", point_kind(&e->p[i]));
+		pg_ops_json_str(stdout, e->p[i].name);
+		printf(",\"enforcing\":%s,\"detail\":", e->p[i].enforcing ? "true" : "false");
+		pg_ops_json_str(stdout, e->p[i].why);
+		printf("}");
+	}
+	printf("],\"interfaces\":[");
 	for (__u32 i = 0; i < s->info.nifaces; i++) {
 		iface_name(s->info.ifindex[i], name, sizeof(name));
 		printf("%s{\"ifindex\":%u,\"name\":", i ? "," : "", s->info.ifindex[i]);
@@ -156,6 +193,7 @@ static int cmd_status(int argc, char **argv)
 		{},
 	};
 	const char *pin_dir = PG_DEFAULT_PIN_DIR, *what = NULL;
+	struct pg_enforcement e;
 	struct pg_snapshot s;
 	bool json = false, prom = false;
 	int c, err;
@@ -202,12 +240,22 @@ static int cmd_status(int argc, char **argv)
 			strerror(-err));
 		return 1;
 	}
+	err = pg_enforcement_check(pin_dir, &s.info, &e);
+	if (err) {
+		fprintf(stderr, "portguard: failed to ask the kernel what is attached for %s: %s\n",
+			pin_dir, strerror(-err));
+		pg_snapshot_free(&s);
+		return 1;
+	}
 	if (json)
-		print_json(&s);
+		print_json(&s, &e);
 	else
-		print_text(&s);
+		print_text(&s, &e);
 	pg_snapshot_free(&s);
-	return 0;
+	if (!e.enforcing)
+		fprintf(stderr, "portguard: loaded at %s but not enforcing (see state above)\n",
+			pin_dir);
+	return e.enforcing ? 0 : PG_EXIT_NOT_ENFORCING;
 }
 
 PG_COMMAND(status, 50, "[--json | --prometheus] [--pin-dir DIR]",

@@ -13,6 +13,7 @@
 
 #include "output/logsink.h"
 #include "output/metrics.h"
+#include "kernel/attached.h"
 #include "kernel/snapshot.h"
 
 /* Enough for Prometheus and a curl or two; beyond it the oldest connection is dropped, so a
@@ -114,9 +115,28 @@ int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats)
 	err = pg_snapshot_read(pin_dir, &s, &what);
 	if (err && !(err == -ENOENT && what && !strcmp(what, "pg_info")))
 		return err;
-	family(f, "portguard_policy_loaded", "gauge", "1 if a policy is pinned and in force.");
+	family(f, "portguard_policy_loaded", "gauge",
+	       "1 if a policy is pinned (portguard_enforcing says where it is attached).");
 	fprintf(f, "portguard_policy_loaded %d\n", err ? 0 : 1);
 	if (!err) {
+		struct pg_enforcement e;
+
+		err = pg_enforcement_check(pin_dir ? pin_dir : PG_DEFAULT_PIN_DIR, &s.info, &e);
+		if (err) {
+			pg_snapshot_free(&s);
+			return err;
+		}
+		family(f, "portguard_enforcing", "gauge",
+		       "1 if the kernel runs portguard's programs at this attach point, as the "
+		       "pinned state says; load=\"incomplete\" is 0 for an interrupted load.");
+		if (!e.complete || !e.n)
+			fprintf(f, "portguard_enforcing{load=\"incomplete\"} 0\n");
+		for (size_t i = 0; i < e.n; i++) {
+			fprintf(f, "portguard_enforcing{%s=\"",
+				e.p[i].kind == PG_POINT_IFACE ? "iface" : "cgroup");
+			label_value(f, e.p[i].name);
+			fprintf(f, "\"} %d\n", e.p[i].enforcing);
+		}
 		family(f, "portguard_policy_info", "gauge",
 		       "The policy in force: its file, its SHA-256 and its mode.");
 		fprintf(f, "portguard_policy_info{policy=\"");
