@@ -126,18 +126,7 @@ static void print_json(const struct pg_snapshot *s, const struct pg_enforcement 
 	pg_ops_json_str(stdout, s->info.policy);
 	printf(",\"sha256\":");
 	pg_ops_json_str(stdout, s->info.sha256);
-	printf(",\"mode\":\"%s\",\"state\":\"%s\",\"enforcing\":%s,\"load_complete\":%s,"
-	       "\"attach_points\":[", mode_name(s),
-	       e->enforcing ? "enforcing" : "loaded-not-enforcing", e->enforcing ? "true" : "false",
-	       e->complete ? "true" : "false");
-	for (size_t i = 0; i < e->n; i++) {
-		printf("%s{\"%s\":", i ? "," : "", point_kind(&e->p[i]));
-		pg_ops_json_str(stdout, e->p[i].name);
-		printf(",\"enforcing\":%s,\"detail\":", e->p[i].enforcing ? "true" : "false");
-		pg_ops_json_str(stdout, e->p[i].why);
-		printf("}");
-	}
-	printf("],\"interfaces\":[");
+	printf(",\"mode\":\"%s\",\"interfaces\":[", mode_name(s));
 	for (__u32 i = 0; i < s->info.nifaces; i++) {
 		iface_name(s->info.ifindex[i], name, sizeof(name));
 		printf("%s{\"ifindex\":%u,\"name\":", i ? "," : "", s->info.ifindex[i]);
@@ -176,7 +165,17 @@ static void print_json(const struct pg_snapshot *s, const struct pg_enforcement 
 		       pg_snapshot_reason_name(i), PG_R_IS_DROP(i) ? "true" : "false",
 		       (unsigned long long)s->reasons[i].packets,
 		       (unsigned long long)s->reasons[i].bytes);
-	printf("},\"events\":{\"submitted\":%llu,\"suppressed\":%llu,\"ring_full\":%llu,"
+	printf("},\"state\":\"%s\",\"enforcing\":%s,\"load_complete\":%s,\"attach_points\":[",
+	       e->enforcing ? "enforcing" : "loaded-not-enforcing", e->enforcing ? "true" : "false",
+	       e->complete ? "true" : "false");
+	for (size_t i = 0; i < e->n; i++) {
+		printf("%s{\"%s\":", i ? "," : "", point_kind(&e->p[i]));
+		pg_ops_json_str(stdout, e->p[i].name);
+		printf(",\"enforcing\":%s,\"detail\":", e->p[i].enforcing ? "true" : "false");
+		pg_ops_json_str(stdout, e->p[i].why);
+		printf("}");
+	}
+	printf("],\"events\":{\"submitted\":%llu,\"suppressed\":%llu,\"ring_full\":%llu,"
 	       "\"rate_limited\":%llu,\"budget\":%llu}}\n",
 	       (unsigned long long)s->events[PG_EVS_SUBMITTED], (unsigned long long)suppressed(s),
 	       (unsigned long long)s->events[PG_EVS_RING_FULL],

@@ -172,7 +172,7 @@ static void check_cgroup(const char *pin_dir, const char *cgroup, struct pg_poin
 int pg_enforcement_check(const char *pin_dir, const struct pg_info *info,
 			 struct pg_enforcement *e)
 {
-	char path[PATH_MAX + 16], name[64];
+	char path[PATH_MAX + 16], name[IF_NAMESIZE + 16];
 	bool matched[PG_MAX_IFACES] = { false };
 	size_t defunct = 0, i;
 	struct dirent *de;
@@ -212,7 +212,8 @@ int pg_enforcement_check(const char *pin_dir, const struct pg_info *info,
 			defunct--;
 			continue;
 		}
-		snprintf(name, sizeof(name), "ifindex %u", info->ifindex[i]);
+		if (!if_indextoname(info->ifindex[i], name))
+			snprintf(name, sizeof(name), "ifindex %u", info->ifindex[i]);
 		p = add_point(e, PG_POINT_IFACE, name);
 		if (p)
 			snprintf(p->why, sizeof(p->why), "no XDP link is pinned for it");

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "output/events.h"
+#include "output/rulemeta.h"
 #include "output/names.h"
 #include "common/util.h"
 
@@ -209,9 +210,16 @@ static void rule_source(const struct pg_event *e, const struct pg_event_fmt *f, 
 			size_t size)
 {
 	struct pg_rule_meta m;
+	int err = f->rule_meta ? f->rule_meta(f->ctx, e, &m) : -ENOENT;
 
-	if (f->rule_meta && !f->rule_meta(f->ctx, e->gen, e->rule_id, &m) && m.src[0]) {
+	if (!err && m.src[0]) {
 		snprintf(buf, size, "%.*s", (int)sizeof(m.src), m.src);
+		return;
+	}
+	/* Never another policy's rule in the same slot: say what is known. */
+	if (err == -ESTALE) {
+		snprintf(buf, size, "slot %u of policy version %u (replaced before this event was "
+			 "read)", e->rule_id, e->version);
 		return;
 	}
 	if (e->rule_id == PG_RULE_DEFAULT_IN)
@@ -258,8 +266,20 @@ int pg_event_format(const struct pg_event *e, const struct pg_event_fmt *f, char
 		    pg_dir_name(e->dir), proto);
 		o.first = false;
 	}
-	/* A refused raw or packet socket has no addresses or ports: they are left out. */
-	if (e->hook != PG_HOOK_SOCK_CREATE) {
+	/* A refused raw or packet socket has no addresses or ports: they are left out. A bind
+	 * has no peer: only the local address it asked for is shown, as dest_ip/dest_port
+	 * (the side an inbound packet is addressed to), and src_ip/src_port are left out. */
+	if (e->hook == PG_HOOK_BIND) {
+		bool v6 = memcmp(e->daddr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) != 0;
+
+		pg_format_addr(e->daddr, addr, sizeof(addr));
+		if (o.json) {
+			member_str(&o, "dest_ip", addr);
+			member_num(&o, "dest_port", e->dport);
+		} else {
+			put(&o, v6 ? " bind [%s]:%u" : " bind %s:%u", addr, e->dport);
+		}
+	} else if (e->hook != PG_HOOK_SOCK_CREATE) {
 		if (o.json) {
 			pg_format_addr(e->saddr, addr, sizeof(addr));
 			member_str(&o, "src_ip", addr);
@@ -286,6 +306,8 @@ int pg_event_format(const struct pg_event *e, const struct pg_event_fmt *f, char
 	}
 	rule_source(e, f, tmp, sizeof(tmp));
 	member_str(&o, "rule", tmp);
+	if (o.json && e->version)
+		member_num(&o, "policy_version", e->version);
 	member_str(&o, "reason", pg_reason_name(e->reason));
 	if (sock) {
 		char comm[sizeof(e->comm) + 1];
@@ -413,16 +435,14 @@ struct pg_stream {
 	char cg_root[4096];
 	struct cg_entry cg[CG_CACHE];
 	unsigned cg_next;
+	struct pg_rule_cache *rules;
 };
 
-static int meta_cb(void *ctx, __u32 gen, __u32 rule_id, struct pg_rule_meta *out)
+static int meta_cb(void *ctx, const struct pg_event *e, struct pg_rule_meta *out)
 {
 	struct pg_stream *s = ctx;
-	__u32 key = (gen & 1) * PG_MAX_RULES + rule_id;
 
-	if (rule_id >= PG_MAX_RULES)
-		return -ENOENT;
-	return bpf_map_lookup_elem(s->o.rule_meta_fd, &key, out) ? -errno : 0;
+	return pg_rule_cache_get(s->rules, e->gen, e->version, e->rule_id, out);
 }
 
 static int ifname_cb(void *ctx, __u32 ifindex, char *buf, size_t size)
@@ -574,6 +594,12 @@ struct pg_stream *pg_stream_new(const struct pg_stream_opts *o)
 		.ctx = s,
 	};
 	refresh_modes(s);
+	s->rules = pg_rule_cache_new(o->rule_meta_fd, o->config_fd);
+	if (!s->rules) {
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
 	s->fmt_json = s->fmt;
 	s->fmt_json.json = true;
 	/* Suppressed counts are reported from now on, not those of an earlier run. */
@@ -582,6 +608,7 @@ struct pg_stream *pg_stream_new(const struct pg_stream_opts *o)
 	s->rb = ring_buffer__new(o->events_fd, handle_event, s, NULL);
 	if (!s->rb) {
 		err = errno;
+		pg_rule_cache_free(s->rules);
 		free(s);
 		errno = err;
 		return NULL;
@@ -629,6 +656,9 @@ int pg_stream_poll(struct pg_stream *s, int timeout_ms)
 		err = -errno;
 	if (err && err != -EINTR)
 		return err;
+	/* Copy the sources of a version a reload made since the last poll, before the reload
+	 * after next overwrites them while its events may still be in the ring. */
+	pg_rule_cache_refresh(s->rules);
 	if (pfd[0].revents) {
 		int r = ring_buffer__consume(s->rb);
 
@@ -669,6 +699,7 @@ void pg_stream_free(struct pg_stream *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	pg_rule_cache_free(s->rules);
 	for (i = 0; i < CG_CACHE; i++)
 		free(s->cg[i].path);
 	free(s);
