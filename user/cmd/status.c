@@ -251,7 +251,7 @@ static int cmd_status(int argc, char **argv)
 	else
 		print_text(&s, &e);
 	pg_snapshot_free(&s);
-	if (!e.enforcing)
+	if (!e.enforcing && !json)
 		fprintf(stderr, "portguard: loaded at %s but not enforcing (see state above)\n",
 			pin_dir);
 	return e.enforcing ? 0 : PG_EXIT_NOT_ENFORCING;
