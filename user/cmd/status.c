@@ -230,7 +230,17 @@ static int cmd_status(int argc, char **argv)
 		return fflush(stdout) ? 1 : 0;
 	}
 	err = pg_snapshot_read(pin_dir, &s, &what);
-	if (err == -ENOENT && what && !strcmp(what, "pg_info")) {
+	if (err == -ENOENT && pg_pins_partial(pin_dir)) {
+		if (json)
+			printf("{\"state\":\"loaded-not-enforcing\",\"enforcing\":false,"
+			       "\"load_complete\":false,\"missing\":\"%s\"}\n", what ? what : "");
+		else
+			printf("state:      loaded but NOT enforcing\n            the load did not "
+			       "finish (interrupted?): %s is not pinned; run load again, or unload\n",
+			       what ? what : "a map");
+		return PG_EXIT_NOT_ENFORCING;
+	}
+	if (err == -ENOENT) {
 		fprintf(stderr, "portguard: nothing loaded under %s\n", pin_dir);
 		return 1;
 	}

@@ -169,6 +169,19 @@ static void check_cgroup(const char *pin_dir, const char *cgroup, struct pg_poin
 	close(cgfd);
 }
 
+bool pg_pins_partial(const char *pin_dir)
+{
+	struct dirent *de;
+	bool found = false;
+	DIR *d = opendir(pin_dir);
+
+	while (d && !found && (de = readdir(d)))
+		found = !strncmp(de->d_name, "pg_", 3);
+	if (d)
+		closedir(d);
+	return found;
+}
+
 int pg_enforcement_check(const char *pin_dir, const struct pg_info *info,
 			 struct pg_enforcement *e)
 {

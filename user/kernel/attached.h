@@ -51,4 +51,8 @@ struct pg_enforcement {
 int pg_enforcement_check(const char *pin_dir, const struct pg_info *info,
 			 struct pg_enforcement *e);
 
+/* After a map pin was found missing: whether others are there, left by a load that was cut
+ * short (SIGKILL) before it pinned them all. Loaded but not enforcing, not "nothing". */
+bool pg_pins_partial(const char *pin_dir);
+
 #endif /* PG_ATTACHED_H */

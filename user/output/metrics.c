@@ -104,6 +104,10 @@ static void rule_samples(FILE *f, const struct pg_snapshot *s, const char *name,
 	}
 }
 
+static const char enforcing_help[] =
+	"1 if the kernel runs portguard's programs at this attach point, as the pinned state "
+	"says; load=\"incomplete\" is 0 for an interrupted load.";
+
 int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats)
 {
 	const struct pg_logsink_stats *ls = pg_logsink_stats();
@@ -113,11 +117,16 @@ int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats)
 	int err;
 
 	err = pg_snapshot_read(pin_dir, &s, &what);
-	if (err && !(err == -ENOENT && what && !strcmp(what, "pg_info")))
+	if (err && err != -ENOENT)
 		return err;
 	family(f, "portguard_policy_loaded", "gauge",
 	       "1 if a policy is pinned (portguard_enforcing says where it is attached).");
 	fprintf(f, "portguard_policy_loaded %d\n", err ? 0 : 1);
+	if (err && pg_pins_partial(pin_dir ? pin_dir : PG_DEFAULT_PIN_DIR)) {
+		/* Some maps pinned, not all: a load cut short. */
+		family(f, "portguard_enforcing", "gauge", enforcing_help);
+		fprintf(f, "portguard_enforcing{load=\"incomplete\"} 0\n");
+	}
 	if (!err) {
 		struct pg_enforcement e;
 
@@ -126,9 +135,7 @@ int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats)
 			pg_snapshot_free(&s);
 			return err;
 		}
-		family(f, "portguard_enforcing", "gauge",
-		       "1 if the kernel runs portguard's programs at this attach point, as the "
-		       "pinned state says; load=\"incomplete\" is 0 for an interrupted load.");
+		family(f, "portguard_enforcing", "gauge", enforcing_help);
 		if (!e.complete || !e.n)
 			fprintf(f, "portguard_enforcing{load=\"incomplete\"} 0\n");
 		for (size_t i = 0; i < e.n; i++) {
