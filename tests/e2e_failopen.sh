@@ -195,8 +195,12 @@ pg_stop "$PG_BG_PID"
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$PORTGUARD" "$@"; }
 pg_check nonroot_unload_says_why eval '! nobody unload --pin-dir "$pin" 2>"$err" >/dev/null &&
 	grep -q "Permission denied" "$err" && [ -e "$pin/pg_active" ]'
-pg_check nonroot_reload_says_why eval '! nobody reload "$pol" --pin-dir "$pin" 2>"$err" >/dev/null &&
-	grep -q "Permission denied" "$err"'
+# A policy nobody may read: the refusal must be about the pins, not the file.
+pub=$(mktemp /tmp/portguard-failopen.XXXXXX)
+pg_defer "rm -f '$pub'"
+cp "$pol" "$pub" && chmod 644 "$pub"
+pg_check nonroot_reload_says_why eval '! nobody reload "$pub" --pin-dir "$pin" 2>"$err" >/dev/null &&
+	grep -q "pin directory .*Permission denied" "$err"'
 pg_check nonroot_monitor_says_why eval '! nobody monitor --pin-dir "$pin" 2>"$err" >/dev/null &&
 	grep -q "Permission denied" "$err" && ! grep -q "nothing loaded" "$err"'
 unload
