@@ -65,7 +65,7 @@ pg_listen "$cli" udp 9999
 pg_wait_for 10 pg_listening "$srv" tcp 7001 7100 7101 7300 7500 7502 7504 7506 &&
 	pg_wait_for 10 pg_listening "$srv" udp 7200 7400 7501 7503 &&
 	pg_wait_for 10 pg_listening "$cli" tcp 9999 && pg_wait_for 10 pg_listening "$cli" udp 9999 ||
-	pg_skip_all "echo servers did not start" $PG_CASES
+	pg_fail_all "echo servers did not start" $PG_CASES
 
 # probes "ok|blocked NS PROTO ADDR PORT [SPORT]"...: run the probes at once (each is bounded; a
 # blocked one waits out its timeout) and succeed if each came out as expected; log the others.
