@@ -30,30 +30,12 @@ printf 'default in deny\nallow in tcp 22\nlocal tcp 5432\nlocal tcp 5433\n' >"$p
 out=$PG_TMP/out err=$PG_TMP/err
 pgs() { pg_in "$srv" "$PORTGUARD" "$@"; }
 load() { pgs load "$pol" --iface pgs0 --no-cgroup --pin-dir "${1:-$pin}"; }
-# The XDP program the kernel runs on pgs0 (ip link), and that of our pinned link (bpftool).
+# The XDP program the kernel runs on pgs0 (ip link).
 xdp_id() { pg_in "$srv" ip -d link show dev pgs0 2>/dev/null | grep -o 'prog/xdp id [0-9]*' | grep -o '[0-9]*$'; }
-link_prog() { bpftool -j link show pinned "$pin/links/xdp-pgs0" 2>/dev/null | grep -o '"prog_id":[0-9]*' | cut -d: -f2; }
 metric() { pgs status --prometheus --pin-dir "$pin" 2>/dev/null | awk -v k="$1" 'index($0, k) == 1 { print $2 }'; }
 status_rc() { pgs status --pin-dir "$pin" >/dev/null 2>&1; echo $?; }
 
-# status and portguard_enforcing agree with the kernel: the iface is reported enforcing iff XDP
-# on it runs the program of our pinned link; exit 0 only then; exit 1 only with nothing pinned
-# and nothing attached; exit 3 when something is pinned that the kernel does not run.
-agree() {
-	local rc id lp m inc
-	rc=$(status_rc) id=$(xdp_id) lp=$(link_prog)
-	m=$(metric 'portguard_enforcing{iface="pgs0"}') inc=$(metric 'portguard_enforcing{load="incomplete"}')
-	local attached=0
-	[ -n "$id" ] && [ "$id" = "$lp" ] && attached=1
-	pg_log "status $rc, xdp '$id', link prog '$lp', enforcing{pgs0} '$m', incomplete '$inc'"
-	case $rc in
-	0) [ $attached = 1 ] && [ "$m" = 1 ] && [ -z "$inc" ] ;;
-	1) [ -z "$id" ] && [ ! -e "$pin/pg_active" ] ;;
-	3) { [ "$m" = 1 ] && [ $attached = 1 ] && [ -n "$inc" ]; } ||
-		{ [ "$m" != 1 ] && [ $attached = 0 ]; } ;;
-	*) false ;;
-	esac
-}
+agree() { pg_status_agrees "$srv" pgs0 "$pin"; }
 # Nothing of ours left: no pins, nothing attached, status says nothing is loaded.
 nothing() { [ -z "$(xdp_id)" ] && [ -z "$(ls "$pin" 2>/dev/null | grep '^pg_')" ] && [ "$(status_rc)" = 1 ]; }
 unload() { pgs unload --pin-dir "${1:-$pin}" >/dev/null 2>&1; }
