@@ -159,7 +159,7 @@ probe 5432
 reload2
 kill -CONT "$mon"
 pg_check event_rule_after_two_reloads eval 'pg_wait_for 5 grep -q "\"dest_port\":5432," "$out" &&
-	grep "\"dest_port\":5432," "$out" | grep -q "\"rule\":\"$pol:3\",\"policy_version\":[0-9]*,\"reason\":\"local-only\""'
+	grep "\"dest_port\":5432," "$out" | grep -q "\"rule\":\"$pol:3\",\"reason\":\"local-only\""'
 pg_stop "$mon"
 # A monitor started after both reloads never saw the version: it says so, and does not name
 # p3's allow rule of the same slot.

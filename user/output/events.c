@@ -306,8 +306,6 @@ int pg_event_format(const struct pg_event *e, const struct pg_event_fmt *f, char
 	}
 	rule_source(e, f, tmp, sizeof(tmp));
 	member_str(&o, "rule", tmp);
-	if (o.json && e->version)
-		member_num(&o, "policy_version", e->version);
 	member_str(&o, "reason", pg_reason_name(e->reason));
 	if (sock) {
 		char comm[sizeof(e->comm) + 1];
