@@ -9,7 +9,7 @@
 # bpffs and a child cgroup of our own.
 . "$(dirname "$0")/lib.sh"
 
-PG_CASES="iface_recreated_not_enforcing iface_recreated_metric sigterm_load_old_or_nothing
+PG_CASES="iface_recreated_not_enforcing iface_recreated_metric cgroup_removed_not_enforcing sigterm_load_old_or_nothing
 sigterm_takeover_keeps_state sigkill_load_truthful pin_dir_plain_refused pin_dir_root_refused
 pin_dir_created_under_bpffs pin_dir_concurrent_fresh event_rule_after_two_reloads
 event_rule_replaced_not_misnamed nonroot_unload_says_why nonroot_reload_says_why
@@ -50,6 +50,19 @@ pg_check iface_recreated_not_enforcing eval '[ "$before" = 0 ] && [ "$rc" = 3 ] 
 	grep -q "state:      loaded but NOT enforcing" <<<"$txt" &&
 	grep -q "iface pgs0: NOT enforcing: the interface was deleted" <<<"$txt" && [ -z "$(xdp_id)" ]'
 pg_check iface_recreated_metric eval '[ "$(metric "portguard_enforcing{iface=\"pgs0\"}")" = 0 ] && agree'
+unload
+
+# The cgroup is checked the same way: its hooks' links live there and listed by the kernel;
+# the cgroup removed, they are defunct.
+cg2=$(pg_cgroup failopen2)
+pgs load "$pol" --iface pgs0 --cgroup "$cg2" --pin-dir "$pin" 2>/dev/null
+before=$(status_rc) mbefore=$(metric "portguard_enforcing{cgroup=\"$cg2\"}")
+rmdir "$cg2"
+pg_check cgroup_removed_not_enforcing eval '[ "$before" = 0 ] && [ "$mbefore" = 1 ] &&
+	pg_wait_for 5 eval "[ \$(status_rc) = 3 ]" &&
+	pgs status --pin-dir "$pin" 2>/dev/null | grep -q "cgroup $cg2: NOT enforcing: the cgroup was removed" &&
+	[ "$(metric "portguard_enforcing{cgroup=\"$cg2\"}")" = 0 ] &&
+	[ "$(metric "portguard_enforcing{iface=\"pgs0\"}")" = 1 ]'
 unload
 
 # --- 11.3: a signal during load leaves the old state or nothing, never a state that looks

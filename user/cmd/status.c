@@ -32,10 +32,18 @@ static const char *mode_name(const struct pg_snapshot *s)
 	return s->config.mode == PG_MODE_DRY_RUN ? "dry-run" : "enforce";
 }
 
-static void iface_name(__u32 ifindex, char *buf, size_t size)
+/* The name of a pg_info interface: the one its pinned link was made for when the kernel still
+ * holds that link on it (true in any network namespace), else whatever has the ifindex here. */
+static void iface_name(const struct pg_enforcement *e, __u32 ifindex, char *buf, size_t size)
 {
 	char name[IF_NAMESIZE];
 
+	for (size_t i = 0; i < e->n; i++) {
+		if (e->p[i].kind == PG_POINT_IFACE && e->p[i].ifindex == ifindex) {
+			snprintf(buf, size, "%s", e->p[i].name);
+			return;
+		}
+	}
 	if (if_indextoname(ifindex, name))
 		snprintf(buf, size, "%s", name);
 	else
@@ -77,7 +85,7 @@ static void print_text(const struct pg_snapshot *s, const struct pg_enforcement 
 	if (!s->info.nifaces)
 		printf(" none (inbound enforcement off)");
 	for (__u32 i = 0; i < s->info.nifaces; i++) {
-		iface_name(s->info.ifindex[i], name, sizeof(name));
+		iface_name(e, s->info.ifindex[i], name, sizeof(name));
 		printf("%s %s (ifindex %u)", i ? "," : "", name, s->info.ifindex[i]);
 	}
 	printf("\ncgroup:     %s\n", s->info.cgroup[0] ? s->info.cgroup : "none (socket hooks off)");
@@ -128,7 +136,7 @@ static void print_json(const struct pg_snapshot *s, const struct pg_enforcement 
 	pg_ops_json_str(stdout, s->info.sha256);
 	printf(",\"mode\":\"%s\",\"interfaces\":[", mode_name(s));
 	for (__u32 i = 0; i < s->info.nifaces; i++) {
-		iface_name(s->info.ifindex[i], name, sizeof(name));
+		iface_name(e, s->info.ifindex[i], name, sizeof(name));
 		printf("%s{\"ifindex\":%u,\"name\":", i ? "," : "", s->info.ifindex[i]);
 		pg_ops_json_str(stdout, name);
 		printf("}");

@@ -126,8 +126,12 @@ static void check_cgroup(const char *pin_dir, const char *cgroup, struct pg_poin
 
 	cgfd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0 || fstat(cgfd, &st)) {
-		snprintf(p->why, sizeof(p->why), "the cgroup cannot be opened: %s",
-			 strerror(errno));
+		if (errno == ENOENT)
+			snprintf(p->why, sizeof(p->why), "the cgroup was removed: the links of its "
+				 "socket hooks are defunct");
+		else
+			snprintf(p->why, sizeof(p->why), "the cgroup cannot be opened: %s",
+				 strerror(errno));
 		if (cgfd >= 0)
 			close(cgfd);
 		return;
