@@ -38,6 +38,7 @@ status_rc() { pgs status --pin-dir "$pin" >/dev/null 2>&1; echo $?; }
 agree() { pg_status_agrees "$srv" pgs0 "$pin"; }
 # Nothing of ours left: no pins, nothing attached, status says nothing is loaded.
 nothing() { [ -z "$(xdp_id)" ] && [ -z "$(ls "$pin" 2>/dev/null | grep '^pg_')" ] && [ "$(status_rc)" = 1 ]; }
+secs() { awk -v m="$1" 'BEGIN { printf "%.3f", m / 1000 }'; }
 unload() { pgs unload --pin-dir "${1:-$pin}" >/dev/null 2>&1; }
 
 # --- 11.2: an interface deleted and re-created: not enforcing there, and said so ---
@@ -69,10 +70,8 @@ unload
 # enforcing with nothing attached. The delays spread over the whole load (about 2 s here). ---
 ok=1
 for ms in 30 200 400 600 800 1000 1300 1700; do
-	pg_bg nsenter --net=/run/netns/"$srv" "$PORTGUARD" load "$pol" --iface pgs0 --no-cgroup --pin-dir "$pin" 2>/dev/null
-	sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')"
-	kill -TERM "$PG_BG_PID" 2>/dev/null
-	wait "$PG_BG_PID" 2>/dev/null
+	pg_interrupt TERM "$(secs "$ms")" nsenter --net=/run/netns/"$srv" "$PORTGUARD" load "$pol" --iface pgs0 \
+		--no-cgroup --pin-dir "$pin" 2>/dev/null
 	rc=$(status_rc)
 	if ! agree || { [ "$rc" != 0 ] && ! nothing; }; then
 		pg_log "SIGTERM after $ms ms: status $rc; pins: $(ls "$pin" 2>/dev/null | tr '\n' ' ')"
@@ -86,10 +85,8 @@ pg_check sigterm_load_old_or_nothing [ $ok = 1 ]
 load 2>/dev/null
 ok=1
 for ms in 100 700 1400; do
-	pg_bg nsenter --net=/run/netns/"$srv" "$PORTGUARD" load "$pol" --iface pgs0 --no-cgroup --pin-dir "$pin" 2>/dev/null
-	sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')"
-	kill -TERM "$PG_BG_PID" 2>/dev/null
-	wait "$PG_BG_PID" 2>/dev/null
+	pg_interrupt TERM "$(secs "$ms")" nsenter --net=/run/netns/"$srv" "$PORTGUARD" load "$pol" --iface pgs0 \
+		--no-cgroup --pin-dir "$pin" 2>/dev/null
 	{ agree && [ "$(status_rc)" = 0 ]; } || { pg_log "takeover SIGTERM after $ms ms"; ok=0; }
 done
 pg_check sigterm_takeover_keeps_state [ $ok = 1 ]
@@ -99,10 +96,8 @@ unload
 # pins are there and the kernel does not run them), and the next load or unload repairs it.
 ok=1
 for ms in 100 300 500 700 900 1100 1400 1700; do
-	pg_bg nsenter --net=/run/netns/"$srv" "$PORTGUARD" load "$pol" --iface pgs0 --no-cgroup --pin-dir "$pin" 2>/dev/null
-	sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')"
-	kill -KILL "$PG_BG_PID" 2>/dev/null
-	wait "$PG_BG_PID" 2>/dev/null
+	pg_interrupt KILL "$(secs "$ms")" nsenter --net=/run/netns/"$srv" "$PORTGUARD" load "$pol" --iface pgs0 \
+		--no-cgroup --pin-dir "$pin" 2>/dev/null
 	agree || { pg_log "SIGKILL after $ms ms: status $(status_rc)"; ok=0; }
 	unload
 	nothing || { pg_log "unload after SIGKILL at $ms ms left something"; ok=0; }

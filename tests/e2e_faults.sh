@@ -68,20 +68,16 @@ pg_defer "kill $prober"
 # SIGTERM and SIGKILL at random points of a load that takes the state over.
 ok=1
 for sig in TERM KILL TERM KILL TERM KILL; do
-	pg_bg nsenter --net=/run/netns/"$srv" "$PORTGUARD" load "$pol" --iface pgs0 --no-cgroup --pin-dir "$pin" 2>/dev/null
-	sleep "$(rand_ms 2200)"
-	kill -"$sig" "$PG_BG_PID" 2>/dev/null
-	wait "$PG_BG_PID" 2>/dev/null
+	pg_interrupt "$sig" "$(rand_ms 2200)" nsenter --net=/run/netns/"$srv" "$PORTGUARD" load "$pol" \
+		--iface pgs0 --no-cgroup --pin-dir "$pin" 2>/dev/null
 	enforcing || { pg_log "load, SIG$sig: not enforcing afterwards"; ok=0; }
 done
 pg_check load_killed [ $ok = 1 ]
 
 ok=1
 for sig in TERM KILL TERM KILL TERM KILL; do
-	pg_bg nsenter --net=/run/netns/"$srv" "$PORTGUARD" reload "$pol" --pin-dir "$pin" 2>/dev/null
-	sleep "$(rand_ms 400)"
-	kill -"$sig" "$PG_BG_PID" 2>/dev/null
-	wait "$PG_BG_PID" 2>/dev/null
+	pg_interrupt "$sig" "$(rand_ms 400)" nsenter --net=/run/netns/"$srv" "$PORTGUARD" reload "$pol" \
+		--pin-dir "$pin" 2>/dev/null
 	enforcing || { pg_log "reload, SIG$sig: not enforcing afterwards"; ok=0; }
 done
 pg_check reload_killed [ $ok = 1 ]
@@ -91,11 +87,8 @@ pg_check reload_killed [ $ok = 1 ]
 ok=1
 for how in "TERM --keep" "KILL" "TERM --keep" "KILL" "TERM --keep" "KILL"; do
 	set -- $how
-	pg_bg nsenter --net=/run/netns/"$srv" "$PORTGUARD" run "$pol" --iface pgs0 --no-cgroup --pin-dir "$pin" \
-		${2:-} >/dev/null 2>&1
-	sleep "$(rand_ms 2500)"
-	kill -"$1" "$PG_BG_PID" 2>/dev/null
-	wait "$PG_BG_PID" 2>/dev/null
+	pg_interrupt "$1" "$(rand_ms 2500)" nsenter --net=/run/netns/"$srv" "$PORTGUARD" run "$pol" \
+		--iface pgs0 --no-cgroup --pin-dir "$pin" ${2:-} >/dev/null 2>&1
 	enforcing || { pg_log "run ${2:-}, SIG$1: not enforcing afterwards"; ok=0; }
 done
 pg_check run_start_killed [ $ok = 1 ]

@@ -370,3 +370,15 @@ pg_status_agrees() {
 	*) false ;;
 	esac
 }
+
+# pg_interrupt SIG SECONDS CMD...: start CMD (nsenter execs: the signal reaches the program), send
+# it SIG after SECONDS, and wait for it to end.
+pg_interrupt() {
+	local sig=$1 t=$2 pid
+	shift 2
+	"$@" &
+	pid=$!
+	sleep "$t"
+	kill -"$sig" "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}

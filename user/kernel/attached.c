@@ -113,14 +113,46 @@ static bool prog_listed(int cgfd, enum bpf_attach_type type, __u32 id)
 	return false;
 }
 
-/* Every socket hook the build has (the skeleton's programs, opened, not loaded): its link
- * pinned, live on the cgroup of pg_info, and listed by the kernel there. */
+/* The socket hooks this build attaches: the skeleton's programs, read once (opened, never
+ * loaded), so that a scrape does not parse the object again. */
+#define MAX_HOOKS 16
+static struct hook {
+	char name[64];
+	enum bpf_attach_type type;
+} hooks[MAX_HOOKS];
+static int nhooks = -1;
+
+static int hooks_read(void)
+{
+	struct sock_hooks_bpf *skel;
+	struct bpf_program *prog;
+	int n = 0;
+
+	if (nhooks >= 0)
+		return 0;
+	skel = sock_hooks_bpf__open();
+	if (!skel)
+		return -errno;
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *name = bpf_program__name(prog);
+
+		if (n == MAX_HOOKS)
+			break;
+		snprintf(hooks[n].name, sizeof(hooks[n].name), "%s",
+			 strncmp(name, "pg_", 3) ? name : name + 3);
+		hooks[n++].type = bpf_program__expected_attach_type(prog);
+	}
+	sock_hooks_bpf__destroy(skel);
+	nhooks = n;
+	return 0;
+}
+
+/* Every socket hook of the build: its link pinned, live on the cgroup of pg_info, and listed
+ * by the kernel there. */
 static void check_cgroup(const char *pin_dir, const char *cgroup, struct pg_point *p)
 {
 	char path[PATH_MAX + 300];
-	struct sock_hooks_bpf *skel;
 	struct bpf_link_info info;
-	struct bpf_program *prog;
 	struct stat st;
 	int cgfd, err;
 
@@ -136,40 +168,38 @@ static void check_cgroup(const char *pin_dir, const char *cgroup, struct pg_poin
 			close(cgfd);
 		return;
 	}
-	skel = sock_hooks_bpf__open();
-	if (!skel) {
+	err = hooks_read();
+	if (err) {
 		snprintf(p->why, sizeof(p->why), "failed to open the socket hooks object: %s",
-			 strerror(errno));
+			 strerror(-err));
 		close(cgfd);
 		return;
 	}
 	p->enforcing = true;
-	bpf_object__for_each_program(prog, skel->obj) {
-		const char *n = bpf_program__name(prog);
-		const char *hook = strncmp(n, "pg_", 3) ? n : n + 3;
-		enum bpf_attach_type type = bpf_program__expected_attach_type(prog);
+	for (int h = 0; h < nhooks; h++) {
+		const char *hook = hooks[h].name;
+		enum bpf_attach_type type = hooks[h].type;
 
 		snprintf(path, sizeof(path), "%s/links/cgroup-%s", pin_dir, hook);
 		err = link_of(path, &info);
 		if (err)
-			snprintf(p->why, sizeof(p->why), "hook %s: no link pinned (%s)", hook,
+			snprintf(p->why, sizeof(p->why), "hook %.48s: no link pinned (%s)", hook,
 				 strerror(-err));
 		else if (info.type != BPF_LINK_TYPE_CGROUP || !info.cgroup.cgroup_id)
-			snprintf(p->why, sizeof(p->why), "hook %s: its link is defunct (the "
+			snprintf(p->why, sizeof(p->why), "hook %.48s: its link is defunct (the "
 				 "cgroup was removed?)", hook);
 		else if (info.cgroup.cgroup_id != st.st_ino)
-			snprintf(p->why, sizeof(p->why), "hook %s is attached to cgroup id %llu, "
+			snprintf(p->why, sizeof(p->why), "hook %.48s is attached to cgroup id %llu, "
 				 "not to %.120s", hook, (unsigned long long)info.cgroup.cgroup_id,
 				 cgroup);
 		else if (!prog_listed(cgfd, type, info.prog_id))
-			snprintf(p->why, sizeof(p->why), "hook %s: the kernel does not list "
+			snprintf(p->why, sizeof(p->why), "hook %.48s: the kernel does not list "
 				 "program id %u on the cgroup", hook, info.prog_id);
 		else
 			continue;
 		p->enforcing = false;
 		break;
 	}
-	sock_hooks_bpf__destroy(skel);
 	close(cgfd);
 }
 
