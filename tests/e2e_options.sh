@@ -3,13 +3,14 @@
 # Options of run and monitor that nothing else exercises end to end: the log file's rotation
 # from the command line (--log-max-size, --log-keep and its default of 5), --syslog from run
 # and from monitor (to a socket of ours: --syslog-socket), the per-CPU event budget
-# (--rate-limit, exact with its suppressed count), and --no-events (drops counted, nothing
+# (--rate-limit, exact with its suppressed count), a full ring buffer while the daemon is
+# stopped (exact, with its suppressed record), and --no-events (drops counted, nothing
 # reported). Violations come from one client to distinct closed UDP ports, so no two share a
 # rate-limit key.
 . "$(dirname "$0")/lib.sh"
 
 PG_CASES="log_rotates_as_told log_keep_default_5 syslog_from_run syslog_from_monitor
-rate_limit_budget_exact no_events_counts_only"
+rate_limit_budget_exact ring_full_exact no_events_counts_only"
 pg_setup socat jq
 
 pin=$(pg_bpffs)/pg || pg_skip_all "cannot mount bpffs" $PG_CASES
@@ -86,7 +87,26 @@ budget_exact() {
 	b=$(($(status_json | jq .events.budget) - b0))
 	[ $((v + b)) -eq 40 ] && [ "$b" -ge 1 ] && [ "$v" -ge 1 ]
 }
-pg_check rate_limit_budget_exact pg_wait_for 10 budget_exact
+pg_check rate_limit_budget_exact eval 'pg_wait_for 10 budget_exact &&
+	pg_json_wait 5 "$out" ".event_type == \"suppressed\" and .budget >= 1" >/dev/null'
+stop_run
+
+# --- a full ring buffer: the daemon stopped, more violations than the ring holds -----------
+# 1 MiB of 104-byte records (and their headers) is about 9,300; 11,000 distinct ports overflow
+# it. Every one is either a record, once the daemon reads again, or counted as ring_full.
+start_run --rate-limit 1000000 || pg_fail_all "run did not start" $PG_CASES
+kill -STOP "$RUN_PID"
+blast 30000 11000
+kill -CONT "$RUN_PID"
+ring_exact() {
+	local v r
+	v=$(jq -c 'select(.event_type == "violation" and .dest_port >= 30000 and .dest_port < 41000)' \
+		"$out" 2>/dev/null | wc -l)
+	r=$(status_json | jq .events.ring_full)
+	[ $((v + r)) -eq 11000 ] && [ "$r" -ge 1 ]
+}
+pg_check ring_full_exact eval 'pg_wait_for 20 ring_exact &&
+	pg_json_wait 5 "$out" ".event_type == \"suppressed\" and .ring_full >= 1" >/dev/null'
 stop_run
 
 # --- --no-events: drops are counted, nothing is reported -----------------------------------
