@@ -37,7 +37,7 @@ LIB_OBJS := $(filter-out $(BUILD)/user/main.o $(BUILD)/user/cmd/%.o,$(USER_OBJS)
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 # Parser-only objects: no libbpf, linked by the fuzzer.
-PARSER_SRCS := $(sort $(wildcard user/policy/policy*.c user/policy/diag.c))
+PARSER_SRCS := $(addprefix user/policy/,parse.c lint.c format.c diag.c)
 
 .DELETE_ON_ERROR:
 # Skeletons, BPF objects and test objects are kept: make deletes intermediates otherwise,

@@ -22,7 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "kernel/apply.h"
+#include "kernel/generation.h"
 #include "policy/compile.h"
 #include "explain_cases.h"
 #include "frames.h"

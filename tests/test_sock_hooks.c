@@ -40,7 +40,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "kernel/apply.h"
+#include "kernel/generation.h"
 #include "policy/compile.h"
 #include "harness.h"
 #include "portguard.h"
@@ -221,7 +221,7 @@ static void cgroup2_root(char *buf, size_t size)
 	fclose(f);
 }
 
-/* Load a compiled policy as the loader does (user/kernel/apply.h): into the idle generation, then
+/* Load a compiled policy as the loader does (user/kernel/generation.h): into the idle generation, then
  * the switch. Every event is wanted, none suppressed: the cases count them. */
 static void load_policy(const char *mode, bool deny_raw)
 {

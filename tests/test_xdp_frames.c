@@ -23,7 +23,7 @@
 
 #include "harness.h"
 #include "frames.h"
-#include "kernel/apply.h"
+#include "kernel/generation.h"
 #include "policy/compile.h"
 #include "xdp_ingress.skel.h"
 #include "tc_egress.skel.h"

@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "cmd/command.h"
-#include "output/opsfmt.h"
+#include "output/json.h"
 #include "policy/policy.h"
 #include "kernel/sockdiag.h"
 

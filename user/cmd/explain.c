@@ -17,7 +17,7 @@
 
 #include "cmd/command.h"
 #include "policy/evaluate.h"
-#include "output/opsfmt.h"
+#include "output/json.h"
 #include "policy/policy.h"
 #include "kernel/snapshot.h"
 

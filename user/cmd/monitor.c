@@ -11,11 +11,11 @@
 #include <bpf/bpf.h>
 
 #include "cmd/command.h"
-#include "cmd/ops.h"
+#include "cmd/options.h"
 #include "cmd/pinned.h"
 #include "common/util.h"
 #include "output/events.h"
-#include "kernel/up.h"
+#include "kernel/bringup.h"
 
 static const struct option monitor_opts[] = {
 	{ "pin-dir", required_argument, NULL, 'p' },

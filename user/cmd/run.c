@@ -15,8 +15,8 @@
 
 #include "cmd/command.h"
 #include "output/events.h"
-#include "cmd/ops.h"
-#include "kernel/up.h"
+#include "cmd/options.h"
+#include "kernel/bringup.h"
 #include "common/util.h"
 
 static volatile sig_atomic_t exiting, reload_wanted;

@@ -16,7 +16,7 @@
 
 #include "cmd/command.h"
 #include "output/metrics.h"
-#include "output/opsfmt.h"
+#include "output/json.h"
 #include "kernel/snapshot.h"
 
 static const char *mode_name(const struct pg_snapshot *s)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Bringing enforcement up (see up.h). */
+/* Bringing enforcement up (see bringup.h). */
 #include <errno.h>
 #include <limits.h>
 #include <linux/magic.h>
@@ -12,7 +12,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "kernel/up.h"
+#include "kernel/bringup.h"
 #include "common/util.h"
 
 int pg_parse_ll(const char *s, long long min, long long max, long long *out)

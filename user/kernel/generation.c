@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Writing a compiled policy into a generation of the maps, and activating it. See apply.h. */
+/* Writing a compiled policy into a generation of the maps, and activating it. See generation.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,7 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "kernel/apply.h"
+#include "kernel/generation.h"
 #include "policy/compile.h"
 
 const char *const pg_map_names[PG_MAP_NR] = {

@@ -19,8 +19,8 @@
  * On fresh maps (nothing activated yet) pg_active is 0 and generation 0 is all zeroes, which
  * decides everything by "default allow": apply and activate generation 1 before attaching.
  */
-#ifndef PG_APPLY_H
-#define PG_APPLY_H
+#ifndef PG_GENERATION_H
+#define PG_GENERATION_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -91,4 +91,4 @@ int pg_activate(const struct pg_maps *m, __u32 gen);
  * latest of them. */
 int pg_counter_read(int fd, __u32 key, struct pg_counter *sum);
 
-#endif /* PG_APPLY_H */
+#endif /* PG_GENERATION_H */

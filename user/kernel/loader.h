@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "kernel/apply.h"
+#include "kernel/generation.h"
 #include "portguard.h"
 
 #define PG_PIN_DIR_DEFAULT "/sys/fs/bpf/portguard"

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* See opsfmt.h. */
+/* See json.h. */
 #include <time.h>
 
-#include "output/opsfmt.h"
+#include "output/json.h"
 
 void pg_ops_json_str(FILE *f, const char *s)
 {

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "output/logsink.h"
-#include "output/opsfmt.h"
+#include "output/json.h"
 
 static struct {
 	bool open;
