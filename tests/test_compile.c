@@ -11,6 +11,7 @@
 
 #include "harness.h"
 #include "policy/compile.h"
+#include "common/addr.h"
 #include "policy/evaluate.h"
 
 /* ---- building policies by hand ---- */

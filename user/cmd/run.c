@@ -17,6 +17,7 @@
 #include "output/events.h"
 #include "cmd/options.h"
 #include "kernel/bringup.h"
+#include "common/clock.h"
 #include "common/util.h"
 
 static volatile sig_atomic_t exiting, reload_wanted;

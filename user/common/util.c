@@ -112,14 +112,6 @@ int pg_notify(const char *state)
 	return err;
 }
 
-long long pg_monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 void pg_strlcpy(char *dst, const char *src, size_t size)
 {
 	size_t n = strlen(src);

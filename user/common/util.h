@@ -22,7 +22,4 @@ void pg_strlcpy(char *dst, const char *src, size_t size);
 /* libbpf's own messages (warnings and the verifier log) to stderr only when verbose (-v). */
 void pg_libbpf_setup(int verbose);
 
-/* CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns(). */
-long long pg_monotonic_ns(void);
-
 #endif /* PG_UTIL_H */

@@ -12,6 +12,7 @@
 #include "policy/compile.h"
 #include "kernel/enforce.h"
 #include "kernel/seed.h"
+#include "common/clock.h"
 #include "common/util.h"
 
 int pg_policy_read(const char *path, struct pg_policy_src *src)

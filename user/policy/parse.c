@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/addr.h"
 #include "policy/policy.h"
 #include "policy/policy_internal.h"
 
@@ -412,11 +413,8 @@ static int parse_peer(struct parser *ps, struct tok *t, struct peerlist *pl, str
 		}
 	}
 	/* ::ffff:a.b.c.d is the IPv4 address it carries: it prints, compares and matches as one. */
-	if (six && peer.prefixlen >= 96) {
-		static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-		peer.v4 = !memcmp(peer.addr, mapped, sizeof(mapped));
-	}
+	if (six && peer.prefixlen >= 96)
+		peer.v4 = pg_addr_is_v4(peer.addr);
 	return push_peer(ps, pl, &peer) ? 0 : -ENOMEM;
 }
 
