@@ -56,6 +56,15 @@ static void rule_src(const struct pg_policy *p, const struct pg_eval *e, enum pg
 			 d == PG_DEFAULT_DENY ? "deny" : "allow");
 }
 
+/* A file name on the terminal: escaped. */
+static void print_text(const char *s)
+{
+	struct pg_out out;
+
+	pg_out_file(&out, stdout);
+	pg_escape_text(&out, s, false);
+}
+
 static int explain_one(const struct pg_policy *p, const struct pg_query *q, bool json)
 {
 	char src[300], text[1024], csrc[300], ctext[1024];
