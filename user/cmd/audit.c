@@ -335,9 +335,14 @@ static int cmd_audit(int argc, char **argv)
 			strerror(-err));
 		goto out;
 	}
-	if (!a.json)
-		printf("audit of %zu listening sockets against %s (%s)\n", a.nsocks, p->file,
-		       p->mode == PG_MODE_DRY_RUN ? "mode dry-run" : "mode enforce");
+	if (!a.json) {
+		struct pg_out out;
+
+		pg_out_file(&out, stdout);
+		printf("audit of %zu listening sockets against ", a.nsocks);
+		pg_escape_text(&out, p->file, false);
+		printf(" (%s)\n", p->mode == PG_MODE_DRY_RUN ? "mode dry-run" : "mode enforce");
+	}
 	for (size_t i = 0; i < a.nsocks; i++)
 		report_socket(&a, &a.socks[i]);
 	report_unused(&a);

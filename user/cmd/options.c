@@ -40,6 +40,8 @@ int pg_ops_option(struct pg_ops_opts *o, int c, const char *arg)
 
 	switch (c) {
 	case PG_OPT_METRICS:
+		if (pg_metrics_addr_check(arg))
+			return -EINVAL;
 		o->metrics = arg;
 		return 1;
 	case PG_OPT_LOG_FILE:
