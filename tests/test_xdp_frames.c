@@ -23,7 +23,8 @@
 
 #include "harness.h"
 #include "frames.h"
-#include "kernel/apply.h"
+#include "kernel/generation.h"
+#include "kernel/percpu.h"
 #include "policy/compile.h"
 #include "xdp_ingress.skel.h"
 #include "tc_egress.skel.h"
@@ -227,7 +228,7 @@ static void read_reasons(struct fx *f, __u64 *v)
 	struct pg_counter c;
 
 	for (int r = 0; r < PG_R_MAX; r++) {
-		ASSERT_EQ(0, pg_counter_read(f->m.fd[PG_MAP_REASON_STATS], r, &c));
+		ASSERT_EQ(0, pg_percpu_counter(f->m.fd[PG_MAP_REASON_STATS], r, &c));
 		v[r] = c.packets;
 	}
 }
@@ -236,7 +237,7 @@ static __u64 read_rule(struct fx *f, __u32 gen, __u32 rule)
 {
 	struct pg_counter c;
 
-	ASSERT_EQ(0, pg_counter_read(f->m.fd[PG_MAP_RULE_STATS], gen * PG_MAX_RULES + rule, &c));
+	ASSERT_EQ(0, pg_percpu_counter(f->m.fd[PG_MAP_RULE_STATS], gen * PG_MAX_RULES + rule, &c));
 	return c.packets;
 }
 
