@@ -9,9 +9,6 @@
 # TODO(issue 14, events helper): stalled stdout, syslog and log-file sinks while run enforces
 #   (a pipe nobody reads, a syslog socket never read, a log file on a full disk): add those
 #   steps here once non-blocking sinks are on main.
-# TODO(issue 11.1, structure helper): `run --metrics 127.0.0.1:99999` and `run --log-file
-#   /nonexistent/dir/x` over a loaded state still take the state over and detach it on exit;
-#   add them to the bad options below once options are checked before the kernel is touched.
 . "$(dirname "$0")/lib.sh"
 
 PG_CASES="probe_reaches_unprotected load_killed reload_killed run_start_killed bad_options
@@ -112,6 +109,9 @@ bad 2 run "$pol" --iface pgs0 --rate-window soon
 bad 2 run "$pol" --iface pgs0 --rate-limit -1
 bad 2 run "$pol" --iface pgs0 --log-max-size lots
 bad 2 run "$pol" --iface pgs0 --log-keep 100000
+bad 2 run "$pol" --iface pgs0 --metrics 127.0.0.1:99999
+bad 1 run "$pol" --iface pgs0 --log-file /nonexistent/dir/x # a file it cannot open: 1
+bad 2 monitor --metrics 127.0.0.1:99999
 bad 2 status --json --prometheus
 bad 2 unload extra-argument
 bad 1 reload "$PG_TMP/no-such.policy"

@@ -95,7 +95,7 @@ int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats)
 	family(f, "portguard_policy_loaded", "gauge",
 	       "1 if a policy is pinned (portguard_enforcing says where it is attached).");
 	fprintf(f, "portguard_policy_loaded %d\n", err ? 0 : 1);
-	if (err && pg_pins_partial(pin_dir ? pin_dir : PG_DEFAULT_PIN_DIR)) {
+	if (err && pg_pins_partial(pin_dir ? pin_dir : PG_PIN_DIR_DEFAULT)) {
 		/* Some maps pinned, not all: a load cut short. */
 		family(f, "portguard_enforcing", "gauge", enforcing_help);
 		fprintf(f, "portguard_enforcing{load=\"incomplete\"} 0\n");
@@ -103,7 +103,7 @@ int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats)
 	if (!err) {
 		struct pg_enforcement e;
 
-		err = pg_enforcement_check(pin_dir ? pin_dir : PG_DEFAULT_PIN_DIR, &s.info, &e);
+		err = pg_enforcement_check(pin_dir ? pin_dir : PG_PIN_DIR_DEFAULT, &s.info, &e);
 		if (err) {
 			pg_snapshot_free(&s);
 			return err;
