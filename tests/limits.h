@@ -12,6 +12,9 @@
  *                                 this machine's 6.18 does
  *   sock_lsm, BPF LSM inactive    "bpf" is not in lsm= (Debian 11's default list lacks it);
  *                                 tested where the LSM list is read (test_sock_hooks)
+ *
+ * A skip these allow must also match tests/platform-limits, which tests/run.sh applies to
+ * every SKIP line as root.
  */
 #ifndef PG_LIMITS_H
 #define PG_LIMITS_H
@@ -48,7 +51,7 @@ static inline const char *pg_known_limit(const char *obj, int err)
 		if (pg_kernel_older(6, 0))
 			return "lsm_cgroup programs need kernel 6.0";
 		if (err == -EPERM)
-			return "this kernel refuses BPF LSM programs (lockdown or a sandbox)";
+			return "lockdown or a sandbox refuses BPF LSM programs";
 	}
 	return NULL;
 }

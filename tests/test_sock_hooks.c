@@ -1155,8 +1155,8 @@ TEST(deny_raw_refuses_packet_sockets)
 	if (!bpf_lsm_active())
 		SKIP("the BPF LSM is not active (lsm= lacks bpf): packet sockets cannot be refused");
 	if (!fx.lsm && pg_known_limit("sock_lsm", fx.lsm_err))
-		SKIP("%s (%s): packet sockets cannot be refused here",
-		     pg_known_limit("sock_lsm", fx.lsm_err), strerror(-fx.lsm_err));
+		SKIP("this kernel refuses the lsm_cgroup program (%s): %s: packet sockets cannot "
+		     "be refused here", strerror(-fx.lsm_err), pg_known_limit("sock_lsm", fx.lsm_err));
 	if (!fx.lsm)
 		FAIL("cannot load sock_lsm on kernel %s: %s", pg_kernel_release(),
 		     strerror(-fx.lsm_err));
