@@ -293,32 +293,23 @@ static void report_unused(struct audit *a)
 
 static int cmd_audit(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{},
-	};
 	struct audit a = {};
 	struct pg_policy *p = NULL;
 	struct pg_diags d = {};
-	int c, err, ret = 1;
+	struct pg_cmdline cl;
+	int err, ret = 1;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			a.json = true;
-			break;
-		default:
-			return pg_usage("audit");
-		}
-	}
-	if (argc - optind != 1)
-		return pg_usage("audit");
+	err = pg_cmdline_parse(&pg_cmd_audit, argc, argv, &cl);
+	if (err)
+		return err;
+	a.json = cl.json;
+	argv = cl.args;
 
 	/* Warnings are `check`'s business; only errors stop an audit. */
-	err = pg_policy_load(argv[optind], &p, &d);
+	err = pg_policy_load(argv[0], &p, &d);
 	if (err) {
 		pg_diags_print(&d, stderr);
-		fprintf(stderr, "portguard: %s: policy not valid, nothing audited\n", argv[optind]);
+		fprintf(stderr, "portguard: %s: policy not valid, nothing audited\n", argv[0]);
 		goto out;
 	}
 	a.p = p;
@@ -358,6 +349,14 @@ out:
 	return ret;
 }
 
-PG_COMMAND(audit, 60, "[--json] POLICY",
-	   "compare the sockets listening here with a policy; exit 1 if one is exposed",
-	   cmd_audit)
+static const enum pg_opt_id audit_opts[] = { PG_OPT_JSON, PG_OPT_END };
+
+const struct pg_command pg_cmd_audit = {
+	.name = "audit",
+	.args = "POLICY",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = audit_opts,
+	.summary = "compare the sockets listening here with a policy; exit 1 if one is exposed",
+	.run = cmd_audit,
+};
