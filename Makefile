@@ -98,6 +98,7 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIB_OBJS)
 	$(Q)$(CC) $(USER_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 check: $(BUILD)/portguard $(TEST_BINS)
+	$(Q)[ "$$(id -u)" != 0 ] || tests/nspawn_root.sh >/dev/null || true
 	$(Q)BUILD=$(abspath $(BUILD)) tests/run.sh
 
 test: check
@@ -195,6 +196,7 @@ uninstall: dist-files
 
 # The Debian package, built by dpkg-buildpackage from a copy of the tree in $(BUILD)/deb/src,
 # so that its clean step cannot touch this tree's build; the .deb lands in $(BUILD)/deb/.
+# None of our variables reaches the package's build (BUILD=... would be its `make clean`'s).
 DEB_VERSION = $(shell head -n1 debian/changelog | cut -d' ' -f2 | tr -d '()')
 DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
 DEB := $(BUILD)/deb/portguard_$(DEB_VERSION)_$(DEB_ARCH).deb
@@ -218,7 +220,9 @@ $(DEB): $(DEB_INPUTS) | need-deb-tools
 	else \
 		tar -c --exclude=./build --exclude=./.git -f - . | tar -x -C $(BUILD)/deb/src; \
 	fi
-	$(Q)cd $(BUILD)/deb/src && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+	$(Q)cd $(BUILD)/deb/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD -u PREFIX \
+		-u DESTDIR -u SBINDIR -u MANDIR -u DOCDIR -u UNITDIR -u SYSCONFDIR \
+		dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
 		{ tail -40 ../build.log; echo "deb: dpkg-buildpackage failed: $(BUILD)/deb/build.log"; exit 1; }
 	$(Q)test -f $@ || { echo "deb: dpkg-buildpackage made no $@"; ls $(BUILD)/deb; exit 1; }
 
