@@ -139,7 +139,7 @@ bench: deps $(BUILD)/portguard
 DEPS := make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 pkg-config \
 	libclang-rt-14-dev util-linux procps ncat nmap socat jq postgresql postgresql-client \
 	xdp-tools netsniff-ng nftables iptables gnuplot-nox prometheus rsyslog curl \
-	dpkg-dev debhelper devscripts lintian fakeroot man-db systemd-container debootstrap
+	dpkg-dev debhelper devscripts lintian man-db systemd-container debootstrap
 
 deps:
 	@missing=$$(for p in $(DEPS); do \
