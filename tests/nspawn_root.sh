@@ -31,7 +31,10 @@ trap 'rm -rf "$tmp"' EXIT
 rm -rf "$tmp"
 echo "nspawn_root: building $root with debootstrap from $mirror" >&2
 t=$SECONDS
-if ! debootstrap --variant=minbase --include="$pkgs" bookworm "$tmp" "$mirror" >"$log" 2>&1; then
+# The downloaded packages are kept: a rebuild (a deleted root, another package list) reuses them.
+mkdir -p "$cache/debs"
+if ! debootstrap --variant=minbase --include="$pkgs" --cache-dir="$cache/debs" bookworm "$tmp" \
+	"$mirror" >"$log" 2>&1; then
 	tail -n 5 "$log" >&2
 	echo "nspawn_root: debootstrap failed; its log: $log" >&2
 	exit 1
