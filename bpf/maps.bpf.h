@@ -35,14 +35,26 @@ struct {
 	__type(value, struct pg_port_val);
 } pg_ports SEC(".maps");
 
-/* Effective verdict per (port class, peer prefix). Written by userspace. */
+/* Peer group per (generation, peer prefix): every prefix of the policy once. Written by
+ * userspace. An LPM trie is never preallocated: max_entries is a limit, not memory. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, PG_MAX_PEER_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct pg_peer_key);
-	__type(value, struct pg_verdict);
+	__type(value, struct pg_peer_val);
 } pg_peers SEC(".maps");
+
+/* Verdict per (port class, peer group), where the group changes the class's base verdict.
+ * Written by userspace. Not preallocated: the limit is sized for big policies, the memory
+ * for the policy loaded. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PG_NGEN * PG_MAX_CLASS_PEERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pg_class_peer_key);
+	__type(value, struct pg_verdict);
+} pg_class_peers SEC(".maps");
 
 /* Per rule slot, key = gen * PG_MAX_RULES + rule_id. Written by the datapath. */
 struct {

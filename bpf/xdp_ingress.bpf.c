@@ -5,12 +5,13 @@
  * is a violation (or a logged allow).
  *
  * The cost of an allowed packet is the parse, two array lookups for the generation and its
- * config, one per-CPU array lookup for the clock, one array lookup for the port, one LPM
- * lookup when a rule covers the port and its verdict depends on the peer (a `from any` rule's
- * verdict is inlined in the port slot, PG_PORT_UNIFORM), and two per-CPU counter updates.
+ * config, one per-CPU array lookup for the clock, one array lookup for the port (its slot
+ * holds the base verdict), and, only when the port's class decides some peers otherwise
+ * (PG_PORT_PEERS), one LPM lookup of the peer's group and one hash lookup of (class, group);
+ * then two per-CPU counter updates.
  * The flow table is read only for a packet the policy would drop (and never for a bare SYN);
  * the fragment table only for fragments; the event path only for violations and logged
- * allows. No helper call on that path but the LPM lookup: the clock is read through jiffies.
+ * allows. No helper call on that path but the peer lookups: the clock is read through jiffies.
  */
 #include "decide.bpf.h"
 #include "events.bpf.h"

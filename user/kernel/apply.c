@@ -20,6 +20,7 @@ const char *const pg_map_names[PG_MAP_NR] = {
 	[PG_MAP_CONFIG] = "pg_config",
 	[PG_MAP_PORTS] = "pg_ports",
 	[PG_MAP_PEERS] = "pg_peers",
+	[PG_MAP_CLASS_PEERS] = "pg_class_peers",
 	[PG_MAP_RULE_STATS] = "pg_rule_stats",
 	[PG_MAP_REASON_STATS] = "pg_reason_stats",
 	[PG_MAP_EVENT_STATS] = "pg_event_stats",
@@ -174,40 +175,43 @@ static int pg_write_slots(int fd, __u32 first, __u32 n, const void *vals)
 }
 
 /*
- * Delete every peer entry of generation gen (its class ids carry gen, see pg_class_id_gen):
- * compile restarts class ids at 1, so an entry of the policy gen held before would be found
- * again by the new one. The keys are collected before any is deleted: get_next_key on a
- * deleted trie key restarts from the first key.
+ * Delete every entry of generation gen from pg_peers (the key's gen) or pg_class_peers (the
+ * class id's generation bit, see pg_class_id_gen): compile restarts ids at 1, so an entry of
+ * the policy gen held before would be found again by the new one. The keys are collected
+ * before any is deleted: get_next_key on a deleted trie key restarts from the first key.
+ * This runs on the idle generation only, entry by entry: the kernel frees each node after an
+ * RCU grace period, so the datapath never waits on it (no whole-map free, no trie_free).
  */
-static int pg_delete_stale_peers(int fd, __u32 gen)
+static int pg_delete_stale(int fd, size_t key_size, bool (*stale_key)(const void *, __u32),
+			   __u32 gen)
 {
-	struct pg_peer_key key, next, *stale = NULL, *tmp;
+	char key[64], next[64], *stale = NULL, *tmp;
 	size_t n = 0, cap = 0;
 	void *prev = NULL;
 	int err = 0;
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		if (pg_class_id_gen(ntohl(next.class_id)) == gen) {
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		if (stale_key(next, gen)) {
 			if (n == cap) {
 				cap = cap ? cap * 2 : 1024;
-				tmp = realloc(stale, cap * sizeof(*stale));
+				tmp = realloc(stale, cap * key_size);
 				if (!tmp) {
 					err = -ENOMEM;
 					goto out;
 				}
 				stale = tmp;
 			}
-			stale[n++] = next;
+			memcpy(stale + n++ * key_size, next, key_size);
 		}
-		key = next;
-		prev = &key;
+		memcpy(key, next, key_size);
+		prev = key;
 	}
 	if (errno != ENOENT) {
 		err = -errno;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (bpf_map_delete_elem(fd, &stale[i]) < 0 && errno != ENOENT) {
+		if (bpf_map_delete_elem(fd, stale + i * key_size) < 0 && errno != ENOENT) {
 			err = -errno;
 			goto out;
 		}
@@ -217,80 +221,36 @@ out:
 	return err;
 }
 
-struct pg_class_peers {
-	__u32 class_id; /* host order */
-	__u32 n;	/* trie entries of the class */
-	__u32 idx;	/* the first of them in c->peers */
-};
-
-static int cmp_class_id(const void *a, const void *b)
+static bool pg_peer_key_stale(const void *k, __u32 gen)
 {
-	const struct pg_class_peers *x = a, *y = b;
+	const struct pg_peer_key *key = k;
 
-	return x->class_id < y->class_id ? -1 : x->class_id > y->class_id;
+	return ntohl(key->gen) == gen;
 }
 
-static int cmp_class(const void *a, const void *b)
+static bool pg_class_peer_key_stale(const void *k, __u32 gen)
 {
-	const struct pg_class_peers *x = a, *y = b;
+	const struct pg_class_peer_key *key = k;
 
-	if (x->class_id != y->class_id)
-		return x->class_id < y->class_id ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
+	return pg_class_id_gen(key->class_id) == gen;
 }
 
-/*
- * The port values of generation c->gen, every slot: class 0 where no rule covers the port.
- * A class whose only trie entry is the whole address space (prefix /0: `from any`) decides
- * every peer alike: its verdict is inlined in its port slots (PG_PORT_UNIFORM), so that the
- * datapath decides it with one array lookup instead of a trie walk. A local port's slots
- * already carry the local rule in the same bits (include/portguard.h): there the verdict is
- * inlined only when it names that rule.
- */
-static int pg_port_values(const struct pg_compiled *c, struct pg_port_val *ports)
+/* Write n entries of a hash map: in batches where the kernel has them (5.6), else one by
+ * one. keys and vals are n packed keys and values. */
+static int pg_write_hash(int fd, const void *keys, size_t key_size, const void *vals,
+			 size_t val_size, size_t n)
 {
-	__u32 base = pg_port_index(c->gen, 0, 0, 0);
-	struct pg_class_peers *cls, key, *hit;
-	size_t n = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = 0, .flags = 0);
+	__u32 count = n;
 
-	cls = calloc(c->npeers ? c->npeers : 1, sizeof(*cls));
-	if (!cls)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->npeers; i++) {
-		cls[i].class_id = ntohl(c->peers[i].key.class_id);
-		cls[i].idx = i;
-	}
-	qsort(cls, c->npeers, sizeof(*cls), cmp_class);
-	for (size_t i = 0; i < c->npeers; i++) {
-		if (n && cls[n - 1].class_id == cls[i].class_id) {
-			cls[n - 1].n++;
-		} else {
-			cls[n] = cls[i];
-			cls[n++].n = 1;
-		}
-	}
-
-	for (size_t i = 0; i < c->nports; i++) {
-		struct pg_port_val v = c->ports[i].val;
-		const struct pg_peer_entry *pe;
-
-		key.class_id = v.class_id;
-		hit = v.class_id ? bsearch(&key, cls, n, sizeof(*cls), cmp_class_id) : NULL;
-		if (hit && hit->n == 1) {
-			pe = &c->peers[hit->idx];
-			/* On a local port bits 16-31 already name the local rule: inline only a
-			 * verdict of that same rule (the usual `local` port), else use the trie. */
-			if (pe->key.prefixlen == 32 &&
-			    (!(v.flags & PG_PORT_LOCAL) ||
-			     v.flags >> PG_PORT_LOCAL_RULE_SHIFT == pe->val.rule_id))
-				v.flags |= PG_PORT_UNIFORM |
-					   (__u32)(pe->val.action & 3) << PG_PORT_V_ACTION_SHIFT |
-					   (__u32)(pe->val.flags & 3) << PG_PORT_V_FLAGS_SHIFT |
-					   pe->val.rule_id << PG_PORT_V_RULE_SHIFT;
-		}
-		ports[c->ports[i].index - base] = v;
-	}
-	free(cls);
+	if (!n)
+		return 0;
+	if (bpf_map_update_batch(fd, keys, vals, &count, &opts) == 0 && count == n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, (const char *)keys + i * key_size,
+					(const char *)vals + i * val_size, BPF_ANY) < 0)
+			return -errno;
 	return 0;
 }
 
@@ -302,16 +262,25 @@ static int pg_check(const struct pg_compiled *c)
 
 	if (c->gen >= PG_NGEN || c->nmeta > PG_MAX_RULES)
 		return -EINVAL;
+	if (c->npeers > PG_MAX_PREFIXES || c->ncpeers > PG_MAX_CLASS_PEERS)
+		return -E2BIG;
 	for (size_t i = 0; i < c->nports; i++) {
 		if (c->ports[i].index - base >= PG_GEN_PORT_SLOTS)
 			return -EINVAL;
 		if (c->ports[i].val.class_id && pg_class_id_gen(c->ports[i].val.class_id) != c->gen)
 			return -EINVAL;
-	}
-	for (size_t i = 0; i < c->npeers; i++) {
-		if (pg_class_id_gen(ntohl(c->peers[i].key.class_id)) != c->gen)
+		if (c->ports[i].val.rule_id >= PG_MAX_RULES)
 			return -EINVAL;
-		if (c->peers[i].val.rule_id >= PG_MAX_RULES)
+	}
+	for (size_t i = 0; i < c->npeers; i++)
+		if (ntohl(c->peers[i].key.gen) != c->gen ||
+		    pg_class_id_gen(c->peers[i].val.group) != c->gen)
+			return -EINVAL;
+	for (size_t i = 0; i < c->ncpeers; i++) {
+		if (pg_class_id_gen(c->cpeers[i].key.class_id) != c->gen ||
+		    pg_class_id_gen(c->cpeers[i].key.group) != c->gen)
+			return -EINVAL;
+		if (c->cpeers[i].val.rule_id >= PG_MAX_RULES)
 			return -EINVAL;
 	}
 	return 0;
@@ -343,7 +312,13 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 		goto out;
 
 	step = "delete stale peer entries";
-	err = pg_delete_stale_peers(m->fd[PG_MAP_PEERS], gen);
+	err = pg_delete_stale(m->fd[PG_MAP_PEERS], sizeof(struct pg_peer_key), pg_peer_key_stale,
+			      gen);
+	if (err)
+		goto out;
+	step = "delete stale class peer entries";
+	err = pg_delete_stale(m->fd[PG_MAP_CLASS_PEERS], sizeof(struct pg_class_peer_key),
+			      pg_class_peer_key_stale, gen);
 	if (err)
 		goto out;
 
@@ -354,14 +329,14 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 		err = -ENOMEM;
 		goto out;
 	}
-	err = pg_port_values(c, ports);
-	if (err)
-		goto out;
+	for (size_t i = 0; i < c->nports; i++)
+		ports[c->ports[i].index - pg_port_index(gen, 0, 0, 0)] = c->ports[i].val;
 	err = pg_write_slots(m->fd[PG_MAP_PORTS], pg_port_index(gen, 0, 0, 0),
 			     PG_GEN_PORT_SLOTS, ports);
 	if (err)
 		goto out;
 
+	/* Before the ports that point at them are live: nothing reads them until activation. */
 	step = "insert peer entries";
 	for (size_t i = 0; i < c->npeers; i++) {
 		if (bpf_map_update_elem(m->fd[PG_MAP_PEERS], &c->peers[i].key, &c->peers[i].val,
@@ -369,6 +344,28 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 			err = -errno;
 			goto out;
 		}
+	}
+	step = "insert class peer entries";
+	{
+		struct pg_class_peer_key *keys = malloc((c->ncpeers + 1) * sizeof(*keys));
+		struct pg_verdict *vals = malloc((c->ncpeers + 1) * sizeof(*vals));
+
+		if (!keys || !vals) {
+			free(keys);
+			free(vals);
+			err = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < c->ncpeers; i++) {
+			keys[i] = c->cpeers[i].key;
+			vals[i] = c->cpeers[i].val;
+		}
+		err = pg_write_hash(m->fd[PG_MAP_CLASS_PEERS], keys, sizeof(*keys), vals,
+				    sizeof(*vals), c->ncpeers);
+		free(keys);
+		free(vals);
+		if (err)
+			goto out;
 	}
 
 	step = "zero rule counters";
