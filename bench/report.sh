@@ -67,6 +67,9 @@ load_data() {
 	# Item 1: cost.tsv is already per (rules, mode, program) with median/min/max.
 	: >"$f/cost"
 	[ -s "$RAW/cost.tsv" ] && grep -v '^#' "$RAW/cost.tsv" >"$f/cost"
+	# The blocklist workload, as sizes "N+bl".
+	[ -s "$RAW/cost-bl.tsv" ] &&
+		awk -F'\t' -v OFS='\t' '!/^#/ { $1 = $1 "+bl"; print }' "$RAW/cost-bl.tsv" >>"$f/cost"
 	while IFS=$'\t' read -r r m p v4 v5 v6 v7 v8 v9 v10; do
 		COST[$r|$m|$p|4]=$v4 COST[$r|$m|$p|5]=$v5 COST[$r|$m|$p|6]=$v6 COST[$r|$m|$p|7]=$v7
 		COST[$r|$m|$p|8]=$v8 COST[$r|$m|$p|9]=$v9 COST[$r|$m|$p|10]=$v10
@@ -101,7 +104,7 @@ report() {
 	the run are in \`build/bench/raw/\`.
 
 	**Read these numbers with this in mind:** this machine has $NCPU CPUs and was shared during
-	the run with other work (other developers' builds and test suites). Every measurement is
+	the run with other work (several other helpers' builds, test suites and QEMU guests). Every measurement is
 	pinned to CPU $CPU, runs are interleaved (a new order every round) so that background load
 	falls on all contestants alike, and item 1 counts the thread's own CPU time, but the ranges
 	are wider than on a quiet machine. Ratios measured in the same round are more trustworthy
@@ -133,12 +136,16 @@ report() {
 	\`xdp-filter load -w\` picks for TCP and UDP), given the same allowed ports; neither it nor
 	the reference can express the peer CIDRs, which portguard checks in an LPM trie.
 	Policies: rule 0 allows tcp/22, rule i allows one TCP port from one IPv4 /32 and one IPv6 /48
-	(so N rules make N port classes and about 2N trie entries), default in deny.
+	(so N rules make N port classes and 2N peer prefixes), default in deny. **N+bl**: the same
+	policy plus the blocklist workload, a set of ${BLOCKLIST:-100000} prefixes (half IPv4 /8 to /32, half IPv6
+	/29 to /128, none covering the frames' sources) denied on every TCP and UDP port
+	(\`deny in tcp,udp 1-65535 from @blocklist\`, bench/pgglue.c), measured by a second xdpcost
+	process right after the first; xdp-filter gets the same ports (it cannot express peers).
 
 	| rules | frames | floor | reference | xdp-filter | portguard | portguard net | ref. net | x floor | net x ref. | x xdp-filter |
 	|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 	EOF
-	awk -F'\t' -v sizes="$SIZES" '
+	awk -F'\t' -v sizes="$SIZES ${SIZES%% *}+bl ${SIZES##* }+bl" '
 	function rg(m, lo, hi) { return m == "" ? "-" : sprintf("%.1f [%.1f-%.1f]", m, lo, hi) }
 	function rt(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b) }
 	!/^#/ { k = $1 "|" $2 "|" $3; med[k] = $4; lo[k] = $5; hi[k] = $6; net[k] = $7; nlo[k] = $8; nhi[k] = $9; have[$1 "|" $2] = 1 }
@@ -314,56 +321,76 @@ verdict() { # value op limit -> met / missed
 		print ok ? "met" : "**missed**" }'
 }
 
+# The XDP-frame path is valid when a trivial XDP_DROP is clearly its fastest receiver (at
+# least 1.2x every other one): otherwise something else (the generator, the veth, the
+# machine) bounds the rate and the receivers' differences are not visible in it.
+xdp_valid() {
+	awk -F'\t' '$1 ~ /^xdp\|/ && $1 ~ /\|10$/ { split($1, k, "|"); m[k[2]] = $2 }
+		END { d = m["xdp-drop"]; if (d == "") { print "unmeasured"; exit }
+			best = ""; for (r in m) if (r != "xdp-drop" && m[r] * 1.2 > d) best = best " " r
+			print best == "" ? "valid" : "inconclusive:" best }' "$TMP/r/rates"
+}
+
 target_rows() {
-	local a b why
+	local a b m why worst=0 worstm="" v
 	if grep -q portguard "$RAW/cost-verdicts.txt" 2>/dev/null; then
 		echo "| **portguard decided some frames wrongly in this run** (item 1's verdict check): its numbers below measure the wrong thing | | not judged |"
 	fi
-	# 1. 10,000 rules within 10% of 10 rules.
-	a=$(ratio "$pg10k" "$pg10")
-	echo "| per-packet cost at 10,000 rules within 10% of 10 rules (mix) | $(fmt1 "$pg10k") ns vs $(fmt1 "$pg10") ns: x$a | $(verdict "$a" '<=' 1.10)$(why_growth "$a") |"
-	# 2. At most 1.5x the reference, on the frames the reference handles.
-	local m worst=0 worstnet=0
-	for m in allowed-syn blocked-syn blocked-udp; do
-		a=$(ratio "$(c 10000 "$m" portguard 4)" "$(c 10000 "$m" reference 4)")
-		b=$(ratio "$(c 10000 "$m" portguard 7)" "$(c 10000 "$m" reference 7)")
+	local big=${SIZES##* } small=${SIZES%% *}
+	# 1. The blocklist plus 10,000 rules at most 1.1x the policy alone, every kind.
+	local per=""
+	for m in allowed-syn blocked-syn blocked-udp ipv6-syn vlan-syn; do
+		a=$(ratio "$(c "$big+bl" "$m" portguard 4)" "$(c "$small" "$m" portguard 4)")
+		per+=" $m x$a;"
 		worst=$(awk -v x="$a" -v w="$worst" 'BEGIN { print (x != "-" && x > w) ? x : w }')
-		worstnet=$(awk -v x="$b" -v w="$worstnet" 'BEGIN { print (x != "-" && x > w) ? x : w }')
 	done
-	echo "| at most 1.5x the minimal reference (IPv4 frames, 10,000 rules, worst kind) | x$worst per packet as test_run measures it; x$worstnet on net cost (floor subtracted) | $(verdict "$worst" '<=' 1.5) per packet; $(verdict "$worstnet" '<=' 1.5) on net cost$(why_ref "$worstnet") |"
-	# 3. No slower than xdp-filter on the frames both handle.
-	local slower=""
-	for m in allowed-syn blocked-syn blocked-udp ipv6-syn vlan-syn mix; do
-		a=$(ratio "$(c 10000 "$m" portguard 4)" "$(c 10000 "$m" xdp-filter 4)")
-		[ "$a" != "-" ] && awk -v x="$a" 'BEGIN { exit !(x > 1) }' && slower+=" $m (x$a)"
+	echo "| every frame kind: the policy + ${BLOCKLIST:-100000}-prefix blocklist + $big rules at most 1.1x the policy alone ($small rules) | ${per% ;} (worst x$worst; blocklist alone, mix: x$(ratio "$(c "$small+bl" mix portguard 4)" "$(c "$small" mix portguard 4)")) | $(verdict "$worst" '<=' 1.10)$(awk -v x="$worst" 'BEGIN { if (x > 1.1) print ": a frame on a port the blocklist covers costs an LPM walk of the peer (pg_peers holds every prefix once, but the kernel trie walks one node per level, and its depth grows with the prefixes: 2 at 10 rules, about 17 at 100,000) and a hash lookup of (class, group); the policy alone decides most of these frames from the port slot" }') |"
+	# 2. No more than xdp-filter, every kind, every size.
+	local slower="" n
+	for n in $SIZES "$small+bl" "$big+bl"; do
+		for m in allowed-syn blocked-syn blocked-udp ipv6-syn vlan-syn mix; do
+			a=$(ratio "$(c "$n" "$m" portguard 4)" "$(c "$n" "$m" xdp-filter 4)")
+			[ "$a" != "-" ] && awk -v x="$a" 'BEGIN { exit !(x > 1) }' && slower+=" $n/$m (x$a)"
+		done
 	done
-	if [ -z "$(c 10000 mix xdp-filter 4)" ] || [ -z "$pg10k" ]; then
-		echo "| no slower than xdp-filter | - | not measured |"
+	if [ -z "$(c "$big" mix xdp-filter 4)" ]; then
+		echo "| no more than xdp-filter on every frame both handle, at every policy size | - | not measured |"
 	elif [ -z "$slower" ]; then
-		echo "| no slower than xdp-filter on the frames both handle (10,000 rules) | faster on every kind (mix: x$(ratio "$pg10k" "$(c 10000 mix xdp-filter 4)")) | met |"
+		echo "| no more than xdp-filter on every frame both handle, at every policy size | at most its cost on every kind and size | met |"
 	else
-		echo "| no slower than xdp-filter on the frames both handle (10,000 rules) | slower on:$slower | **missed**: portguard decides by port *and* peer (an LPM lookup xdp-filter does not do), counts per rule and per reason and rate-limits events |"
+		echo "| no more than xdp-filter on every frame both handle, at every policy size | more on:$slower | **missed**: portguard decides by port *and* peer (xdp-filter is given the ports only), counts per rule and per reason, and where a port's class depends on the peer walks the LPM trie of peer groups |"
 	fi
-	# 4. XDP-frame drop rate.
-	a=$(ratio "$pgx" "$xdrop") b=$(ratio "$pgx" "$nftn")
-	echo "| XDP-frame drop rate at least 0.85x trivial XDP_DROP | $(fmt_pps "$pgx")pps vs $(fmt_pps "$xdrop")pps: x$a | $(verdict "$a" '>=' 0.85)$(why_rate "$a") |"
-	echo "| XDP-frame drop rate at least 3x nftables netdev | vs $(fmt_pps "$nftn")pps: x$b | $(verdict "$b" '>=' 3)$(why_nft "$b") |"
-	# 5. Socket hooks.
-	local bn bt bp cn ct cp
-	bn=$(lookup "$f/sock_bind" none 2) bt=$(lookup "$f/sock_bind" trivial 2) bp=$(lookup "$f/sock_bind" portguard 2)
-	cn=$(lookup "$f/sock_conn" none 2) ct=$(lookup "$f/sock_conn" trivial 2) cp=$(lookup "$f/sock_conn" portguard 2)
+	# 3. XDP-frame drop rate, judged only when the path is valid.
+	local pgx xf xdrop nftn valid
+	pgx=$(rate xdp portguard 10) xf=$(rate xdp xdp-filter 10) xdrop=$(rate xdp xdp-drop 10) nftn=$(rate xdp nft-netdev 10)
+	valid=$(xdp_valid)
+	a=$(ratio "$pgx" "$xf") b=$(ratio "$pgx" "$nftn")
+	if [ "$valid" = valid ]; then
+		echo "| XDP-frame drop rate at least xdp-filter's | $(fmt_pps "$pgx")pps vs $(fmt_pps "$xf")pps: x$a (trivial XDP_DROP: $(fmt_pps "$xdrop")pps, clearly the fastest: the path is valid) | $(verdict "$a" '>=' 1) |"
+		echo "| XDP-frame drop rate at least 3x nftables netdev | vs $(fmt_pps "$nftn")pps: x$b | $(verdict "$b" '>=' 3)$(why_nft "$b") |"
+	else
+		why="the trivial XDP_DROP receiver ($(fmt_pps "$xdrop")pps) is not clearly (1.2x) faster than${valid#inconclusive:}: the generator and the veth hand-off on one shared core bound this path, not the receivers"
+		echo "| XDP-frame drop rate at least xdp-filter's | $(fmt_pps "$pgx")pps vs $(fmt_pps "$xf")pps: x$a | **inconclusive**: $why |"
+		echo "| XDP-frame drop rate at least 3x nftables netdev | vs $(fmt_pps "$nftn")pps: x$b | **inconclusive**: as above |"
+	fi
+	# 4. Socket hooks, program run time over the trivial hook.
 	local pbt pbp pct pcp
 	pbt=$(lookup "$f/sock_bprog" trivial 2) pbp=$(lookup "$f/sock_bprog" portguard 2)
 	pct=$(lookup "$f/sock_cprog" trivial 2) pcp=$(lookup "$f/sock_cprog" portguard 2)
-	a=$(awk -v p="$bp" -v n="$bn" -v q="$cp" -v m="$cn" 'BEGIN { if (p == "" || n == "") print "-"; else { x = p - n; y = q - m; z = x > y ? x : y; printf "%.0f", z } }')
 	b=$(awk -v p="$pbp" -v t="$pbt" -v q="$pcp" -v s="$pct" 'BEGIN { if (p == "" || t == "") print "-"; else { x = p - t; y = q - s; z = x > y ? x : y; printf "%.0f", z } }')
-	echo "| socket hooks add at most 150 ns per connect()/bind() | CPU time: bind $(sub "$bp" "$bn") ns, connect $(sub "$cp" "$cn") ns over no hook (noise: see item 4's ranges) | $(verdict "$a" '<=' 150) on syscall time |"
-	echo "| ... and at most 50 ns more than the trivial hook | program run time (kernel stats): bind $(sub "$pbp" "$pbt") ns, connect $(sub "$pcp" "$pct") ns over trivial; CPU time: bind $(sub "$bp" "$bt"), connect $(sub "$cp" "$ct") | $(verdict "$b" '<=' 50) on program run time |"
-	# 6. Events, both floods.
+	echo "| socket hooks at most +50 ns of program time over the trivial hook (bind, connect, sendmsg) | bind $(sub "$pbp" "$pbt") ns, connect $(sub "$pcp" "$pct") ns over trivial (kernel run-time stats); sendmsg: not measured (sockbench has no sendmsg loop yet) | $(verdict "$b" '<=' 50) for bind and connect; sendmsg not measured |"
+	# 5. Events, both floods.
 	local fl
 	for fl in one-source new-source; do
 		a=$(ratio "$(lookup "$f/events" "$fl-on" 2)" "$(lookup "$f/events" "$fl-off" 2)")
 		echo "| with events on under flood, drop rate at least 0.9x events off ($fl flood) | $(fmt_pps "$(lookup "$f/events" "$fl-on" 2)")pps vs $(fmt_pps "$(lookup "$f/events" "$fl-off" 2)")pps: x$a | $(verdict "$a" '>=' 0.9)$(why_events "$a" "$fl") |"
+	done
+	# 6. Load and reload of the blocklist policy.
+	local kind t
+	for kind in bl-cli-load bl-cli-reload; do
+		t=$(grep "^$kind " "$RAW/load.txt" 2>/dev/null | sed 's/.*total=//' | sort -n |
+			awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')
+		echo "| \`portguard ${kind#bl-cli-}\` of the ${BLOCKLIST:-100000}-prefix policy under 1 s | $(awk -v t="$t" 'BEGIN { if (t == "") print "-"; else printf "%.3f s (median, wall, everything included)", t }') | $(verdict "$t" '<=' 1) |"
 	done
 }
 
@@ -465,7 +492,8 @@ load_section() {
 
 	## 6. Policy load
 
-	The 10,000-rule policy. **Library**: portguard's own parser (user/policy/policy.c), compiler
+	The 10,000-rule policy, and the 10-rule policy with the ${BLOCKLIST:-100000}-prefix blocklist ("blocklist
+	policy"). **Library**: portguard's own parser (user/policy/policy.c), compiler
 	(user/policy/compile.c) and map writer (user/kernel/apply.c: pg_apply, then pg_activate) on portguard's XDP
 	skeleton, timed step by step (bench/xdpload --load-time): the first load into the idle
 	generation, then reloads that rewrite the other generation and switch. Loading the BPF
@@ -482,7 +510,7 @@ load_section() {
 		return
 	fi
 	local kind label
-	for kind in load reload cli-load cli-reload cli-unload; do
+	for kind in load reload cli-load cli-reload cli-unload bl-load bl-reload bl-cli-load bl-cli-reload; do
 		awk -v k=$kind '$1 == k { for (i = 2; i <= NF; i++) { split($i, kv, "="); printf "%s\t%s\t%s\n", k, kv[1], kv[2] } }' "$RAW/load.txt" |
 			stats 1,2 3 >"$TMP/r/load-$kind"
 		[ -s "$TMP/r/load-$kind" ] || continue
@@ -492,6 +520,10 @@ load_section() {
 		cli-load) label="\`portguard load\`" ;;
 		cli-reload) label="\`portguard reload\`" ;;
 		cli-unload) label="\`portguard unload\`" ;;
+		bl-load) label="blocklist policy, library: first load" ;;
+		bl-reload) label="blocklist policy, library: reload" ;;
+		bl-cli-load) label="blocklist policy, \`portguard load\`" ;;
+		bl-cli-reload) label="blocklist policy, \`portguard reload\`" ;;
 		esac
 		echo "| $label ($(grep -c "^$kind " "$RAW/load.txt") times) | $(lt $kind parse) | $(lt $kind compile) | $(lt $kind apply) | $(lt $kind total) |"
 	done
