@@ -97,12 +97,13 @@ struct {
 	__type(value, struct pg_frag_val);
 } pg_frags SEC(".maps");
 
-/* Time of the last event per (source, port, reason, hook): repeats are suppressed. */
+/* The recent (source, port, reason, hook) keys let through, per CPU, direct-mapped by a hash
+ * of the key: repeats within the window are suppressed. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PG_MAX_RATELIMIT);
-	__type(key, struct pg_rl_key);
-	__type(value, __u64);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PG_RL_SLOTS);
+	__type(key, __u32);
+	__type(value, struct pg_rl_slot);
 } pg_ratelimit SEC(".maps");
 
 /* The global events-per-second budget, per CPU so that CPUs never contend. */

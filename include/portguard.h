@@ -41,7 +41,8 @@
 #define PG_MAX_CLASS_PEERS (1u << 20)
 #define PG_MAX_FLOWS 65536
 #define PG_MAX_FRAGS 8192
-#define PG_MAX_RATELIMIT 16384
+/* Slots of the rate limiter's per-CPU direct-mapped table of recent keys (a power of 2). */
+#define PG_RL_SLOTS 4096
 #define PG_RINGBUF_BYTES (1 << 20)
 /* IPv6 extension headers walked before the chain is declared too long. */
 #define PG_MAX_EXT_HDRS 6
@@ -240,13 +241,20 @@ struct pg_budget {
 	__u32 pad;
 };
 
-/* Key of the rate limiter (pg_ratelimit, LRU hash); value is the __u64 time of the last
- * event let through for this key. */
+/* Key of the rate limiter: what makes two violations "the same" for reporting. */
 struct pg_rl_key {
 	__u8 addr[16]; /* the source (XDP) or the remote peer (socket hooks) */
 	__u16 port;    /* the port the rule judged */
 	__u8 reason;
 	__u8 hook;
+};
+
+/* A slot of the rate limiter (pg_ratelimit, per-CPU array of PG_RL_SLOTS, indexed by a hash
+ * of the key): the last key let through there on this CPU and when. Written by the datapath. */
+struct pg_rl_slot {
+	struct pg_rl_key key;
+	__u32 pad;
+	__u64 last_ns;
 };
 
 /* Key of the flow table (pg_flows, LRU hash), written at egress by the host's own traffic,
@@ -348,6 +356,8 @@ _Static_assert(sizeof(struct pg_verdict) == 8, "pg_verdict");
 _Static_assert(sizeof(struct pg_config) == 40, "pg_config");
 _Static_assert(sizeof(struct pg_counter) == 24, "pg_counter");
 _Static_assert(sizeof(struct pg_rl_key) == 20, "pg_rl_key");
+_Static_assert(sizeof(struct pg_rl_slot) == 32, "pg_rl_slot");
+_Static_assert((PG_RL_SLOTS & (PG_RL_SLOTS - 1)) == 0, "PG_RL_SLOTS is a power of 2");
 _Static_assert(sizeof(struct pg_flow_key) == 40, "pg_flow_key");
 _Static_assert(sizeof(struct pg_frag_key) == 40, "pg_frag_key");
 _Static_assert(sizeof(struct pg_frag_val) == 8, "pg_frag_val");
