@@ -141,6 +141,11 @@ report() {
 	/29 to /128, none covering the frames' sources) denied on every TCP and UDP port
 	(\`deny in tcp,udp 1-65535 from @blocklist\`, bench/pgglue.c), measured by a second xdpcost
 	process right after the first; xdp-filter gets the same ports (it cannot express peers).
+	The issue's "cloud policy alone" is this synthetic ${SIZES%% *}-rule policy: its frames are built
+	for it (allowed ports and peers spread over the rules), and like the cloud policy most of its
+	ports are decided without the peer. Where the peer matters, portguard maps it to its peer
+	group with one LPM lookup in pg_peers (every prefix of the policy once) and decides (port
+	class, group) with one hash lookup in pg_class_peers.
 
 	| rules | frames | floor | reference | xdp-filter | portguard | portguard net | ref. net | x floor | net x ref. | x xdp-filter |
 	|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
@@ -396,7 +401,7 @@ target_rows() {
 
 fmt1() { awk -v x="$1" 'BEGIN { if (x == "") print "-"; else printf "%.1f", x }'; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%+.0f", a - b }'; }
-why_events() { awk -v x="$1" -v fl="$2" 'BEGIN { if (x != "-" && x < 0.9) print ": with events on, every violation also checks the per-CPU event budget and, while the budget lasts, the rate limiter (an LRU hash lookup of (source, port, reason)); those admitted also cost a ring buffer reservation, a 104-byte record, an LRU insert and a wakeup of run; " (fl == "new-source" ? "with a new source per packet the LRU misses until the budget (10,000 events per second and CPU) is spent, and each packet after that costs the budget check alone" : "each repeat costs the budget check and one LRU hit") }'; }
+why_events() { awk -v x="$1" -v fl="$2" 'BEGIN { if (x != "-" && x < 0.9) print ": with events on, every violation also checks the per-CPU event budget and, while the budget lasts, the rate limiter (one slot of a per-CPU direct-mapped table of recent keys); those admitted also cost a ring buffer reservation, a 104-byte record and a wakeup of run; " (fl == "new-source" ? "with a new source per packet every one is admitted until the budget (10,000 events per second and CPU) is spent, and each packet after that costs the budget check alone" : "each repeat costs the budget check and one table slot") }'; }
 why_growth() {
 	# Which frames grew: the blocked ones stop at the port array, the allowed ones go on to
 	# the peer trie.

@@ -35,10 +35,25 @@ struct {
 	__type(value, struct pg_port_val);
 } pg_ports SEC(".maps");
 
-/* Peer group per (generation, peer prefix): every prefix of the policy once. Written by
- * userspace. An LPM trie is never preallocated: max_entries is a limit, not memory. */
+/* The peer-group lookup of include/portguard.h, written by userspace. The hashes are not
+ * preallocated: max_entries is a limit, not memory. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PG_BUCKET_SLOTS);
+	__type(key, __u32);
+	__type(value, struct pg_bucket);
+} pg_buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PG_NGEN * PG_MAX_BUCKETS32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pg_bucket32_key);
+	__type(value, struct pg_bucket);
+} pg_buckets32 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PG_MAX_PEER_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct pg_peer_key);

@@ -7,7 +7,8 @@
  * The cost of an allowed packet is the parse, two array lookups for the generation and its
  * config, one per-CPU array lookup for the clock, one array lookup for the port (its slot
  * holds the base verdict), and, only when the port's class decides some peers otherwise
- * (PG_PORT_PEERS), one LPM lookup of the peer's group and one hash lookup of (class, group);
+ * (PG_PORT_PEERS), the peer's group (a bucket and one exact probe per prefix length in use
+ * there, usually one) and one hash lookup of (class, group);
  * then two per-CPU counter updates.
  * The flow table is read only for a packet the policy would drop (and never for a bare SYN);
  * the fragment table only for fragments; the event path only for violations and logged

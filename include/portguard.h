@@ -104,22 +104,31 @@ struct pg_port_val {
 #define PG_PORT_LOCAL_RULE_SHIFT 16
 
 /*
- * The peer lookup, in two steps whose cost does not depend on how many rules share a set:
+ * The peer lookup, in two steps whose cost depends on neither the number of prefixes nor the
+ * number of rules that share them:
  *
- *   pg_peers        LPM trie, (generation, address) -> peer group. A peer group is the set
- *                   of the policy's distinct peer lists (and loopback) that contain the
- *                   address; every prefix of the policy is stored once, whatever the number
- *                   of rules and port classes that use it.
- *   pg_class_peers  hash, (class, group) -> verdict, only where the group changes the class's
- *                   base verdict (include the blocklist on every port: one entry per class).
+ *   1. the peer's group: the set of the policy's distinct peer lists (and loopback) that
+ *      contain the address. Every prefix of the policy is stored once, whatever the number of
+ *      rules and port classes that use it, in a multibit structure of fixed depth:
+ *        pg_buckets    array, one slot per (generation, family, first 16 bits): the group of
+ *                      the longest prefix no longer than the bucket (IPv4 /16, IPv6 /16), and
+ *                      for IPv4 the lengths /17-/32 in use under it, longest first;
+ *        pg_buckets32  hash, (generation, first 32 bits of an IPv6 address): the same for an
+ *                      IPv6 /32 with longer prefixes under it (at most PG_BUCKET_LENS lengths);
+ *        pg_peers      hash, (generation, length, masked address) -> group, for the prefixes
+ *                      longer than their bucket: one exact probe per length in use there,
+ *                      longest first (ipset's hash:net, per bucket). Prefixes up to the
+ *                      bucket's length are expanded into the buckets at compile time.
+ *   2. pg_class_peers  hash, (class, group) -> verdict, only where the group changes the
+ *                      class's base verdict (the blocklist on every port: one entry per class).
  *
- * Key of pg_peers. prefixlen counts the bits after itself: 32 for gen (always matched whole)
- * plus the peer prefix over the 128-bit mapped address.
+ * Key of pg_peers. Lengths are over the 128-bit mapped form (IPv4 /24 is 120).
  */
+#define PG_BUCKET_LENS 16
 struct pg_peer_key {
-	__u32 prefixlen;
-	__u32 gen;     /* big endian, so that the trie compares it whole first */
-	__u8 addr[16]; /* mapped, network order, host bits zero */
+	__u32 prefixlen; /* 0..128, mapped */
+	__u32 gen;
+	__u8 addr[16];	 /* mapped, network order, host bits zero */
 };
 
 /* Value of pg_peers: the peer group, with its generation in bit 30 as class ids (group ids
@@ -127,6 +136,31 @@ struct pg_peer_key {
 struct pg_peer_val {
 	__u32 group;
 };
+
+/* Value of pg_buckets and pg_buckets32. Written by userspace. */
+struct pg_bucket {
+	__u32 group;			/* longest prefix up to the bucket's length; 0: none */
+	__u8 nlens;			/* lengths used in lens; an IPv6 /16 slot: 1 when some
+					 * pg_buckets32 entry lies under it */
+	__u8 lens[PG_BUCKET_LENS];	/* mapped prefix lengths in use under it, longest first */
+	__u8 pad[3];
+};
+
+/* pg_buckets index: (gen * 2 + family) * 65536 + the address's first 16 bits, family 0 for
+ * IPv4 (bits of the IPv4 address), 1 for IPv6. */
+#define PG_BUCKET_SLOTS (PG_NGEN * 2 * 65536)
+static inline __u32 pg_bucket_index(__u32 gen, __u32 v6, __u32 top16)
+{
+	return ((gen & 1) * 2 + (v6 & 1)) * 65536 + (top16 & 0xffff);
+}
+
+/* Key of pg_buckets32. */
+struct pg_bucket32_key {
+	__u32 gen;
+	__u32 top32; /* the IPv6 address's first word, network order */
+};
+/* IPv6 /32 buckets with longer prefixes under them, per generation. */
+#define PG_MAX_BUCKETS32 (1u << 20)
 
 /* Key of pg_class_peers; value struct pg_verdict. Host order. */
 struct pg_class_peer_key {
@@ -351,6 +385,8 @@ _Static_assert(sizeof(struct pg_port_val) == 12, "pg_port_val");
 _Static_assert(PG_MAX_RULES <= 1u << (32 - PG_PORT_LOCAL_RULE_SHIFT), "rule slot in pg_port_val");
 _Static_assert(sizeof(struct pg_peer_key) == 24, "pg_peer_key");
 _Static_assert(sizeof(struct pg_peer_val) == 4, "pg_peer_val");
+_Static_assert(sizeof(struct pg_bucket) == 24, "pg_bucket");
+_Static_assert(sizeof(struct pg_bucket32_key) == 8, "pg_bucket32_key");
 _Static_assert(sizeof(struct pg_class_peer_key) == 8, "pg_class_peer_key");
 _Static_assert(sizeof(struct pg_verdict) == 8, "pg_verdict");
 _Static_assert(sizeof(struct pg_config) == 40, "pg_config");

@@ -204,8 +204,13 @@ TEST(class_ids_carry_the_generation)
 	/* the prefix is keyed by its generation; its group and the (class, group) entry carry
 	 * the generation too */
 	ASSERT_EQ(1, c1.npeers);
-	EXPECT_EQ(htonl(1), c1.peers[0].key.gen);
-	EXPECT_EQ(32 + 96 + 15, c1.peers[0].key.prefixlen);
+	EXPECT_EQ(1, c1.peers[0].key.gen);
+	EXPECT_EQ(96 + 15, c1.peers[0].key.prefixlen);
+	/* a /15 is expanded into its two /16 buckets, not probed */
+	EXPECT_EQ(0, pg_compiled_probed(&c1.peers[0].key));
+	EXPECT_EQ(c1.peers[0].val.group, c1.buckets[198 << 8 | 18].group);
+	EXPECT_EQ(c1.peers[0].val.group, c1.buckets[198 << 8 | 19].group);
+	EXPECT_EQ(0, c1.buckets[198 << 8 | 20].group);
 	EXPECT_EQ(1, pg_class_id_gen(c1.peers[0].val.group));
 	EXPECT_EQ(0, pg_class_id_gen(c0.peers[0].val.group));
 	ASSERT_EQ(1, c1.ncpeers);

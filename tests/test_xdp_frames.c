@@ -87,7 +87,7 @@ struct fx {
 	struct pg_maps m;
 	int prog;
 	__u32 gen;
-	size_t npeers;		       /* pg_peers + pg_class_peers entries of the active policy */
+	size_t npeers;		       /* pg_peers + pg_buckets32 + pg_class_peers entries */
 	__u32 slot[R_END - PG_RULE_FIRST]; /* rule slot of each rule of the active policy */
 };
 
@@ -165,7 +165,9 @@ static void fx_policy(struct fx *f, const struct policy_opts *o)
 	ASSERT_EQ(0, pg_apply(&f->m, &c));
 	ASSERT_EQ(0, pg_activate(&f->m, c.gen));
 	f->gen = c.gen;
-	f->npeers = c.npeers + c.ncpeers;
+	f->npeers = c.nb32 + c.ncpeers;
+	for (size_t i = 0; i < c.npeers; i++)
+		f->npeers += pg_compiled_probed(&c.peers[i].key);
 	pg_compiled_free(&c);
 }
 
@@ -1061,14 +1063,14 @@ TEST(events_off_reports_nothing)
 
 /* ---- generations ---- */
 
-/* Entries of pg_peers plus pg_class_peers. */
+/* Entries of pg_peers, pg_buckets32 and pg_class_peers. */
 static __u32 count_peers(struct fx *f)
 {
-	static const int maps[] = { PG_MAP_PEERS, PG_MAP_CLASS_PEERS };
+	static const int maps[] = { PG_MAP_PEERS, PG_MAP_BUCKETS32, PG_MAP_CLASS_PEERS };
 	char k[64], next[64];
 	__u32 n = 0;
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		void *prev = NULL;
 
 		while (bpf_map_get_next_key(f->m.fd[maps[i]], prev, next) == 0) {

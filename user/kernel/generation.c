@@ -120,7 +120,14 @@ static bool pg_peer_key_stale(const void *k, __u32 gen)
 {
 	const struct pg_peer_key *key = k;
 
-	return ntohl(key->gen) == gen;
+	return key->gen == gen;
+}
+
+static bool pg_bucket32_key_stale(const void *k, __u32 gen)
+{
+	const struct pg_bucket32_key *key = k;
+
+	return key->gen == gen;
 }
 
 static bool pg_class_peer_key_stale(const void *k, __u32 gen)
@@ -168,9 +175,14 @@ static int pg_check(const struct pg_compiled *c)
 			return -EINVAL;
 	}
 	for (size_t i = 0; i < c->npeers; i++)
-		if (ntohl(c->peers[i].key.gen) != c->gen ||
+		if (c->peers[i].key.gen != c->gen ||
 		    pg_class_id_gen(c->peers[i].val.group) != c->gen)
 			return -EINVAL;
+	for (size_t i = 0; i < c->nb32; i++)
+		if (c->b32[i].key.gen != c->gen)
+			return -EINVAL;
+	if (!c->buckets)
+		return -EINVAL;
 	for (size_t i = 0; i < c->ncpeers; i++) {
 		if (pg_class_id_gen(c->cpeers[i].key.class_id) != c->gen ||
 		    pg_class_id_gen(c->cpeers[i].key.group) != c->gen)
@@ -211,6 +223,11 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 			      gen);
 	if (err)
 		goto out;
+	step = "delete stale IPv6 /32 buckets";
+	err = pg_delete_stale(m->fd[PG_MAP_BUCKETS32], sizeof(struct pg_bucket32_key),
+			      pg_bucket32_key_stale, gen);
+	if (err)
+		goto out;
 	step = "delete stale class peer entries";
 	err = pg_delete_stale(m->fd[PG_MAP_CLASS_PEERS], sizeof(struct pg_class_peer_key),
 			      pg_class_peer_key_stale, gen);
@@ -232,13 +249,58 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 		goto out;
 
 	/* Before the ports that point at them are live: nothing reads them until activation. */
-	step = "insert peer entries";
-	for (size_t i = 0; i < c->npeers; i++) {
-		if (bpf_map_update_elem(m->fd[PG_MAP_PEERS], &c->peers[i].key, &c->peers[i].val,
-					BPF_ANY) < 0) {
-			err = -errno;
+	step = "write peer buckets";
+	err = pg_write_slots(m->fd[PG_MAP_BUCKETS], pg_bucket_index(gen, 0, 0), 2 * 65536,
+			     c->buckets);
+	if (err)
+		goto out;
+	step = "insert IPv6 /32 buckets";
+	{
+		struct pg_bucket32_key *keys = malloc((c->nb32 + 1) * sizeof(*keys));
+		struct pg_bucket *vals = malloc((c->nb32 + 1) * sizeof(*vals));
+
+		if (!keys || !vals) {
+			free(keys);
+			free(vals);
+			err = -ENOMEM;
 			goto out;
 		}
+		for (size_t i = 0; i < c->nb32; i++) {
+			keys[i] = c->b32[i].key;
+			vals[i] = c->b32[i].val;
+		}
+		err = pg_write_hash(m->fd[PG_MAP_BUCKETS32], keys, sizeof(*keys), vals,
+				    sizeof(*vals), c->nb32);
+		free(keys);
+		free(vals);
+		if (err)
+			goto out;
+	}
+	/* Only the prefixes longer than their bucket are probed; the others live in it. */
+	step = "insert peer entries";
+	{
+		struct pg_peer_key *keys = malloc((c->npeers + 1) * sizeof(*keys));
+		struct pg_peer_val *vals = malloc((c->npeers + 1) * sizeof(*vals));
+		size_t n = 0;
+
+		if (!keys || !vals) {
+			free(keys);
+			free(vals);
+			err = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < c->npeers; i++) {
+			if (!pg_compiled_probed(&c->peers[i].key))
+				continue;
+			keys[n] = c->peers[i].key;
+			vals[n++] = c->peers[i].val;
+		}
+		err = pg_write_hash(m->fd[PG_MAP_PEERS], keys, sizeof(*keys), vals, sizeof(*vals),
+				    n);
+		free(keys);
+		free(vals);
+		if (err)
+			goto out;
 	}
 	step = "insert class peer entries";
 	{

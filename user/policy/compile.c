@@ -745,8 +745,8 @@ static int peer_groups(struct ctx *x, struct pctx *pc)
 			struct pg_peer_entry *e = &c->peers[c->npeers++];
 
 			memset(e, 0, sizeof(*e));
-			e->key.prefixlen = 32 + cur.len;
-			e->key.gen = htonl(c->gen);
+			e->key.prefixlen = cur.len;
+			e->key.gen = c->gen;
 			memcpy(e->key.addr, cur.addr, 16);
 			e->val.group = group_id(c->gen, gi);
 		}
@@ -755,6 +755,159 @@ static int peer_groups(struct ctx *x, struct pctx *pc)
 out:
 	free(v);
 	free(tmp);
+	return err;
+}
+
+/*
+ * The fixed-depth lookup structure of include/portguard.h from the prefix entries, in their
+ * pre-order (an ancestor before its descendants, so a longer prefix overwrites what a shorter
+ * one expanded into the same buckets). The prefixes longer than their bucket (IPv4 /17 and
+ * more, IPv6 /33 and more) stay in c->peers as they are, to be probed; each bucket lists
+ * the lengths to probe, longest first.
+ */
+static const __u8 v4space[16] = { [10] = 0xff, [11] = 0xff };
+
+static bool in_v4(const __u8 *a, unsigned len)
+{
+	return len >= 96 && prefix_contains(v4space, 96, a, len);
+}
+
+static int add_len(struct pg_bucket *b, unsigned len)
+{
+	int i, j;
+
+	for (i = 0; i < b->nlens && b->lens[i] >= len; i++)
+		if (b->lens[i] == len)
+			return 0;
+	if (b->nlens >= PG_BUCKET_LENS)
+		return -E2BIG;
+	for (j = b->nlens; j > i; j--)
+		b->lens[j] = b->lens[j - 1];
+	b->lens[i] = len;
+	b->nlens++;
+	return 0;
+}
+
+static int cmp_b32(const void *a, const void *b)
+{
+	const struct pg_bucket32_entry *x = a, *y = b;
+	__u32 p = ntohl(x->key.top32), q = ntohl(y->key.top32);
+
+	return p < q ? -1 : p > q;
+}
+
+struct b32tab {
+	size_t *slot, cap; /* index + 1 into c->b32; 0 is empty */
+	size_t ecap;
+};
+
+static struct pg_bucket *b32_get(struct ctx *x, struct b32tab *t, __u32 top32)
+{
+	struct pg_compiled *c = x->out;
+	size_t h, i;
+
+	if ((c->nb32 + 1) * 2 > t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 4096, *ns = calloc(ncap, sizeof(*ns));
+
+		if (!ns)
+			return NULL;
+		for (i = 0; i < c->nb32; i++) {
+			for (h = splitmix64(c->b32[i].key.top32) & (ncap - 1); ns[h];
+			     h = (h + 1) & (ncap - 1))
+				;
+			ns[h] = i + 1;
+		}
+		free(t->slot);
+		t->slot = ns;
+		t->cap = ncap;
+	}
+	for (h = splitmix64(top32) & (t->cap - 1); t->slot[h]; h = (h + 1) & (t->cap - 1))
+		if (c->b32[t->slot[h] - 1].key.top32 == top32)
+			return &c->b32[t->slot[h] - 1].val;
+	if (c->nb32 >= PG_MAX_BUCKETS32)
+		return NULL;
+	if (grow((void **)&c->b32, &t->ecap, c->nb32 + 1, sizeof(*c->b32)))
+		return NULL;
+	memset(&c->b32[c->nb32], 0, sizeof(*c->b32));
+	c->b32[c->nb32].key = (struct pg_bucket32_key){ .gen = c->gen, .top32 = top32 };
+	/* What the /16 says, until a prefix of its own says otherwise. */
+	c->b32[c->nb32].val.group = c->buckets[65536 + (ntohl(top32) >> 16)].group;
+	t->slot[h] = ++c->nb32;
+	return &c->b32[c->nb32 - 1].val;
+}
+
+/* The rule an overflow at a prefix of group gv is reported at: its group's first set's. */
+static size_t group_rule(struct pctx *pc, __u32 gv)
+{
+	const struct group *g = &pc->groups[(gv & ((1u << PG_CLASS_GEN_SHIFT) - 1)) - 1];
+
+	for (size_t i = 0; i < g->n; i++)
+		if (pc->sets[pc->gmem[g->off + i]].rule != NONE)
+			return pc->sets[pc->gmem[g->off + i]].rule;
+	return NONE;
+}
+
+static int build_buckets(struct ctx *x, struct pctx *pc)
+{
+	struct pg_compiled *c = x->out;
+	struct b32tab t = { 0 };
+	int err = 0;
+
+	c->buckets = calloc(2 * 65536, sizeof(*c->buckets));
+	if (!c->buckets)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->npeers && !err; i++) {
+		const struct pg_peer_entry *e = &c->peers[i];
+		unsigned len = e->key.prefixlen;
+		const __u8 *a = e->key.addr;
+		__u32 g = e->val.group, top32, n, j;
+		struct pg_bucket *b;
+
+		if (len <= 96 && prefix_contains(a, len, v4space, 96))
+			for (j = 0; j < 65536; j++)
+				c->buckets[j].group = g; /* contains every IPv4 address */
+		if (in_v4(a, len)) {
+			j = a[12] << 8 | a[13];
+			if (len <= 112) {
+				for (n = 1u << (112 - len); n--; j++)
+					c->buckets[j].group = g;
+			} else {
+				err = add_len(&c->buckets[j], len);
+			}
+			continue;
+		}
+		memcpy(&top32, a, 4);
+		if (len <= 16) {
+			j = ntohl(top32) >> 16;
+			for (n = 1u << (16 - len); n--; j++)
+				c->buckets[65536 + j].group = g;
+		} else if (len <= 32) {
+			for (n = 1u << (32 - len), j = ntohl(top32); n--; j++) {
+				b = b32_get(x, &t, htonl(j));
+				if (!b) {
+					err = c->nb32 >= PG_MAX_BUCKETS32 ? -E2BIG : -ENOMEM;
+					break;
+				}
+				b->group = g;
+				c->buckets[65536 + (j >> 16)].nlens = 1;
+			}
+		} else {
+			b = b32_get(x, &t, top32);
+			err = b ? add_len(b, len) : c->nb32 >= PG_MAX_BUCKETS32 ? -E2BIG : -ENOMEM;
+			c->buckets[65536 + (ntohl(top32) >> 16)].nlens = 1;
+		}
+		if (err == -E2BIG)
+			err = overflow(x, group_rule(pc, g),
+				       c->nb32 >= PG_MAX_BUCKETS32 ?
+					       "the IPv6 /32 buckets of the policy's prefixes" :
+					       "the prefix lengths in use under one IPv6 /32",
+				       c->nb32 >= PG_MAX_BUCKETS32 ? PG_MAX_BUCKETS32 : PG_BUCKET_LENS,
+				       c->nb32 >= PG_MAX_BUCKETS32 ? "PG_MAX_BUCKETS32" :
+								     "PG_BUCKET_LENS");
+	}
+	free(t.slot);
+	if (!err)
+		qsort(c->b32, c->nb32, sizeof(*c->b32), cmp_b32);
 	return err;
 }
 
@@ -985,6 +1138,8 @@ int pg_compile_diag(const struct pg_policy *p, __u32 gen, struct pg_compiled *ou
 	if (!err)
 		err = peer_groups(&x, &pc);
 	if (!err)
+		err = build_buckets(&x, &pc);
+	if (!err)
 		err = class_peers(&x, &pc);
 	out->ngroups = pc.ngroups;
 out:
@@ -1016,6 +1171,8 @@ void pg_compiled_free(struct pg_compiled *c)
 		return;
 	free(c->ports);
 	free(c->peers);
+	free(c->buckets);
+	free(c->b32);
 	free(c->cpeers);
 	free(c->meta);
 	free(c->rule_slot);
@@ -1052,13 +1209,44 @@ static const struct pg_peer_entry *find_peer(const struct pg_compiled *c,
 	return NULL;
 }
 
+__u32 pg_compiled_group(const struct pg_compiled *c, const __u8 addr[16])
+{
+	const struct pg_bucket *b;
+	__u32 w0;
+
+	memcpy(&w0, addr, 4);
+	if (!memcmp(addr, v4space, 12)) {
+		b = &c->buckets[addr[12] << 8 | addr[13]];
+	} else {
+		struct pg_bucket32_entry key = { .key = { .top32 = w0 } };
+		const struct pg_bucket32_entry *e;
+
+		b = &c->buckets[65536 + (ntohl(w0) >> 16)];
+		if (!b->nlens)
+			return b->group;
+		e = bsearch(&key, c->b32, c->nb32, sizeof(*c->b32), cmp_b32);
+		if (!e)
+			return b->group;
+		b = &e->val;
+	}
+	for (int i = 0; i < b->nlens && i < PG_BUCKET_LENS; i++) {
+		struct pg_peer_key k = { .prefixlen = b->lens[i], .gen = c->gen };
+		const struct pg_peer_entry *e;
+
+		mask_addr(k.addr, addr, k.prefixlen);
+		e = find_peer(c, &k);
+		if (e)
+			return e->val.group;
+	}
+	return b->group;
+}
+
 __u32 pg_compiled_lookup(const struct pg_compiled *c, enum pg_dir dir, enum pg_proto_idx pidx,
 			 __u16 port, const __u8 addr[16], struct pg_verdict *v)
 {
 	__u32 idx = pg_port_index(c->gen, dir, pidx, port), group = 0;
 	const struct pg_port_entry *pe = NULL;
 	size_t lo = 0, hi = c->nports;
-	int len;
 
 	memset(v, 0, sizeof(*v));
 	v->action = PG_ACT_DEFAULT;
@@ -1083,16 +1271,7 @@ __u32 pg_compiled_lookup(const struct pg_compiled *c, enum pg_dir dir, enum pg_p
 	v->rule_id = pe->val.rule_id;
 	if (!(pe->val.flags & PG_PORT_PEERS))
 		return pe->val.flags & PG_COMPILED_PORT_FLAGS;
-	/* The trie's longest match, by trying every prefix length from the longest. */
-	for (len = 128; len >= 0 && !group; len--) {
-		struct pg_peer_key k = { .prefixlen = 32 + len, .gen = htonl(c->gen) };
-		const struct pg_peer_entry *e;
-
-		mask_addr(k.addr, addr, len);
-		e = find_peer(c, &k);
-		if (e)
-			group = e->val.group;
-	}
+	group = pg_compiled_group(c, addr);
 	if (group) {
 		struct pg_class_peer_entry key = { .key = { pe->val.class_id, group } }, *e;
 

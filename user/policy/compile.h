@@ -6,7 +6,9 @@
 #ifndef PG_COMPILE_H
 #define PG_COMPILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "policy/policy.h"
 
@@ -51,6 +53,11 @@ struct pg_peer_entry {
 	struct pg_peer_val val;
 };
 
+struct pg_bucket32_entry {
+	struct pg_bucket32_key key;
+	struct pg_bucket val;
+};
+
 struct pg_class_peer_entry {
 	struct pg_class_peer_key key;
 	struct pg_verdict val;
@@ -66,6 +73,11 @@ struct pg_compiled {
 	 * (address, prefix length): pg_compiled_lookup binary-searches them */
 	struct pg_peer_entry *peers;
 	size_t npeers;
+	/* pg_buckets of this generation: 65536 IPv4 /16 slots, then 65536 IPv6 /16 slots */
+	struct pg_bucket *buckets;
+	/* pg_buckets32, sorted by the /32 (host order) */
+	struct pg_bucket32_entry *b32;
+	size_t nb32;
 	/* pg_class_peers, sorted by (class id, group) */
 	struct pg_class_peer_entry *cpeers;
 	size_t ncpeers;
@@ -85,6 +97,20 @@ int pg_compile(const struct pg_policy *p, __u32 gen, struct pg_compiled *out);
 int pg_compile_diag(const struct pg_policy *p, __u32 gen, struct pg_compiled *out,
 		    struct pg_diags *d);
 void pg_compiled_free(struct pg_compiled *c);
+
+/* The peer group of addr, as bpf/decide.bpf.h's pg_peer_group() finds it: its bucket, then
+ * one exact probe per length the bucket lists. 0: no prefix contains it. */
+__u32 pg_compiled_group(const struct pg_compiled *c, const __u8 addr[16]);
+
+/* Whether a prefix entry is probed (written to pg_peers): longer than its bucket, IPv4 /17
+ * and more, any other /33 and more. The others live in the buckets. */
+static inline bool pg_compiled_probed(const struct pg_peer_key *k)
+{
+	static const __u8 v4[12] = { [10] = 0xff, [11] = 0xff };
+	bool in_v4 = k->prefixlen >= 96 && !memcmp(k->addr, v4, 12);
+
+	return k->prefixlen > (in_v4 ? 112u : 32u);
+}
 
 /* Decide as the datapath does, from the compiled entries alone: a port lookup (its base
  * verdict), then, if the class has PG_PORT_PEERS, the longest-prefix peer group and the
