@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Writing a compiled policy into a generation of the maps, and activating it. See generation.h. */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -156,6 +157,45 @@ static int pg_write_hash(int fd, const void *keys, size_t key_size, const void *
 	return 0;
 }
 
+/* Write n compiled entries of a hash map, each a key followed by its value (entry_size
+ * apart), skipping those whose key keep() refuses, in one batch where the kernel can. */
+static int pg_write_entries(int fd, const void *entries, size_t entry_size, size_t n,
+			    size_t key_size, size_t val_size, bool (*keep)(const void *key))
+{
+	char *keys = malloc((n + 1) * key_size), *vals = malloc((n + 1) * val_size);
+	const char *e = entries;
+	size_t k = 0;
+	int err;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++, e += entry_size) {
+		if (keep && !keep(e))
+			continue;
+		memcpy(keys + k * key_size, e, key_size);
+		memcpy(vals + k++ * val_size, e + key_size, val_size);
+	}
+	err = pg_write_hash(fd, keys, key_size, vals, val_size, k);
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* pg_write_entries() takes the value to follow the key without padding. */
+_Static_assert(offsetof(struct pg_peer_entry, val) == sizeof(struct pg_peer_key), "peer entry");
+_Static_assert(offsetof(struct pg_bucket32_entry, val) == sizeof(struct pg_bucket32_key),
+	       "bucket32 entry");
+_Static_assert(offsetof(struct pg_class_peer_entry, val) == sizeof(struct pg_class_peer_key),
+	       "class peer entry");
+
+static bool pg_peer_probed(const void *key)
+{
+	return pg_compiled_probed(key);
+}
+
 /* Refuse a compiled policy that would write outside its generation: a bug in compile must
  * not reach the policy in force. */
 static int pg_check(const struct pg_compiled *c)
@@ -255,75 +295,21 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 	if (err)
 		goto out;
 	step = "insert IPv6 /32 buckets";
-	{
-		struct pg_bucket32_key *keys = malloc((c->nb32 + 1) * sizeof(*keys));
-		struct pg_bucket *vals = malloc((c->nb32 + 1) * sizeof(*vals));
-
-		if (!keys || !vals) {
-			free(keys);
-			free(vals);
-			err = -ENOMEM;
-			goto out;
-		}
-		for (size_t i = 0; i < c->nb32; i++) {
-			keys[i] = c->b32[i].key;
-			vals[i] = c->b32[i].val;
-		}
-		err = pg_write_hash(m->fd[PG_MAP_BUCKETS32], keys, sizeof(*keys), vals,
-				    sizeof(*vals), c->nb32);
-		free(keys);
-		free(vals);
-		if (err)
-			goto out;
-	}
+	err = pg_write_entries(m->fd[PG_MAP_BUCKETS32], c->b32, sizeof(*c->b32), c->nb32,
+			       sizeof(c->b32->key), sizeof(c->b32->val), NULL);
+	if (err)
+		goto out;
 	/* Only the prefixes longer than their bucket are probed; the others live in it. */
 	step = "insert peer entries";
-	{
-		struct pg_peer_key *keys = malloc((c->npeers + 1) * sizeof(*keys));
-		struct pg_peer_val *vals = malloc((c->npeers + 1) * sizeof(*vals));
-		size_t n = 0;
-
-		if (!keys || !vals) {
-			free(keys);
-			free(vals);
-			err = -ENOMEM;
-			goto out;
-		}
-		for (size_t i = 0; i < c->npeers; i++) {
-			if (!pg_compiled_probed(&c->peers[i].key))
-				continue;
-			keys[n] = c->peers[i].key;
-			vals[n++] = c->peers[i].val;
-		}
-		err = pg_write_hash(m->fd[PG_MAP_PEERS], keys, sizeof(*keys), vals, sizeof(*vals),
-				    n);
-		free(keys);
-		free(vals);
-		if (err)
-			goto out;
-	}
+	err = pg_write_entries(m->fd[PG_MAP_PEERS], c->peers, sizeof(*c->peers), c->npeers,
+			       sizeof(c->peers->key), sizeof(c->peers->val), pg_peer_probed);
+	if (err)
+		goto out;
 	step = "insert class peer entries";
-	{
-		struct pg_class_peer_key *keys = malloc((c->ncpeers + 1) * sizeof(*keys));
-		struct pg_verdict *vals = malloc((c->ncpeers + 1) * sizeof(*vals));
-
-		if (!keys || !vals) {
-			free(keys);
-			free(vals);
-			err = -ENOMEM;
-			goto out;
-		}
-		for (size_t i = 0; i < c->ncpeers; i++) {
-			keys[i] = c->cpeers[i].key;
-			vals[i] = c->cpeers[i].val;
-		}
-		err = pg_write_hash(m->fd[PG_MAP_CLASS_PEERS], keys, sizeof(*keys), vals,
-				    sizeof(*vals), c->ncpeers);
-		free(keys);
-		free(vals);
-		if (err)
-			goto out;
-	}
+	err = pg_write_entries(m->fd[PG_MAP_CLASS_PEERS], c->cpeers, sizeof(*c->cpeers),
+			       c->ncpeers, sizeof(c->cpeers->key), sizeof(c->cpeers->val), NULL);
+	if (err)
+		goto out;
 
 	step = "zero rule counters";
 	ncpus = libbpf_num_possible_cpus();
