@@ -21,7 +21,7 @@ endif
 CFLAGS ?= -O2 -g
 USER_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD) \
 	-D_GNU_SOURCE -MMD -MP
-LDLIBS := -lbpf -lelf -lz
+LDLIBS := -lbpf -lelf -lz -lpthread
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$(ARCH) -I. -Iinclude -Ibpf -MMD -MP
 
 BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))

@@ -15,6 +15,8 @@
 
 #include "cmd/command.h"
 #include "output/events.h"
+#include "output/fanout.h"
+#include "output/stdout.h"
 #include "cmd/ops.h"
 #include "kernel/up.h"
 #include "common/util.h"
@@ -134,6 +136,7 @@ static const struct option longopts[] = {
 	{ "rate-window", required_argument, NULL, 'w' },
 	{ "rate-limit", required_argument, NULL, 'r' },
 	{ "no-events", no_argument, NULL, 'n' },
+	{ "monitor-buffer", required_argument, NULL, 'b' },
 	PG_OPS_LONG_OPTIONS,
 	{ 0 },
 };
@@ -143,18 +146,56 @@ static void serve_metrics(void *pin_dir)
 	pg_metrics_serve(pin_dir);
 }
 
+static void serve_subscribers(void *unused)
+{
+	(void)unused;
+	pg_fanout_serve();
+}
+
+/*
+ * Become the ring's only consumer and serve the stream to monitors: listen on the pin
+ * directory's socket, then wait for the monitors that read the ring without a daemon to
+ * subscribe and let go of it. A failure here costs the monitors, not enforcement: it is said
+ * and the daemon goes on. Returns the consumer lock's fd, or -1.
+ */
+static int serve_stream(const char *pin_dir, size_t buffer)
+{
+	char sock[PATH_MAX], lock[PATH_MAX];
+	int fd;
+
+	if (pg_run_path(pin_dir, "sock", sock, sizeof(sock)) ||
+	    pg_run_path(pin_dir, "lock", lock, sizeof(lock)) || pg_run_dir_prepare() ||
+	    pg_fanout_open(sock, buffer)) {
+		fprintf(stderr, "portguard: monitors cannot subscribe to this daemon; events are "
+				"still written to its own outputs\n");
+		return -1;
+	}
+	fd = pg_ring_lock(lock, true, 5000, &exiting);
+	if (fd == -EWOULDBLOCK)
+		fprintf(stderr, "portguard: a monitor reading the ring did not hand over within "
+				"5 s (stopped?); until it exits, it may read records this daemon "
+				"does not\n");
+	else if (fd < 0)
+		fprintf(stderr, "portguard: failed to lock %s: %s\n", lock, strerror(-fd));
+	/* The monitors that handed over are waiting in the backlog, hello sent: they get
+	 * every record from the first this daemon reads. */
+	pg_fanout_accept_all();
+	return fd;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct pg_up_opts o = { .enforce = { .ratelimit_ms = -1, .events_per_sec = -1 } };
 	struct pg_ops_opts ops = PG_OPS_OPTS_INIT;
 	bool json = false, keep = false, unloaded = false, ops_started = false;
+	bool stdout_queued = false;
 	char active[PATH_MAX + 16];
 	struct pg_stream_info info;
 	struct pg_stream *s = NULL;
 	char policy[PATH_MAX];
+	long long v, monitor_buffer = PG_FANOUT_DEFAULT_BUFFER;
+	int opt, r, err, lock, ring_lock = -1;
 	struct pg_up up;
-	int opt, r, err, lock;
-	long long v;
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		r = pg_up_option(&o, opt, optarg);
@@ -182,6 +223,14 @@ static int cmd_run(int argc, char **argv)
 				return 2;
 			}
 			o.enforce.ratelimit_ms = v;
+			break;
+		case 'b':
+			if (pg_parse_ll(optarg, 4096, 1LL << 30, &v)) {
+				fprintf(stderr, "portguard: --monitor-buffer is bytes, "
+						"4096-1073741824, not '%s'\n", optarg);
+				return 2;
+			}
+			monitor_buffer = v;
 			break;
 		case 'r':
 			if (pg_parse_ll(optarg, 0, 10000000, &v)) {
@@ -228,9 +277,15 @@ static int cmd_run(int argc, char **argv)
 	if (err)
 		goto out;
 	ops_started = true;
+	if (!pg_stdout_open())
+		stdout_queued = true;
+	ring_lock = serve_stream(up.pin_dir, monitor_buffer);
 	s = pg_stream_new(&(struct pg_stream_opts){
 		.json = json,
 		.out = stdout,
+		.out_sink = stdout_queued ? pg_stdout_write : NULL,
+		.record_sink = pg_fanout_send,
+		.more = { { pg_fanout_fd(), serve_subscribers, NULL } },
 		.events_fd = up.l.maps.fd[PG_MAP_EVENTS],
 		.rule_meta_fd = up.l.maps.fd[PG_MAP_RULE_META],
 		.config_fd = up.l.maps.fd[PG_MAP_CONFIG],
@@ -257,7 +312,8 @@ static int cmd_run(int argc, char **argv)
 			reload(&up, &o, s, policy);
 			continue;
 		}
-		r = pg_stream_poll(s, 250);
+		/* 100 ms at most between two looks at the flags the signals set. */
+		r = pg_stream_poll(s, 100);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "portguard: failed to read events: %s\n", strerror(-r));
 			err = r;
@@ -272,7 +328,12 @@ static int cmd_run(int argc, char **argv)
 	}
 out:
 	notify("STOPPING=1");
+	pg_fanout_close(unloaded ? "the state was unloaded" : "the daemon stopped");
 	pg_stream_free(s);
+	if (ring_lock >= 0)
+		close(ring_lock);
+	if (stdout_queued)
+		pg_stdout_close(200);
 	if (ops_started)
 		pg_ops_stop();
 	if (unloaded) {
@@ -294,5 +355,6 @@ out:
 PG_COMMAND(run, 20,
 	   "POLICY [--iface IF]... [--cgroup DIR | --no-cgroup] [--dry-run] [--json] "
 	   "[--pin-dir DIR] [--keep] [--rate-window MS] [--rate-limit N] [--no-events] "
+	   "[--monitor-buffer BYTES] "
 	   "[--xdp-mode native|skb] " PG_OPS_USAGE,
 	   "enforce a policy and stream violations until interrupted", cmd_run)

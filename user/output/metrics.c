@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "output/logsink.h"
+#include "output/fanout.h"
 #include "output/metrics.h"
+#include "output/stdout.h"
 #include "kernel/snapshot.h"
 
 /* Enough for Prometheus and a curl or two; beyond it the oldest connection is dropped, so a
@@ -103,6 +105,24 @@ static void rule_samples(FILE *f, const struct pg_snapshot *s, const char *name,
 	}
 }
 
+/* This process's event stream: stdout and the subscribed monitors (fanout.h). */
+static void stream_samples(FILE *f)
+{
+	struct pg_fanout_stats fs;
+
+	pg_fanout_stats(&fs);
+	family(f, "portguard_stdout_dropped_total", "counter",
+	       "Event records stdout could not take in time (its reader stopped), dropped.");
+	fprintf(f, "portguard_stdout_dropped_total %llu\n",
+		(unsigned long long)pg_stdout_dropped());
+	family(f, "portguard_monitor_subscribers", "gauge",
+	       "Monitors subscribed to this daemon's event stream now.");
+	fprintf(f, "portguard_monitor_subscribers %llu\n", (unsigned long long)fs.subscribers);
+	family(f, "portguard_monitor_cutoffs_total", "counter",
+	       "Monitors disconnected because they stopped reading and their buffer filled.");
+	fprintf(f, "portguard_monitor_cutoffs_total %llu\n", (unsigned long long)fs.cut_off);
+}
+
 int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats)
 {
 	const struct pg_logsink_stats *ls = pg_logsink_stats();
@@ -181,6 +201,7 @@ int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats)
 	for (int i = 0; i < PG_SINK_MAX; i++)
 		fprintf(f, "portguard_log_write_failures_total{sink=\"%s\"} %llu\n", sinks[i],
 			(unsigned long long)ls->failed[i]);
+	stream_samples(f);
 	return 0;
 }
 
