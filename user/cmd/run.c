@@ -18,6 +18,7 @@
 #include "output/fanout.h"
 #include "output/stdout.h"
 #include "cmd/ops.h"
+#include "kernel/confirm.h"
 #include "kernel/up.h"
 #include "common/util.h"
 
@@ -82,6 +83,27 @@ static bool same_ifaces(const struct pg_up *up, const struct pg_policy *p)
 	return true;
 }
 
+/* A reload --confirm applied, confirmed, rolled back: a change record (and a word on
+ * stderr when this daemon rolled it back). */
+static void report_change(struct pg_stream *s, const struct pg_pending *p)
+{
+	struct pg_change_info c = {
+		.state = pg_change_state_name(p->state),
+		.policy = p->new_info.policy,
+		.sha256 = p->new_info.sha256,
+		.previous_policy = p->old_info.policy,
+		.previous_sha256 = p->old_info.sha256,
+		.deadline_ns = p->deadline_ns,
+		.seconds = p->seconds,
+	};
+
+	if (p->state == PG_CHANGE_ROLLED_BACK)
+		fprintf(stderr, "portguard: rolled back the change to %s: not confirmed within "
+				"%u s; %s (sha256 %.12s) is in force again\n", p->new_info.policy,
+			p->seconds, p->old_info.policy, p->old_info.sha256);
+	pg_stream_change(s, &c);
+}
+
 /* SIGHUP: re-read the same file. A policy with errors changes nothing. */
 static void reload(struct pg_up *up, const struct pg_up_opts *o, struct pg_stream *s,
 		   const char *policy)
@@ -103,6 +125,13 @@ static void reload(struct pg_up *up, const struct pg_up_opts *o, struct pg_strea
 		return;
 	}
 	lock = pg_lock(up->pin_dir);
+	/* A change awaiting confirmation keeps the generation it would restore: untouched. */
+	if (lock >= 0 && pg_change_check_idle(up->pin_dir, "reload on SIGHUP")) {
+		pg_unlock(lock);
+		pg_policy_src_free(&src);
+		notify("READY=1");
+		return;
+	}
 	err = lock < 0 ? lock : pg_enforce(&up->l.maps, &src, &o->enforce, &done);
 	pg_unlock(lock);
 	if (err) {
@@ -189,6 +218,8 @@ static int cmd_run(int argc, char **argv)
 	struct pg_ops_opts ops = PG_OPS_OPTS_INIT;
 	bool json = false, keep = false, unloaded = false, ops_started = false;
 	bool stdout_queued = false;
+	struct pg_change_watch cw;
+	struct pg_pending change;
 	char active[PATH_MAX + 16];
 	struct pg_stream_info info;
 	struct pg_stream *s = NULL;
@@ -304,6 +335,8 @@ static int cmd_run(int argc, char **argv)
 	snprintf(active, sizeof(active), "%s/pg_active", up.pin_dir);
 	info_of(&up, &info, policy);
 	pg_stream_info(s, "start", &info);
+	if (pg_change_watch_start(&cw, up.pin_dir, &change) == 1)
+		report_change(s, &change);
 	notify("READY=1\nSTATUS=enforcing");
 
 	while (!exiting) {
@@ -319,6 +352,8 @@ static int cmd_run(int argc, char **argv)
 			err = r;
 			break;
 		}
+		if (pg_change_tick(&cw, up.pin_dir, &change))
+			report_change(s, &change);
 		if (access(active, F_OK)) {
 			fprintf(stderr, "portguard: the state at %s was unloaded (portguard unload); "
 					"exiting\n", up.pin_dir);

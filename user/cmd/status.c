@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,28 @@
 #include "cmd/command.h"
 #include "output/metrics.h"
 #include "output/opsfmt.h"
+#include "kernel/confirm.h"
 #include "kernel/snapshot.h"
+#include "kernel/up.h"
+#include "output/events.h"
+
+/* The change awaiting confirmation at pin_dir, or NULL. */
+static struct pg_pending *pending_of(const char *pin_dir, struct pg_pending *p)
+{
+	char dir[PATH_MAX];
+
+	if (pg_abs_path(pin_dir, dir, sizeof(dir)) || pg_pending_read(dir, p) ||
+	    p->state != PG_CHANGE_PENDING)
+		return NULL;
+	return p;
+}
+
+static long long pending_left(const struct pg_pending *p)
+{
+	__u64 now = pg_boottime_ns();
+
+	return now >= p->deadline_boot_ns ? 0 : (p->deadline_boot_ns - now + 999999999) / 1000000000;
+}
 
 static const char *mode_name(const struct pg_snapshot *s)
 {
@@ -40,7 +62,7 @@ static __u64 suppressed(const struct pg_snapshot *s)
 	       s->events[PG_EVS_BUDGET];
 }
 
-static void print_text(const struct pg_snapshot *s)
+static void print_text(const struct pg_snapshot *s, const struct pg_pending *pc)
 {
 	char ts[40], name[IF_NAMESIZE + 1];
 
@@ -57,6 +79,13 @@ static void print_text(const struct pg_snapshot *s)
 	printf("\ncgroup:     %s\n", s->info.cgroup[0] ? s->info.cgroup : "none (socket hooks off)");
 	pg_ops_rfc3339(s->info.loaded_at * 1000000000ull, ts, sizeof(ts));
 	printf("loaded:     %s (took %.3f ms, generation %u)\n", ts, s->info.load_ns / 1e6, s->gen);
+	if (pc) {
+		pg_format_timestamp(pc->deadline_ns, ts, sizeof(ts));
+		printf("pending:    this change awaits `portguard confirm`; rolled back at %s "
+		       "(in %lld s) to %s (sha256 %.12s) otherwise, by %s\n", ts,
+		       pending_left(pc), pc->old_info.policy, pc->old_info.sha256,
+		       pc->keeper ? "a detached keeper" : "the daemon");
+	}
 
 	printf("\n%12s %14s  %-27s  %s\n", "PACKETS", "BYTES", "LAST HIT", "RULE");
 	for (size_t i = 0; i < s->nrules; i++) {
@@ -92,7 +121,7 @@ static void print_text(const struct pg_snapshot *s)
 	       (unsigned long long)s->events[PG_EVS_BUDGET], pg_snapshot_evs_name(PG_EVS_BUDGET));
 }
 
-static void print_json(const struct pg_snapshot *s)
+static void print_json(const struct pg_snapshot *s, const struct pg_pending *pc)
 {
 	char ts[40], name[IF_NAMESIZE + 1];
 
@@ -133,7 +162,21 @@ static void print_json(const struct pg_snapshot *s)
 			printf("null}");
 		}
 	}
-	printf("],\"reasons\":{");
+	printf("],\"pending\":");
+	if (pc) {
+		pg_format_timestamp(pc->deadline_ns, ts, sizeof(ts));
+		printf("{\"deadline\":\"%s\",\"seconds_left\":%lld,\"confirm_seconds\":%u,"
+		       "\"keeper\":\"%s\",\"keeper_pid\":%d,\"previous_policy\":", ts,
+		       pending_left(pc), pc->seconds, pc->keeper ? "detached" : "daemon",
+		       (int)pc->keeper);
+		pg_ops_json_str(stdout, pc->old_info.policy);
+		printf(",\"previous_sha256\":");
+		pg_ops_json_str(stdout, pc->old_info.sha256);
+		printf("}");
+	} else {
+		printf("null");
+	}
+	printf(",\"reasons\":{");
 	for (unsigned i = 0; i < PG_R_MAX; i++)
 		printf("%s\"%s\":{\"drop\":%s,\"packets\":%llu,\"bytes\":%llu}", i ? "," : "",
 		       pg_snapshot_reason_name(i), PG_R_IS_DROP(i) ? "true" : "false",
@@ -156,6 +199,7 @@ static int cmd_status(int argc, char **argv)
 		{},
 	};
 	const char *pin_dir = PG_DEFAULT_PIN_DIR, *what = NULL;
+	struct pg_pending change, *pc;
 	struct pg_snapshot s;
 	bool json = false, prom = false;
 	int c, err;
@@ -202,10 +246,11 @@ static int cmd_status(int argc, char **argv)
 			strerror(-err));
 		return 1;
 	}
+	pc = pending_of(pin_dir, &change);
 	if (json)
-		print_json(&s);
+		print_json(&s, pc);
 	else
-		print_text(&s);
+		print_text(&s, pc);
 	pg_snapshot_free(&s);
 	return 0;
 }

@@ -348,6 +348,29 @@ int pg_event_format_info(const char *event_type, const struct pg_stream_info *in
 	return end(&o);
 }
 
+int pg_event_format_change(const struct pg_change_info *c, long long now_ns,
+			   const struct pg_event_fmt *f, char *buf, size_t size)
+{
+	char ts[40];
+	struct out o;
+
+	begin(&o, f, buf, size);
+	timestamp_member(&o, now_ns);
+	if (o.json)
+		member_str(&o, "event_type", "change");
+	else
+		member_str(&o, NULL, "change");
+	member_str(&o, "state", c->state);
+	member_str(&o, "policy", c->policy ? c->policy : "");
+	member_str(&o, "sha256", c->sha256 ? c->sha256 : "");
+	member_str(&o, "previous_policy", c->previous_policy ? c->previous_policy : "");
+	member_str(&o, "previous_sha256", c->previous_sha256 ? c->previous_sha256 : "");
+	pg_format_timestamp(c->deadline_ns, ts, sizeof(ts));
+	member_str(&o, "deadline", ts);
+	member_num(&o, "confirm_seconds", c->seconds);
+	return end(&o);
+}
+
 int pg_event_format_suppressed(const __u64 delta[PG_EVS_MAX], long long now_ns,
 			       const struct pg_event_fmt *f, char *buf, size_t size)
 {
@@ -507,6 +530,7 @@ struct rec {
 	const char *info_type;
 	const struct pg_stream_info *info;
 	const __u64 *delta;
+	const struct pg_change_info *change;
 	long long now_ns;
 };
 
@@ -516,6 +540,8 @@ static int render(const struct rec *r, const struct pg_event_fmt *f, char *buf, 
 		return pg_event_format(r->e, f, buf, size);
 	if (r->info)
 		return pg_event_format_info(r->info_type, r->info, r->now_ns, f, buf, size);
+	if (r->change)
+		return pg_event_format_change(r->change, r->now_ns, f, buf, size);
 	return pg_event_format_suppressed(r->delta, r->now_ns, f, buf, size);
 }
 
@@ -697,6 +723,11 @@ void pg_stream_info(struct pg_stream *s, const char *event_type, const struct pg
 {
 	refresh_modes(s);
 	emit(s, &(struct rec){ .info_type = event_type, .info = i, .now_ns = pg_realtime_ns() });
+}
+
+void pg_stream_change(struct pg_stream *s, const struct pg_change_info *c)
+{
+	emit(s, &(struct rec){ .change = c, .now_ns = pg_realtime_ns() });
 }
 
 void pg_stream_free(struct pg_stream *s)

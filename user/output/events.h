@@ -45,6 +45,16 @@ struct pg_stream_info {
 	double load_ms;
 };
 
+/* What a {"event_type":"change"} record tells: a reload --confirm applied (state
+ * "pending"), confirmed, or rolled back (confirm.h). */
+struct pg_change_info {
+	const char *state;
+	const char *policy, *sha256;		 /* the change */
+	const char *previous_policy, *previous_sha256; /* what a rollback restores */
+	long long deadline_ns;			 /* CLOCK_REALTIME */
+	unsigned seconds;			 /* --confirm SECONDS */
+};
+
 /*
  * Format one ring buffer record as a line (no trailing newline) into buf. Returns the length,
  * or -ENOSPC when buf is too small (512 bytes always suffice; 1024 with long cgroup paths).
@@ -57,6 +67,9 @@ int pg_event_format_info(const char *event_type, const struct pg_stream_info *in
 /* The {"event_type":"suppressed","count":N} record: delta[] indexed by enum pg_event_stat. */
 int pg_event_format_suppressed(const __u64 delta[PG_EVS_MAX], long long now_ns,
 			       const struct pg_event_fmt *f, char *buf, size_t size);
+/* The {"event_type":"change"} record. */
+int pg_event_format_change(const struct pg_change_info *c, long long now_ns,
+			   const struct pg_event_fmt *f, char *buf, size_t size);
 /* RFC 3339 UTC with microseconds: 2026-11-29T21:15:03.123456Z. */
 int pg_format_timestamp(long long realtime_ns, char *buf, size_t size);
 /* An address from an event (mapped, network order): IPv4-mapped prints dotted. */
@@ -112,6 +125,8 @@ int pg_stream_poll(struct pg_stream *s, int timeout_ms);
 void pg_stream_consume(struct pg_stream *s, bool on);
 /* Emit a start or reload record (re-reads each generation's mode first). */
 void pg_stream_info(struct pg_stream *s, const char *event_type, const struct pg_stream_info *i);
+/* Emit a change record. */
+void pg_stream_change(struct pg_stream *s, const struct pg_change_info *c);
 void pg_stream_free(struct pg_stream *s);
 
 #endif /* PG_EVENTS_H */

@@ -459,3 +459,20 @@ int pg_ring_lock(const char *path, bool exclusive, int wait_ms, volatile sig_ato
 	close(fd);
 	return err;
 }
+
+bool pg_fanout_serving(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+	bool ok;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return false;
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	ok = !connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return ok;
+}

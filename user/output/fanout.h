@@ -66,6 +66,8 @@ void pg_fanout_stats(struct pg_fanout_stats *st);
 /* Subscriber side: connect to path and send the hello. Returns the fd, or -errno
  * (-ENOENT/-ECONNREFUSED: no daemon serves there). */
 int pg_fanout_subscribe(const char *path, bool json);
+/* Whether a daemon listens at path. */
+bool pg_fanout_serving(const char *path);
 
 
 #include <signal.h>
