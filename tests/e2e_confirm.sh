@@ -95,13 +95,14 @@ pg_ok load
 # killed at once, as a dropped connection does to a session.
 setsid bash -c 'echo $$ >"$1"; "$2" reload "$3" --confirm 8 --pin-dir "$4"; sleep 60' \
 	caller "$PG_TMP/caller.pid" "$PORTGUARD" "$strict" "$pins" >/dev/null 2>&1 &
+job=$!
 pg_wait_for 10 test -s "$PG_TMP/caller.pid"
 caller=$(cat "$PG_TMP/caller.pid")
 pg_wait_for 10 sh -c "'$PORTGUARD' status --json --pin-dir '$pins' | jq -e '.pending != null' >/dev/null"
 keeper=$(pg status --json | jq -r '.pending.keeper_pid // 0')
 [ "$keeper" -gt 0 ] && pg_defer "kill -9 $keeper"
 kill -KILL -- -"$caller"
-wait 2>/dev/null
+wait "$job" 2>/dev/null
 pg_log "caller session $caller killed; keeper pid $keeper"
 [ "$keeper" -gt 0 ] && kill -0 "$keeper" && blocked
 pg_check keeper-blocked test $? = 0
