@@ -321,6 +321,20 @@ static const struct frame_case l2_cases[] = {
 	{ "tcp 22, 2 tags", TCP4(22, .vlans = 2), PASS, PG_R_PASS_RULE, R_SSH },
 	{ "tcp 22, 3 tags", TCP4(22, .vlans = 3), DROP, PG_R_VLAN_DEPTH, NONE },
 	{ "tcp 24, 2 tags", TCP4(24, .vlans = 2), DROP, PG_R_NOT_ALLOWED, DEF },
+	/* Both TPIDs are tags in any order and any pairing (parse.bpf.h): two 802.1Q tags, and
+	 * 802.1ad inside 802.1Q, are decided on what they carry. */
+	{ "tcp 22, 802.1Q in 802.1Q", TCP4(22, .vlans = 2, .tpids = { 0x8100, 0x8100 }), PASS,
+	  PG_R_PASS_RULE, R_SSH },
+	{ "tcp 24, 802.1Q in 802.1Q", TCP4(24, .vlans = 2, .tpids = { 0x8100, 0x8100 }), DROP,
+	  PG_R_NOT_ALLOWED, DEF },
+	{ "tcp 22, 802.1ad in 802.1Q", TCP4(22, .vlans = 2, .tpids = { 0x8100, 0x88a8 }), PASS,
+	  PG_R_PASS_RULE, R_SSH },
+	{ "tcp 24, 802.1ad in 802.1Q", TCP4(24, .vlans = 2, .tpids = { 0x8100, 0x88a8 }), DROP,
+	  PG_R_NOT_ALLOWED, DEF },
+	{ "ipv6 tcp 24, two 802.1ad", TCP6(24, .vlans = 2, .tpids = { 0x88a8, 0x88a8 }), DROP,
+	  PG_R_NOT_ALLOWED, DEF },
+	{ "tcp 22, 3 tags, 802.1Q", TCP4(22, .vlans = 3, .tpids = { 0x8100, 0x8100, 0x8100 }),
+	  DROP, PG_R_VLAN_DEPTH, NONE },
 	{ "ipv6 tcp 22, 2 tags", TCP6(22, .vlans = 2), PASS, PG_R_PASS_RULE, R_SSH },
 	{ "ipv6 tcp 24, 1 tag", TCP6(24, .vlans = 1), DROP, PG_R_NOT_ALLOWED, DEF },
 	/* ARP payload cut to 2 bytes after the tag: the tag itself is whole */

@@ -19,6 +19,7 @@
 #include "policy/evaluate.h"
 #include "output/opsfmt.h"
 #include "policy/policy.h"
+#include "policy/query.h"
 #include "kernel/snapshot.h"
 
 static const char *verdict_text(const struct pg_eval *e)
@@ -54,63 +55,7 @@ static void rule_src(const struct pg_policy *p, const struct pg_eval *e, enum pg
 			 d == PG_DEFAULT_DENY ? "deny" : "allow");
 }
 
-static int parse_port(const char *s, __u16 *port)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > 65535)
-		return -EINVAL;
-	*port = v;
-	return 0;
-}
-
-struct query {
-	enum pg_dir dir;
-	enum pg_proto_idx pidx;
-	__u8 addr[16];
-	__u16 port;
-	const char *dir_s, *proto_s, *peer_s;
-};
-
-/* DIRECTION PROTO PEER PORT. Returns 0 or -EINVAL with the message printed (prefix names
- * where: "" on the command line, "stdin:N: " in batch mode). */
-static int parse_query(char **w, struct query *q, const char *prefix)
-{
-	q->dir_s = w[0];
-	q->proto_s = w[1];
-	q->peer_s = w[2];
-	if (!strcmp(w[0], "in")) {
-		q->dir = PG_DIR_IN;
-	} else if (!strcmp(w[0], "out")) {
-		q->dir = PG_DIR_OUT;
-	} else {
-		fprintf(stderr, "portguard: %sdirection '%s' is neither in nor out\n", prefix, w[0]);
-		return -EINVAL;
-	}
-	if (!strcmp(w[1], "tcp")) {
-		q->pidx = PG_PIDX_TCP;
-	} else if (!strcmp(w[1], "udp")) {
-		q->pidx = PG_PIDX_UDP;
-	} else {
-		fprintf(stderr, "portguard: %sprotocol '%s' is neither tcp nor udp\n", prefix, w[1]);
-		return -EINVAL;
-	}
-	if (pg_addr_parse(w[2], q->addr)) {
-		fprintf(stderr, "portguard: %speer '%s' is not an IPv4 or IPv6 address\n", prefix,
-			w[2]);
-		return -EINVAL;
-	}
-	if (parse_port(w[3], &q->port)) {
-		fprintf(stderr, "portguard: %sport '%s' out of range (1-65535)\n", prefix, w[3]);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int explain_one(const struct pg_policy *p, const struct query *q, bool json)
+static int explain_one(const struct pg_policy *p, const struct pg_query *q, bool json)
 {
 	char src[300], text[1024], csrc[300], ctext[1024];
 	struct pg_eval e = {};
@@ -180,29 +125,18 @@ static int explain_one(const struct pg_policy *p, const struct query *q, bool js
  * exit status is then 1. */
 static int explain_batch(const struct pg_policy *p, bool json)
 {
-	char *line = NULL, *w[5], *save;
+	char *line = NULL, why[160];
 	size_t cap = 0;
 	int lineno = 0, bad = 0, err;
-	struct query q;
+	struct pg_query q;
 
 	while (getline(&line, &cap, stdin) > 0) {
-		char prefix[32];
-		int nw = 0;
-
 		lineno++;
-		line[strcspn(line, "#\n")] = '\0';
-		for (char *t = strtok_r(line, " \t\r", &save); t && nw < 5;
-		     t = strtok_r(NULL, " \t\r", &save))
-			w[nw++] = t;
-		if (!nw)
+		err = pg_query_parse_line(line, &q, why, sizeof(why));
+		if (err == 1)
 			continue;
-		snprintf(prefix, sizeof(prefix), "stdin:%d: ", lineno);
-		if (nw != 4) {
-			fprintf(stderr, "portguard: %swant DIRECTION PROTO PEER PORT\n", prefix);
-			bad = 1;
-			continue;
-		}
-		if (parse_query(w, &q, prefix)) {
+		if (err) {
+			fprintf(stderr, "portguard: stdin:%d: %s\n", lineno, why);
 			bad = 1;
 			continue;
 		}
@@ -226,7 +160,8 @@ static int cmd_explain(int argc, char **argv)
 	};
 	struct pg_policy *p = NULL;
 	struct pg_diags d = {};
-	struct query q;
+	struct pg_query q;
+	char why[160];
 	bool json = false, batch;
 	int c, err, ret = 1;
 
@@ -244,8 +179,10 @@ static int cmd_explain(int argc, char **argv)
 	batch = argc == 2 && !strcmp(argv[1], "-");
 	if (argc != 5 && !batch)
 		return pg_usage("explain");
-	if (!batch && parse_query(argv + 1, &q, ""))
+	if (!batch && pg_query_parse(argv + 1, &q, why, sizeof(why))) {
+		fprintf(stderr, "portguard: %s\n", why);
 		return 2;
+	}
 
 	/* Warnings are `check`'s business; only errors stop an explanation. */
 	err = pg_policy_load(argv[0], &p, &d);
