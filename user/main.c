@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* portguard: CLI dispatch only. Each command lives in its own file in cmd/. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/command.h"
 
@@ -39,10 +42,24 @@ int pg_usage(const char *name)
 	return 2;
 }
 
+/* With fd 0, 1 or 2 closed at start, the next file opened would take its number: a log file
+ * at fd 1 would get the text stream, a socket at fd 2 the error messages. /dev/null holds
+ * them. */
+static void std_fds_open(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+			_exit(1); /* nowhere to say it */
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct pg_command *c;
 
+	std_fds_open();
 	while (argc > 1 && !strcmp(argv[1], "-v")) {
 		pg_verbose = 1;
 		argc--;

@@ -237,6 +237,8 @@ static int cmd_monitor(int argc, char **argv)
 	if (pg_ops_start(&ops))
 		goto out;
 	ops_started = true;
+	/* Scrapes are answered by a thread of their own: the loop never waits on one. */
+	pg_metrics_thread_start(dir);
 	s = pg_stream_new(&(struct pg_stream_opts){
 		.json = json,
 		.out = stdout,

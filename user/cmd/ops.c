@@ -75,9 +75,12 @@ int pg_ops_option(struct pg_ops_opts *o, int c, const char *arg)
 
 int pg_ops_start(const struct pg_ops_opts *o)
 {
+	struct pg_logsink_opts log = o->log;
 	int err;
 
-	err = pg_logsink_open(&o->log);
+	/* run and monitor: the file is written by a thread of its own (logsink.h). */
+	log.async = true;
+	err = pg_logsink_open(&log);
 	if (err)
 		return err;
 	if (o->metrics) {

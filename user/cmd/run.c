@@ -308,6 +308,8 @@ static int cmd_run(int argc, char **argv)
 	if (err)
 		goto out;
 	ops_started = true;
+	/* Scrapes are answered by a thread of their own: the loop never waits on one. */
+	pg_metrics_thread_start(up.pin_dir);
 	if (!pg_stdout_open())
 		stdout_queued = true;
 	ring_lock = serve_stream(up.pin_dir, monitor_buffer);

@@ -5,7 +5,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ftw.h>
 #include <poll.h>
 #include <net/if.h>
 #include <stdarg.h>
@@ -16,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include <sys/stat.h>
 
+#include "output/cgpath.h"
 #include "output/events.h"
 #include "output/names.h"
 #include "common/util.h"
@@ -434,7 +434,6 @@ struct pg_stream {
 	long long next_tick_ns;
 	int printed;
 	bool consume; /* reading the ring (pg_stream_consume) */
-	char cg_root[4096];
 	struct cg_entry cg[CG_CACHE];
 	unsigned cg_next;
 };
@@ -460,28 +459,14 @@ static int ifname_cb(void *ctx, __u32 ifindex, char *buf, size_t size)
 	return 0;
 }
 
-/* nftw has no user pointer: the walk's target and result live here. */
-static __u64 cg_walk_id;
-static char cg_walk_found[4096];
-
-static int cg_walk_fn(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)ftw;
-	if (type == FTW_D && st->st_ino == cg_walk_id) {
-		snprintf(cg_walk_found, sizeof(cg_walk_found), "%s", path);
-		return 1;
-	}
-	return 0;
-}
-
 /*
- * The cgroup v2 id of a task is the inode number of its cgroup directory, so the path is found
- * by walking the cgroup2 mount for that inode. Results, misses included, are cached: a walk
- * costs a directory read per cgroup and events can come in bursts from one service.
+ * The cgroup v2 path of an event's cgroup id, opened by id (cgpath.h). Results, misses
+ * included, are cached: events come in bursts from one service.
  */
 static int cgroup_cb(void *ctx, __u64 id, char *buf, size_t size)
 {
 	struct pg_stream *s = ctx;
+	char path[4096];
 	struct cg_entry *e;
 	unsigned i;
 
@@ -493,20 +478,10 @@ static int cgroup_cb(void *ctx, __u64 id, char *buf, size_t size)
 			return 0;
 		}
 	}
-	if (!s->cg_root[0] && pg_cgroup2_mount(s->cg_root, sizeof(s->cg_root)))
-		return -ENOENT;
-	cg_walk_id = id;
-	cg_walk_found[0] = '\0';
-	nftw(s->cg_root, cg_walk_fn, 16, FTW_PHYS | FTW_MOUNT);
 	e = &s->cg[s->cg_next++ % CG_CACHE];
 	free(e->path);
 	e->id = id;
-	e->path = NULL;
-	if (cg_walk_found[0]) {
-		const char *rel = cg_walk_found + strlen(s->cg_root);
-
-		e->path = strdup(*rel ? rel : "/");
-	}
+	e->path = pg_cgroup_path(id, path, sizeof(path)) ? NULL : strdup(path);
 	if (!e->path)
 		return -ENOENT;
 	snprintf(buf, size, "%s", e->path);

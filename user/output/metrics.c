@@ -3,7 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +39,11 @@ static struct {
 	int ep, lfd;
 	unsigned long seq;
 	struct conn c[MAX_CONNS];
+	/* pg_metrics_thread_start(): a thread of its own serves. */
+	bool threaded;
+	int stop;
+	pthread_t thread;
+	char pin_dir[PATH_MAX];
 } m = { .ep = -1, .lfd = -1 };
 
 static void label_value(FILE *f, const char *s)
@@ -71,38 +80,75 @@ static const char *rule_action(const struct pg_rule_meta *meta)
 }
 
 /* One sample per (rule source, action): a source line that compiled to several slots is
- * summed, so that no two samples of a scrape share their labels. */
+ * summed, so that no two samples of a scrape share their labels. Linear in the rules: one
+ * pass groups the slots by (source, action) in a hash table, in order of first appearance;
+ * a second prints the groups. */
+struct group {
+	size_t first; /* the rule that names the group; SIZE_MAX: free bucket */
+	__u64 v;
+};
+
+static __u64 group_hash(const char *src, const char *act)
+{
+	__u64 h = 0xcbf29ce484222325ull;
+
+	for (; *src; src++)
+		h = (h ^ (unsigned char)*src) * 0x100000001b3ull;
+	for (; *act; act++)
+		h = (h ^ (unsigned char)*act) * 0x100000001b3ull;
+	return h;
+}
+
 static void rule_samples(FILE *f, const struct pg_snapshot *s, const char *name, int what)
 {
-	for (size_t i = 0; i < s->nrules; i++) {
+	size_t nb = 16, i, k, *order = NULL, norder = 0;
+	struct group *g = NULL;
+
+	while (nb < 2 * s->nrules)
+		nb *= 2;
+	g = malloc(nb * sizeof(*g));
+	order = malloc((s->nrules + 1) * sizeof(*order));
+	if (!g || !order)
+		goto out;
+	for (k = 0; k < nb; k++)
+		g[k] = (struct group){ .first = SIZE_MAX };
+	for (i = 0; i < s->nrules; i++) {
 		const struct pg_snapshot_rule *r = &s->rules[i];
 		const char *act = rule_action(&r->meta);
-		__u64 v = 0;
-		bool seen = false;
+		__u64 v;
 
 		if (!pg_snapshot_rule_used(s, r))
 			continue;
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = !strcmp(s->rules[k].meta.src, r->meta.src) &&
-			       !strcmp(rule_action(&s->rules[k].meta), act);
-		if (seen)
-			continue;
-		for (size_t k = i; k < s->nrules; k++) {
-			const struct pg_snapshot_rule *o = &s->rules[k];
+		for (k = group_hash(r->meta.src, act) & (nb - 1); g[k].first != SIZE_MAX;
+		     k = (k + 1) & (nb - 1)) {
+			const struct pg_snapshot_rule *o = &s->rules[g[k].first];
 
-			if (strcmp(o->meta.src, r->meta.src) || strcmp(rule_action(&o->meta), act))
-				continue;
-			if (what == 0)
-				v += o->c.packets;
-			else if (what == 1)
-				v += o->c.bytes;
-			else if (o->last_unix_ns / 1000000000ull > v)
-				v = o->last_unix_ns / 1000000000ull;
+			if (!strcmp(o->meta.src, r->meta.src) && !strcmp(rule_action(&o->meta), act))
+				break;
 		}
+		if (g[k].first == SIZE_MAX) {
+			g[k].first = i;
+			order[norder++] = k;
+		}
+		if (what == 0)
+			g[k].v += r->c.packets;
+		else if (what == 1)
+			g[k].v += r->c.bytes;
+		else if ((v = r->last_unix_ns / 1000000000ull) > g[k].v)
+			g[k].v = v;
+	}
+	for (i = 0; i < norder; i++) {
+		const struct group *e = &g[order[i]];
+		const struct pg_snapshot_rule *r = &s->rules[e->first];
+
 		fprintf(f, "%s{rule=\"", name);
 		label_value(f, r->meta.src);
-		fprintf(f, "\",action=\"%s\"} %llu\n", act, (unsigned long long)v);
+		fprintf(f, "\",action=\"%s\"} %llu\n", rule_action(&r->meta),
+			(unsigned long long)e->v);
 	}
+out:
+	free(g);
+	free(order);
 }
 
 /* This process's event stream: stdout and the subscribed monitors (fanout.h). */
@@ -201,6 +247,9 @@ int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats)
 	for (int i = 0; i < PG_SINK_MAX; i++)
 		fprintf(f, "portguard_log_write_failures_total{sink=\"%s\"} %llu\n", sinks[i],
 			(unsigned long long)ls->failed[i]);
+	family(f, "portguard_log_reopens_total", "counter",
+	       "Times the log file was found deleted or moved while in use, and opened again.");
+	fprintf(f, "portguard_log_reopens_total %llu\n", (unsigned long long)ls->reopened);
 	stream_samples(f);
 	return 0;
 }
@@ -288,7 +337,43 @@ fail_errno:
 
 int pg_metrics_fd(void)
 {
-	return m.ep;
+	/* Served by its own thread: nothing for the caller's loop to wait on. */
+	return m.threaded ? -1 : m.ep;
+}
+
+static void *serve_thread(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&m.stop, __ATOMIC_RELAXED)) {
+		struct pollfd p = { .fd = m.ep, .events = POLLIN };
+
+		if (poll(&p, 1, 100) > 0)
+			pg_metrics_serve(m.pin_dir[0] ? m.pin_dir : NULL);
+	}
+	return NULL;
+}
+
+int pg_metrics_thread_start(const char *pin_dir)
+{
+	sigset_t all, old;
+	int err;
+
+	if (m.ep < 0 || m.threaded)
+		return 0;
+	snprintf(m.pin_dir, sizeof(m.pin_dir), "%s", pin_dir ? pin_dir : "");
+	m.stop = 0;
+	/* Signals stay with the event loop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&m.thread, NULL, serve_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		fprintf(stderr, "portguard: failed to start the metrics server: %s\n",
+			strerror(err));
+		return -err;
+	}
+	m.threaded = true;
+	return 0;
 }
 
 static void conn_close(struct conn *c)
@@ -453,6 +538,11 @@ void pg_metrics_serve(const char *pin_dir)
 
 void pg_metrics_close(void)
 {
+	if (m.threaded) {
+		__atomic_store_n(&m.stop, 1, __ATOMIC_RELAXED);
+		pthread_join(m.thread, NULL);
+		m.threaded = false;
+	}
 	if (m.ep < 0 && m.lfd < 0)
 		return; /* never opened: the connection slots are not initialized */
 	for (int i = 0; i < MAX_CONNS; i++)
