@@ -81,8 +81,10 @@ static int file_open(void)
 
 	ls.fd = open(ls.file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
 				      O_NONBLOCK, 0600);
+	/* ELOOP: PATH is a symlink; ENXIO: a FIFO nobody reads (O_NONBLOCK does not wait for
+	 * one), or a device. */
 	if (ls.fd < 0)
-		return errno == ELOOP ? -EMLINK : -errno;
+		return errno == ELOOP ? -EMLINK : errno == ENXIO ? -PG_ENOTREG : -errno;
 	if (fstat(ls.fd, &st) < 0) {
 		err = -errno;
 		goto fail;
