@@ -106,7 +106,7 @@ test: check
 # policies); what a run finds goes to $(BUILD)/fuzz-corpus/NAME. A finding fails the target.
 FUZZERS := policy compile explain
 FUZZ_SECONDS ?= 20
-POLICY_LIB_SRCS := $(sort $(wildcard user/policy/*.c))
+POLICY_LIB_SRCS := $(sort $(wildcard user/policy/*.c)) user/common/addr.c
 
 $(BUILD)/fuzz_%: tests/fuzz_%.c $(POLICY_LIB_SRCS) $(wildcard user/policy/*.h include/*.h tests/*.h)
 	@mkdir -p $(@D)

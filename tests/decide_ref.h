@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "common/addr.h"
 #include "policy/compile.h"
 #include "policy/evaluate.h"
 

@@ -15,6 +15,7 @@
 
 #include "decide_ref.h"
 #include "policy/compile.h"
+#include "common/addr.h"
 #include "policy/evaluate.h"
 #include "policy/policy.h"
 

@@ -12,6 +12,7 @@
 #include "harness.h"
 #include "decide_ref.h"
 #include "policy/compile.h"
+#include "common/addr.h"
 #include "policy/evaluate.h"
 
 /* ---- building policies by hand ---- */

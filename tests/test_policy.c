@@ -5,6 +5,7 @@
  * policy (for the shipped policies and for hand-written ones).
  */
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -656,6 +657,34 @@ TEST(load_errors)
 	out = diags_text(&d);
 	EXPECT_STREQ("/: error: failed to read policy: Is a directory\n", out);
 	free(out);
+	pg_diags_free(&d);
+}
+
+/* One reader for every command: a FIFO (which would block) and a device (which would never
+ * end) are refused before a byte is read. */
+TEST(load_refuses_what_is_not_a_regular_file)
+{
+	char fifo[] = "/tmp/pg-test-fifo-XXXXXX";
+	struct pg_diags d = { 0 };
+	struct pg_policy *p;
+	char *out, *text;
+	size_t len;
+
+	ASSERT_TRUE(mkdtemp(fifo) != NULL);
+	strcat(fifo, "/p");
+	ASSERT_EQ(0, mkfifo(fifo, 0600));
+	EXPECT_EQ(-PG_POLICY_ENOTREG, pg_policy_read_text(fifo, &text, &len));
+	EXPECT_EQ(-EINVAL, pg_policy_load(fifo, &p, &d));
+	out = diags_text(&d);
+	EXPECT_TRUE(strstr(out, "failed to read policy: not a regular file") != NULL);
+	free(out);
+	pg_diags_free(&d);
+	unlink(fifo);
+	*strrchr(fifo, '/') = '\0';
+	rmdir(fifo);
+
+	EXPECT_EQ(-PG_POLICY_ENOTREG, pg_policy_read_text("/dev/zero", &text, &len));
+	EXPECT_EQ(-EINVAL, pg_policy_load("/dev/zero", &p, &d));
 	pg_diags_free(&d);
 }
 

@@ -16,11 +16,12 @@
 #include <string.h>
 
 #include "cmd/command.h"
+#include "common/addr.h"
 #include "policy/evaluate.h"
-#include "output/opsfmt.h"
+#include "output/json.h"
 #include "policy/policy.h"
+#include "output/names.h"
 #include "policy/query.h"
-#include "kernel/snapshot.h"
 
 static const char *verdict_text(const struct pg_eval *e)
 {
@@ -55,6 +56,15 @@ static void rule_src(const struct pg_policy *p, const struct pg_eval *e, enum pg
 			 d == PG_DEFAULT_DENY ? "deny" : "allow");
 }
 
+/* A file name on the terminal: escaped. */
+static void print_text(const char *s)
+{
+	struct pg_out out;
+
+	pg_out_file(&out, stdout);
+	pg_escape_text(&out, s, false);
+}
+
 static int explain_one(const struct pg_policy *p, const struct pg_query *q, bool json)
 {
 	char src[300], text[1024], csrc[300], ctext[1024];
@@ -68,41 +78,54 @@ static int explain_one(const struct pg_policy *p, const struct pg_query *q, bool
 	}
 	rule_src(p, &e, q->dir, src, sizeof(src), text, sizeof(text));
 	if (json) {
-		printf("{\"direction\":\"%s\",\"proto\":\"%s\",\"peer\":", q->dir_s, q->proto_s);
-		pg_ops_json_str(stdout, q->peer_s);
-		printf(",\"port\":%u,\"verdict\":\"%s\",\"dry_run\":%s,\"log\":%s,\"reason\":\"%s\","
-		       "\"rule\":", q->port, verdict_text(&e), e.dry_run ? "true" : "false",
-		       e.log ? "true" : "false", pg_snapshot_reason_name(e.reason));
-		pg_ops_json_str(stdout, src);
-		printf(",\"rule_slot\":%u,\"text\":", e.rule_slot);
-		pg_ops_json_str(stdout, text);
-		printf(",\"covering\":[");
+		struct pg_out out;
+		struct pg_json j;
+
+		pg_out_file(&out, stdout);
+		pg_json_init(&j, &out);
+		pg_json_object_start(&j);
+		pg_json_str_field(&j, "direction", q->dir_s);
+		pg_json_str_field(&j, "proto", q->proto_s);
+		pg_json_str_field(&j, "peer", q->peer_s);
+		pg_json_uint_field(&j, "port", q->port);
+		pg_json_str_field(&j, "verdict", verdict_text(&e));
+		pg_json_bool_field(&j, "dry_run", e.dry_run);
+		pg_json_bool_field(&j, "log", e.log);
+		pg_json_str_field(&j, "reason", pg_reason_name(e.reason));
+		pg_json_str_field(&j, "rule", src);
+		pg_json_uint_field(&j, "rule_slot", e.rule_slot);
+		pg_json_str_field(&j, "text", text);
+		pg_json_name(&j, "covering");
+		pg_json_array_start(&j);
 		for (size_t i = 0; i < e.ncovering; i++) {
 			const struct pg_rule *r = e.covering[i];
 
 			snprintf(csrc, sizeof(csrc), "%s:%d", r->loc.file, r->loc.line);
 			if (pg_rule_format(r, ctext, sizeof(ctext)))
 				ctext[0] = '\0';
-			printf("%s{\"rule\":", i ? "," : "");
-			pg_ops_json_str(stdout, csrc);
-			printf(",\"text\":");
-			pg_ops_json_str(stdout, ctext);
-			printf(",\"decides\":%s}", r == e.rule ? "true" : "false");
+			pg_json_object_start(&j);
+			pg_json_str_field(&j, "rule", csrc);
+			pg_json_str_field(&j, "text", ctext);
+			pg_json_bool_field(&j, "decides", r == e.rule);
+			pg_json_object_end(&j);
 		}
-		printf("],\"why\":");
-		pg_ops_json_str(stdout, e.why);
-		printf("}\n");
+		pg_json_array_end(&j);
+		pg_json_str_field(&j, "why", e.why);
+		pg_json_object_end(&j);
+		putchar('\n');
 	} else {
 		printf("%s %s from %s to port %u\n", q->dir_s, q->proto_s, q->peer_s, q->port);
 		if (q->dir == PG_DIR_OUT)
 			printf("  (out: %s is the remote peer, %u its port)\n", q->peer_s, q->port);
 		if (e.dry_run)
 			printf("verdict: allowed by dry-run (would be blocked: %s; reported)\n",
-			       pg_snapshot_reason_name(e.reason));
+			       pg_reason_name(e.reason));
 		else
 			printf("verdict: %s (%s)%s\n", verdict_text(&e),
-			       pg_snapshot_reason_name(e.reason), e.log ? ", logged" : "");
-		printf("rule:    %s: %s\n", src, text);
+			       pg_reason_name(e.reason), e.log ? ", logged" : "");
+		printf("rule:    ");
+		print_text(src);
+		printf(": %s\n", text);
 		if (e.ncovering > 1) {
 			printf("covering rules (%zu):\n", e.ncovering);
 			for (size_t i = 0; i < e.ncovering; i++) {
@@ -111,7 +134,9 @@ static int explain_one(const struct pg_policy *p, const struct pg_query *q, bool
 				snprintf(csrc, sizeof(csrc), "%s:%d", r->loc.file, r->loc.line);
 				if (pg_rule_format(r, ctext, sizeof(ctext)))
 					ctext[0] = '\0';
-				printf("  %s %s: %s\n", r == e.rule ? "*" : " ", csrc, ctext);
+				printf("  %s ", r == e.rule ? "*" : " ");
+				print_text(csrc);
+				printf(": %s\n", ctext);
 			}
 		}
 		printf("why:     %s\n", e.why);

@@ -14,12 +14,12 @@
 #include <bpf/bpf.h>
 
 #include "cmd/command.h"
-#include "cmd/ops.h"
+#include "cmd/options.h"
 #include "cmd/pinned.h"
 #include "common/util.h"
 #include "output/events.h"
 #include "output/fanout.h"
-#include "kernel/up.h"
+#include "kernel/bringup.h"
 
 static const struct option monitor_opts[] = {
 	{ "pin-dir", required_argument, NULL, 'p' },
@@ -225,8 +225,11 @@ static int cmd_monitor(int argc, char **argv)
 		fprintf(stderr, "portguard: nothing loaded at %s\n", dir);
 		return 1;
 	}
-	if (pg_maps_from_pins(&m, dir))
+	if (pg_ops_start(&ops))
 		return 1;
+	ops_started = true;
+	if (pg_maps_from_pins(&m, dir))
+		goto out;
 	u = calloc(2, sizeof(*u));
 	if (!u)
 		goto out;
@@ -234,9 +237,6 @@ static int cmd_monitor(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (pg_ops_start(&ops))
-		goto out;
-	ops_started = true;
 	/* Scrapes are answered by a thread of their own: the loop never waits on one. */
 	pg_metrics_thread_start(dir);
 	s = pg_stream_new(&(struct pg_stream_opts){

@@ -15,7 +15,7 @@
 #include "cmd/pinned.h"
 #include "common/util.h"
 #include "kernel/confirm.h"
-#include "kernel/up.h"
+#include "kernel/bringup.h"
 #include "output/fanout.h"
 
 /* --confirm SECONDS (or --confirm=SECONDS), taken out of argv before the pin-directory

@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <linux/types.h>
 
-#include "kernel/apply.h"
+#include "kernel/generation.h"
 #include "portguard.h"
 
 enum pg_change_state {

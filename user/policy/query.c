@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/addr.h"
 #include "policy/evaluate.h"
 #include "policy/query.h"
 

@@ -3,8 +3,8 @@
  * Bringing enforcement up, as one step that run and load share: resolve the attach points,
  * prepare and lock the pin directory, load, put the policy in force, attach, record.
  */
-#ifndef PG_UP_H
-#define PG_UP_H
+#ifndef PG_BRINGUP_H
+#define PG_BRINGUP_H
 
 #include <net/if.h>
 #include <stdbool.h>
@@ -48,10 +48,4 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up);
 /* Free the skeletons and the policy; what is pinned stays in force. */
 void pg_up_close(struct pg_up *up);
 
-/* Make path absolute (relative to the working directory) without resolving links. */
-int pg_abs_path(const char *path, char *buf, size_t size);
-
-/* Parse a decimal integer in [min, max] strictly. 0 or -EINVAL/-ERANGE. */
-int pg_parse_ll(const char *s, long long min, long long max, long long *out);
-
-#endif /* PG_UP_H */
+#endif /* PG_BRINGUP_H */

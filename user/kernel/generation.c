@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Writing a compiled policy into a generation of the maps, and activating it. See apply.h. */
+/* Writing a compiled policy into a generation of the maps, and activating it. See generation.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,88 +12,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "kernel/apply.h"
+#include "kernel/generation.h"
 #include "policy/compile.h"
-
-const char *const pg_map_names[PG_MAP_NR] = {
-	[PG_MAP_ACTIVE] = "pg_active",
-	[PG_MAP_CONFIG] = "pg_config",
-	[PG_MAP_PORTS] = "pg_ports",
-	[PG_MAP_PEERS] = "pg_peers",
-	[PG_MAP_RULE_STATS] = "pg_rule_stats",
-	[PG_MAP_REASON_STATS] = "pg_reason_stats",
-	[PG_MAP_EVENT_STATS] = "pg_event_stats",
-	[PG_MAP_FLOWS] = "pg_flows",
-	[PG_MAP_FRAGS] = "pg_frags",
-	[PG_MAP_RATELIMIT] = "pg_ratelimit",
-	[PG_MAP_BUDGET] = "pg_budget",
-	[PG_MAP_EVENTS] = "pg_events",
-	[PG_MAP_RULE_META] = "pg_rule_meta",
-	[PG_MAP_INFO] = "pg_info",
-};
 
 /* Port slots of one generation: both directions, both protocols, every port. */
 #define PG_GEN_PORT_SLOTS (2 * 2 * PG_PORT_SPACE)
-
-static void pg_maps_reset(struct pg_maps *m)
-{
-	for (int i = 0; i < PG_MAP_NR; i++)
-		m->fd[i] = -1;
-	m->owned = false;
-}
-
-int pg_maps_from_object(struct pg_maps *m, const struct bpf_object *obj)
-{
-	pg_maps_reset(m);
-	for (int i = 0; i < PG_MAP_NR; i++) {
-		m->fd[i] = bpf_object__find_map_fd_by_name(obj, pg_map_names[i]);
-		if (m->fd[i] < 0) {
-			fprintf(stderr, "failed to find map %s in %s: %s\n", pg_map_names[i],
-				bpf_object__name(obj), strerror(ENOENT));
-			pg_maps_reset(m);
-			return -ENOENT;
-		}
-	}
-	return 0;
-}
-
-int pg_maps_from_pins(struct pg_maps *m, const char *dir)
-{
-	char path[PATH_MAX];
-	int err;
-
-	pg_maps_reset(m);
-	m->owned = true;
-	for (int i = 0; i < PG_MAP_NR; i++) {
-		if (snprintf(path, sizeof(path), "%s/%s", dir, pg_map_names[i]) >=
-		    (int)sizeof(path)) {
-			err = -ENAMETOOLONG;
-			fprintf(stderr, "failed to open pinned map %s in %s: %s\n",
-				pg_map_names[i], dir, strerror(-err));
-			goto err;
-		}
-		m->fd[i] = bpf_obj_get(path);
-		if (m->fd[i] < 0) {
-			err = -errno;
-			fprintf(stderr, "failed to open pinned map %s: %s\n", path, strerror(-err));
-			goto err;
-		}
-	}
-	return 0;
-err:
-	pg_maps_close(m);
-	return err;
-}
-
-void pg_maps_close(struct pg_maps *m)
-{
-	for (int i = 0; i < PG_MAP_NR; i++) {
-		if (m->owned && m->fd[i] >= 0)
-			close(m->fd[i]);
-		m->fd[i] = -1;
-	}
-	m->owned = false;
-}
 
 int pg_active_gen(const struct pg_maps *m, __u32 *gen)
 {
@@ -124,33 +47,6 @@ int pg_activate(const struct pg_maps *m, __u32 gen)
 		return err;
 	}
 	return 0;
-}
-
-int pg_counter_read(int fd, __u32 key, struct pg_counter *sum)
-{
-	int ncpus = libbpf_num_possible_cpus(), err = 0;
-	struct pg_counter *v;
-
-	if (ncpus < 0)
-		return ncpus;
-	/* struct pg_counter is a multiple of 8 bytes: per-CPU values are packed. */
-	v = calloc(ncpus, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	memset(sum, 0, sizeof(*sum));
-	if (bpf_map_lookup_elem(fd, &key, v) < 0) {
-		err = -errno;
-		goto out;
-	}
-	for (int i = 0; i < ncpus; i++) {
-		sum->packets += v[i].packets;
-		sum->bytes += v[i].bytes;
-		if (v[i].last_ns > sum->last_ns)
-			sum->last_ns = v[i].last_ns;
-	}
-out:
-	free(v);
-	return err;
 }
 
 /* Batch-write n consecutive array slots starting at key first. */

@@ -25,8 +25,8 @@
  *
  * Usage text for the commands: PG_OPS_USAGE.
  */
-#ifndef PG_OPS_H
-#define PG_OPS_H
+#ifndef PG_OPTIONS_H
+#define PG_OPTIONS_H
 
 #include <getopt.h>
 
@@ -69,4 +69,4 @@ int pg_ops_option(struct pg_ops_opts *o, int c, const char *arg);
 int pg_ops_start(const struct pg_ops_opts *o);
 void pg_ops_stop(void);
 
-#endif /* PG_OPS_H */
+#endif /* PG_OPTIONS_H */

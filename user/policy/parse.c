@@ -18,13 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/addr.h"
 #include "policy/policy.h"
 #include "policy/policy_internal.h"
 
-/* A policy file larger than this is refused by pg_policy_load: a 10,000-rule policy is about
- * 400 KiB, so this is far beyond any real policy and keeps a mistaken path (a disk image)
- * from being read into memory. */
-#define PG_POLICY_MAX_BYTES (64u << 20)
 /* Set names: a letter or '_', then letters, digits, '_', '-' or '.'. */
 #define PG_SET_NAME_MAX 63
 /* Errors reported per file before the parser gives up on it. */
@@ -412,11 +409,8 @@ static int parse_peer(struct parser *ps, struct tok *t, struct peerlist *pl, str
 		}
 	}
 	/* ::ffff:a.b.c.d is the IPv4 address it carries: it prints, compares and matches as one. */
-	if (six && peer.prefixlen >= 96) {
-		static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-		peer.v4 = !memcmp(peer.addr, mapped, sizeof(mapped));
-	}
+	if (six && peer.prefixlen >= 96)
+		peer.v4 = pg_addr_is_v4(peer.addr);
 	return push_peer(ps, pl, &peer) ? 0 : -ENOMEM;
 }
 
@@ -1169,59 +1163,19 @@ out:
 int pg_policy_load(const char *path, struct pg_policy **out, struct pg_diags *d)
 {
 	struct pg_loc loc = { path, 0, 0 };
-	bool is_stdin = !strcmp(path, "-");
-	size_t len = 0, cap = 0;
 	char *buf = NULL;
-	FILE *f;
+	size_t len = 0;
 	int err;
 
 	*out = NULL;
-	f = is_stdin ? stdin : fopen(path, "re");
-	if (!f) {
-		err = -errno;
-		goto fail;
+	err = pg_policy_read_text(path, &buf, &len);
+	if (err) {
+		if (pg_diag_add(d, &loc, false, "failed to read policy: %s",
+				pg_policy_read_strerror(err)))
+			return -ENOMEM;
+		return -EINVAL;
 	}
-	errno = 0;
-	for (;;) {
-		size_t n;
-
-		if (len == cap) {
-			char *nb;
-
-			if (cap >= PG_POLICY_MAX_BYTES) {
-				err = -EFBIG;
-				goto fail;
-			}
-			cap = cap ? cap * 2 : 65536;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				err = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0) {
-			if (ferror(f)) {
-				err = errno ? -errno : -EIO;
-				goto fail;
-			}
-			break;
-		}
-	}
-	err = pg_policy_parse(is_stdin ? "<stdin>" : path, buf, len, out, d);
-	goto out;
-fail:
-	/* A directory opens but fails to read (EISDIR): the cause is named either way. */
-	if (pg_diag_add(d, &loc, false, "failed to read policy: %s",
-			err == -EFBIG ? "larger than 64 MiB" : strerror(-err)))
-		err = -ENOMEM;
-	else
-		err = -EINVAL;
-out:
-	if (f && !is_stdin)
-		fclose(f);
+	err = pg_policy_parse(!strcmp(path, "-") ? "<stdin>" : path, buf, len, out, d);
 	free(buf);
 	return err;
 }

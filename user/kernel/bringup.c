@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Bringing enforcement up (see up.h). */
+/* Bringing enforcement up (see bringup.h). */
 #include <errno.h>
 #include <limits.h>
 #include <linux/magic.h>
@@ -12,43 +12,8 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "kernel/up.h"
+#include "kernel/bringup.h"
 #include "common/util.h"
-
-int pg_parse_ll(const char *s, long long min, long long max, long long *out)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (!*s || *end || errno == EINVAL)
-		return -EINVAL;
-	if (errno == ERANGE || v < min || v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
-int pg_abs_path(const char *path, char *buf, size_t size)
-{
-	char cwd[PATH_MAX];
-	size_t n;
-
-	if (path[0] == '/') {
-		n = snprintf(buf, size, "%s", path);
-	} else {
-		if (!getcwd(cwd, sizeof(cwd)))
-			return -errno;
-		n = snprintf(buf, size, "%s/%s", cwd, path);
-	}
-	if (n >= size)
-		return -ENAMETOOLONG;
-	/* No trailing slash: "/sys/fs/bpf/portguard/" and ".../portguard" are one state. */
-	while (n > 1 && buf[n - 1] == '/')
-		buf[--n] = '\0';
-	return 0;
-}
 
 int pg_up_option(struct pg_up_opts *o, int opt, const char *arg)
 {

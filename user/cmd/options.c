@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Options of run/monitor for metrics and logs. See ops.h. */
+/* Options of run/monitor for metrics and logs. See options.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/ops.h"
+#include "cmd/options.h"
 
 /* "1048576", "64K", "100M", "1G": binary multiples, as logrotate's size does. */
 static int parse_size(const char *arg, __u64 *out)
@@ -40,6 +40,8 @@ int pg_ops_option(struct pg_ops_opts *o, int c, const char *arg)
 
 	switch (c) {
 	case PG_OPT_METRICS:
+		if (pg_metrics_addr_check(arg))
+			return -EINVAL;
 		o->metrics = arg;
 		return 1;
 	case PG_OPT_LOG_FILE:
