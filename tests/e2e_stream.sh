@@ -12,7 +12,8 @@
 #   - a monitor reading the ring without a daemon, while 1,000 violations arrive and a run
 #     starts: it moves to the daemon's stream; every record once, none lost;
 #   - the socket is mode 0600 in a 0700 directory.
-PG_CASES="run-start monitors-subscribed four-streams-all four-streams-same stopped-others-all
+PG_CASES="run-start monitors-subscribed four-streams-all four-streams-same text-monitor-all
+	stopped-others-all
 	stopped-catches-up monitors-end-with-daemon socket-mode cut-off-said cut-off-others-all
 	cut-off-counted cut-off-monitor-says handover-moved handover-all-once"
 source "$(dirname "$0")/lib.sh"
@@ -73,7 +74,10 @@ fi
 pg_ok run-start
 start_monitor "$PG_TMP/a.json"; A=$MON
 start_monitor "$PG_TMP/b.json"; B=$MON
-pg_check monitors-subscribed eval 'subscribed "$PG_TMP/a.json" && subscribed "$PG_TMP/b.json"'
+pg_bg "$PORTGUARD" monitor --pin-dir "$pins" >"$PG_TMP/t.txt" 2>"$PG_TMP/t.txt.err"
+T=$PG_BG_PID
+pg_check monitors-subscribed eval 'subscribed "$PG_TMP/a.json" && subscribed "$PG_TMP/b.json" &&
+	subscribed "$PG_TMP/t.txt"'
 
 send 20000 20999
 streams=("$out" "$PG_TMP/log.json" "$PG_TMP/a.json" "$PG_TMP/b.json")
@@ -91,6 +95,11 @@ for f in "${streams[@]:1}"; do
 	violations "$f" 20000 20999 | cmp -s - "$PG_TMP/ref" || { ok=1; pg_log "$f differs"; }
 done
 [ $ok = 0 ] && pg_ok four-streams-same || pg_fail four-streams-same
+# A text subscriber: one line per record, the same 1,000 ports.
+text_ports() { grep -oE -- "-> $SRV4:2[0-9]{4}" "$1" | sort -u | wc -l; }
+pg_wait_for 10 test "$(text_ports "$PG_TMP/t.txt")" -ge 1000
+pg_check text-monitor-all test "$(text_ports "$PG_TMP/t.txt")" = 1000
+pg_stop "$T"
 
 # --- one monitor stopped ---------------------------------------------------------------------
 kill -STOP "$B"

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 
 #include "cmd/command.h"
+#include "common/clock.h"
 #include "cmd/pinned.h"
 #include "common/util.h"
 #include "kernel/confirm.h"
@@ -85,10 +86,8 @@ static int begin_change(const struct pg_maps *m, const char *dir, long long seco
 static void say_deadline(const struct pg_pending *p, const char *dir)
 {
 	char when[40];
-	time_t t = p->deadline_ns / 1000000000ull;
-	struct tm tm;
 
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	pg_rfc3339(p->deadline_ns, when, sizeof(when));
 	fprintf(stderr, "portguard: the change is rolled back at %s (in %u s) unless `portguard "
 			"confirm%s%s` runs before; %s keeps the timer\n", when, p->seconds,
 		strcmp(dir, PG_PIN_DIR_DEFAULT) ? " --pin-dir " : "",

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "common/clock.h"
 #include "kernel/confirm.h"
 #include "kernel/loader.h"
 #include "output/fanout.h"
@@ -31,19 +32,6 @@ const char *pg_change_state_name(__u32 state)
 	return state < sizeof(state_names) / sizeof(state_names[0]) && state_names[state]
 		       ? state_names[state]
 		       : "?";
-}
-
-static __u64 clock_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-__u64 pg_boottime_ns(void)
-{
-	return clock_ns(CLOCK_BOOTTIME);
 }
 
 static int path_of(const char *pin_dir, char *buf, size_t size)
@@ -108,11 +96,9 @@ out:
 
 static void say_pending(const struct pg_pending *p, const char *what)
 {
-	char when[64];
-	time_t t = p->deadline_ns / 1000000000ull;
-	struct tm tm;
+	char when[40];
 
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	pg_rfc3339(p->deadline_ns, when, sizeof(when));
 	fprintf(stderr, "portguard: %s refused: the change to %s (sha256 %.12s) awaits "
 			"confirmation until %s; run `portguard confirm`, or wait for it to be "
 			"rolled back\n", what, p->new_info.policy, p->new_info.sha256, when);
@@ -156,9 +142,9 @@ int pg_change_begin(const struct pg_maps *m, const char *pin_dir, unsigned secon
 	}
 	p->old_gen = gen;
 	p->new_gen = pg_other_gen(gen);
-	p->id = clock_ns(CLOCK_REALTIME);
+	p->id = (__u64)pg_realtime_ns();
 	p->deadline_ns = p->id + seconds * 1000000000ull;
-	p->deadline_boot_ns = pg_boottime_ns() + seconds * 1000000000ull;
+	p->deadline_boot_ns = (__u64)pg_boottime_ns() + seconds * 1000000000ull;
 	p->new_info = p->old_info;
 	return 0;
 }
@@ -214,7 +200,7 @@ int pg_change_confirm(const char *pin_dir, struct pg_pending *p)
 		goto out;
 	}
 	p->state = PG_CHANGE_CONFIRMED;
-	p->settled_ns = clock_ns(CLOCK_REALTIME);
+	p->settled_ns = (__u64)pg_realtime_ns();
 	err = pending_write(pin_dir, p);
 out:
 	pg_unlock(lock);
@@ -232,9 +218,10 @@ int pg_change_expire(const char *pin_dir, bool wait, struct pg_pending *p)
 	if (lock < 0)
 		return lock;
 	err = pg_pending_read(pin_dir, p);
-	if (err || p->state != PG_CHANGE_PENDING || pg_boottime_ns() < p->deadline_boot_ns)
+	if (err || p->state != PG_CHANGE_PENDING ||
+	    (__u64)pg_boottime_ns() < p->deadline_boot_ns)
 		goto out;
-	p->settled_ns = clock_ns(CLOCK_REALTIME);
+	p->settled_ns = (__u64)pg_realtime_ns();
 	/* Unloaded, or the reload never switched (killed before it did): nothing to take
 	 * back. */
 	if (pg_maps_from_pins(&m, pin_dir) || pg_active_gen(&m, &gen) || gen != p->new_gen) {
@@ -268,13 +255,13 @@ out:
 
 static void keeper_main(const char *pin_dir, __u64 id, __u64 deadline)
 {
-	__u64 started = pg_boottime_ns(), now;
+	__u64 started = (__u64)pg_boottime_ns(), now;
 	struct pg_pending p;
 	int r;
 
 	openlog("portguard", LOG_PID, LOG_DAEMON);
 	for (;;) {
-		now = pg_boottime_ns();
+		now = (__u64)pg_boottime_ns();
 		r = pg_pending_read(pin_dir, &p);
 		if (!r && p.id == id && p.state != PG_CHANGE_PENDING)
 			return; /* confirmed, or settled by another */
@@ -354,7 +341,7 @@ int pg_change_watch_start(struct pg_change_watch *w, const char *pin_dir, struct
 		lock = pg_lock(pin_dir);
 		if (!pg_pending_read(pin_dir, p) && p->state == PG_CHANGE_PENDING) {
 			p->state = PG_CHANGE_VOID;
-			p->settled_ns = clock_ns(CLOCK_REALTIME);
+			p->settled_ns = (__u64)pg_realtime_ns();
 			pending_write(pin_dir, p);
 			fprintf(stderr, "portguard: the change to %s that awaited confirmation is "
 					"superseded by this run's policy; it will not be rolled back\n",
@@ -370,7 +357,7 @@ int pg_change_watch_start(struct pg_change_watch *w, const char *pin_dir, struct
 
 int pg_change_tick(struct pg_change_watch *w, const char *pin_dir, struct pg_pending *p)
 {
-	__u64 now = pg_boottime_ns();
+	__u64 now = (__u64)pg_boottime_ns();
 
 	if (now < w->next_ns)
 		return 0;

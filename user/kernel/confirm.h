@@ -99,7 +99,4 @@ int pg_change_watch_start(struct pg_change_watch *w, const char *pin_dir, struct
  * change applied, confirmed, rolled back), else 0. */
 int pg_change_tick(struct pg_change_watch *w, const char *pin_dir, struct pg_pending *p);
 
-/* CLOCK_BOOTTIME now, ns. */
-__u64 pg_boottime_ns(void);
-
 #endif /* PG_CONFIRM_H */
