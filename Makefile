@@ -19,10 +19,19 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 CFLAGS ?= -O2 -g
-USER_CFLAGS := $(CPPFLAGS) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD) \
-	-D_GNU_SOURCE -MMD -MP
-LDLIBS := -lbpf -lelf -lz -lpthread
-BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$(ARCH) -I. -Iinclude -Ibpf -MMD -MP
+# Distributions pass their hardening flags through CPPFLAGS, CFLAGS and LDFLAGS: all honoured.
+# Warnings are errors only with WERROR=1 (CI sets it), so a newer compiler does not break a
+# user's build.
+WERROR ?= 0
+PKG_CONFIG ?= pkg-config
+WERROR_FLAGS := $(if $(filter 1,$(WERROR)),-Werror)
+LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+LIBBPF_LIBS := $(or $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null),-lbpf)
+USER_CFLAGS := $(CPPFLAGS) $(CFLAGS) -std=gnu11 -Wall -Wextra $(WERROR_FLAGS) -Iinclude -Iuser \
+	-I$(BUILD) -D_GNU_SOURCE -MMD -MP
+LDLIBS := $(LIBBPF_LIBS) -lelf -lz -lpthread
+BPF_CFLAGS := -target bpf -O2 -g -Wall $(WERROR_FLAGS) -D__TARGET_ARCH_$(ARCH) -I. -Iinclude -Ibpf \
+	-MMD -MP
 
 BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -31,9 +40,12 @@ SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 # read the maps), output/ (events, metrics, log sinks), cmd/ (one file per command), common/.
 USER_SRCS := $(sort $(wildcard user/*.c user/*/*.c))
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
-# Everything but main() and the commands (cmd/*.c register with main.c's dispatcher): what
-# the unit tests link against.
+# Everything but main() and the commands (main.c's table lists cmd/*.c): what the unit
+# tests link against.
 LIB_OBJS := $(filter-out $(BUILD)/user/main.o $(BUILD)/user/cmd/%.o,$(USER_OBJS))
+# The policy language as a library: no libbpf. test_policy links it alone, without -lbpf,
+# so that the build itself keeps the rule.
+POLICY_OBJS := $(filter $(BUILD)/user/policy/%.o,$(USER_OBJS)) $(BUILD)/user/common/addr.o
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
@@ -42,7 +54,7 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 # and its "rm" line would follow the suite's closing summary.
 .SECONDARY: $(SKELS) $(BPF_OBJS) $(TEST_BINS:%=%.o)
 .PHONY: all check test fuzz demo bench deps install uninstall deb clean vmlinux help \
-	need-bpf-tools need-cc need-libbpf need-deb-tools dist-files
+	need-bpf-tools need-cc need-libbpf need-deps need-deb-tools dist-files
 
 all: $(BUILD)/portguard
 
@@ -78,24 +90,36 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o | need-bpf-tools
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-# Every user object may embed a skeleton; they are generated before any is compiled.
-$(BUILD)/user/%.o: user/%.c $(SKELS) | need-cc need-libbpf
+# The skeletons are generated before any object is compiled (order-only); which object
+# includes which skeleton, and so is rebuilt when it changes, the -MMD files say.
+$(BUILD)/user/%.o: user/%.c | $(SKELS) need-cc need-libbpf
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $(LIBBPF_CFLAGS) -c $< -o $@
+
+# The policy library is compiled without libbpf's flags.
+$(BUILD)/user/policy/%.o: user/policy/%.c | need-cc
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
 $(BUILD)/portguard: $(USER_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%.o: tests/%.c $(SKELS) | need-cc need-libbpf
+$(BUILD)/tests/%.o: tests/%.c | $(SKELS) need-cc need-libbpf
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -Itests -c $< -o $@
+	$(Q)$(CC) $(USER_CFLAGS) $(LIBBPF_CFLAGS) -Itests -c $< -o $@
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# No -lbpf: a libbpf call in the policy library fails this link.
+$(BUILD)/tests/test_policy: $(BUILD)/tests/test_policy.o $(POLICY_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
 
 check: $(BUILD)/portguard $(TEST_BINS)
 	$(Q)[ "$$(id -u)" != 0 ] || tests/nspawn_root.sh >/dev/null || true
@@ -129,10 +153,19 @@ fuzz: $(FUZZERS:%=$(BUILD)/fuzz_%)
 		grep -E '^stat::number_of_executed_units|^Done' $(BUILD)/fuzz_$$f.log | tr '\n' ' '; echo; \
 	done
 
-demo: deps $(BUILD)/portguard
+# demo and bench install nothing themselves: a missing package is named, with the command
+# that installs it (make deps).
+need-deps:
+	@missing=$$(for p in $(DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+			|| echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "missing packages:" $$missing; \
+		echo "run: sudo make deps"; exit 1; fi
+
+demo: need-deps $(BUILD)/portguard
 	$(Q)BUILD=$(abspath $(BUILD)) demo/demo.sh
 
-bench: deps $(BUILD)/portguard
+bench: need-deps $(BUILD)/portguard
 	$(Q)BUILD=$(abspath $(BUILD)) $(MAKE) -C bench
 
 # Debian packages for building, testing, the demo and the benchmarks.

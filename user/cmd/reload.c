@@ -13,46 +13,10 @@
 
 #include "cmd/command.h"
 #include "common/clock.h"
-#include "cmd/pinned.h"
 #include "common/util.h"
 #include "kernel/confirm.h"
 #include "kernel/bringup.h"
 #include "output/fanout.h"
-
-/* --confirm SECONDS (or --confirm=SECONDS), taken out of argv before the pin-directory
- * options are parsed. Returns 0 or 2 (printed). */
-static int confirm_arg(int *argc, char **argv, long long *seconds)
-{
-	const char *v;
-	int i, j, take;
-
-	for (i = 1; i < *argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			break;
-		if (!strcmp(argv[i], "--confirm")) {
-			if (i + 1 >= *argc) {
-				fprintf(stderr, "portguard: --confirm needs SECONDS\n");
-				return 2;
-			}
-			v = argv[i + 1];
-			take = 2;
-		} else if (!strncmp(argv[i], "--confirm=", 10)) {
-			v = argv[i] + 10;
-			take = 1;
-		} else {
-			continue;
-		}
-		if (pg_parse_ll(v, 1, 86400, seconds)) {
-			fprintf(stderr, "portguard: --confirm is seconds, 1-86400, not '%s'\n", v);
-			return 2;
-		}
-		for (j = i; j + take <= *argc; j++)
-			argv[j] = argv[j + take];
-		*argc -= take;
-		i--;
-	}
-	return 0;
-}
 
 /*
  * Record the change and make sure something will roll it back, before anything is written:
@@ -97,31 +61,31 @@ static void say_deadline(const struct pg_pending *p, const char *dir)
 
 static int cmd_reload(int argc, char **argv)
 {
-	struct pg_enforce_opts o = { .ratelimit_ms = -1, .events_per_sec = -1 };
+	struct pg_enforce_opts o;
 	struct pg_maps m = { .owned = false };
+	struct pg_cmdline cl;
+	const char *dir = cl.pin_dir;
 	struct pg_policy_src src = { 0 };
 	struct pg_enforced done;
 	struct pg_config cur = { .mode = 0xff };
-	char dir[PATH_MAX];
 	int lock = -1, r, status = 1;
 	long long confirm = 0;
 	struct pg_pending change;
 	__u32 gen;
 
-	r = confirm_arg(&argc, argv, &confirm);
+	r = pg_cmdline_parse(&pg_cmd_reload, argc, argv, &cl);
 	if (r)
 		return r;
-	r = pg_pin_dir_arg(argc, argv, 1, NULL, &o.dry_run, dir, sizeof(dir));
-	if (r)
-		return r;
+	o = cl.up.enforce;
+	confirm = cl.confirm;
 	pg_libbpf_setup(pg_verbose);
 	/* The new policy is checked before anything is locked or touched. */
-	if (pg_policy_read(argv[optind], &src)) {
+	if (pg_policy_read(cl.args[0], &src)) {
 		fprintf(stderr, "portguard: reload rejected; the policy in force stays\n");
 		return 1;
 	}
 	lock = pg_lock(dir);
-	if (lock == -ENOENT || (lock >= 0 && !pg_loaded_at(dir))) {
+	if (lock == -ENOENT || (lock >= 0 && !pg_pins_loaded(dir))) {
 		fprintf(stderr, "portguard: nothing loaded at %s (use load or run)\n", dir);
 		goto out;
 	}
@@ -164,5 +128,15 @@ out:
 	return status;
 }
 
-PG_COMMAND(reload, 32, "POLICY [--dry-run] [--confirm SECONDS] [--pin-dir DIR]",
-	   "swap the policy of the pinned state atomically", cmd_reload)
+static const enum pg_opt_id reload_opts[] = { PG_OPT_DRY_RUN, PG_OPT_CONFIRM, PG_OPT_PIN_DIR,
+					      PG_OPT_END };
+
+const struct pg_command pg_cmd_reload = {
+	.name = "reload",
+	.args = "POLICY",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = reload_opts,
+	.summary = "swap the policy of the pinned state atomically",
+	.run = cmd_reload,
+};
