@@ -29,7 +29,7 @@ LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS := $(or $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null),-lbpf)
 USER_CFLAGS := $(CPPFLAGS) $(CFLAGS) -std=gnu11 -Wall -Wextra $(WERROR_FLAGS) -Iinclude -Iuser \
 	-I$(BUILD) -D_GNU_SOURCE -MMD -MP
-LDLIBS := $(LIBBPF_LIBS) -lelf -lz
+LDLIBS := $(LIBBPF_LIBS) -lelf -lz -lpthread
 BPF_CFLAGS := -target bpf -O2 -g -Wall $(WERROR_FLAGS) -D__TARGET_ARCH_$(ARCH) -I. -Iinclude -Ibpf \
 	-MMD -MP
 

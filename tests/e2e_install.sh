@@ -71,7 +71,7 @@ has 'Type=notify' &&
 	has 'Environment=PORTGUARD_POLICY= PORTGUARD_OPTS=' &&
 	grep -q '^ExecStartPre=.*no policy configured: set PORTGUARD_POLICY in /etc/portguard/portguard.conf' "$unit" &&
 	has "ExecReload=/bin/sh -c '/usr/sbin/portguard check \"\$\$PORTGUARD_POLICY\" >/dev/null && kill -HUP \"\$\$MAINPID\"'" &&
-	has 'CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_SYS_ADMIN' &&
+	has 'CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_SYS_ADMIN CAP_DAC_READ_SEARCH' &&
 	has 'ProtectSystem=strict' && has 'ProtectKernelTunables=no' && has 'ReadOnlyPaths=/sys' &&
 	has 'ReadWritePaths=/sys/fs/bpf' && has 'NoNewPrivileges=yes' && has 'ProtectHome=yes' &&
 	has 'Restart=on-abnormal' && has 'Before=network-pre.target shutdown.target' &&

@@ -86,6 +86,9 @@ pg_setup() {
 		[ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ]; then
 		mkdir -p /run/netns && mount -t tmpfs -o size=1m,mode=0755 pg-netns /run/netns &&
 			pg_defer "umount -l /run/netns"
+		# The daemon's sockets and pending changes (PG_RUN_DIR) likewise.
+		mkdir -p /run/portguard && mount -t tmpfs -o size=1m,mode=0700 pg-run /run/portguard &&
+			pg_defer "umount -l /run/portguard"
 	fi
 }
 

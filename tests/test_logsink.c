@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -146,12 +147,23 @@ TEST(keep_zero_starts_over_and_max_size_zero_never_rotates)
 
 TEST(write_failures_are_counted_and_reported)
 {
-	struct pg_logsink_opts o = { .file = "/dev/full", .max_size = 0 };
-	char rec[64], err[4096];
-	int fds[2], saved;
+	char rec[64], err[4096], dir[64], path[128], fill[4096] = { 0 };
+	struct pg_logsink_opts o = { .file = path, .max_size = 0 };
+	int fds[2], saved, fd;
 	ssize_t n;
 
-	/* /dev/full fails every write with ENOSPC: the file sink of a full disk. */
+	/* A full disk: a one-page tmpfs, filled. (Not /dev/full: only a regular file is a log
+	 * file.) Private mounts need root and a mount namespace of the suite's own. */
+	if (getuid() || !getenv("PG_IN_UNSHARE"))
+		SKIP("needs root in the suite's mount namespace (a full tmpfs)");
+	tmpdir(dir, sizeof(dir));
+	ASSERT_EQ(0, mount("pg-full", dir, "tmpfs", 0, "size=4k"));
+	snprintf(path, sizeof(path), "%s/events.json", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	ASSERT_TRUE(fd >= 0);
+	while (write(fd, fill, sizeof(fill)) > 0)
+		;
+	close(fd);
 	ASSERT_EQ(0, pipe(fds));
 	saved = dup(2);
 	dup2(fds[1], 2);
@@ -168,9 +180,11 @@ TEST(write_failures_are_counted_and_reported)
 	n = read(fds[0], err, sizeof(err) - 1);
 	err[n > 0 ? n : 0] = '\0';
 	/* Reported once when the outage starts, and the total at close. */
-	ASSERT_TRUE(strstr(err, "failed to write log record to /dev/full: No space left on "
-				"device") != NULL);
-	ASSERT_TRUE(strstr(err, "3 log records could not be written to /dev/full") != NULL);
+	umount2(dir, MNT_DETACH);
+	rmtree(dir);
+	ASSERT_TRUE(strstr(err, "failed to write log record to ") != NULL);
+	ASSERT_TRUE(strstr(err, "events.json: No space left on device") != NULL);
+	ASSERT_TRUE(strstr(err, "3 log records could not be written to ") != NULL);
 	ASSERT_TRUE(strstr(strstr(err, "failed to write") + 1, "failed to write") == NULL);
 
 	/* A log file that cannot be created fails at open, naming it. */

@@ -20,7 +20,7 @@ struct pg_command {
 };
 
 extern const struct pg_command pg_cmd_check, pg_cmd_run, pg_cmd_load, pg_cmd_unload,
-	pg_cmd_reload, pg_cmd_monitor, pg_cmd_status, pg_cmd_explain, pg_cmd_audit;
+	pg_cmd_reload, pg_cmd_confirm, pg_cmd_monitor, pg_cmd_status, pg_cmd_explain, pg_cmd_audit;
 
 /* -v on the command line: libbpf's own messages are shown. */
 extern int pg_verbose;

@@ -203,6 +203,25 @@ static int set_syslog_socket(struct pg_cmdline *cl, const char *arg)
 	return 0;
 }
 
+static int set_monitor_buffer(struct pg_cmdline *cl, const char *arg)
+{
+	if (pg_parse_ll(arg, 4096, 1LL << 30, &cl->monitor_buffer)) {
+		fprintf(stderr, "portguard: --monitor-buffer is bytes, 4096-1073741824, not '%s'\n",
+			arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_confirm(struct pg_cmdline *cl, const char *arg)
+{
+	if (pg_parse_ll(arg, 1, 86400, &cl->confirm)) {
+		fprintf(stderr, "portguard: --confirm is seconds, 1-86400, not '%s'\n", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static const struct opt_def defs[PG_OPT_MAX - PG_OPT_IFACE] = {
 #define D(id, n, a, fn) [id - PG_OPT_IFACE] = { n, a, fn }
 	D(PG_OPT_IFACE, "iface", "IF", set_iface),
@@ -222,6 +241,8 @@ static const struct opt_def defs[PG_OPT_MAX - PG_OPT_IFACE] = {
 	D(PG_OPT_LOG_MAX_SIZE, "log-max-size", "BYTES", set_log_max_size),
 	D(PG_OPT_LOG_KEEP, "log-keep", "N", set_log_keep),
 	D(PG_OPT_SYSLOG, "syslog", NULL, set_syslog),
+	D(PG_OPT_MONITOR_BUFFER, "monitor-buffer", "BYTES", set_monitor_buffer),
+	D(PG_OPT_CONFIRM, "confirm", "SECONDS", set_confirm),
 	D(PG_OPT_SYSLOG_SOCKET, "syslog-socket", "PATH", set_syslog_socket),
 #undef D
 };
@@ -303,9 +324,12 @@ usage:
 
 int pg_ops_start(const struct pg_ops_opts *o)
 {
+	struct pg_logsink_opts log = o->log;
 	int err;
 
-	err = pg_logsink_open(&o->log);
+	/* run and monitor: the file is written by a thread of its own (logsink.h). */
+	log.async = true;
+	err = pg_logsink_open(&log);
 	if (err)
 		return err;
 	if (o->metrics) {

@@ -47,6 +47,8 @@ enum pg_opt_id {
 	PG_OPT_LOG_KEEP,
 	PG_OPT_SYSLOG,
 	PG_OPT_SYSLOG_SOCKET,
+	PG_OPT_MONITOR_BUFFER,
+	PG_OPT_CONFIRM,
 	PG_OPT_MAX,
 };
 
@@ -69,6 +71,8 @@ struct pg_cmdline {
 	struct pg_up_opts up;	/* --iface ... --dry-run --rate-* --no-events; up.pin_dir too */
 	struct pg_ops_opts ops; /* --metrics, --log-*, --syslog* */
 	bool json, prometheus, keep;
+	long long monitor_buffer; /* run --monitor-buffer BYTES; 0: the default */
+	long long confirm;	  /* reload --confirm SECONDS; 0: none */
 	char pin_dir[PATH_MAX]; /* --pin-dir (or the default), absolute */
 	char **args;		/* the positional arguments */
 	int nargs;

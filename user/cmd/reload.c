@@ -7,12 +7,57 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
 #include "cmd/command.h"
+#include "common/clock.h"
 #include "common/util.h"
+#include "kernel/confirm.h"
 #include "kernel/bringup.h"
+#include "output/fanout.h"
+
+/*
+ * Record the change and make sure something will roll it back, before anything is written:
+ * the daemon serving this pin directory keeps the timer in its event loop; without one, a
+ * detached keeper of its own. Either survives this process and its session.
+ */
+static int begin_change(const struct pg_maps *m, const char *dir, long long seconds,
+			struct pg_pending *p)
+{
+	char sock[PATH_MAX];
+	int err, keeper = 0;
+
+	err = pg_change_begin(m, dir, seconds, p);
+	if (err)
+		return err;
+	err = pg_run_path(dir, "sock", sock, sizeof(sock));
+	if (err)
+		return err;
+	if (!pg_fanout_serving(sock)) {
+		keeper = pg_change_keeper(dir, p->id, p->deadline_boot_ns);
+		if (keeper < 0) {
+			fprintf(stderr, "portguard: failed to start the rollback keeper: %s; "
+					"nothing changed\n", strerror(-keeper));
+			return keeper;
+		}
+	}
+	p->keeper = keeper;
+	return pg_change_record(dir, p);
+}
+
+static void say_deadline(const struct pg_pending *p, const char *dir)
+{
+	char when[40];
+
+	pg_rfc3339(p->deadline_ns, when, sizeof(when));
+	fprintf(stderr, "portguard: the change is rolled back at %s (in %u s) unless `portguard "
+			"confirm%s%s` runs before; %s keeps the timer\n", when, p->seconds,
+		strcmp(dir, PG_PIN_DIR_DEFAULT) ? " --pin-dir " : "",
+		strcmp(dir, PG_PIN_DIR_DEFAULT) ? dir : "",
+		p->keeper ? "a detached process" : "the daemon");
+}
 
 static int cmd_reload(int argc, char **argv)
 {
@@ -24,12 +69,15 @@ static int cmd_reload(int argc, char **argv)
 	struct pg_enforced done;
 	struct pg_config cur = { .mode = 0xff };
 	int lock = -1, r, status = 1;
+	long long confirm = 0;
+	struct pg_pending change;
 	__u32 gen;
 
 	r = pg_cmdline_parse(&pg_cmd_reload, argc, argv, &cl);
 	if (r)
 		return r;
 	o = cl.up.enforce;
+	confirm = cl.confirm;
 	pg_libbpf_setup(pg_verbose);
 	/* The new policy is checked before anything is locked or touched. */
 	if (pg_policy_read(cl.args[0], &src)) {
@@ -54,10 +102,19 @@ static int cmd_reload(int argc, char **argv)
 		o.events_per_sec = cur.events_per_sec;
 		o.no_events = !cur.events;
 	}
+	if (confirm ? begin_change(&m, dir, confirm, &change)
+		    : pg_change_check_idle(dir, "reload"))
+		goto out;
 	if (pg_enforce(&m, &src, &o, &done)) {
 		fprintf(stderr, "portguard: reload failed; the policy in force stays\n");
+		if (confirm) {
+			change.state = PG_CHANGE_VOID;
+			pg_change_record(dir, &change);
+		}
 		goto out;
 	}
+	if (confirm)
+		pg_change_applied(&m, dir, &change);
 	fprintf(stderr, "portguard: reloaded %s (%s, %u rule slots, generation %u) at %s\n",
 		src.path, done.mode ? "dry-run" : "enforce", done.nrules, done.gen, dir);
 	/* A run --dry-run overrides the policy's mode; a reload without --dry-run does not. */
@@ -65,6 +122,8 @@ static int cmd_reload(int argc, char **argv)
 		fprintf(stderr, "portguard: note: the mode changed from %s to %s%s\n",
 			cur.mode ? "dry-run" : "enforce", done.mode ? "dry-run" : "enforce",
 			done.mode ? "" : " (reload --dry-run keeps dry-run)");
+	if (confirm)
+		say_deadline(&change, dir);
 	status = 0;
 out:
 	pg_maps_close(&m);
@@ -73,7 +132,8 @@ out:
 	return status;
 }
 
-static const enum pg_opt_id reload_opts[] = { PG_OPT_DRY_RUN, PG_OPT_PIN_DIR, PG_OPT_END };
+static const enum pg_opt_id reload_opts[] = { PG_OPT_DRY_RUN, PG_OPT_CONFIRM, PG_OPT_PIN_DIR,
+					      PG_OPT_END };
 
 const struct pg_command pg_cmd_reload = {
 	.name = "reload",

@@ -15,8 +15,11 @@
 
 #include "cmd/command.h"
 #include "output/events.h"
+#include "output/fanout.h"
+#include "output/stdout.h"
 #include "cmd/options.h"
 #include "kernel/bringup.h"
+#include "kernel/confirm.h"
 #include "common/clock.h"
 #include "common/util.h"
 
@@ -81,6 +84,27 @@ static bool same_ifaces(const struct pg_up *up, const struct pg_policy *p)
 	return true;
 }
 
+/* A reload --confirm applied, confirmed, rolled back: a change record (and a word on
+ * stderr when this daemon rolled it back). */
+static void report_change(struct pg_stream *s, const struct pg_pending *p)
+{
+	struct pg_change_info c = {
+		.state = pg_change_state_name(p->state),
+		.policy = p->new_info.policy,
+		.sha256 = p->new_info.sha256,
+		.previous_policy = p->old_info.policy,
+		.previous_sha256 = p->old_info.sha256,
+		.deadline_ns = p->deadline_ns,
+		.seconds = p->seconds,
+	};
+
+	if (p->state == PG_CHANGE_ROLLED_BACK)
+		fprintf(stderr, "portguard: rolled back the change to %s: not confirmed within "
+				"%u s; %s (sha256 %.12s) is in force again\n", p->new_info.policy,
+			p->seconds, p->old_info.policy, p->old_info.sha256);
+	pg_stream_change(s, &c);
+}
+
 /* SIGHUP: re-read the same file. A policy with errors changes nothing. */
 static void reload(struct pg_up *up, const struct pg_up_opts *o, struct pg_stream *s,
 		   const char *policy)
@@ -102,6 +126,13 @@ static void reload(struct pg_up *up, const struct pg_up_opts *o, struct pg_strea
 		return;
 	}
 	lock = pg_lock(up->pin_dir);
+	/* A change awaiting confirmation keeps the generation it would restore: untouched. */
+	if (lock >= 0 && pg_change_check_idle(up->pin_dir, "reload on SIGHUP")) {
+		pg_unlock(lock);
+		pg_policy_src_free(&src);
+		notify("READY=1");
+		return;
+	}
 	err = lock < 0 ? lock : pg_enforce(&up->l.maps, &src, &o->enforce, &done);
 	pg_unlock(lock);
 	if (err) {
@@ -128,9 +159,49 @@ static void serve_metrics(void *pin_dir)
 	pg_metrics_serve(pin_dir);
 }
 
+static void serve_subscribers(void *unused)
+{
+	(void)unused;
+	pg_fanout_serve();
+}
+
+/*
+ * Become the ring's only consumer and serve the stream to monitors: listen on the pin
+ * directory's socket, then wait for the monitors that read the ring without a daemon to
+ * subscribe and let go of it. A failure here costs the monitors, not enforcement: it is said
+ * and the daemon goes on. Returns the consumer lock's fd, or -1.
+ */
+static int serve_stream(const char *pin_dir, size_t buffer)
+{
+	char sock[PATH_MAX], lock[PATH_MAX];
+	int fd;
+
+	if (pg_run_path(pin_dir, "sock", sock, sizeof(sock)) ||
+	    pg_run_path(pin_dir, "lock", lock, sizeof(lock)) || pg_run_dir_prepare() ||
+	    pg_fanout_open(sock, buffer)) {
+		fprintf(stderr, "portguard: monitors cannot subscribe to this daemon; events are "
+				"still written to its own outputs\n");
+		return -1;
+	}
+	fd = pg_ring_lock(lock, true, 5000, &exiting);
+	if (fd == -EWOULDBLOCK)
+		fprintf(stderr, "portguard: a monitor reading the ring did not hand over within "
+				"5 s (stopped?); until it exits, it may read records this daemon "
+				"does not\n");
+	else if (fd < 0)
+		fprintf(stderr, "portguard: failed to lock %s: %s\n", lock, strerror(-fd));
+	/* The monitors that handed over are waiting in the backlog, hello sent: they get
+	 * every record from the first this daemon reads. */
+	pg_fanout_accept_all();
+	return fd;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	bool json, keep, unloaded = false, ops_started = false;
+	bool stdout_queued = false;
+	struct pg_change_watch cw;
+	struct pg_pending change;
 	char active[PATH_MAX + 16];
 	struct pg_stream_info info;
 	struct pg_stream *s = NULL;
@@ -139,7 +210,8 @@ static int cmd_run(int argc, char **argv)
 	char policy[PATH_MAX];
 	struct pg_up_opts o;
 	struct pg_up up;
-	int r, err, lock;
+	int r, err, lock, ring_lock = -1;
+	size_t monitor_buffer;
 
 	r = pg_cmdline_parse(&pg_cmd_run, argc, argv, &cl);
 	if (r)
@@ -148,6 +220,7 @@ static int cmd_run(int argc, char **argv)
 	ops = cl.ops;
 	json = cl.json;
 	keep = cl.keep;
+	monitor_buffer = cl.monitor_buffer ? cl.monitor_buffer : PG_FANOUT_DEFAULT_BUFFER;
 	o.policy = cl.args[0];
 	o.owner = true;
 	if (pg_abs_path(o.policy, policy, sizeof(policy)))
@@ -174,9 +247,17 @@ static int cmd_run(int argc, char **argv)
 	if (up.l.takeover)
 		fprintf(stderr, "portguard: took over the enforcement pinned at %s\n", up.pin_dir);
 
+	/* Scrapes are answered by a thread of their own: the loop never waits on one. */
+	pg_metrics_thread_start(up.pin_dir);
+	if (!pg_stdout_open())
+		stdout_queued = true;
+	ring_lock = serve_stream(up.pin_dir, monitor_buffer);
 	s = pg_stream_new(&(struct pg_stream_opts){
 		.json = json,
 		.out = stdout,
+		.out_sink = stdout_queued ? pg_stdout_write : NULL,
+		.record_sink = pg_fanout_send,
+		.more = { { pg_fanout_fd(), serve_subscribers, NULL } },
 		.events_fd = up.l.maps.fd[PG_MAP_EVENTS],
 		.rule_meta_fd = up.l.maps.fd[PG_MAP_RULE_META],
 		.config_fd = up.l.maps.fd[PG_MAP_CONFIG],
@@ -195,6 +276,8 @@ static int cmd_run(int argc, char **argv)
 	snprintf(active, sizeof(active), "%s/pg_active", up.pin_dir);
 	info_of(&up, &info, policy);
 	pg_stream_info(s, "start", &info);
+	if (pg_change_watch_start(&cw, up.pin_dir, &change) == 1)
+		report_change(s, &change);
 	notify("READY=1\nSTATUS=enforcing");
 
 	while (!exiting) {
@@ -203,12 +286,15 @@ static int cmd_run(int argc, char **argv)
 			reload(&up, &o, s, policy);
 			continue;
 		}
-		r = pg_stream_poll(s, 250);
+		/* 100 ms at most between two looks at the flags the signals set. */
+		r = pg_stream_poll(s, 100);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "portguard: failed to read events: %s\n", strerror(-r));
 			err = r;
 			break;
 		}
+		if (pg_change_tick(&cw, up.pin_dir, &change))
+			report_change(s, &change);
 		if (access(active, F_OK)) {
 			fprintf(stderr, "portguard: the state at %s was unloaded (portguard unload); "
 					"exiting\n", up.pin_dir);
@@ -218,7 +304,12 @@ static int cmd_run(int argc, char **argv)
 	}
 out:
 	notify("STOPPING=1");
+	pg_fanout_close(unloaded ? "the state was unloaded" : "the daemon stopped");
 	pg_stream_free(s);
+	if (ring_lock >= 0)
+		close(ring_lock);
+	if (stdout_queued)
+		pg_stdout_close(200);
 	if (ops_started)
 		pg_ops_stop();
 	if (unloaded) {
@@ -241,7 +332,8 @@ out:
 	return err ? 1 : 0;
 }
 
-static const enum pg_opt_id run_opts[] = { PG_OPTS_UP, PG_OPT_JSON, PG_OPT_KEEP, PG_OPT_RATE_WINDOW, PG_OPT_RATE_LIMIT, PG_OPT_NO_EVENTS, PG_OPTS_OPS, PG_OPT_END };
+static const enum pg_opt_id run_opts[] = { PG_OPTS_UP, PG_OPT_JSON, PG_OPT_KEEP, PG_OPT_RATE_WINDOW, PG_OPT_RATE_LIMIT, PG_OPT_NO_EVENTS,
+					   PG_OPT_MONITOR_BUFFER, PG_OPTS_OPS, PG_OPT_END };
 
 const struct pg_command pg_cmd_run = {
 	.name = "run",

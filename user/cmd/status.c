@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +24,31 @@
 #include "common/clock.h"
 #include "output/json.h"
 #include "output/names.h"
+#include "common/util.h"
 #include "kernel/attached.h"
+#include "kernel/confirm.h"
 #include "kernel/snapshot.h"
 
 /* Loaded, but the kernel does not run portguard everywhere the state says: see above. */
 #define PG_EXIT_NOT_ENFORCING 3
+
+/* The change awaiting confirmation at pin_dir, or NULL. */
+static struct pg_pending *pending_of(const char *pin_dir, struct pg_pending *p)
+{
+	char dir[PATH_MAX];
+
+	if (pg_abs_path(pin_dir, dir, sizeof(dir)) || pg_pending_read(dir, p) ||
+	    p->state != PG_CHANGE_PENDING)
+		return NULL;
+	return p;
+}
+
+static long long pending_left(const struct pg_pending *p)
+{
+	__u64 now = pg_boottime_ns();
+
+	return now >= p->deadline_boot_ns ? 0 : (p->deadline_boot_ns - now + 999999999) / 1000000000;
+}
 
 static const char *mode_name(const struct pg_snapshot *s)
 {
@@ -72,7 +93,8 @@ static const char *point_kind(const struct pg_point *p)
 	return p->kind == PG_POINT_IFACE ? "iface" : "cgroup";
 }
 
-static void print_text(const struct pg_snapshot *s, const struct pg_enforcement *e)
+static void print_text(const struct pg_snapshot *s, const struct pg_enforcement *e,
+		       const struct pg_pending *pc)
 {
 	char ts[40], name[IF_NAMESIZE + 1];
 
@@ -108,6 +130,14 @@ static void print_text(const struct pg_snapshot *s, const struct pg_enforcement 
 	printf("\n");
 	pg_rfc3339(s->info.loaded_at * 1000000000LL, ts, sizeof(ts));
 	printf("loaded:     %s (took %.3f ms, generation %u)\n", ts, s->info.load_ns / 1e6, s->gen);
+	if (pc) {
+		pg_rfc3339(pc->deadline_ns, ts, sizeof(ts));
+		printf("pending:    this change awaits `portguard confirm`; rolled back at %s (in "
+		       "%lld s) to ", ts, pending_left(pc));
+		put_text(pc->old_info.policy);
+		printf(" (sha256 %.12s) otherwise, by %s\n", pc->old_info.sha256,
+		       pc->keeper ? "a detached keeper" : "the daemon");
+	}
 
 	printf("\n%12s %14s  %-27s  %s\n", "PACKETS", "BYTES", "LAST HIT", "RULE");
 	for (size_t i = 0; i < s->nrules; i++) {
@@ -146,7 +176,8 @@ static void print_text(const struct pg_snapshot *s, const struct pg_enforcement 
 	       (unsigned long long)s->events[PG_EVS_BUDGET], pg_event_stat_name(PG_EVS_BUDGET));
 }
 
-static void print_json(const struct pg_snapshot *s, const struct pg_enforcement *e)
+static void print_json(const struct pg_snapshot *s, const struct pg_enforcement *e,
+		       const struct pg_pending *pc)
 {
 	char ts[40], name[IF_NAMESIZE + 1];
 	struct pg_out out;
@@ -196,6 +227,21 @@ static void print_json(const struct pg_snapshot *s, const struct pg_enforcement 
 		pg_json_object_end(&j);
 	}
 	pg_json_array_end(&j);
+	pg_json_name(&j, "pending");
+	if (pc) {
+		pg_json_object_start(&j);
+		pg_rfc3339(pc->deadline_ns, ts, sizeof(ts));
+		pg_json_str_field(&j, "deadline", ts);
+		pg_json_int_field(&j, "seconds_left", pending_left(pc));
+		pg_json_uint_field(&j, "confirm_seconds", pc->seconds);
+		pg_json_str_field(&j, "keeper", pc->keeper ? "detached" : "daemon");
+		pg_json_int_field(&j, "keeper_pid", pc->keeper);
+		pg_json_str_field(&j, "previous_policy", pc->old_info.policy);
+		pg_json_str_field(&j, "previous_sha256", pc->old_info.sha256);
+		pg_json_object_end(&j);
+	} else {
+		pg_json_null(&j);
+	}
 	pg_json_name(&j, "reasons");
 	pg_json_object_start(&j);
 	for (unsigned i = 0; i < PG_R_MAX; i++) {
@@ -237,6 +283,7 @@ static int cmd_status(int argc, char **argv)
 	struct pg_cmdline cl;
 	const char *pin_dir = cl.pin_dir, *what = NULL;
 	struct pg_enforcement e;
+	struct pg_pending change, *pc;
 	struct pg_snapshot s;
 	bool json, prom;
 	int err;
@@ -287,10 +334,11 @@ static int cmd_status(int argc, char **argv)
 		pg_snapshot_free(&s);
 		return 1;
 	}
+	pc = pending_of(pin_dir, &change);
 	if (json)
-		print_json(&s, &e);
+		print_json(&s, &e, pc);
 	else
-		print_text(&s, &e);
+		print_text(&s, &e, pc);
 	pg_snapshot_free(&s);
 	if (!e.enforcing && !json)
 		fprintf(stderr, "portguard: loaded at %s but not enforcing (see state above)\n",

@@ -19,6 +19,11 @@ long long pg_monotonic_ns(void)
 	return clock_ns(CLOCK_MONOTONIC);
 }
 
+long long pg_boottime_ns(void)
+{
+	return clock_ns(CLOCK_BOOTTIME);
+}
+
 long long pg_realtime_ns(void)
 {
 	return clock_ns(CLOCK_REALTIME);

@@ -13,6 +13,8 @@
 long long pg_monotonic_ns(void);
 /* CLOCK_REALTIME in ns. */
 long long pg_realtime_ns(void);
+/* CLOCK_BOOTTIME in ns: a deadline that neither clock steps nor suspend move (confirm.h). */
+long long pg_boottime_ns(void);
 /* CLOCK_REALTIME - CLOCK_MONOTONIC now, in ns: turns bpf_ktime_get_ns() into wall time. */
 long long pg_clock_offset_ns(void);
 /* A CLOCK_MONOTONIC time (bpf_ktime_get_ns) as CLOCK_REALTIME ns; 0 stays 0 (never), and a

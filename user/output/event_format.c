@@ -285,3 +285,25 @@ int pg_event_format_suppressed(const __u64 delta[PG_EVS_MAX], long long now_ns,
 	return end(&o);
 }
 
+int pg_event_format_change(const struct pg_change_info *c, long long now_ns,
+			   const struct pg_event_fmt *f, char *buf, size_t size)
+{
+	char ts[40];
+	struct out o;
+
+	begin(&o, f, buf, size);
+	timestamp_member(&o, now_ns);
+	if (o.json)
+		member_str(&o, "event_type", "change");
+	else
+		member_str(&o, NULL, "change");
+	member_str(&o, "state", c->state);
+	member_str(&o, "policy", c->policy ? c->policy : "");
+	member_str(&o, "sha256", c->sha256 ? c->sha256 : "");
+	member_str(&o, "previous_policy", c->previous_policy ? c->previous_policy : "");
+	member_str(&o, "previous_sha256", c->previous_sha256 ? c->previous_sha256 : "");
+	pg_rfc3339(c->deadline_ns, ts, sizeof(ts));
+	member_str(&o, "deadline", ts);
+	member_num(&o, "confirm_seconds", c->seconds);
+	return end(&o);
+}

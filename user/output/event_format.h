@@ -44,6 +44,16 @@ struct pg_stream_info {
 	double load_ms;
 };
 
+/* What a {"event_type":"change"} record tells: a reload --confirm applied (state
+ * "pending"), confirmed, or rolled back (kernel/confirm.h). */
+struct pg_change_info {
+	const char *state;
+	const char *policy, *sha256;		       /* the change */
+	const char *previous_policy, *previous_sha256; /* what a rollback restores */
+	long long deadline_ns;			       /* CLOCK_REALTIME */
+	unsigned seconds;			       /* --confirm SECONDS */
+};
+
 /*
  * Format one ring buffer record as a line (no trailing newline) into buf. Returns the length,
  * or -ENOSPC when buf is too small (512 bytes always suffice; 1024 with long cgroup paths).
@@ -56,5 +66,8 @@ int pg_event_format_info(const char *event_type, const struct pg_stream_info *in
 /* The {"event_type":"suppressed","count":N} record: delta[] indexed by enum pg_event_stat. */
 int pg_event_format_suppressed(const __u64 delta[PG_EVS_MAX], long long now_ns,
 			       const struct pg_event_fmt *f, char *buf, size_t size);
+/* The {"event_type":"change"} record. */
+int pg_event_format_change(const struct pg_change_info *c, long long now_ns,
+			   const struct pg_event_fmt *f, char *buf, size_t size);
 
 #endif /* PG_EVENT_FORMAT_H */

@@ -20,11 +20,12 @@
 struct pg_stream {
 	struct pg_stream_opts o;
 	struct pg_event_fmt fmt;
-	struct pg_event_fmt fmt_json; /* for the JSON sink when stdout is text */
+	struct pg_event_fmt fmt_json, fmt_text; /* fmt's settings in each format */
 	struct ring_buffer *rb;
 	__u64 last[PG_EVS_MAX];
 	long long next_tick_ns;
 	int printed;
+	bool consume; /* reading the ring (pg_stream_consume) */
 	struct pg_cgroup_names *cgroups;
 	struct pg_rule_cache *rules;
 };
@@ -61,37 +62,72 @@ static void refresh_modes(struct pg_stream *s)
 
 	for (g = 0; g < PG_NGEN; g++)
 		if (!bpf_map_lookup_elem(s->o.config_fd, &g, &c))
-			s->fmt.gen_mode[g] = c.mode;
+			s->fmt.gen_mode[g] = s->fmt_json.gen_mode[g] = s->fmt_text.gen_mode[g] =
+				c.mode;
 }
 
-static void print_line(struct pg_stream *s, const char *line, int n)
+/* A record to render: a violation, a start/reload/monitor record, a suppressed count, a
+ * change. */
+struct rec {
+	const struct pg_event *e;
+	const char *info_type;
+	const struct pg_stream_info *info;
+	const __u64 *delta;
+	const struct pg_change_info *change;
+	long long now_ns;
+};
+
+static int render(const struct rec *r, const struct pg_event_fmt *f, char *buf, size_t size)
 {
-	if (n < 0)
-		return;
-	fprintf(s->o.out, "%s\n", line);
-	fflush(s->o.out);
-	if (s->o.json && s->o.json_sink)
-		s->o.json_sink(line);
+	if (r->e)
+		return pg_event_format(r->e, f, buf, size);
+	if (r->info)
+		return pg_event_format_info(r->info_type, r->info, r->now_ns, f, buf, size);
+	if (r->change)
+		return pg_event_format_change(r->change, r->now_ns, f, buf, size);
+	return pg_event_format_suppressed(r->delta, r->now_ns, f, buf, size);
 }
 
-/* The JSON sink gets its own rendering when stdout is text. */
-static void sink_json(struct pg_stream *s, int n, const char *line)
+/* One record to every output: stdout in its format, the JSON sink, the subscribers (both
+ * renderings). Each rendering is made once, and only if someone takes it. */
+static void emit(struct pg_stream *s, const struct rec *r)
 {
-	if (n >= 0 && !s->o.json && s->o.json_sink)
-		s->o.json_sink(line);
+	char json[4096], text[4096];
+	bool want_json = s->o.json || s->o.json_sink || s->o.record_sink;
+	bool want_text = !s->o.json || s->o.record_sink;
+	int nj = -1, nt = -1, n;
+	char *line;
+
+	if (want_json)
+		nj = render(r, &s->fmt_json, json, sizeof(json) - 1);
+	if (want_text)
+		nt = render(r, &s->fmt_text, text, sizeof(text) - 1);
+	line = s->o.json ? json : text;
+	n = s->o.json ? nj : nt;
+	if (n >= 0) {
+		if (s->o.out_sink) {
+			line[n] = '\n';
+			s->o.out_sink(line, n + 1);
+			line[n] = '\0';
+		} else {
+			fprintf(s->o.out, "%s\n", line);
+			fflush(s->o.out);
+		}
+	}
+	if (nj >= 0 && s->o.json_sink)
+		s->o.json_sink(json);
+	if (s->o.record_sink && (nj >= 0 || nt >= 0))
+		s->o.record_sink(nj >= 0 ? json : NULL, nt >= 0 ? text : NULL);
 }
 
 static int handle_event(void *ctx, void *data, size_t len)
 {
 	struct pg_stream *s = ctx;
 	struct pg_event e = { 0 };
-	char line[2048];
 
 	/* A record from a newer or older build may differ in size: take what both know. */
 	memcpy(&e, data, len < sizeof(e) ? len : sizeof(e));
-	print_line(s, line, pg_event_format(&e, &s->fmt, line, sizeof(line)));
-	if (!s->o.json && s->o.json_sink)
-		sink_json(s, pg_event_format(&e, &s->fmt_json, line, sizeof(line)), line);
+	emit(s, &(struct rec){ .e = &e });
 	s->printed++;
 	return 0;
 }
@@ -128,7 +164,6 @@ struct pg_stream *pg_stream_new(const struct pg_stream_opts *o)
 		.cgroup_path = cgroup_cb,
 		.ctx = s,
 	};
-	refresh_modes(s);
 	s->rules = pg_rule_cache_new(o->rule_meta_fd, o->config_fd);
 	if (!s->rules) {
 		pg_cgroup_names_free(s->cgroups);
@@ -138,9 +173,13 @@ struct pg_stream *pg_stream_new(const struct pg_stream_opts *o)
 	}
 	s->fmt_json = s->fmt;
 	s->fmt_json.json = true;
+	s->fmt_text = s->fmt;
+	s->fmt_text.json = false;
+	refresh_modes(s);
 	/* Suppressed counts are reported from now on, not those of an earlier run. */
 	read_event_stats(o->event_stats_fd, s->last);
 	s->next_tick_ns = pg_monotonic_ns() + 1000000000LL;
+	s->consume = !o->no_consume;
 	s->rb = ring_buffer__new(o->events_fd, handle_event, s, NULL);
 	if (!s->rb) {
 		err = errno;
@@ -156,7 +195,6 @@ struct pg_stream *pg_stream_new(const struct pg_stream_opts *o)
 static void tick(struct pg_stream *s)
 {
 	__u64 now[PG_EVS_MAX], delta[PG_EVS_MAX];
-	char line[512];
 	int i;
 
 	if (read_event_stats(s->o.event_stats_fd, now))
@@ -164,39 +202,36 @@ static void tick(struct pg_stream *s)
 	for (i = 0; i < PG_EVS_MAX; i++)
 		delta[i] = now[i] >= s->last[i] ? now[i] - s->last[i] : now[i];
 	memcpy(s->last, now, sizeof(now));
-	if (delta[PG_EVS_RING_FULL] + delta[PG_EVS_RATE_LIMITED] + delta[PG_EVS_BUDGET]) {
-		long long now_ns = pg_realtime_ns();
-
-		print_line(s, line,
-			   pg_event_format_suppressed(delta, now_ns, &s->fmt, line, sizeof(line)));
-		if (!s->o.json && s->o.json_sink)
-			sink_json(s, pg_event_format_suppressed(delta, now_ns, &s->fmt_json, line,
-								sizeof(line)), line);
-	}
+	if (delta[PG_EVS_RING_FULL] + delta[PG_EVS_RATE_LIMITED] + delta[PG_EVS_BUDGET])
+		emit(s, &(struct rec){ .delta = delta, .now_ns = pg_realtime_ns() });
 	/* Follow wall clock steps (NTP) so timestamps stay right on a long run. */
 	s->fmt.clock_offset_ns = pg_clock_offset_ns();
 	s->fmt_json.clock_offset_ns = s->fmt.clock_offset_ns;
+	s->fmt_text.clock_offset_ns = s->fmt.clock_offset_ns;
 }
 
 int pg_stream_poll(struct pg_stream *s, int timeout_ms)
 {
-	struct pollfd pfd[2] = {
-		{ .fd = ring_buffer__epoll_fd(s->rb), .events = POLLIN },
+	struct pollfd pfd[2 + PG_STREAM_MORE] = {
+		{ .fd = s->consume ? ring_buffer__epoll_fd(s->rb) : -1, .events = POLLIN },
 		{ .fd = s->o.extra_ready ? s->o.extra_fd : -1, .events = POLLIN },
 	};
 	long long now;
-	int err = 0;
+	int err = 0, k;
 
 	s->printed = 0;
-	/* One wait for the ring and the extra fd (poll skips a negative fd). */
-	if (poll(pfd, 2, timeout_ms) < 0)
+	for (k = 0; k < PG_STREAM_MORE; k++)
+		pfd[2 + k] = (struct pollfd){ .fd = s->o.more[k].ready ? s->o.more[k].fd : -1,
+					      .events = POLLIN };
+	/* One wait for the ring and the extra fds (poll skips a negative fd). */
+	if (poll(pfd, 2 + PG_STREAM_MORE, timeout_ms) < 0)
 		err = -errno;
 	if (err && err != -EINTR)
 		return err;
 	/* Copy the sources of a version a reload made since the last poll, before the reload
 	 * after next overwrites them while its events may still be in the ring. */
 	pg_rule_cache_refresh(s->rules);
-	if (pfd[0].revents) {
+	if (s->consume && pfd[0].revents) {
 		int r = ring_buffer__consume(s->rb);
 
 		if (r < 0 && r != -EINTR)
@@ -204,8 +239,11 @@ int pg_stream_poll(struct pg_stream *s, int timeout_ms)
 	}
 	if (pfd[1].revents)
 		s->o.extra_ready(s->o.extra_ctx);
+	for (k = 0; k < PG_STREAM_MORE; k++)
+		if (pfd[2 + k].revents)
+			s->o.more[k].ready(s->o.more[k].ctx);
 	now = pg_monotonic_ns();
-	if (now >= s->next_tick_ns) {
+	if (s->consume && now >= s->next_tick_ns) {
 		/* Drain what is already in the ring first: events precede the count of those
 		 * that did not fit. */
 		ring_buffer__consume(s->rb);
@@ -217,16 +255,21 @@ int pg_stream_poll(struct pg_stream *s, int timeout_ms)
 
 void pg_stream_info(struct pg_stream *s, const char *event_type, const struct pg_stream_info *i)
 {
-	long long now_ns = pg_realtime_ns();
-	char line[4096];
-
 	refresh_modes(s);
-	s->fmt_json.gen_mode[0] = s->fmt.gen_mode[0];
-	s->fmt_json.gen_mode[1] = s->fmt.gen_mode[1];
-	print_line(s, line, pg_event_format_info(event_type, i, now_ns, &s->fmt, line, sizeof(line)));
-	if (!s->o.json && s->o.json_sink)
-		sink_json(s, pg_event_format_info(event_type, i, now_ns, &s->fmt_json, line,
-						  sizeof(line)), line);
+	emit(s, &(struct rec){ .info_type = event_type, .info = i, .now_ns = pg_realtime_ns() });
+}
+
+void pg_stream_change(struct pg_stream *s, const struct pg_change_info *c)
+{
+	emit(s, &(struct rec){ .change = c, .now_ns = pg_realtime_ns() });
+}
+
+void pg_stream_consume(struct pg_stream *s, bool on)
+{
+	/* Whatever is in the ring now is read before a hand-over. */
+	if (s->consume && !on)
+		ring_buffer__consume(s->rb);
+	s->consume = on;
 }
 
 void pg_stream_free(struct pg_stream *s)

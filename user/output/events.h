@@ -17,6 +17,8 @@
 /* The running stream of one pinned state. */
 struct pg_stream;
 
+#define PG_STREAM_MORE 4
+
 struct pg_stream_opts {
 	bool json;
 	FILE *out;
@@ -29,8 +31,22 @@ struct pg_stream_opts {
 	int extra_fd;
 	void (*extra_ready)(void *ctx);
 	void *extra_ctx;
+	/* More of them (the subscriber socket, ...); a NULL ready() ends the list. */
+	struct pg_stream_extra {
+		int fd;
+		void (*ready)(void *ctx);
+		void *ctx;
+	} more[PG_STREAM_MORE];
 	/* Every record also goes, as JSON, to this (the log sinks), whatever the stdout format. */
 	void (*json_sink)(const char *json);
+	/* When set, the stdout lines go here (with their newline) instead of to out: a queue
+	 * that never blocks the loop (sinkq.h). */
+	void (*out_sink)(const char *line, size_t len);
+	/* Every record in both renderings, JSON and text (without newlines), for the
+	 * subscribers of the daemon's stream (fanout.h). */
+	void (*record_sink)(const char *json, const char *text);
+	/* Start without reading the ring (pg_stream_consume turns it on). */
+	bool no_consume;
 };
 
 /* Returns NULL and sets errno on failure. */
@@ -38,8 +54,14 @@ struct pg_stream *pg_stream_new(const struct pg_stream_opts *o);
 /* Wait up to timeout_ms for records and print them; also reports suppressed events once a
  * second. Returns the records printed, or -errno; -EINTR when a signal interrupted it. */
 int pg_stream_poll(struct pg_stream *s, int timeout_ms);
+/* Stop or start reading the ring (the rest of the stream goes on: records given to it,
+ * the extra fds). Stopping reads what the ring holds first: the consumer that takes over
+ * starts right after the last record this one printed. */
+void pg_stream_consume(struct pg_stream *s, bool on);
 /* Emit a start or reload record (re-reads each generation's mode first). */
 void pg_stream_info(struct pg_stream *s, const char *event_type, const struct pg_stream_info *i);
+/* Emit a change record. */
+void pg_stream_change(struct pg_stream *s, const struct pg_change_info *c);
 void pg_stream_free(struct pg_stream *s);
 
 #endif /* PG_EVENTS_H */

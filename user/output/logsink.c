@@ -15,14 +15,23 @@
 #include <unistd.h>
 
 #include "output/logsink.h"
+#include "output/sinkq.h"
 #include "common/clock.h"
+
+/* file_open(): something other than a regular file is at the path (no errno says it). */
+#define PG_ENOTREG 4096
 
 static struct {
 	bool open;
 	struct pg_logsink_opts o;
 	char *file;
 	int fd;
+	dev_t dev;
+	ino_t ino;
 	__u64 size;
+	/* With o.async, file records go through this queue to a writer thread: a disk that
+	 * stalls holds that thread, never the event loop. */
+	struct pg_sinkq *q;
 	bool syslog;
 	struct sockaddr_un sun;
 	socklen_t sun_len;
@@ -41,7 +50,7 @@ static const char *sink_name(int sink)
 
 static void failed(int sink, int err)
 {
-	ls.st.failed[sink]++;
+	__atomic_add_fetch(&ls.st.failed[sink], 1, __ATOMIC_RELAXED);
 	ls.lost_in_outage[sink]++;
 	if (!ls.failing[sink])
 		fprintf(stderr,
@@ -53,7 +62,7 @@ static void failed(int sink, int err)
 
 static void succeeded(int sink)
 {
-	ls.st.written[sink]++;
+	__atomic_add_fetch(&ls.st.written[sink], 1, __ATOMIC_RELAXED);
 	if (ls.failing[sink])
 		fprintf(stderr, "portguard: log writes to %s recovered; %llu records were lost\n",
 			sink_name(sink), (unsigned long long)ls.lost_in_outage[sink]);
@@ -62,23 +71,79 @@ static void succeeded(int sink)
 }
 
 /* O_APPEND, so that each record is one write at the end even if someone else appends too;
- * mode 0600 because the records name the hosts and ports that probed us. */
+ * mode 0600 because the records name the hosts and ports that probed us, applied on every
+ * open, also to a file that was there. O_NOFOLLOW and the checks after it: as root, a symlink
+ * or a file of someone else's at PATH must not get our records (or their mode changed). */
 static int file_open(void)
 {
 	struct stat st;
+	int err;
 
-	ls.fd = open(ls.file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	ls.fd = open(ls.file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
+				      O_NONBLOCK, 0600);
+	/* ELOOP: PATH is a symlink; ENXIO: a FIFO nobody reads (O_NONBLOCK does not wait for
+	 * one), or a device. */
 	if (ls.fd < 0)
-		return -errno;
+		return errno == ELOOP ? -EMLINK : errno == ENXIO ? -PG_ENOTREG : -errno;
 	if (fstat(ls.fd, &st) < 0) {
-		int err = -errno;
-
-		close(ls.fd);
-		ls.fd = -1;
-		return err;
+		err = -errno;
+		goto fail;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -PG_ENOTREG;
+		goto fail;
+	}
+	if (st.st_uid != 0) {
+		err = -EPERM;
+		goto fail;
+	}
+	if ((st.st_mode & 07777) != 0600 && fchmod(ls.fd, 0600) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	ls.dev = st.st_dev;
+	ls.ino = st.st_ino;
 	ls.size = st.st_size;
 	return 0;
+fail:
+	close(ls.fd);
+	ls.fd = -1;
+	return err;
+}
+
+/* What a file_open() error means, for the message. */
+static const char *open_error(int err)
+{
+	if (err == -EMLINK)
+		return "it is a symbolic link (refused)";
+	if (err == -PG_ENOTREG)
+		return "not a regular file (refused)";
+	if (err == -EPERM)
+		return "not owned by root (refused)";
+	return strerror(-err);
+}
+
+/* Deleted or moved away since we opened it (logrotate without copytruncate, an operator's
+ * rm): records written to the old inode would reach nobody. Open PATH again, counted. */
+static void file_check(void)
+{
+	struct stat st, fst;
+	int err;
+
+	if (ls.fd < 0)
+		return;
+	if (!fstat(ls.fd, &fst) && fst.st_nlink > 0 && !lstat(ls.file, &st) &&
+	    st.st_dev == ls.dev && st.st_ino == ls.ino)
+		return;
+	close(ls.fd);
+	ls.fd = -1;
+	__atomic_add_fetch(&ls.st.reopened, 1, __ATOMIC_RELAXED);
+	err = file_open();
+	fprintf(stderr, "portguard: log file %s was deleted or moved; %s\n", ls.file,
+		err ? "reopening it failed" : "reopened it");
+	if (err)
+		fprintf(stderr, "portguard: failed to reopen log file %s: %s\n", ls.file,
+			open_error(err));
 }
 
 /* PATH -> PATH.1 -> ... -> PATH.keep; the oldest is overwritten by the rename. keep 0 means
@@ -104,10 +169,20 @@ static int rotate(void)
 	} else if (unlink(ls.file) < 0 && errno != ENOENT && !err) {
 		err = -errno;
 	}
-	ls.st.rotations++;
+	__atomic_add_fetch(&ls.st.rotations, 1, __ATOMIC_RELAXED);
 	if (err)
 		fprintf(stderr, "portguard: failed to rotate %s: %s\n", ls.file, strerror(-err));
 	return file_open();
+}
+
+static void file_write(const char *line, size_t len);
+
+/* The writer thread's side of the queue. */
+static int file_write_q(void *ctx, const char *rec, size_t len)
+{
+	(void)ctx;
+	file_write(rec, len);
+	return 0;
 }
 
 static void file_write(const char *line, size_t len)
@@ -115,6 +190,7 @@ static void file_write(const char *line, size_t len)
 	ssize_t n;
 	int err;
 
+	file_check();
 	if (ls.o.max_size && ls.size && ls.size + len > ls.o.max_size) {
 		err = rotate();
 		if (err) {
@@ -191,16 +267,13 @@ int pg_syslog_format(const char *json, char *buf, size_t size)
 
 static int syslog_connect(void)
 {
-	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
-
 	if (ls.sock >= 0)
 		close(ls.sock);
-	ls.sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a syslog daemon that stopped reading never holds the event loop. The
+	 * socket's queue is the sink's bounded buffer; what does not fit is counted lost. */
+	ls.sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (ls.sock < 0)
 		return -errno;
-	/* A stalled syslog daemon may hold the event loop 200 ms per record at most; what
-	 * it then cannot take is counted as lost, and the ring buffer absorbs the rest. */
-	setsockopt(ls.sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(ls.sock, (struct sockaddr *)&ls.sun, ls.sun_len) < 0) {
 		int err = -errno;
 
@@ -228,7 +301,7 @@ static void syslog_write(const char *json)
 			if (err)
 				continue;
 		}
-		if (send(ls.sock, rec, n, MSG_NOSIGNAL) == n) {
+		if (send(ls.sock, rec, n, MSG_NOSIGNAL | MSG_DONTWAIT) == n) {
 			succeeded(PG_SINK_SYSLOG);
 			return;
 		}
@@ -257,10 +330,20 @@ int pg_logsink_open(const struct pg_logsink_opts *o)
 		err = file_open();
 		if (err) {
 			fprintf(stderr, "portguard: failed to open log file %s: %s\n", o->file,
-				strerror(-err));
+				open_error(err));
 			free(ls.file);
 			ls.file = NULL;
 			return err;
+		}
+		if (o->async) {
+			ls.q = pg_sinkq_new(ls.file, PG_LOG_QUEUE_BYTES, file_write_q, NULL);
+			if (!ls.q) {
+				err = -errno;
+				fprintf(stderr, "portguard: failed to start the writer of %s: %s\n",
+					o->file, strerror(-err));
+				pg_logsink_close();
+				return err;
+			}
 		}
 	}
 	if (o->syslog) {
@@ -311,7 +394,10 @@ void pg_logsink_write(const char *json)
 	}
 	memcpy(line, json, len);
 	line[len] = '\n';
-	file_write(line, len + 1);
+	if (!ls.q)
+		file_write(line, len + 1);
+	else if (pg_sinkq_push(ls.q, line, len + 1))
+		failed(PG_SINK_FILE, ENOBUFS);
 	free(line);
 }
 
@@ -322,6 +408,10 @@ const struct pg_logsink_stats *pg_logsink_stats(void)
 
 void pg_logsink_close(void)
 {
+	/* The writer first: what it still holds is written or, if the disk does not answer
+	 * within the bound, given up. */
+	pg_sinkq_free(ls.q, 500);
+	ls.q = NULL;
 	/* Only the sinks open now: a second close reports nothing twice. */
 	if (ls.file && ls.st.failed[PG_SINK_FILE])
 		fprintf(stderr, "portguard: %llu log records could not be written to %s\n",

@@ -11,7 +11,8 @@
  *   pg_logsink_write(json) for every JSON record the event stream produces, exactly the line
  *   `--json` prints (without or with its trailing newline);
  *   pg_logsink_close() at exit.
- * Single-threaded: call it from the event loop only.
+ * Single-threaded: call it from the event loop only (with o.async, the file's writes happen
+ * in a thread of the sink's own; the counters are updated atomically).
  */
 #ifndef PG_LOGSINK_H
 #define PG_LOGSINK_H
@@ -30,7 +31,12 @@ struct pg_logsink_opts {
 	unsigned keep;		 /* rotated files kept: PATH.1 (newest) .. PATH.keep */
 	bool syslog;		 /* --syslog */
 	const char *syslog_path; /* --syslog-socket PATH; NULL: /dev/log */
+	/* Write the file from a thread of its own, behind a bounded queue (run, monitor): a
+	 * stalled disk never holds the caller. Off: each write is done before it returns. */
+	bool async;
 };
+
+#define PG_LOG_QUEUE_BYTES (8u << 20)
 
 enum pg_log_sink {
 	PG_SINK_FILE = 0,
@@ -42,6 +48,7 @@ struct pg_logsink_stats {
 	__u64 written[PG_SINK_MAX];
 	__u64 failed[PG_SINK_MAX]; /* records lost */
 	__u64 rotations;
+	__u64 reopened; /* the file was deleted or moved while in use, and opened again */
 };
 
 /* Open the sinks o asks for; a sink not asked for is off. Returns 0 or -errno (the message,

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The Prometheus exposition of the pinned state (see metrics.h); metrics_http.c serves it. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "output/json.h"
 #include "output/logsink.h"
+#include "output/fanout.h"
 #include "output/metrics.h"
+#include "output/stdout.h"
 #include "output/names.h"
 #include "kernel/attached.h"
 #include "kernel/snapshot.h"
@@ -43,38 +46,93 @@ static const char *rule_action(const struct pg_rule_meta *meta)
 }
 
 /* One sample per (rule source, action): a source line that compiled to several slots is
- * summed, so that no two samples of a scrape share their labels. */
+ * summed, so that no two samples of a scrape share their labels. Linear in the rules: one
+ * pass groups the slots by (source, action) in a hash table, in order of first appearance;
+ * a second prints the groups. */
+struct group {
+	size_t first; /* the rule that names the group; SIZE_MAX: free bucket */
+	__u64 v;
+};
+
+static __u64 group_hash(const char *src, const char *act)
+{
+	__u64 h = 0xcbf29ce484222325ull;
+
+	for (; *src; src++)
+		h = (h ^ (unsigned char)*src) * 0x100000001b3ull;
+	for (; *act; act++)
+		h = (h ^ (unsigned char)*act) * 0x100000001b3ull;
+	return h;
+}
+
 static void rule_samples(FILE *f, const struct pg_snapshot *s, const char *name, int what)
 {
-	for (size_t i = 0; i < s->nrules; i++) {
+	size_t nb = 16, i, k, *order = NULL, norder = 0;
+	struct group *g = NULL;
+
+	while (nb < 2 * s->nrules)
+		nb *= 2;
+	g = malloc(nb * sizeof(*g));
+	order = malloc((s->nrules + 1) * sizeof(*order));
+	if (!g || !order)
+		goto out;
+	for (k = 0; k < nb; k++)
+		g[k] = (struct group){ .first = SIZE_MAX };
+	for (i = 0; i < s->nrules; i++) {
 		const struct pg_snapshot_rule *r = &s->rules[i];
 		const char *act = rule_action(&r->meta);
-		__u64 v = 0;
-		bool seen = false;
+		__u64 v;
 
 		if (!pg_snapshot_rule_used(s, r))
 			continue;
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = !strcmp(s->rules[k].meta.src, r->meta.src) &&
-			       !strcmp(rule_action(&s->rules[k].meta), act);
-		if (seen)
-			continue;
-		for (size_t k = i; k < s->nrules; k++) {
-			const struct pg_snapshot_rule *o = &s->rules[k];
+		for (k = group_hash(r->meta.src, act) & (nb - 1); g[k].first != SIZE_MAX;
+		     k = (k + 1) & (nb - 1)) {
+			const struct pg_snapshot_rule *o = &s->rules[g[k].first];
 
-			if (strcmp(o->meta.src, r->meta.src) || strcmp(rule_action(&o->meta), act))
-				continue;
-			if (what == 0)
-				v += o->c.packets;
-			else if (what == 1)
-				v += o->c.bytes;
-			else if (o->last_unix_ns / 1000000000ull > v)
-				v = o->last_unix_ns / 1000000000ull;
+			if (!strcmp(o->meta.src, r->meta.src) && !strcmp(rule_action(&o->meta), act))
+				break;
 		}
+		if (g[k].first == SIZE_MAX) {
+			g[k].first = i;
+			order[norder++] = k;
+		}
+		if (what == 0)
+			g[k].v += r->c.packets;
+		else if (what == 1)
+			g[k].v += r->c.bytes;
+		else if ((v = r->last_unix_ns / 1000000000ull) > g[k].v)
+			g[k].v = v;
+	}
+	for (i = 0; i < norder; i++) {
+		const struct group *e = &g[order[i]];
+		const struct pg_snapshot_rule *r = &s->rules[e->first];
+
 		fprintf(f, "%s{rule=\"", name);
 		label_value(f, r->meta.src);
-		fprintf(f, "\",action=\"%s\"} %llu\n", act, (unsigned long long)v);
+		fprintf(f, "\",action=\"%s\"} %llu\n", rule_action(&r->meta),
+			(unsigned long long)e->v);
 	}
+out:
+	free(g);
+	free(order);
+}
+
+/* This process's event stream: stdout and the subscribed monitors (fanout.h). */
+static void stream_samples(FILE *f)
+{
+	struct pg_fanout_stats fs;
+
+	pg_fanout_stats(&fs);
+	family(f, "portguard_stdout_dropped_total", "counter",
+	       "Event records stdout could not take in time (its reader stopped), dropped.");
+	fprintf(f, "portguard_stdout_dropped_total %llu\n",
+		(unsigned long long)pg_stdout_dropped());
+	family(f, "portguard_monitor_subscribers", "gauge",
+	       "Monitors subscribed to this daemon's event stream now.");
+	fprintf(f, "portguard_monitor_subscribers %llu\n", (unsigned long long)fs.subscribers);
+	family(f, "portguard_monitor_cutoffs_total", "counter",
+	       "Monitors disconnected because they stopped reading and their buffer filled.");
+	fprintf(f, "portguard_monitor_cutoffs_total %llu\n", (unsigned long long)fs.cut_off);
 }
 
 static const char enforcing_help[] =
@@ -181,6 +239,10 @@ int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats)
 	for (int i = 0; i < PG_SINK_MAX; i++)
 		fprintf(f, "portguard_log_write_failures_total{sink=\"%s\"} %llu\n", sinks[i],
 			(unsigned long long)ls->failed[i]);
+	family(f, "portguard_log_reopens_total", "counter",
+	       "Times the log file was found deleted or moved while in use, and opened again.");
+	fprintf(f, "portguard_log_reopens_total %llu\n", (unsigned long long)ls->reopened);
+	stream_samples(f);
 	return 0;
 }
 

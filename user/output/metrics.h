@@ -56,6 +56,9 @@ int pg_metrics_open(const char *addr_port);
 int pg_metrics_fd(void);
 /* Accept, read and answer whatever is ready; never blocks. pin_dir: NULL for the default. */
 void pg_metrics_serve(const char *pin_dir);
+/* Serve from a thread of its own from now on (run, monitor): a scrape, however large the
+ * policy, never holds the caller's event loop, and pg_metrics_fd() is -1. 0 or -errno. */
+int pg_metrics_thread_start(const char *pin_dir);
 void pg_metrics_close(void);
 
 /* The exposition of the state pinned under pin_dir, as /metrics answers it (log_stats: with

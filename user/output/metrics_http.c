@@ -5,7 +5,11 @@
  */
 #include <errno.h>
 #include <netdb.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +38,11 @@ static struct {
 	int ep, lfd;
 	unsigned long seq;
 	struct conn c[MAX_CONNS];
+	/* pg_metrics_thread_start(): a thread of its own serves. */
+	bool threaded;
+	int stop;
+	pthread_t thread;
+	char pin_dir[PATH_MAX];
 } m = { .ep = -1, .lfd = -1 };
 
 static int parse_addr(const char *arg, char *host, size_t hsize, char *port, size_t psize)
@@ -129,7 +138,43 @@ fail_errno:
 
 int pg_metrics_fd(void)
 {
-	return m.ep;
+	/* Served by its own thread: nothing for the caller's loop to wait on. */
+	return m.threaded ? -1 : m.ep;
+}
+
+static void *serve_thread(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&m.stop, __ATOMIC_RELAXED)) {
+		struct pollfd p = { .fd = m.ep, .events = POLLIN };
+
+		if (poll(&p, 1, 100) > 0)
+			pg_metrics_serve(m.pin_dir[0] ? m.pin_dir : NULL);
+	}
+	return NULL;
+}
+
+int pg_metrics_thread_start(const char *pin_dir)
+{
+	sigset_t all, old;
+	int err;
+
+	if (m.ep < 0 || m.threaded)
+		return 0;
+	snprintf(m.pin_dir, sizeof(m.pin_dir), "%s", pin_dir ? pin_dir : "");
+	m.stop = 0;
+	/* Signals stay with the event loop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&m.thread, NULL, serve_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		fprintf(stderr, "portguard: failed to start the metrics server: %s\n",
+			strerror(err));
+		return -err;
+	}
+	m.threaded = true;
+	return 0;
 }
 
 static void conn_close(struct conn *c)
@@ -294,6 +339,11 @@ void pg_metrics_serve(const char *pin_dir)
 
 void pg_metrics_close(void)
 {
+	if (m.threaded) {
+		__atomic_store_n(&m.stop, 1, __ATOMIC_RELAXED);
+		pthread_join(m.thread, NULL);
+		m.threaded = false;
+	}
 	if (m.ep < 0 && m.lfd < 0)
 		return; /* never opened: the connection slots are not initialized */
 	for (int i = 0; i < MAX_CONNS; i++)

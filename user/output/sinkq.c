@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Bounded record queue drained by a writer thread. See sinkq.h. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "output/sinkq.h"
+
+struct rec {
+	struct rec *next;
+	size_t len;
+	char data[];
+};
+
+struct pg_sinkq {
+	char name[64];
+	size_t cap;
+	pg_sinkq_write_fn fn;
+	void *ctx;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t more;	/* a record was queued, or stop */
+	pthread_cond_t written; /* the queue got shorter, or the writer stopped */
+	struct rec *head, *tail;
+	size_t bytes;
+	bool busy; /* the writer holds a record it is writing */
+	bool stop, stopped;
+	bool dropping; /* in an outage: said once */
+	struct pg_sinkq_stats st;
+};
+
+static void unlock(void *mu)
+{
+	pthread_mutex_unlock(mu);
+}
+
+/* On a normal exit and on cancellation (pg_sinkq_free) alike: say so to the waiter. */
+static void mark_stopped(void *arg)
+{
+	struct pg_sinkq *q = arg;
+
+	pthread_mutex_lock(&q->mu);
+	q->stopped = true;
+	pthread_cond_broadcast(&q->written);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* The next record, or NULL once stopped and empty. */
+static struct rec *next_rec(struct pg_sinkq *q)
+{
+	struct rec *r;
+
+	pthread_mutex_lock(&q->mu);
+	pthread_cleanup_push(unlock, &q->mu);
+	while (!q->head && !q->stop)
+		pthread_cond_wait(&q->more, &q->mu);
+	r = q->head;
+	if (r) {
+		q->head = r->next;
+		if (!q->head)
+			q->tail = NULL;
+		q->busy = true;
+	}
+	pthread_cleanup_pop(1);
+	return r;
+}
+
+static void write_rec(struct pg_sinkq *q, struct rec *r)
+{
+	pthread_cleanup_push(free, r);
+	q->fn(q->ctx, r->data, r->len);
+	pthread_cleanup_pop(0);
+	pthread_mutex_lock(&q->mu);
+	q->busy = false;
+	q->bytes -= r->len;
+	free(r);
+	pthread_cond_broadcast(&q->written);
+	pthread_mutex_unlock(&q->mu);
+}
+
+static void *writer(void *arg)
+{
+	struct pg_sinkq *q = arg;
+	struct rec *r;
+
+	pthread_cleanup_push(mark_stopped, q);
+	while ((r = next_rec(q)))
+		write_rec(q, r);
+	pthread_cleanup_pop(1);
+	return NULL;
+}
+
+struct pg_sinkq *pg_sinkq_new(const char *name, size_t cap, pg_sinkq_write_fn fn, void *ctx)
+{
+	struct pg_sinkq *q = calloc(1, sizeof(*q));
+	sigset_t all, old;
+	int err;
+
+	if (!q)
+		return NULL;
+	snprintf(q->name, sizeof(q->name), "%s", name);
+	q->cap = cap;
+	q->fn = fn;
+	q->ctx = ctx;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->more, NULL);
+	pthread_cond_init(&q->written, NULL);
+	/* The thread inherits this mask: signals stay with the event loop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&q->thread, NULL, writer, q);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		free(q);
+		errno = err;
+		return NULL;
+	}
+	return q;
+}
+
+int pg_sinkq_push(struct pg_sinkq *q, const char *rec, size_t len)
+{
+	struct rec *r;
+	bool full;
+
+	pthread_mutex_lock(&q->mu);
+	full = q->bytes + len > q->cap;
+	if (full) {
+		q->st.dropped++;
+		if (!q->dropping)
+			fprintf(stderr, "portguard: %s is not keeping up: its buffer of %zu bytes is "
+					"full; records are dropped and counted until it drains\n",
+				q->name, q->cap);
+		q->dropping = true;
+		pthread_mutex_unlock(&q->mu);
+		return -ENOBUFS;
+	}
+	pthread_mutex_unlock(&q->mu);
+	r = malloc(sizeof(*r) + len);
+	if (!r) {
+		__atomic_add_fetch(&q->st.dropped, 1, __ATOMIC_RELAXED);
+		return -ENOMEM;
+	}
+	r->next = NULL;
+	r->len = len;
+	memcpy(r->data, rec, len);
+	pthread_mutex_lock(&q->mu);
+	if (q->dropping && q->bytes == 0) {
+		fprintf(stderr, "portguard: %s drained; writes resumed\n", q->name);
+		q->dropping = false;
+	}
+	if (q->tail)
+		q->tail->next = r;
+	else
+		q->head = r;
+	q->tail = r;
+	q->bytes += len;
+	q->st.pushed++;
+	pthread_cond_signal(&q->more);
+	pthread_mutex_unlock(&q->mu);
+	return 0;
+}
+
+static void deadline_in(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+int pg_sinkq_drain(struct pg_sinkq *q, int timeout_ms)
+{
+	struct timespec ts;
+	int err = 0;
+
+	deadline_in(&ts, timeout_ms);
+	pthread_mutex_lock(&q->mu);
+	while ((q->head || q->busy) && !q->stopped && !err)
+		err = pthread_cond_timedwait(&q->written, &q->mu, &ts);
+	err = q->head || q->busy ? -ETIMEDOUT : 0;
+	pthread_mutex_unlock(&q->mu);
+	return err;
+}
+
+void pg_sinkq_stats(struct pg_sinkq *q, struct pg_sinkq_stats *st)
+{
+	pthread_mutex_lock(&q->mu);
+	*st = q->st;
+	st->queued = q->bytes;
+	pthread_mutex_unlock(&q->mu);
+}
+
+void pg_sinkq_free(struct pg_sinkq *q, int timeout_ms)
+{
+	struct timespec ts;
+	struct rec *r;
+	int err = 0;
+
+	if (!q)
+		return;
+	pg_sinkq_drain(q, timeout_ms);
+	pthread_mutex_lock(&q->mu);
+	q->stop = true;
+	pthread_cond_signal(&q->more);
+	if (q->head || q->busy) {
+		/* Still stuck in a write: cancel it (write is a cancellation point). */
+		pthread_cancel(q->thread);
+		if (q->head || q->busy)
+			fprintf(stderr, "portguard: %s: %zu bytes of records could not be written "
+					"before exit\n", q->name, q->bytes);
+	}
+	deadline_in(&ts, 100);
+	while (!q->stopped && !err)
+		err = pthread_cond_timedwait(&q->written, &q->mu, &ts);
+	pthread_mutex_unlock(&q->mu);
+	if (err) {
+		/* Cancelled inside the kernel, or in uninterruptible sleep: leave it (and q). */
+		pthread_detach(q->thread);
+		return;
+	}
+	pthread_join(q->thread, NULL);
+	while ((r = q->head)) {
+		q->head = r->next;
+		free(r);
+	}
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->more);
+	pthread_cond_destroy(&q->written);
+	free(q);
+}
+
+int pg_sinkq_write_fd(void *ctx, const char *rec, size_t len)
+{
+	int fd = (int)(intptr_t)ctx;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, rec, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		rec += n;
+		len -= n;
+	}
+	return 0;
+}
