@@ -30,6 +30,7 @@ const char *const pg_map_names[PG_MAP_NR] = {
 	[PG_MAP_EVENTS] = "pg_events",
 	[PG_MAP_RULE_META] = "pg_rule_meta",
 	[PG_MAP_INFO] = "pg_info",
+	[PG_MAP_FLOW_STATS] = "pg_flow_stats",
 };
 
 /* Port slots of one generation: both directions, both protocols, every port. */

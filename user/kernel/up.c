@@ -74,15 +74,35 @@ int pg_up_option(struct pg_up_opts *o, int opt, const char *arg)
 		o->pin_dir = arg;
 		return 1;
 	case 'x':
-		if (!strcmp(arg, "native") || !strcmp(arg, "drv"))
+		if (!strcmp(arg, "auto"))
+			o->xdp_mode = PG_XDP_AUTO;
+		else if (!strcmp(arg, "native") || !strcmp(arg, "drv"))
 			o->xdp_mode = PG_XDP_NATIVE;
+		else if (!strcmp(arg, "frags"))
+			o->xdp_mode = PG_XDP_FRAGS;
 		else if (!strcmp(arg, "skb") || !strcmp(arg, "generic"))
 			o->xdp_mode = PG_XDP_SKB;
+		else if (!strcmp(arg, "tc"))
+			o->xdp_mode = PG_XDP_TC;
 		else {
-			fprintf(stderr, "portguard: --xdp-mode is native or skb, not '%s'\n", arg);
+			fprintf(stderr, "portguard: --xdp-mode is auto, native, frags, skb or tc, "
+					"not '%s'\n", arg);
 			return 2;
 		}
 		return 1;
+	case 'M': {
+		long long v;
+
+		if (pg_parse_ll(arg, PG_MAX_FLOWS_MIN, PG_MAX_FLOWS_MAX, &v)) {
+			fprintf(stderr, "portguard: --max-flows is a number of flows, %d-%d, not "
+					"'%s'\n", PG_MAX_FLOWS_MIN, PG_MAX_FLOWS_MAX, arg);
+			return 2;
+		}
+		o->max_flows = v;
+		return 1;
+	}
+	case 'F':
+		return pg_flow_timeouts_parse(arg, &o->enforce) ? 2 : 1;
 	}
 	return 0;
 }
@@ -193,8 +213,12 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 		up->ifaces[i] = up->ifname[i];
 	}
 	for (i = 0; i < up->nifaces; i++) {
-		if (!if_nametoindex(up->ifaces[i])) {
-			fprintf(stderr, "portguard: interface %s not found%s\n", up->ifaces[i],
+		if (if_nametoindex(up->ifaces[i]))
+			continue;
+		if (!o->await) {
+			fprintf(stderr, "portguard: interface %s not found%s (--await-missing "
+					"leaves it awaited, for a portguard run to attach when it "
+					"appears)\n", up->ifaces[i],
 				o->nifaces ? "" : " (named in the policy)");
 			err = -EINVAL;
 			goto fail;
@@ -230,7 +254,7 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/pg_active", up->pin_dir);
 	fresh = access(path, F_OK) != 0;
-	err = pg_loader_load(&up->l, up->pin_dir, up->cgroup[0] != 0);
+	err = pg_loader_load(&up->l, up->pin_dir, up->cgroup[0] != 0, o->max_flows);
 	if (err)
 		goto fail;
 	err = pg_enforce(&up->l.maps, &up->src, &o->enforce, &up->enforced);
@@ -240,10 +264,14 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 	a.nifaces = up->nifaces;
 	a.cgroup = up->cgroup[0] ? up->cgroup : NULL;
 	a.xdp_mode = o->xdp_mode;
+	a.await = o->await;
 	err = pg_loader_attach(&up->l, &a);
 	if (err)
 		goto fail;
-	err = pg_info_set_attach(&up->l.maps, up->ifaces, up->nifaces, a.cgroup);
+	memcpy(up->ifindex, a.ifindex, sizeof(up->ifindex));
+	memcpy(up->ifmode, a.mode, sizeof(up->ifmode));
+	err = pg_info_set_attach(&up->l.maps, up->ifaces, up->ifindex, up->ifmode, up->nifaces,
+				 a.cgroup, up->l.max_flows);
 	if (err)
 		goto fail;
 	if (a.cgroup && up->src.p->deny_raw && !up->l.lsm)
@@ -260,6 +288,22 @@ fail:
 	pg_unlock(lock);
 	pg_up_close(up);
 	return err;
+}
+
+void pg_up_print_ifaces(const struct pg_up *up)
+{
+	static const char *const how[PG_IFMODE_MAX] = {
+		[PG_IFMODE_AWAITED] = "awaited: not enforced until it appears",
+		[PG_IFMODE_XDP] = "native XDP",
+		[PG_IFMODE_XDP_FRAGS] = "native XDP with frags (multi-buffer)",
+		[PG_IFMODE_XDP_SKB] = "generic XDP",
+		[PG_IFMODE_TC] = "tc ingress",
+	};
+	size_t i;
+
+	for (i = 0; i < up->nifaces; i++)
+		fprintf(stderr, "portguard: %s: %s\n", up->ifaces[i],
+			up->ifmode[i] < PG_IFMODE_MAX ? how[up->ifmode[i]] : "?");
 }
 
 void pg_up_close(struct pg_up *up)

@@ -23,6 +23,7 @@ static const char *const reason_names[PG_R_MAX] = {
 	[PG_R_VLAN_DEPTH] = "vlan-depth",
 	[PG_R_PROTO] = "proto",
 	[PG_R_RAW_SOCKET] = "raw-socket",
+	[PG_R_HDR_SPLIT] = "header-split",
 	[PG_R_PASS_RULE] = "allowed-rule",
 	[PG_R_PASS_DEFAULT] = "allowed-default",
 	[PG_R_PASS_REPLY] = "reply",
