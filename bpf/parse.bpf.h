@@ -80,11 +80,15 @@ static __always_inline bool pg_past(struct pg_cursor *c, void *hdr_end)
 	return false;
 }
 
-/* Bytes of the frame from the cursor to its end, readable part and beyond. (A pointer
- * difference: a scalar the verifier does not bound, used only in comparisons.) */
+/* Bytes of the frame from the cursor to its end, readable part and beyond. A pointer
+ * difference is a scalar the verifier does not bound, used only in comparisons; the barrier
+ * keeps the compiler from adding c->more to the end pointer first, which no verifier takes. */
 static __always_inline __u32 pg_frame_rem(const struct pg_cursor *c)
 {
-	return (__u32)(c->end - c->pos) + c->more;
+	__u64 n = (__u64)c->end - (__u64)c->pos;
+
+	asm volatile("" : "+r"(n));
+	return (__u32)n + c->more;
 }
 
 /* What parsing learned about one packet. Only the fields the parse reached are written. */

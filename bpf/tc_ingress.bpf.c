@@ -30,7 +30,10 @@ int pg_tc_ingress(struct __sk_buff *skb)
 
 	if ((__u64)skb->data_end - skb->data < want)
 		bpf_skb_pull_data(skb, want);
-	/* The pull moves the data: the pointers are read after it. */
+	/* The pull moves the data: the pointers are read after it, from the context itself
+	 * (the barrier keeps the compiler from reaching them through a moved ctx pointer,
+	 * which the verifier refuses). */
+	asm volatile("" : "+r"(skb));
 	c.pos = (void *)(long)skb->data;
 	c.end = (void *)(long)skb->data_end;
 	head = skb->data_end - skb->data;
