@@ -1565,4 +1565,85 @@ TEST(reply_to_a_flow_recorded_at_egress)
 	tc_egress_bpf__destroy(tc);
 }
 
+/* ---- flow lifetimes (flow.bpf.h): refreshed both ways, shortened by FIN and RST ---- */
+
+static struct pg_flow_val flow_of(struct fx *f, const char *laddr, const char *raddr,
+				  __u16 lport, __u16 rport)
+{
+	struct pg_flow_key k = { .lport = lport, .rport = rport, .proto = IPPROTO_TCP };
+	struct pg_flow_val v = { 0 };
+
+	mapped4(k.laddr, laddr);
+	mapped4(k.raddr, raddr);
+	ASSERT_EQ(0, bpf_map_lookup_elem(f->m.fd[PG_MAP_FLOWS], &k, &v));
+	return v;
+}
+
+static void put_flow_state(struct fx *f, __u16 lport, __u64 last_ns, __u8 state)
+{
+	struct pg_flow_key k = { .lport = lport, .rport = 443, .proto = IPPROTO_TCP };
+	struct pg_flow_val v = { .last_ns = last_ns, .state = state };
+
+	mapped4(k.laddr, "198.18.0.1");
+	mapped4(k.raddr, "198.18.0.2");
+	ASSERT_EQ(0, bpf_map_update_elem(f->m.fd[PG_MAP_FLOWS], &k, &v, BPF_ANY));
+}
+
+TEST(flows_refreshed_both_ways_and_shortened_by_fin_and_rst)
+{
+	/* The peer 198.18.0.2:443 speaks to our 198.18.0.1:4000x (idle 1 h, FIN 120 s,
+	 * RST 10 s in the fixture). */
+	const struct frame_case peer_speaks[] = {
+		{ "peer speaks first after 50 min of silence", TCP4(40001, .sport = 443), PASS,
+		  PG_R_PASS_REPLY, NONE },
+	};
+	const struct frame_case closing[] = {
+		{ "peer's fin", TCP4(40002, .sport = 443, .tcp_flags = 0x11), PASS,
+		  PG_R_PASS_REPLY, NONE },
+		{ "peer's rst", TCP4(40003, .sport = 443, .tcp_flags = 0x14), PASS,
+		  PG_R_PASS_REPLY, NONE },
+	};
+	const struct frame_case after[] = {
+		{ "ack 3 min after a fin", TCP4(40004, .sport = 443), DROP, PG_R_NOT_ALLOWED, DEF },
+		{ "ack 11 s after a rst", TCP4(40005, .sport = 443), DROP, PG_R_NOT_ALLOWED, DEF },
+		{ "ack 1 min after a fin", TCP4(40006, .sport = 443), PASS, PG_R_PASS_REPLY, NONE },
+		{ "ack 5 s after a rst", TCP4(40007, .sport = 443), PASS, PG_R_PASS_REPLY, NONE },
+	};
+	struct pg_frame_spec our_syn = TCP4(443, .src = "198.18.0.1", .dst = "198.18.0.2",
+					    .sport = 40005, .tcp_flags = 0x02);
+	struct tc_egress_bpf *tc;
+	struct pg_flow_val v;
+	struct fx f;
+	__u64 now;
+
+	fx_default(&f);
+	now = now_ns();
+	/* A reply refreshes the flow: the next idle hour counts from it, not from our send. */
+	put_flow_state(&f, 40001, now - 3000 * SEC_NS, PG_FLOW_OPEN);
+	RUN_TABLE(&f, peer_speaks);
+	v = flow_of(&f, "198.18.0.1", "198.18.0.2", 40001, 443);
+	EXPECT_TRUE(v.last_ns + 60 * SEC_NS > now);
+	EXPECT_EQ(PG_FLOW_OPEN, v.state);
+
+	put_flow_state(&f, 40002, now, PG_FLOW_OPEN);
+	put_flow_state(&f, 40003, now, PG_FLOW_FIN);
+	RUN_TABLE(&f, closing);
+	EXPECT_EQ(PG_FLOW_FIN, flow_of(&f, "198.18.0.1", "198.18.0.2", 40002, 443).state);
+	EXPECT_EQ(PG_FLOW_RST, flow_of(&f, "198.18.0.1", "198.18.0.2", 40003, 443).state);
+
+	put_flow_state(&f, 40004, now - 180 * SEC_NS, PG_FLOW_FIN);
+	put_flow_state(&f, 40005, now - 11 * SEC_NS, PG_FLOW_RST);
+	put_flow_state(&f, 40006, now - 60 * SEC_NS, PG_FLOW_FIN);
+	put_flow_state(&f, 40007, now - 5 * SEC_NS, PG_FLOW_RST);
+	RUN_TABLE(&f, after);
+
+	/* A bare SYN of ours on the ports of a flow that ended starts a new connection. */
+	tc = load_tc(&f);
+	ASSERT_EQ(0, run_tc(bpf_program__fd(tc->progs.pg_tc_egress), &our_syn));
+	v = flow_of(&f, "198.18.0.1", "198.18.0.2", 40005, 443);
+	EXPECT_EQ(PG_FLOW_OPEN, v.state);
+	EXPECT_TRUE(v.last_ns + SEC_NS > now);
+	tc_egress_bpf__destroy(tc);
+}
+
 TEST_MAIN()
