@@ -23,7 +23,8 @@
 
 #include "harness.h"
 #include "frames.h"
-#include "kernel/apply.h"
+#include "kernel/generation.h"
+#include "kernel/percpu.h"
 #include "policy/compile.h"
 #include "xdp_ingress.skel.h"
 #include "tc_egress.skel.h"
@@ -242,7 +243,7 @@ static void read_reasons(struct fx *f, __u64 *v)
 	struct pg_counter c;
 
 	for (int r = 0; r < PG_R_MAX; r++) {
-		ASSERT_EQ(0, pg_counter_read(f->m.fd[PG_MAP_REASON_STATS], r, &c));
+		ASSERT_EQ(0, pg_percpu_counter(f->m.fd[PG_MAP_REASON_STATS], r, &c));
 		v[r] = c.packets;
 	}
 }
@@ -251,7 +252,7 @@ static __u64 read_rule(struct fx *f, __u32 gen, __u32 rule)
 {
 	struct pg_counter c;
 
-	ASSERT_EQ(0, pg_counter_read(f->m.fd[PG_MAP_RULE_STATS], gen * PG_MAX_RULES + rule, &c));
+	ASSERT_EQ(0, pg_percpu_counter(f->m.fd[PG_MAP_RULE_STATS], gen * PG_MAX_RULES + rule, &c));
 	return c.packets;
 }
 
@@ -403,6 +404,20 @@ static const struct frame_case l2_cases[] = {
 	{ "tcp 22, 2 tags", TCP4(22, .vlans = 2), PASS, PG_R_PASS_RULE, R_SSH },
 	{ "tcp 22, 3 tags", TCP4(22, .vlans = 3), DROP, PG_R_VLAN_DEPTH, NONE },
 	{ "tcp 24, 2 tags", TCP4(24, .vlans = 2), DROP, PG_R_NOT_ALLOWED, DEF },
+	/* Both TPIDs are tags in any order and any pairing (parse.bpf.h): two 802.1Q tags, and
+	 * 802.1ad inside 802.1Q, are decided on what they carry. */
+	{ "tcp 22, 802.1Q in 802.1Q", TCP4(22, .vlans = 2, .tpids = { 0x8100, 0x8100 }), PASS,
+	  PG_R_PASS_RULE, R_SSH },
+	{ "tcp 24, 802.1Q in 802.1Q", TCP4(24, .vlans = 2, .tpids = { 0x8100, 0x8100 }), DROP,
+	  PG_R_NOT_ALLOWED, DEF },
+	{ "tcp 22, 802.1ad in 802.1Q", TCP4(22, .vlans = 2, .tpids = { 0x8100, 0x88a8 }), PASS,
+	  PG_R_PASS_RULE, R_SSH },
+	{ "tcp 24, 802.1ad in 802.1Q", TCP4(24, .vlans = 2, .tpids = { 0x8100, 0x88a8 }), DROP,
+	  PG_R_NOT_ALLOWED, DEF },
+	{ "ipv6 tcp 24, two 802.1ad", TCP6(24, .vlans = 2, .tpids = { 0x88a8, 0x88a8 }), DROP,
+	  PG_R_NOT_ALLOWED, DEF },
+	{ "tcp 22, 3 tags, 802.1Q", TCP4(22, .vlans = 3, .tpids = { 0x8100, 0x8100, 0x8100 }),
+	  DROP, PG_R_VLAN_DEPTH, NONE },
 	{ "ipv6 tcp 22, 2 tags", TCP6(22, .vlans = 2), PASS, PG_R_PASS_RULE, R_SSH },
 	{ "ipv6 tcp 24, 1 tag", TCP6(24, .vlans = 1), DROP, PG_R_NOT_ALLOWED, DEF },
 	/* ARP payload cut to 2 bytes after the tag: the tag itself is whole */

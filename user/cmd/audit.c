@@ -26,7 +26,8 @@
 #include <string.h>
 
 #include "cmd/command.h"
-#include "output/opsfmt.h"
+#include "common/addr.h"
+#include "output/json.h"
 #include "policy/policy.h"
 #include "kernel/sockdiag.h"
 
@@ -150,17 +151,23 @@ static void report_socket(struct audit *a, const struct pg_sock *s)
 	enum pg_proto_idx pidx = s->proto == IPPROTO_TCP ? PG_PIDX_TCP : PG_PIDX_UDP;
 	struct verdict v = judge(a->p, pidx, s->lport);
 	const struct pg_sock_owner *o = pg_sock_owner_find(&a->owners, s->inode);
-	bool loopback = pg_sock_loopback(s->laddr);
+	bool loopback = pg_addr_loopback(s->laddr);
 	bool blocked = v.j == J_LOCAL || v.j == J_DENIED || v.j == J_NOT_ALLOWED;
-	char addr[INET6_ADDRSTRLEN], src[160], proc[40], ep[INET6_ADDRSTRLEN + 16];
+	char addr[INET6_ADDRSTRLEN], src[160], proc[80], ep[INET6_ADDRSTRLEN + 16];
 	const char *status, *why;
+	struct pg_out out;
+	struct pg_json j;
 
-	pg_sock_addr_format(s->laddr, addr, sizeof(addr));
+	pg_addr_format(s->laddr, addr, sizeof(addr));
 	rule_src(a->p, &v, src, sizeof(src));
-	if (o)
-		snprintf(proc, sizeof(proc), "%s[%d]", o->comm, (int)o->pid);
-	else
-		snprintf(proc, sizeof(proc), "-");
+	/* The process names itself: escaped, spaces too, so that it cannot pass for columns. */
+	pg_out_buf(&out, proc, sizeof(proc));
+	if (o) {
+		pg_escape_text(&out, o->comm, true);
+		pg_out_printf(&out, "[%d]", (int)o->pid);
+	} else {
+		pg_out_write(&out, "-", 1);
+	}
 	if (loopback) {
 		status = "ok";
 		why = v.j == J_ALLOWED || v.j == J_ALLOWED_DEFAULT
@@ -182,23 +189,30 @@ static void report_socket(struct audit *a, const struct pg_sock *s)
 		a->exposed++;
 	}
 	if (a->json) {
-		printf("{\"finding\":\"%s\",\"proto\":\"%s\",\"addr\":", status[0] == 'E' ? "exposed"
-										     : status,
-		       proto_name(s->proto));
-		pg_ops_json_str(stdout, addr);
-		printf(",\"port\":%u,\"policy\":\"%s\",\"rule\":", s->lport, judgement_text(v.j));
-		pg_ops_json_str(stdout, src);
+		pg_out_file(&out, stdout);
+		pg_json_init(&j, &out);
+		pg_json_object_start(&j);
+		pg_json_str_field(&j, "finding", status[0] == 'E' ? "exposed" : status);
+		pg_json_str_field(&j, "proto", proto_name(s->proto));
+		pg_json_str_field(&j, "addr", addr);
+		pg_json_uint_field(&j, "port", s->lport);
+		pg_json_str_field(&j, "policy", judgement_text(v.j));
+		pg_json_str_field(&j, "rule", src);
 		if (o) {
-			printf(",\"pid\":%d,\"comm\":", (int)o->pid);
-			pg_ops_json_str(stdout, o->comm);
+			pg_json_int_field(&j, "pid", o->pid);
+			pg_json_str_field(&j, "comm", o->comm);
 		}
-		printf(",\"uid\":%u}\n", s->uid);
+		pg_json_uint_field(&j, "uid", s->uid);
+		pg_json_object_end(&j);
+		putchar('\n');
 		return;
 	}
 	snprintf(ep, sizeof(ep), s->family == AF_INET6 && !strchr(addr, '.') ? "[%s]:%u" : "%s:%u",
 		 addr, s->lport);
-	printf("%-8s %s %-28s %-20s %s (%s: %s)\n", status, proto_name(s->proto), ep, proc, why,
-	       src, judgement_text(v.j));
+	printf("%-8s %s %-28s %-20s %s (", status, proto_name(s->proto), ep, proc, why);
+	pg_out_file(&out, stdout);
+	pg_escape_text(&out, src, false);
+	printf(": %s)\n", judgement_text(v.j));
 }
 
 static bool listened(const struct audit *a, int proto, __u16 port)
@@ -206,7 +220,7 @@ static bool listened(const struct audit *a, int proto, __u16 port)
 	for (size_t i = 0; i < a->nsocks; i++) {
 		const struct pg_sock *s = &a->socks[i];
 
-		if (s->proto == proto && s->lport == port && !pg_sock_loopback(s->laddr))
+		if (s->proto == proto && s->lport == port && !pg_addr_loopback(s->laddr))
 			return true;
 	}
 	return false;
@@ -216,6 +230,8 @@ static void print_unused(struct audit *a, const struct pg_rule *r, int proto, un
 			 unsigned hi)
 {
 	char src[160], ports[16];
+	struct pg_out out;
+	struct pg_json j;
 
 	snprintf(src, sizeof(src), "%s:%d", r->loc.file, r->loc.line);
 	if (lo == hi)
@@ -223,15 +239,22 @@ static void print_unused(struct audit *a, const struct pg_rule *r, int proto, un
 	else
 		snprintf(ports, sizeof(ports), "%u-%u", lo, hi);
 	a->unused += hi - lo + 1;
+	pg_out_file(&out, stdout);
 	if (a->json) {
-		printf("{\"finding\":\"unused\",\"proto\":\"%s\",\"ports\":\"%s\",\"rule\":",
-		       proto_name(proto), ports);
-		pg_ops_json_str(stdout, src);
-		printf("}\n");
+		pg_json_init(&j, &out);
+		pg_json_object_start(&j);
+		pg_json_str_field(&j, "finding", "unused");
+		pg_json_str_field(&j, "proto", proto_name(proto));
+		pg_json_str_field(&j, "ports", ports);
+		pg_json_str_field(&j, "rule", src);
+		pg_json_object_end(&j);
+		putchar('\n');
 		return;
 	}
-	printf("%-8s %s %-28s %-20s allowed in, nothing listens off loopback (%s)\n", "unused",
-	       proto_name(proto), ports, "-", src);
+	printf("%-8s %s %-28s %-20s allowed in, nothing listens off loopback (", "unused",
+	       proto_name(proto), ports, "-");
+	pg_escape_text(&out, src, false);
+	printf(")\n");
 }
 
 /* Allowed inbound ports that nothing listens on, as ranges per rule. */
@@ -312,9 +335,14 @@ static int cmd_audit(int argc, char **argv)
 			strerror(-err));
 		goto out;
 	}
-	if (!a.json)
-		printf("audit of %zu listening sockets against %s (%s)\n", a.nsocks, p->file,
-		       p->mode == PG_MODE_DRY_RUN ? "mode dry-run" : "mode enforce");
+	if (!a.json) {
+		struct pg_out out;
+
+		pg_out_file(&out, stdout);
+		printf("audit of %zu listening sockets against ", a.nsocks);
+		pg_escape_text(&out, p->file, false);
+		printf(" (%s)\n", p->mode == PG_MODE_DRY_RUN ? "mode dry-run" : "mode enforce");
+	}
 	for (size_t i = 0; i < a.nsocks; i++)
 		report_socket(&a, &a.socks[i]);
 	report_unused(&a);

@@ -16,10 +16,12 @@
 #include <string.h>
 
 #include "cmd/command.h"
+#include "common/addr.h"
 #include "policy/evaluate.h"
-#include "output/opsfmt.h"
+#include "output/json.h"
 #include "policy/policy.h"
-#include "kernel/snapshot.h"
+#include "output/names.h"
+#include "policy/query.h"
 
 static const char *verdict_text(const struct pg_eval *e)
 {
@@ -54,63 +56,16 @@ static void rule_src(const struct pg_policy *p, const struct pg_eval *e, enum pg
 			 d == PG_DEFAULT_DENY ? "deny" : "allow");
 }
 
-static int parse_port(const char *s, __u16 *port)
+/* A file name on the terminal: escaped. */
+static void print_text(const char *s)
 {
-	char *end;
-	long v;
+	struct pg_out out;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > 65535)
-		return -EINVAL;
-	*port = v;
-	return 0;
+	pg_out_file(&out, stdout);
+	pg_escape_text(&out, s, false);
 }
 
-struct query {
-	enum pg_dir dir;
-	enum pg_proto_idx pidx;
-	__u8 addr[16];
-	__u16 port;
-	const char *dir_s, *proto_s, *peer_s;
-};
-
-/* DIRECTION PROTO PEER PORT. Returns 0 or -EINVAL with the message printed (prefix names
- * where: "" on the command line, "stdin:N: " in batch mode). */
-static int parse_query(char **w, struct query *q, const char *prefix)
-{
-	q->dir_s = w[0];
-	q->proto_s = w[1];
-	q->peer_s = w[2];
-	if (!strcmp(w[0], "in")) {
-		q->dir = PG_DIR_IN;
-	} else if (!strcmp(w[0], "out")) {
-		q->dir = PG_DIR_OUT;
-	} else {
-		fprintf(stderr, "portguard: %sdirection '%s' is neither in nor out\n", prefix, w[0]);
-		return -EINVAL;
-	}
-	if (!strcmp(w[1], "tcp")) {
-		q->pidx = PG_PIDX_TCP;
-	} else if (!strcmp(w[1], "udp")) {
-		q->pidx = PG_PIDX_UDP;
-	} else {
-		fprintf(stderr, "portguard: %sprotocol '%s' is neither tcp nor udp\n", prefix, w[1]);
-		return -EINVAL;
-	}
-	if (pg_addr_parse(w[2], q->addr)) {
-		fprintf(stderr, "portguard: %speer '%s' is not an IPv4 or IPv6 address\n", prefix,
-			w[2]);
-		return -EINVAL;
-	}
-	if (parse_port(w[3], &q->port)) {
-		fprintf(stderr, "portguard: %sport '%s' out of range (1-65535)\n", prefix, w[3]);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int explain_one(const struct pg_policy *p, const struct query *q, bool json)
+static int explain_one(const struct pg_policy *p, const struct pg_query *q, bool json)
 {
 	char src[300], text[1024], csrc[300], ctext[1024];
 	struct pg_eval e = {};
@@ -123,41 +78,54 @@ static int explain_one(const struct pg_policy *p, const struct query *q, bool js
 	}
 	rule_src(p, &e, q->dir, src, sizeof(src), text, sizeof(text));
 	if (json) {
-		printf("{\"direction\":\"%s\",\"proto\":\"%s\",\"peer\":", q->dir_s, q->proto_s);
-		pg_ops_json_str(stdout, q->peer_s);
-		printf(",\"port\":%u,\"verdict\":\"%s\",\"dry_run\":%s,\"log\":%s,\"reason\":\"%s\","
-		       "\"rule\":", q->port, verdict_text(&e), e.dry_run ? "true" : "false",
-		       e.log ? "true" : "false", pg_snapshot_reason_name(e.reason));
-		pg_ops_json_str(stdout, src);
-		printf(",\"rule_slot\":%u,\"text\":", e.rule_slot);
-		pg_ops_json_str(stdout, text);
-		printf(",\"covering\":[");
+		struct pg_out out;
+		struct pg_json j;
+
+		pg_out_file(&out, stdout);
+		pg_json_init(&j, &out);
+		pg_json_object_start(&j);
+		pg_json_str_field(&j, "direction", q->dir_s);
+		pg_json_str_field(&j, "proto", q->proto_s);
+		pg_json_str_field(&j, "peer", q->peer_s);
+		pg_json_uint_field(&j, "port", q->port);
+		pg_json_str_field(&j, "verdict", verdict_text(&e));
+		pg_json_bool_field(&j, "dry_run", e.dry_run);
+		pg_json_bool_field(&j, "log", e.log);
+		pg_json_str_field(&j, "reason", pg_reason_name(e.reason));
+		pg_json_str_field(&j, "rule", src);
+		pg_json_uint_field(&j, "rule_slot", e.rule_slot);
+		pg_json_str_field(&j, "text", text);
+		pg_json_name(&j, "covering");
+		pg_json_array_start(&j);
 		for (size_t i = 0; i < e.ncovering; i++) {
 			const struct pg_rule *r = e.covering[i];
 
 			snprintf(csrc, sizeof(csrc), "%s:%d", r->loc.file, r->loc.line);
 			if (pg_rule_format(r, ctext, sizeof(ctext)))
 				ctext[0] = '\0';
-			printf("%s{\"rule\":", i ? "," : "");
-			pg_ops_json_str(stdout, csrc);
-			printf(",\"text\":");
-			pg_ops_json_str(stdout, ctext);
-			printf(",\"decides\":%s}", r == e.rule ? "true" : "false");
+			pg_json_object_start(&j);
+			pg_json_str_field(&j, "rule", csrc);
+			pg_json_str_field(&j, "text", ctext);
+			pg_json_bool_field(&j, "decides", r == e.rule);
+			pg_json_object_end(&j);
 		}
-		printf("],\"why\":");
-		pg_ops_json_str(stdout, e.why);
-		printf("}\n");
+		pg_json_array_end(&j);
+		pg_json_str_field(&j, "why", e.why);
+		pg_json_object_end(&j);
+		putchar('\n');
 	} else {
 		printf("%s %s from %s to port %u\n", q->dir_s, q->proto_s, q->peer_s, q->port);
 		if (q->dir == PG_DIR_OUT)
 			printf("  (out: %s is the remote peer, %u its port)\n", q->peer_s, q->port);
 		if (e.dry_run)
 			printf("verdict: allowed by dry-run (would be blocked: %s; reported)\n",
-			       pg_snapshot_reason_name(e.reason));
+			       pg_reason_name(e.reason));
 		else
 			printf("verdict: %s (%s)%s\n", verdict_text(&e),
-			       pg_snapshot_reason_name(e.reason), e.log ? ", logged" : "");
-		printf("rule:    %s: %s\n", src, text);
+			       pg_reason_name(e.reason), e.log ? ", logged" : "");
+		printf("rule:    ");
+		print_text(src);
+		printf(": %s\n", text);
 		if (e.ncovering > 1) {
 			printf("covering rules (%zu):\n", e.ncovering);
 			for (size_t i = 0; i < e.ncovering; i++) {
@@ -166,7 +134,9 @@ static int explain_one(const struct pg_policy *p, const struct query *q, bool js
 				snprintf(csrc, sizeof(csrc), "%s:%d", r->loc.file, r->loc.line);
 				if (pg_rule_format(r, ctext, sizeof(ctext)))
 					ctext[0] = '\0';
-				printf("  %s %s: %s\n", r == e.rule ? "*" : " ", csrc, ctext);
+				printf("  %s ", r == e.rule ? "*" : " ");
+				print_text(csrc);
+				printf(": %s\n", ctext);
 			}
 		}
 		printf("why:     %s\n", e.why);
@@ -180,29 +150,18 @@ static int explain_one(const struct pg_policy *p, const struct query *q, bool js
  * exit status is then 1. */
 static int explain_batch(const struct pg_policy *p, bool json)
 {
-	char *line = NULL, *w[5], *save;
+	char *line = NULL, why[160];
 	size_t cap = 0;
 	int lineno = 0, bad = 0, err;
-	struct query q;
+	struct pg_query q;
 
 	while (getline(&line, &cap, stdin) > 0) {
-		char prefix[32];
-		int nw = 0;
-
 		lineno++;
-		line[strcspn(line, "#\n")] = '\0';
-		for (char *t = strtok_r(line, " \t\r", &save); t && nw < 5;
-		     t = strtok_r(NULL, " \t\r", &save))
-			w[nw++] = t;
-		if (!nw)
+		err = pg_query_parse_line(line, &q, why, sizeof(why));
+		if (err == 1)
 			continue;
-		snprintf(prefix, sizeof(prefix), "stdin:%d: ", lineno);
-		if (nw != 4) {
-			fprintf(stderr, "portguard: %swant DIRECTION PROTO PEER PORT\n", prefix);
-			bad = 1;
-			continue;
-		}
-		if (parse_query(w, &q, prefix)) {
+		if (err) {
+			fprintf(stderr, "portguard: stdin:%d: %s\n", lineno, why);
 			bad = 1;
 			continue;
 		}
@@ -226,7 +185,8 @@ static int cmd_explain(int argc, char **argv)
 	};
 	struct pg_policy *p = NULL;
 	struct pg_diags d = {};
-	struct query q;
+	struct pg_query q;
+	char why[160];
 	bool json = false, batch;
 	int c, err, ret = 1;
 
@@ -244,8 +204,10 @@ static int cmd_explain(int argc, char **argv)
 	batch = argc == 2 && !strcmp(argv[1], "-");
 	if (argc != 5 && !batch)
 		return pg_usage("explain");
-	if (!batch && parse_query(argv + 1, &q, ""))
+	if (!batch && pg_query_parse(argv + 1, &q, why, sizeof(why))) {
+		fprintf(stderr, "portguard: %s\n", why);
 		return 2;
+	}
 
 	/* Warnings are `check`'s business; only errors stop an explanation. */
 	err = pg_policy_load(argv[0], &p, &d);

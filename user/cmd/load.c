@@ -15,9 +15,9 @@
 #include <bpf/bpf.h>
 
 #include "cmd/command.h"
-#include "cmd/ops.h"
+#include "cmd/options.h"
 #include "common/util.h"
-#include "kernel/up.h"
+#include "kernel/bringup.h"
 
 static const struct option load_opts[] = {
 	{ "iface", required_argument, NULL, 'i' },

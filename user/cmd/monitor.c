@@ -11,11 +11,11 @@
 #include <bpf/bpf.h>
 
 #include "cmd/command.h"
-#include "cmd/ops.h"
+#include "cmd/options.h"
 #include "cmd/pinned.h"
 #include "common/util.h"
 #include "output/events.h"
-#include "kernel/up.h"
+#include "kernel/bringup.h"
 
 static const struct option monitor_opts[] = {
 	{ "pin-dir", required_argument, NULL, 'p' },
@@ -104,15 +104,15 @@ static int cmd_monitor(int argc, char **argv)
 		fprintf(stderr, "portguard: nothing loaded at %s\n", dir);
 		return 1;
 	}
-	if (pg_maps_from_pins(&m, dir))
+	if (pg_ops_start(&ops))
 		return 1;
+	ops_started = true;
+	if (pg_maps_from_pins(&m, dir))
+		goto out;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (pg_ops_start(&ops))
-		goto out;
-	ops_started = true;
 	s = pg_stream_new(&(struct pg_stream_opts){
 		.json = json,
 		.out = stdout,

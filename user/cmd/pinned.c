@@ -10,7 +10,7 @@
 #include "cmd/command.h"
 #include "cmd/pinned.h"
 #include "common/util.h"
-#include "kernel/up.h"
+#include "kernel/bringup.h"
 
 static const struct option pin_opts[] = {
 	{ "pin-dir", required_argument, NULL, 'p' },

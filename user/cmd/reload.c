@@ -13,7 +13,7 @@
 #include "cmd/command.h"
 #include "cmd/pinned.h"
 #include "common/util.h"
-#include "kernel/up.h"
+#include "kernel/bringup.h"
 
 static int cmd_reload(int argc, char **argv)
 {

@@ -15,8 +15,9 @@
 
 #include "cmd/command.h"
 #include "output/events.h"
-#include "cmd/ops.h"
-#include "kernel/up.h"
+#include "cmd/options.h"
+#include "kernel/bringup.h"
+#include "common/clock.h"
 #include "common/util.h"
 
 static volatile sig_atomic_t exiting, reload_wanted;
@@ -212,9 +213,17 @@ static int cmd_run(int argc, char **argv)
 	pg_libbpf_setup(pg_verbose);
 	install_signals();
 
-	err = pg_up(&o, &up);
-	if (err)
+	/* Every option is checked, and the sinks and the metrics listener opened, before
+	 * anything touches the kernel: a bad --metrics or --log-file exits 2 and leaves the
+	 * state in force as it was. */
+	if (pg_ops_start(&ops))
 		return 1;
+	ops_started = true;
+	err = pg_up(&o, &up);
+	if (err) {
+		pg_ops_stop();
+		return 1;
+	}
 	if (!up.nifaces)
 		fprintf(stderr, "portguard: inbound enforcement is off: no interface named "
 				"(--iface or an `interface` line)\n");
@@ -223,11 +232,6 @@ static int cmd_run(int argc, char **argv)
 	if (up.l.takeover)
 		fprintf(stderr, "portguard: took over the enforcement pinned at %s\n", up.pin_dir);
 
-	/* Metrics and log sinks read the pins: started once they exist. */
-	err = pg_ops_start(&ops);
-	if (err)
-		goto out;
-	ops_started = true;
 	s = pg_stream_new(&(struct pg_stream_opts){
 		.json = json,
 		.out = stdout,
@@ -277,6 +281,10 @@ out:
 		pg_ops_stop();
 	if (unloaded) {
 		/* Nothing of ours is left to detach. */
+	} else if (err && up.l.takeover) {
+		/* A failure after taking over: the state that was in force stays in force. */
+		fprintf(stderr, "portguard: exiting; the enforcement taken over stays in force, "
+				"pinned at %s\n", up.pin_dir);
 	} else if (keep) {
 		fprintf(stderr, "portguard: exiting; enforcement stays in force, pinned at %s\n",
 			up.pin_dir);

@@ -16,7 +16,9 @@
 
 #include "cmd/command.h"
 #include "output/metrics.h"
-#include "output/opsfmt.h"
+#include "common/clock.h"
+#include "output/json.h"
+#include "output/names.h"
 #include "kernel/snapshot.h"
 
 static const char *mode_name(const struct pg_snapshot *s)
@@ -40,11 +42,22 @@ static __u64 suppressed(const struct pg_snapshot *s)
 	       s->events[PG_EVS_BUDGET];
 }
 
+/* A string from the pins (a file or cgroup path) on the terminal: escaped. */
+static void put_text(const char *s)
+{
+	struct pg_out out;
+
+	pg_out_file(&out, stdout);
+	pg_escape_text(&out, s, false);
+}
+
 static void print_text(const struct pg_snapshot *s)
 {
 	char ts[40], name[IF_NAMESIZE + 1];
 
-	printf("policy:     %s\n", s->info.policy);
+	printf("policy:     ");
+	put_text(s->info.policy);
+	printf("\n");
 	printf("sha256:     %s\n", s->info.sha256);
 	printf("mode:       %s\n", mode_name(s));
 	printf("interfaces:");
@@ -54,8 +67,10 @@ static void print_text(const struct pg_snapshot *s)
 		iface_name(s->info.ifindex[i], name, sizeof(name));
 		printf("%s %s (ifindex %u)", i ? "," : "", name, s->info.ifindex[i]);
 	}
-	printf("\ncgroup:     %s\n", s->info.cgroup[0] ? s->info.cgroup : "none (socket hooks off)");
-	pg_ops_rfc3339(s->info.loaded_at * 1000000000ull, ts, sizeof(ts));
+	printf("\ncgroup:     ");
+	put_text(s->info.cgroup[0] ? s->info.cgroup : "none (socket hooks off)");
+	printf("\n");
+	pg_rfc3339(s->info.loaded_at * 1000000000LL, ts, sizeof(ts));
 	printf("loaded:     %s (took %.3f ms, generation %u)\n", ts, s->info.load_ns / 1e6, s->gen);
 
 	printf("\n%12s %14s  %-27s  %s\n", "PACKETS", "BYTES", "LAST HIT", "RULE");
@@ -65,86 +80,107 @@ static void print_text(const struct pg_snapshot *s)
 		if (!pg_snapshot_rule_used(s, r))
 			continue;
 		if (r->last_unix_ns)
-			pg_ops_rfc3339(r->last_unix_ns, ts, sizeof(ts));
+			pg_rfc3339(r->last_unix_ns, ts, sizeof(ts));
 		else
 			snprintf(ts, sizeof(ts), "never");
-		printf("%12llu %14llu  %-27s  %s", (unsigned long long)r->c.packets,
-		       (unsigned long long)r->c.bytes, ts, r->meta.src);
-		if (r->meta.text[0] && strcmp(r->meta.text, r->meta.src))
-			printf(": %s", r->meta.text);
+		printf("%12llu %14llu  %-27s  ", (unsigned long long)r->c.packets,
+		       (unsigned long long)r->c.bytes, ts);
+		put_text(r->meta.src);
+		if (r->meta.text[0] && strcmp(r->meta.text, r->meta.src)) {
+			printf(": ");
+			put_text(r->meta.text);
+		}
 		printf("\n");
 	}
 
 	printf("\n%12s %14s  %s\n", "PACKETS", "BYTES", "DROP REASON (dry-run: would drop)");
 	for (unsigned i = 0; i < PG_R_DROP_MAX; i++)
 		printf("%12llu %14llu  %s\n", (unsigned long long)s->reasons[i].packets,
-		       (unsigned long long)s->reasons[i].bytes, pg_snapshot_reason_name(i));
+		       (unsigned long long)s->reasons[i].bytes, pg_reason_name(i));
 	printf("\n%12s %14s  %s\n", "PACKETS", "BYTES", "PASS REASON");
 	for (unsigned i = PG_R_DROP_MAX; i < PG_R_MAX; i++)
 		printf("%12llu %14llu  %s\n", (unsigned long long)s->reasons[i].packets,
-		       (unsigned long long)s->reasons[i].bytes, pg_snapshot_reason_name(i));
+		       (unsigned long long)s->reasons[i].bytes, pg_reason_name(i));
 
 	printf("\nevents:     %llu submitted, %llu suppressed (%llu %s, %llu %s, %llu %s)\n",
 	       (unsigned long long)s->events[PG_EVS_SUBMITTED], (unsigned long long)suppressed(s),
-	       (unsigned long long)s->events[PG_EVS_RING_FULL], pg_snapshot_evs_name(PG_EVS_RING_FULL),
+	       (unsigned long long)s->events[PG_EVS_RING_FULL], pg_event_stat_name(PG_EVS_RING_FULL),
 	       (unsigned long long)s->events[PG_EVS_RATE_LIMITED],
-	       pg_snapshot_evs_name(PG_EVS_RATE_LIMITED),
-	       (unsigned long long)s->events[PG_EVS_BUDGET], pg_snapshot_evs_name(PG_EVS_BUDGET));
+	       pg_event_stat_name(PG_EVS_RATE_LIMITED),
+	       (unsigned long long)s->events[PG_EVS_BUDGET], pg_event_stat_name(PG_EVS_BUDGET));
 }
 
 static void print_json(const struct pg_snapshot *s)
 {
 	char ts[40], name[IF_NAMESIZE + 1];
+	struct pg_out out;
+	struct pg_json j;
 
-	printf("{\"policy\":");
-	pg_ops_json_str(stdout, s->info.policy);
-	printf(",\"sha256\":");
-	pg_ops_json_str(stdout, s->info.sha256);
-	printf(",\"mode\":\"%s\",\"interfaces\":[", mode_name(s));
+	pg_out_file(&out, stdout);
+	pg_json_init(&j, &out);
+	pg_json_object_start(&j);
+	pg_json_str_field(&j, "policy", s->info.policy);
+	pg_json_str_field(&j, "sha256", s->info.sha256);
+	pg_json_str_field(&j, "mode", mode_name(s));
+	pg_json_name(&j, "interfaces");
+	pg_json_array_start(&j);
 	for (__u32 i = 0; i < s->info.nifaces; i++) {
 		iface_name(s->info.ifindex[i], name, sizeof(name));
-		printf("%s{\"ifindex\":%u,\"name\":", i ? "," : "", s->info.ifindex[i]);
-		pg_ops_json_str(stdout, name);
-		printf("}");
+		pg_json_object_start(&j);
+		pg_json_uint_field(&j, "ifindex", s->info.ifindex[i]);
+		pg_json_str_field(&j, "name", name);
+		pg_json_object_end(&j);
 	}
-	printf("],\"cgroup\":");
-	if (s->info.cgroup[0])
-		pg_ops_json_str(stdout, s->info.cgroup);
-	else
-		printf("null");
-	pg_ops_rfc3339(s->info.loaded_at * 1000000000ull, ts, sizeof(ts));
-	printf(",\"loaded_at\":\"%s\",\"load_seconds\":%.9f,\"generation\":%u,\"rules\":[", ts,
-	       s->info.load_ns / 1e9, s->gen);
-	for (size_t i = 0, n = 0; i < s->nrules; i++) {
+	pg_json_array_end(&j);
+	pg_json_str_or_null_field(&j, "cgroup", s->info.cgroup);
+	pg_rfc3339(s->info.loaded_at * 1000000000LL, ts, sizeof(ts));
+	pg_json_str_field(&j, "loaded_at", ts);
+	pg_json_name(&j, "load_seconds");
+	pg_json_double(&j, "%.9f", s->info.load_ns / 1e9);
+	pg_json_uint_field(&j, "generation", s->gen);
+	pg_json_name(&j, "rules");
+	pg_json_array_start(&j);
+	for (size_t i = 0; i < s->nrules; i++) {
 		const struct pg_snapshot_rule *r = &s->rules[i];
 
 		if (!pg_snapshot_rule_used(s, r))
 			continue;
-		printf("%s{\"slot\":%u,\"rule\":", n++ ? "," : "", r->slot);
-		pg_ops_json_str(stdout, r->meta.src);
-		printf(",\"text\":");
-		pg_ops_json_str(stdout, r->meta.text);
-		printf(",\"packets\":%llu,\"bytes\":%llu,\"last_hit\":",
-		       (unsigned long long)r->c.packets, (unsigned long long)r->c.bytes);
+		pg_json_object_start(&j);
+		pg_json_uint_field(&j, "slot", r->slot);
+		pg_json_str_field(&j, "rule", r->meta.src);
+		pg_json_str_field(&j, "text", r->meta.text);
+		pg_json_uint_field(&j, "packets", r->c.packets);
+		pg_json_uint_field(&j, "bytes", r->c.bytes);
 		if (r->last_unix_ns) {
-			pg_ops_rfc3339(r->last_unix_ns, ts, sizeof(ts));
-			printf("\"%s\"}", ts);
+			pg_rfc3339(r->last_unix_ns, ts, sizeof(ts));
+			pg_json_str_field(&j, "last_hit", ts);
 		} else {
-			printf("null}");
+			pg_json_str_or_null_field(&j, "last_hit", NULL);
 		}
+		pg_json_object_end(&j);
 	}
-	printf("],\"reasons\":{");
-	for (unsigned i = 0; i < PG_R_MAX; i++)
-		printf("%s\"%s\":{\"drop\":%s,\"packets\":%llu,\"bytes\":%llu}", i ? "," : "",
-		       pg_snapshot_reason_name(i), PG_R_IS_DROP(i) ? "true" : "false",
-		       (unsigned long long)s->reasons[i].packets,
-		       (unsigned long long)s->reasons[i].bytes);
-	printf("},\"events\":{\"submitted\":%llu,\"suppressed\":%llu,\"ring_full\":%llu,"
-	       "\"rate_limited\":%llu,\"budget\":%llu}}\n",
-	       (unsigned long long)s->events[PG_EVS_SUBMITTED], (unsigned long long)suppressed(s),
-	       (unsigned long long)s->events[PG_EVS_RING_FULL],
-	       (unsigned long long)s->events[PG_EVS_RATE_LIMITED],
-	       (unsigned long long)s->events[PG_EVS_BUDGET]);
+	pg_json_array_end(&j);
+	pg_json_name(&j, "reasons");
+	pg_json_object_start(&j);
+	for (unsigned i = 0; i < PG_R_MAX; i++) {
+		pg_json_name(&j, pg_reason_name(i));
+		pg_json_object_start(&j);
+		pg_json_bool_field(&j, "drop", PG_R_IS_DROP(i));
+		pg_json_uint_field(&j, "packets", s->reasons[i].packets);
+		pg_json_uint_field(&j, "bytes", s->reasons[i].bytes);
+		pg_json_object_end(&j);
+	}
+	pg_json_object_end(&j);
+	pg_json_name(&j, "events");
+	pg_json_object_start(&j);
+	pg_json_uint_field(&j, "submitted", s->events[PG_EVS_SUBMITTED]);
+	pg_json_uint_field(&j, "suppressed", suppressed(s));
+	pg_json_uint_field(&j, "ring_full", s->events[PG_EVS_RING_FULL]);
+	pg_json_uint_field(&j, "rate_limited", s->events[PG_EVS_RATE_LIMITED]);
+	pg_json_uint_field(&j, "budget", s->events[PG_EVS_BUDGET]);
+	pg_json_object_end(&j);
+	pg_json_object_end(&j);
+	putchar('\n');
 }
 
 static int cmd_status(int argc, char **argv)
@@ -155,7 +191,7 @@ static int cmd_status(int argc, char **argv)
 		{ "prometheus", no_argument, NULL, 'P' },
 		{},
 	};
-	const char *pin_dir = PG_DEFAULT_PIN_DIR, *what = NULL;
+	const char *pin_dir = PG_PIN_DIR_DEFAULT, *what = NULL;
 	struct pg_snapshot s;
 	bool json = false, prom = false;
 	int c, err;
@@ -198,8 +234,9 @@ static int cmd_status(int argc, char **argv)
 		return 1;
 	}
 	if (err) {
-		fprintf(stderr, "portguard: failed to read %s/%s: %s\n", pin_dir, what ? what : "",
-			strerror(-err));
+		if (what) /* else the map layer said what is wrong */
+			fprintf(stderr, "portguard: failed to read %s/%s: %s\n", pin_dir, what,
+				strerror(-err));
 		return 1;
 	}
 	if (json)

@@ -2,6 +2,7 @@
 /* Small helpers the commands share (see util.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <mntent.h>
 #include <stdio.h>
@@ -39,50 +40,43 @@ int pg_cgroup2_mount(char *buf, size_t size)
 	return err;
 }
 
-int pg_read_file(const char *path, char **text, size_t *len)
+int pg_parse_ll(const char *s, long long min, long long max, long long *out)
 {
-	size_t cap = 4096, n = 0;
-	char *buf = NULL, *nb;
-	ssize_t r;
-	int fd, err = 0;
+	char *end;
+	long long v;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(cap);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out;
+	/* strtoll skips leading white space and takes a sign: a number is digits, with a
+	 * minus only where min allows it. */
+	if (!(*s >= '0' && *s <= '9') && !(*s == '-' && min < 0 && s[1] >= '0' && s[1] <= '9'))
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end || errno == EINVAL)
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int pg_abs_path(const char *path, char *buf, size_t size)
+{
+	char cwd[PATH_MAX];
+	size_t n;
+
+	if (path[0] == '/') {
+		n = snprintf(buf, size, "%s", path);
+	} else {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return -errno;
+		n = snprintf(buf, size, "%s/%s", cwd, path);
 	}
-	for (;;) {
-		if (n + 1 >= cap) {
-			nb = realloc(buf, cap * 2);
-			if (!nb) {
-				err = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		r = read(fd, buf + n, cap - n - 1);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			goto out;
-		}
-		if (!r)
-			break;
-		n += r;
-	}
-	buf[n] = '\0';
-	*text = buf;
-	*len = n;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return err;
+	if (n >= size)
+		return -ENAMETOOLONG;
+	/* No trailing slash: "/sys/fs/bpf/portguard/" and ".../portguard" are one state. */
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	return 0;
 }
 
 int pg_notify(const char *state)
@@ -110,14 +104,6 @@ int pg_notify(const char *state)
 		err = -errno;
 	close(fd);
 	return err;
-}
-
-long long pg_monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 void pg_strlcpy(char *dst, const char *src, size_t size)

@@ -12,6 +12,7 @@
 #include "policy/compile.h"
 #include "kernel/enforce.h"
 #include "kernel/seed.h"
+#include "common/clock.h"
 #include "common/util.h"
 
 int pg_policy_read(const char *path, struct pg_policy_src *src)
@@ -23,9 +24,10 @@ int pg_policy_read(const char *path, struct pg_policy_src *src)
 	src->path = strdup(path);
 	if (!src->path)
 		return -ENOMEM;
-	err = pg_read_file(path, &src->text, &src->len);
+	err = pg_policy_read_text(path, &src->text, &src->len);
 	if (err) {
-		fprintf(stderr, "%s:0:0: error: cannot read the policy: %s\n", path, strerror(-err));
+		fprintf(stderr, "%s:0:0: error: failed to read policy: %s\n", path,
+			pg_policy_read_strerror(err));
 		goto fail;
 	}
 	pg_sha256_hex(src->text, src->len, src->sha256);

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "kernel/apply.h"
+#include "kernel/generation.h"
 #include "policy/policy.h"
 #include "policy/sha256.h"
 

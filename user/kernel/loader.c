@@ -899,8 +899,7 @@ int pg_detach_all(const char *pin_dir)
 	}
 	/* tc filters on interfaces whose XDP link was already gone; not when the state lives in
 	 * another namespace, where these ifindexes name other interfaces. */
-	snprintf(path, sizeof(path), "%s/pg_info", pin_dir);
-	fd = elsewhere ? -1 : bpf_obj_get(path);
+	fd = elsewhere ? -1 : pg_map_open_pinned(pin_dir, PG_MAP_INFO, true);
 	if (fd >= 0) {
 		if (!bpf_map_lookup_elem(fd, &zero, &info))
 			for (i = 0; i < info.nifaces && i < PG_MAX_IFACES; i++)
@@ -929,12 +928,35 @@ int pg_detach_all(const char *pin_dir)
 	return found;
 }
 
-int pg_cgroup_id(const char *dir, __u64 *id)
+/* The map definitions of this build, from the XDP object (which defines every map of
+ * maps.bpf.h), read once without loading anything. */
+int pg_map_spec(enum pg_map_id id, struct pg_map_spec *spec)
 {
-	struct stat st;
+	static struct pg_map_spec specs[PG_MAP_NR];
+	static int err = 1;
+	struct xdp_ingress_bpf *obj;
 
-	if (stat(dir, &st))
-		return -errno;
-	*id = st.st_ino;
+	if (err > 0) {
+		obj = xdp_ingress_bpf__open();
+		err = obj ? 0 : -errno;
+		for (int i = 0; !err && i < PG_MAP_NR; i++) {
+			struct bpf_map *m = bpf_object__find_map_by_name(obj->obj, pg_map_names[i]);
+
+			if (!m) {
+				err = -ENOENT;
+				break;
+			}
+			specs[i] = (struct pg_map_spec){
+				.type = bpf_map__type(m),
+				.key_size = bpf_map__key_size(m),
+				.value_size = bpf_map__value_size(m),
+				.max_entries = bpf_map__max_entries(m),
+			};
+		}
+		xdp_ingress_bpf__destroy(obj);
+	}
+	if (err)
+		return err;
+	*spec = specs[id];
 	return 0;
 }

@@ -18,10 +18,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "kernel/apply.h"
+#include "kernel/generation.h"
+#include "kernel/maps.h"
 #include "portguard.h"
-
-#define PG_PIN_DIR_DEFAULT "/sys/fs/bpf/portguard"
 
 /* The tc egress filter portguard owns on an interface: unload removes exactly this one. */
 #define PG_TC_HANDLE 0x7067 /* "pg" */
@@ -116,9 +115,6 @@ void pg_loader_close(struct pg_loader *l);
  * when something was removed, 0 when nothing was loaded, or -errno.
  */
 int pg_detach_all(const char *pin_dir);
-
-/* The cgroup v2 id of a cgroup directory (its inode number). */
-int pg_cgroup_id(const char *dir, __u64 *id);
 
 /* "xdp", "xdp-frags", "xdp-skb", "tc", "awaited". */
 const char *pg_ifmode_name(unsigned mode);

@@ -11,6 +11,7 @@
 
 #include "kernel/seed.h"
 #include "kernel/sockdiag.h"
+#include "common/clock.h"
 #include "common/util.h"
 
 void pg_flow_key_make(struct pg_flow_key *k, int family, const void *laddr, const void *raddr,

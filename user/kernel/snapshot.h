@@ -11,9 +11,8 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+#include "kernel/maps.h"
 #include "portguard.h"
-
-#define PG_DEFAULT_PIN_DIR "/sys/fs/bpf/portguard"
 
 struct pg_snapshot_rule {
 	__u32 slot;	 /* rule slot in the active generation */
@@ -33,9 +32,10 @@ struct pg_snapshot {
 };
 
 /*
- * Read the pins under pin_dir (NULL: PG_DEFAULT_PIN_DIR). Returns 0, -ENOENT when nothing is
+ * Read the pins under pin_dir (NULL: PG_PIN_DIR_DEFAULT). Returns 0, -ENOENT when nothing is
  * loaded there (no pg_info pin), or another -errno (e.g. -EPERM without CAP_BPF).
- * On failure *what names the pin that failed (a static string) when what is not NULL.
+ * On failure *what names the pin that failed (a static string) when what is not NULL; it is
+ * NULL when the message was printed already (a pin that is not the map this build defines).
  */
 int pg_snapshot_read(const char *pin_dir, struct pg_snapshot *s, const char **what);
 void pg_snapshot_free(struct pg_snapshot *s);
@@ -43,9 +43,6 @@ void pg_snapshot_free(struct pg_snapshot *s);
 /* False for a slot the policy in force does not use: no source, or the `deny raw` slot of a
  * policy without `deny raw`. */
 bool pg_snapshot_rule_used(const struct pg_snapshot *s, const struct pg_snapshot_rule *r);
-
-/* A CLOCK_MONOTONIC time (bpf_ktime_get_ns) as CLOCK_REALTIME ns; 0 stays 0. */
-__u64 pg_mono_to_unix_ns(__u64 mono_ns);
 
 /* The names of reasons, actions and stats as status, metrics and logs print them. */
 const char *pg_snapshot_reason_name(unsigned reason);

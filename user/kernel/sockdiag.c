@@ -197,34 +197,6 @@ fail:
 	return err;
 }
 
-bool pg_sock_loopback(const __u8 a[16])
-{
-	static const __u8 mapped[12] = { [10] = 0xff, [11] = 0xff };
-	static const __u8 lo6[16] = { [15] = 1 };
-
-	if (!memcmp(a, mapped, 12))
-		return a[12] == 127;
-	return !memcmp(a, lo6, 16);
-}
-
-bool pg_sock_wildcard(const __u8 a[16])
-{
-	static const __u8 mapped_any[16] = { [10] = 0xff, [11] = 0xff };
-	static const __u8 any6[16] = {};
-
-	return !memcmp(a, mapped_any, 16) || !memcmp(a, any6, 16);
-}
-
-void pg_sock_addr_format(const __u8 a[16], char *buf, size_t size)
-{
-	static const __u8 mapped[12] = { [10] = 0xff, [11] = 0xff };
-
-	if (!memcmp(a, mapped, 12))
-		inet_ntop(AF_INET, a + 12, buf, size);
-	else
-		inet_ntop(AF_INET6, a, buf, size);
-}
-
 static int owner_cmp(const void *a, const void *b)
 {
 	const struct pg_sock_owner *x = a, *y = b;

@@ -40,13 +40,6 @@ int pg_sockdiag_each(int family, int proto, __u32 states, pg_sock_fn fn, void *c
  * protocol, port and address. Returns 0 or -errno; *out is freed by the caller. */
 int pg_sockdiag_listeners(struct pg_sock **out, size_t *n);
 
-/* True if addr (mapped form) is loopback: 127.0.0.0/8, ::ffff:127.0.0.0/104 or ::1. */
-bool pg_sock_loopback(const __u8 addr[16]);
-/* True for 0.0.0.0 (mapped) and ::. */
-bool pg_sock_wildcard(const __u8 addr[16]);
-/* "198.18.0.1", "::", "2001:db8::1" (IPv4 mapped addresses print as IPv4). */
-void pg_sock_addr_format(const __u8 addr[16], char *buf, size_t size);
-
 /* Socket inode -> owning process, from /proc/PID/fd. */
 struct pg_sock_owner {
 	__u64 inode;

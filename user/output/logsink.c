@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "output/logsink.h"
-#include "output/opsfmt.h"
+#include "common/clock.h"
 
 static struct {
 	bool open;
@@ -167,7 +167,6 @@ static void event_type(const char *json, char *buf, size_t size)
 int pg_syslog_format(const char *json, char *buf, size_t size)
 {
 	char ts[40], msgid[33];
-	struct timespec now;
 	size_t len = strlen(json);
 	int sev, n;
 
@@ -177,8 +176,7 @@ int pg_syslog_format(const char *json, char *buf, size_t size)
 	/* Violations and lost events need attention; start/reload are informational. */
 	sev = !strcmp(msgid, "violation") || !strcmp(msgid, "suppressed") ? LOG_WARNING
 									   : LOG_INFO;
-	clock_gettime(CLOCK_REALTIME, &now);
-	pg_ops_rfc3339((__u64)now.tv_sec * 1000000000ull + now.tv_nsec, ts, sizeof(ts));
+	pg_rfc3339(pg_realtime_ns(), ts, sizeof(ts));
 	if (!ls.host[0] && gethostname(ls.host, sizeof(ls.host) - 1) < 0)
 		snprintf(ls.host, sizeof(ls.host), "-");
 	/* RFC 5424: <PRI>VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG. No structured

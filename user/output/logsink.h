@@ -6,7 +6,7 @@
  * portguard_log_write_failures_total) and reported on stderr when the failure starts, when it
  * ends, and at close.
  *
- * How run/monitor use it (see also ops.h, which parses the options):
+ * How run/monitor use it (see also cmd/options.h, which parses the options):
  *   pg_logsink_open(&opts) once, after the options are parsed;
  *   pg_logsink_write(json) for every JSON record the event stream produces, exactly the line
  *   `--json` prints (without or with its trailing newline);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Prometheus text exposition (format 0.0.4) at /metrics, served by a small single-threaded
- * HTTP server that the run/monitor event loop polls next to the ring buffer. Every scrape
+ * Prometheus text exposition (format 0.0.4) at /metrics (metrics.c renders it), served by a
+ * small single-threaded HTTP server (metrics_http.c) that the run/monitor event loop polls
+ * next to the ring buffer. Every scrape
  * reads the pinned maps afresh (snapshot.h), so it is exact whatever reloaded the policy.
  *
  * How run/monitor integrate it:
@@ -44,6 +45,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+/* Check an --metrics ADDR:PORT without listening: 0, or -EINVAL after a message. */
+int pg_metrics_addr_check(const char *addr_port);
 /* Listen on "ADDR:PORT": "127.0.0.1:9464", "[::1]:9464", "0.0.0.0:9464", ":9464" (every
  * address, IPv4 and IPv6). Returns 0 or -errno; the message is printed. */
 int pg_metrics_open(const char *addr_port);

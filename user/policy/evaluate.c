@@ -11,32 +11,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "common/addr.h"
 #include "policy/evaluate.h"
-
-int pg_addr_parse(const char *s, __u8 addr[16])
-{
-	struct in_addr a4;
-
-	memset(addr, 0, 16);
-	if (inet_pton(AF_INET, s, &a4) == 1) {
-		addr[10] = addr[11] = 0xff;
-		memcpy(addr + 12, &a4, 4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, addr) == 1)
-		return 0;
-	return -EINVAL;
-}
-
-bool pg_addr_loopback(const __u8 addr[16])
-{
-	static const __u8 mapped[12] = { [10] = 0xff, [11] = 0xff };
-	static const __u8 one[16] = { [15] = 1 };
-
-	if (!memcmp(addr, mapped, 12))
-		return addr[12] == 127;
-	return !memcmp(addr, one, 16);
-}
 
 /* The first len bits of a and b are equal. */
 static bool prefix_match(const __u8 *a, const __u8 *b, unsigned len)

@@ -48,12 +48,4 @@ int pg_policy_evaluate(const struct pg_policy *p, enum pg_dir dir, enum pg_proto
 		       __u16 port, const __u8 addr[16], struct pg_eval *r);
 void pg_eval_free(struct pg_eval *r);
 
-/* Parse a peer address ("203.0.113.7", "2001:db8::1", "::ffff:198.18.0.1") into the mapped
- * 16 bytes. Returns 0, or -EINVAL when s is not an IPv4 or IPv6 address. */
-int pg_addr_parse(const char *s, __u8 addr[16]);
-
-/* 127.0.0.0/8 (mapped) or ::1: the peers that may reach a `local` port, as the datapath
- * judges them. */
-bool pg_addr_loopback(const __u8 addr[16]);
-
 #endif /* PG_EVALUATE_H */

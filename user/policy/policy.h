@@ -101,6 +101,18 @@ int pg_policy_parse(const char *file, const char *text, size_t len, struct pg_po
 		    struct pg_diags *d);
 /* Read path and parse it. A file that cannot be read is one error at path:0:0. */
 int pg_policy_load(const char *path, struct pg_policy **out, struct pg_diags *d);
+
+/* A policy file larger than this is refused: a 10,000-rule policy is about 400 KiB, so this
+ * is far beyond any real policy and keeps a mistaken path (a disk image) from being read
+ * into memory. */
+#define PG_POLICY_MAX_BYTES (64u << 20)
+/* pg_policy_read_text's error for a path that is not a regular file (a FIFO, a device). */
+#define PG_POLICY_ENOTREG 4096
+/* Read a whole policy file (path, or "-" for stdin) into a NUL-terminated malloc'd buffer:
+ * regular files only, at most PG_POLICY_MAX_BYTES. Returns 0, -EFBIG, -PG_POLICY_ENOTREG or
+ * -errno; pg_policy_read_strerror() says it in words. */
+int pg_policy_read_text(const char *path, char **text, size_t *len);
+const char *pg_policy_read_strerror(int err);
 void pg_policy_free(struct pg_policy *p);
 
 /* Write the normalized policy: one line per effective rule, ports as ranges, sets expanded.

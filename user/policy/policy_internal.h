@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Shared between the parser's own files (policy.c, policy_format.c, policy_lint.c, diag.c).
+ * Shared between the parser's own files (parse.c, format.c, lint.c, diag.c).
  * Nothing outside the parser includes this; the public interface is policy.h.
  */
 #ifndef PG_POLICY_INTERNAL_H
