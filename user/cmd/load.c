@@ -20,11 +20,8 @@
 #include "kernel/bringup.h"
 
 static const struct option load_opts[] = {
-	{ "iface", required_argument, NULL, 'i' },
-	{ "cgroup", required_argument, NULL, 'c' },
-	{ "no-cgroup", no_argument, NULL, 'C' },
-	{ "pin-dir", required_argument, NULL, 'p' },
-	{ "xdp-mode", required_argument, NULL, 'x' },
+	PG_UP_LONG_OPTIONS,
+	{ "await-missing", no_argument, NULL, 'A' },
 	{ "dry-run", no_argument, NULL, 'd' },
 	{ "json", no_argument, NULL, 'j' },
 	{ 0 },
@@ -54,6 +51,8 @@ static int cmd_load(int argc, char **argv)
 			continue;
 		if (opt == 'd')
 			o.enforce.dry_run = true;
+		else if (opt == 'A')
+			o.await = true;
 		else
 			return pg_usage(argv[0]);
 	}
@@ -70,11 +69,18 @@ static int cmd_load(int argc, char **argv)
 	print_ifaces(up.ifaces, up.nifaces);
 	fprintf(stderr, ", socket hooks %s%s; pinned at %s\n", up.cgroup[0] ? "on " : "off",
 		up.cgroup, up.pin_dir);
+	pg_up_print_ifaces(&up);
+	for (size_t i = 0; i < up.nifaces; i++)
+		if (!up.ifindex[i])
+			fprintf(stderr, "portguard: %s is not enforced: load has no daemon to attach "
+					"it when it appears; portguard run does that\n",
+				up.ifaces[i]);
 	pg_up_close(&up);
 	return 0;
 }
 
 PG_COMMAND(load, 30,
 	   "POLICY [--iface IF]... [--cgroup DIR | --no-cgroup] [--dry-run] [--pin-dir DIR] "
-	   "[--xdp-mode native|skb]",
+	   "[--xdp-mode auto|native|frags|skb|tc] [--max-flows N] [--flow-timeouts LIST] "
+	   "[--await-missing]",
 	   "enforce a policy, pinned, and exit (persistent enforcement)", cmd_load)

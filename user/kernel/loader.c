@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "kernel/loader.h"
+#include "output/names.h"
 #include "sock_hooks.skel.h"
 #include "sock_lsm.skel.h"
 #include "tc_egress.skel.h"
@@ -426,17 +427,6 @@ static int attach_tc(const char *name, int ifindex, enum bpf_tc_attach_point poi
 		fprintf(stderr, "portguard: failed to attach tc %s to %s: %s\n",
 			point == BPF_TC_EGRESS ? "egress" : "ingress", name, strerror(-err));
 	return err;
-}
-
-const char *pg_ifmode_name(unsigned mode)
-{
-	static const char *const names[PG_IFMODE_MAX] = {
-		[PG_IFMODE_AWAITED] = "awaited",   [PG_IFMODE_XDP] = "xdp",
-		[PG_IFMODE_XDP_FRAGS] = "xdp-frags", [PG_IFMODE_XDP_SKB] = "xdp-skb",
-		[PG_IFMODE_TC] = "tc",
-	};
-
-	return mode < PG_IFMODE_MAX ? names[mode] : "unknown";
 }
 
 static const char *ifmode_what(unsigned mode)

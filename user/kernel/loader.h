@@ -116,7 +116,4 @@ void pg_loader_close(struct pg_loader *l);
  */
 int pg_detach_all(const char *pin_dir);
 
-/* "xdp", "xdp-frags", "xdp-skb", "tc", "awaited". */
-const char *pg_ifmode_name(unsigned mode);
-
 #endif /* PG_LOADER_H */

@@ -219,6 +219,19 @@ void pg_stream_info(struct pg_stream *s, const char *event_type, const struct pg
 						  sizeof(line)), line);
 }
 
+void pg_stream_iface(struct pg_stream *s, const char *name, const char *state, int ifindex,
+		     const char *ifmode)
+{
+	long long now_ns = pg_realtime_ns();
+	char line[1024];
+
+	print_line(s, line, pg_event_format_iface(name, state, ifindex, ifmode, now_ns, &s->fmt,
+						  line, sizeof(line)));
+	if (!s->o.json && s->o.json_sink)
+		sink_json(s, pg_event_format_iface(name, state, ifindex, ifmode, now_ns,
+						   &s->fmt_json, line, sizeof(line)), line);
+}
+
 void pg_stream_free(struct pg_stream *s)
 {
 	if (!s)

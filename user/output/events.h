@@ -40,6 +40,9 @@ struct pg_stream *pg_stream_new(const struct pg_stream_opts *o);
 int pg_stream_poll(struct pg_stream *s, int timeout_ms);
 /* Emit a start or reload record (re-reads each generation's mode first). */
 void pg_stream_info(struct pg_stream *s, const char *event_type, const struct pg_stream_info *i);
+/* Emit an interface record (see pg_event_format_iface). */
+void pg_stream_iface(struct pg_stream *s, const char *name, const char *state, int ifindex,
+		     const char *ifmode);
 void pg_stream_free(struct pg_stream *s);
 
 #endif /* PG_EVENTS_H */

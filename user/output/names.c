@@ -106,3 +106,14 @@ const char *pg_proto_name(__u32 proto)
 		return NULL;
 	}
 }
+
+const char *pg_ifmode_name(__u32 mode)
+{
+	static const char *const names[PG_IFMODE_MAX] = {
+		[PG_IFMODE_AWAITED] = "awaited",   [PG_IFMODE_XDP] = "xdp",
+		[PG_IFMODE_XDP_FRAGS] = "xdp-frags", [PG_IFMODE_XDP_SKB] = "xdp-skb",
+		[PG_IFMODE_TC] = "tc",
+	};
+
+	return lookup(names, ARRAY_SIZE(names), mode);
+}
