@@ -880,9 +880,9 @@ static void expect_jumbo_bytes(struct fx *f)
 	struct pg_frame_spec s = TCP4(22, .payload = JUMBO_TCP4);
 	struct pg_counter before, after;
 
-	ASSERT_EQ(0, pg_counter_read(f->m.fd[PG_MAP_REASON_STATS], PG_R_PASS_RULE, &before));
+	ASSERT_EQ(0, pg_percpu_counter(f->m.fd[PG_MAP_REASON_STATS], PG_R_PASS_RULE, &before));
 	ASSERT_EQ(XDP_PASS, run_frame(f, &s, 0));
-	ASSERT_EQ(0, pg_counter_read(f->m.fd[PG_MAP_REASON_STATS], PG_R_PASS_RULE, &after));
+	ASSERT_EQ(0, pg_percpu_counter(f->m.fd[PG_MAP_REASON_STATS], PG_R_PASS_RULE, &after));
 	EXPECT_EQ(9000, after.bytes - before.bytes);
 }
 

@@ -131,6 +131,9 @@ int pg_map_check(int fd, enum pg_map_id id, const char *path)
 		fprintf(stderr, "portguard: failed to read map %s: %s\n", path, strerror(-err));
 		return err;
 	}
+	/* The flow table's size is the operator's (--max-flows): any size is ours. */
+	if (id == PG_MAP_FLOWS && info.max_entries)
+		want.max_entries = info.max_entries;
 	if (info.type == want.type && info.key_size == want.key_size &&
 	    info.value_size == want.value_size && info.max_entries == want.max_entries)
 		return 0;
