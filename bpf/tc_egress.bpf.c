@@ -27,7 +27,10 @@
  * - VLAN: a tag the stack put in skb metadata (hardware offload) is not in the frame; an
  *   inline tag is skipped like at ingress.
  * - Headers are read from the linear part of the skb without pulling: the stack builds TCP
- *   and UDP headers there. A packet whose headers are not linear is not recorded.
+ *   and UDP headers there. A packet whose headers are not linear is not recorded. The
+ *   payload usually is not linear (page fragments): lengths are checked against skb->len,
+ *   as the cursor's c.more says. (Before, the datagram's length was checked against the
+ *   linear part alone, so a data packet with a paged payload refreshed nothing.)
  */
 #include "decide.bpf.h"
 #include "flow.bpf.h"
@@ -123,13 +126,17 @@ int pg_tc_egress(struct __sk_buff *skb)
 		.pos = (void *)(long)skb->data,
 		.end = (void *)(long)skb->data_end,
 	};
-	__u32 stat = PG_FLS_RECORDED;
+	__u32 stat = PG_FLS_RECORDED, head;
 	struct pg_flow_val *v, nv;
 	struct pg_flow_key k;
 	__u16 ethertype;
 	struct pg_pkt p;
 	__u64 now;
 
+	/* The payload of what a socket sends is mostly paged: the linear part holds the headers
+	 * and the datagram's length is checked against the whole skb (skb->len). */
+	head = skb->data_end - skb->data;
+	c.more = skb->len > head ? skb->len - head : 0;
 	if (pg_parse(&c, &p, &ethertype) || !p.family || p.frag == PG_FRAG_LATER)
 		return PG_TC_ACT_OK;
 	if (p.proto != PG_NH_TCP && p.proto != PG_NH_UDP)
