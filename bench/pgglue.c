@@ -232,6 +232,11 @@ int pgg_prog_fd(const struct pgg *g)
 	return bpf_program__fd(g->skel->progs.pg_xdp_ingress);
 }
 
+int pgg_frags_fd(const struct pgg *g)
+{
+	return bpf_program__fd(g->skel->progs.pg_xdp_ingress_frags);
+}
+
 int pgg_map_fd(const struct pgg *g, const char *name)
 {
 	struct bpf_map *m = bpf_object__find_map_by_name(g->skel->obj, name);
