@@ -17,6 +17,7 @@
 #ifndef PG_INGRESS_BPF_H
 #define PG_INGRESS_BPF_H
 
+#include "clock.bpf.h"
 #include "decide.bpf.h"
 #include "events.bpf.h"
 #include "flow.bpf.h"
@@ -33,14 +34,15 @@
 static volatile __u64 pg_clock_jiffies;
 static volatile __u64 pg_clock_ns;
 
-/* CLOCK_MONOTONIC at tick resolution (a stamp may lag by one tick): enough for counters'
- * last hit, idle timeouts and rate-limit windows. Events carry the precise time. */
+/* CLOCK_MONOTONIC at tick resolution (a stamp may lag by one tick; full resolution before
+ * 5.11, see bpf/clock.bpf.h): enough for counters' last hit, idle timeouts and rate-limit
+ * windows. Events carry the precise time. */
 static __always_inline __u64 pg_now(void)
 {
 	__u64 j = bpf_jiffies64();
 
 	if (pg_clock_jiffies != j) {
-		pg_clock_ns = bpf_ktime_get_coarse_ns();
+		pg_clock_ns = pg_ktime_coarse();
 		pg_clock_jiffies = j;
 	}
 	return pg_clock_ns;

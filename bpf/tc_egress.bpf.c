@@ -32,6 +32,7 @@
  *   as the cursor's c.more says. (Before, the datagram's length was checked against the
  *   linear part alone, so a data packet with a paged payload refreshed nothing.)
  */
+#include "clock.bpf.h"
 #include "decide.bpf.h"
 #include "flow.bpf.h"
 #include "parse.bpf.h"
@@ -149,8 +150,8 @@ int pg_tc_egress(struct __sk_buff *skb)
 	k.proto = p.proto;
 	k.pad[0] = k.pad[1] = k.pad[2] = 0;
 
-	/* The same coarse clock as ingress: it compares these stamps with its own. */
-	now = bpf_ktime_get_coarse_ns();
+	/* The same clock as ingress: it compares these stamps with its own. */
+	now = pg_ktime_coarse();
 	v = bpf_map_lookup_elem(&pg_flows, &k);
 	if (v) {
 		/* Expired or not: this host speaks on it, so it lives again. */
