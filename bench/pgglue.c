@@ -19,6 +19,7 @@
 #include "policy/policy.h"
 #include "policy/compile.h"
 #include "kernel/generation.h"
+#include "kernel/xdp_open.h"
 #include "xdp_ingress.skel.h"
 #include "pgglue.h"
 
@@ -158,7 +159,7 @@ int pgg_open(const char *name, const char *text, size_t len, struct pgg_times *t
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
-	g->skel = xdp_ingress_bpf__open_and_load();
+	g->skel = pg_xdp_ingress_open_load();
 	if (!g->skel) {
 		err = -errno;
 		fprintf(stderr, "pgglue: failed to load portguard's XDP program: %s\n",

@@ -29,6 +29,7 @@
 #include "kernel/generation.h"
 #include "kernel/percpu.h"
 #include "policy/compile.h"
+#include "kernel/xdp_open.h"
 #include "xdp_ingress.skel.h"
 #include "tc_egress.skel.h"
 #include "tc_ingress.skel.h"
@@ -127,7 +128,7 @@ static void fx_setup(struct fx *f)
 	if (unshare(CLONE_NEWNET) < 0)
 		SKIP("cannot create a network namespace: %s", strerror(errno));
 	libbpf_set_print(quiet_print);
-	f->skel = xdp_ingress_bpf__open_and_load();
+	f->skel = pg_xdp_ingress_open_load();
 	/* No platform limit excuses it (tests/limits.h): the verifier's log is above. */
 	if (!f->skel)
 		FAIL("cannot load xdp_ingress on kernel %s: %s", pg_kernel_release(),

@@ -204,7 +204,7 @@ static void load_lsm(struct pg_loader *l)
 
 /* Does the kernel take XDP programs that handle multi-buffer frames (BPF_F_XDP_HAS_FRAGS,
  * 5.18)? An older kernel refuses the unknown flag with EINVAL. */
-static bool probe_frags(void)
+bool pg_xdp_frags_supported(void)
 {
 	const struct bpf_insn insns[] = {
 		{ .code = 0xb7, .dst_reg = 0, .imm = XDP_PASS }, /* r0 = XDP_PASS */
@@ -247,6 +247,23 @@ static __u32 flows_size(const char *pin_dir, __u32 want)
 	return want;
 }
 
+struct xdp_ingress_bpf *pg_xdp_ingress_open_load(void)
+{
+	struct xdp_ingress_bpf *s = xdp_ingress_bpf__open();
+	int err;
+
+	if (!s)
+		return NULL;
+	bpf_program__set_autoload(s->progs.pg_xdp_ingress_frags, pg_xdp_frags_supported());
+	err = xdp_ingress_bpf__load(s);
+	if (err) {
+		xdp_ingress_bpf__destroy(s);
+		errno = -err;
+		return NULL;
+	}
+	return s;
+}
+
 int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock, __u32 max_flows)
 {
 	char path[PATH_MAX + 64];
@@ -274,7 +291,7 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock, __u32 ma
 	l->takeover = !access(path, F_OK);
 	/* Multi-buffer XDP where the kernel has it; elsewhere the frags program is not loaded
 	 * (an old kernel would refuse the whole object) and tc is the fallback. */
-	l->frags = probe_frags();
+	l->frags = pg_xdp_frags_supported();
 	bpf_program__set_autoload(l->xdp->progs.pg_xdp_ingress_frags, l->frags);
 	l->max_flows = flows_size(pin_dir, max_flows);
 	err = bpf_map__set_max_entries(l->xdp->maps.pg_flows, l->max_flows);

@@ -20,6 +20,7 @@
 
 #include "kernel/generation.h"
 #include "kernel/maps.h"
+#include "kernel/xdp_open.h"
 #include "portguard.h"
 
 /* The tc egress filter portguard owns on an interface: unload removes exactly this one. */
