@@ -15,17 +15,8 @@
 #include <bpf/bpf.h>
 
 #include "cmd/command.h"
-#include "cmd/options.h"
 #include "common/util.h"
 #include "kernel/bringup.h"
-
-static const struct option load_opts[] = {
-	PG_UP_LONG_OPTIONS,
-	{ "await-missing", no_argument, NULL, 'A' },
-	{ "dry-run", no_argument, NULL, 'd' },
-	{ "json", no_argument, NULL, 'j' },
-	{ 0 },
-};
 
 static void print_ifaces(const char *const *ifaces, size_t n)
 {
@@ -39,26 +30,16 @@ static void print_ifaces(const char *const *ifaces, size_t n)
 
 static int cmd_load(int argc, char **argv)
 {
-	struct pg_up_opts o = { .enforce = { .ratelimit_ms = -1, .events_per_sec = -1 } };
+	struct pg_cmdline cl;
+	struct pg_up_opts o;
 	struct pg_up up;
-	int opt, r;
+	int r;
 
-	while ((opt = getopt_long(argc, argv, "", load_opts, NULL)) != -1) {
-		r = pg_up_option(&o, opt, optarg);
-		if (r == 2)
-			return 2;
-		if (r == 1)
-			continue;
-		if (opt == 'd')
-			o.enforce.dry_run = true;
-		else if (opt == 'A')
-			o.await = true;
-		else
-			return pg_usage(argv[0]);
-	}
-	if (optind != argc - 1 || (o.cgroup && o.no_cgroup))
-		return pg_usage(argv[0]);
-	o.policy = argv[optind];
+	r = pg_cmdline_parse(&pg_cmd_load, argc, argv, &cl);
+	if (r)
+		return r;
+	o = cl.up;
+	o.policy = cl.args[0];
 	pg_libbpf_setup(pg_verbose);
 	signal(SIGPIPE, SIG_IGN);
 	if (pg_up(&o, &up))
@@ -79,8 +60,14 @@ static int cmd_load(int argc, char **argv)
 	return 0;
 }
 
-PG_COMMAND(load, 30,
-	   "POLICY [--iface IF]... [--cgroup DIR | --no-cgroup] [--dry-run] [--pin-dir DIR] "
-	   "[--xdp-mode auto|native|frags|skb|tc] [--max-flows N] [--flow-timeouts LIST] "
-	   "[--await-missing]",
-	   "enforce a policy, pinned, and exit (persistent enforcement)", cmd_load)
+static const enum pg_opt_id load_opts[] = { PG_OPTS_UP, PG_OPT_AWAIT_MISSING, PG_OPT_END };
+
+const struct pg_command pg_cmd_load = {
+	.name = "load",
+	.args = "POLICY",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = load_opts,
+	.summary = "enforce a policy, pinned, and exit (persistent enforcement)",
+	.run = cmd_load,
+};

@@ -44,17 +44,6 @@ struct pg_up {
 	int owner_fd;			   /* flock held on the links directory, or -1 */
 };
 
-/* Parse a --iface/--cgroup/--pin-dir/... option shared by run and load into o. Returns 1 when
- * the option was one of them, 0 when not, 2 (after a message) when its value is unusable. */
-int pg_up_option(struct pg_up_opts *o, int opt, const char *arg);
-/* Their getopt_long entries, for each command's table. */
-#define PG_UP_LONG_OPTIONS                                                                     \
-	{ "iface", required_argument, NULL, 'i' }, { "cgroup", required_argument, NULL, 'c' }, \
-	{ "no-cgroup", no_argument, NULL, 'C' }, { "pin-dir", required_argument, NULL, 'p' }, \
-	{ "xdp-mode", required_argument, NULL, 'x' },                                      \
-	{ "max-flows", required_argument, NULL, 'M' },                                     \
-	{ "flow-timeouts", required_argument, NULL, 'F' }
-
 /* Say how each interface is enforced (stderr), one line each. */
 void pg_up_print_ifaces(const struct pg_up *up);
 
