@@ -213,9 +213,11 @@ static __always_inline bool pg_ingress(struct pg_cursor *c, __u32 ifindex, __u64
 {
 	const struct pg_config *cfg;
 	__u64 now;
-	struct pg_decision d;
+	/* Zeroed whole: the 5.10 verifier refuses a read of a stack slot no path wrote, and which
+	 * fields parsing writes depends on how far it got. */
+	struct pg_decision d = {};
 	__u16 ethertype = 0;
-	struct pg_pkt p;
+	struct pg_pkt p = {};
 	__u8 dry;
 	__u32 gen;
 	int r;
