@@ -250,12 +250,12 @@ static __always_inline bool pg_ingress(struct pg_cursor *c, __u32 ifindex, __u64
 			 * host). The stack drops it unless route_localnet is set, which
 			 * kube-proxy does: a `local` port stays local-only here unless this is
 			 * lo itself. So such a packet to a local port is decided as from an
-			 * off-host peer. The trie answered for a loopback peer, which differs
+			 * off-host peer. The verdict answered for a loopback peer, which differs
 			 * only in what the local rule says: what already blocks (an enforcing
 			 * deny, the default) stands; else an enforcing local blocks; else (only
 			 * dry-run locals) a dry-run deny that already reports stands, and
 			 * otherwise the dry-run local reports. The local rule is the port's,
-			 * not the trie entry's (which may name another rule).
+			 * not the verdict's (which may name another rule).
 			 */
 			if (pg_addr_is_loopback((const __u8 *)p.saddr) &&
 			    ifindex != PG_LOOPBACK_IFINDEX &&
