@@ -526,6 +526,15 @@ item6() {
 	return 0
 }
 
+########################################################################################
+# Item 8: the tc ingress fallback next to XDP (issue 13), BPF_PROG_TEST_RUN.
+########################################################################################
+item8() {
+	log "item 8: tc ingress against XDP, $ROUNDS rounds x $REPEAT packets, CPU $CPU"
+	"$B/ingresscost" --repeat "$REPEAT" --rounds "$ROUNDS" --cpu "$CPU" --tsv "$RAW/ingress.tsv" \
+		>"$RAW/ingress.log" 2>&1 || log "item 8: ingresscost failed (see $RAW/ingress.log)"
+}
+
 # cli_time CMD...: wall seconds of a command that must succeed; its output goes to the log.
 cli_time() {
 	local t0 t1
@@ -555,7 +564,7 @@ fi
 rm -f "$RAW"/*
 # BENCH_ITEMS="1 2 4 5 6" (the default: all) picks items, for work on the benchmarks
 # themselves; results.md then says "not measured" for the others.
-want() { [[ " ${BENCH_ITEMS:-1 2 4 5 6} " == *" $1 "* ]]; }
+want() { [[ " ${BENCH_ITEMS:-1 2 4 5 6 8} " == *" $1 "* ]]; }
 t=$(date +%s)
 want 1 && item1 && log "item 1 took $(($(date +%s) - t)) s"
 t=$(date +%s)
@@ -566,6 +575,8 @@ t=$(date +%s)
 want 5 && item5 && log "item 5 took $(($(date +%s) - t)) s"
 t=$(date +%s)
 want 6 && item6 && log "item 6 took $(($(date +%s) - t)) s"
+t=$(date +%s)
+want 8 && item8 && log "item 8 took $(($(date +%s) - t)) s"
 END=$(date +%s)
 printf 'START=%s END=%s LOAD_START="%s" LOAD_END="%s" ROUNDS=%s REPEAT=%s SECONDS_PER_RUN=%s SOCK_ITERS=%s RUN_DATE="%s" PG_REV="%s"\n' \
 	"$START" "$END" "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)" "$ROUNDS" "$REPEAT" \

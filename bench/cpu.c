@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <sched.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,4 +19,19 @@ int bench_pin_cpu(const char *who, long cpu)
 	err = -errno;
 	fprintf(stderr, "%s: failed to pin to CPU %ld: %s\n", who, cpu, strerror(-err));
 	return err;
+}
+
+double bench_thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+int bench_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
 }

@@ -19,6 +19,7 @@
 #include "policy/policy.h"
 #include "policy/compile.h"
 #include "kernel/generation.h"
+#include "kernel/xdp_open.h"
 #include "xdp_ingress.skel.h"
 #include "pgglue.h"
 
@@ -208,7 +209,7 @@ int pgg_open(const char *name, const char *text, size_t len, struct pgg_times *t
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
-	g->skel = xdp_ingress_bpf__open_and_load();
+	g->skel = pg_xdp_ingress_open_load();
 	if (!g->skel) {
 		err = -errno;
 		fprintf(stderr, "pgglue: failed to load portguard's XDP program: %s\n",
@@ -280,6 +281,11 @@ int pgg_set_events(struct pgg *g, int on)
 int pgg_prog_fd(const struct pgg *g)
 {
 	return bpf_program__fd(g->skel->progs.pg_xdp_ingress);
+}
+
+int pgg_frags_fd(const struct pgg *g)
+{
+	return bpf_program__fd(g->skel->progs.pg_xdp_ingress_frags);
 }
 
 int pgg_map_fd(const struct pgg *g, const char *name)

@@ -53,6 +53,8 @@ int pgg_reload(struct pgg *g, const char *text, size_t len, struct pgg_times *t)
 /* Turn violation events on or off in the generation in force (counters stay exact). */
 int pgg_set_events(struct pgg *g, int on);
 int pgg_prog_fd(const struct pgg *g);
+/* The multi-buffer (xdp.frags) program of the same object, -1 on a kernel without it. */
+int pgg_frags_fd(const struct pgg *g);
 /* The fd of one of portguard's maps, by name (pg_reason_stats, pg_event_stats, ...). */
 int pgg_map_fd(const struct pgg *g, const char *name);
 void pgg_close(struct pgg *g);

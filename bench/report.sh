@@ -304,6 +304,7 @@ report() {
 
 	events_section
 	load_section
+	ingress_section
 	cat <<-EOF
 
 	## Chart
@@ -314,7 +315,8 @@ report() {
 
 	\`sudo make bench\` (about $(( (END - START + 59) / 60 )) minutes here). \`BENCH_QUICK=1\` gives a fast,
 	rougher pass. The drivers are in bench/: xdpcost (item 1), livegen (the XDP-frame generator),
-	xdpload (receivers, item 6), sockbench (item 4); bench.sh runs them, report.sh writes this.
+	xdpload (receivers, item 6), sockbench (item 4), ingresscost (item 8, section 7); bench.sh
+	runs them, report.sh writes this.
 	EOF
 }
 
@@ -541,6 +543,38 @@ load_section() {
 		echo "| $label ($(grep -c "^$kind " "$RAW/load.txt") times) | $(lt $kind parse) | $(lt $kind compile) | $(lt $kind apply) | $(lt $kind total) |"
 	done
 }
+# Item 8: what the tc ingress fallback costs next to XDP.
+ingress_section() {
+	cat <<-EOF
+
+	## 7. The tc ingress fallback next to XDP
+
+	Where XDP cannot attach (a jumbo MTU on a kernel without multi-buffer XDP), portguard
+	enforces with a tc ingress program that runs the same decision (bpf/ingress.bpf.h). Per
+	packet, BPF_PROG_TEST_RUN, portguard's 10-rule policy, the same frames for each program
+	(bench/ingresscost): ns of the thread's CPU time, median [min-max] over rounds; **net** is
+	over the floor of the same hook (XDP_DROP, or a tc program that returns TC_ACT_SHOT). The
+	test run builds its skb once and runs the program on it \`repeat\` times, so the cost a real
+	tc path adds before the program (allocating the skb: see item 2's nftables netdev against
+	XDP) is not in these numbers: they compare the programs.
+
+	| frame | XDP | XDP with frags | tc ingress | XDP net | frags net | tc net | tc net / XDP net |
+	|---|---:|---:|---:|---:|---:|---:|---:|
+	EOF
+	if [ ! -s "$RAW/ingress.tsv" ]; then
+		echo "| not measured | | | | | | | |"
+		return
+	fi
+	awk -F'\t' '!/^#/ { m[$1 "|" $2] = $3; lo[$1 "|" $2] = $4; hi[$1 "|" $2] = $5; n[$1 "|" $2] = $6
+		if (!($1 in seen)) { seen[$1] = 1; order[k++] = $1 } }
+		function cell(key) { return key in m ? sprintf("%.1f [%.1f-%.1f]", m[key], lo[key], hi[key]) : "-" }
+		function net(key) { return key in n ? sprintf("%.1f", n[key]) : "-" }
+		END { for (i = 0; i < k; i++) { f = order[i]
+			r = (f "|xdp") in n && n[f "|xdp"] > 0 ? sprintf("x%.2f", n[f "|tc"] / n[f "|xdp"]) : "-"
+			printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", f, cell(f "|xdp"), cell(f "|xdp-frags"),
+				cell(f "|tc"), net(f "|xdp"), net(f "|xdp-frags"), net(f "|tc"), r } }' "$RAW/ingress.tsv"
+}
+
 lt() {
 	local m lo hi
 	m=$(lookup "$TMP/r/load-$1" "$1|$2" 2) lo=$(lookup "$TMP/r/load-$1" "$1|$2" 3) hi=$(lookup "$TMP/r/load-$1" "$1|$2" 4)

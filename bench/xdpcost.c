@@ -76,27 +76,12 @@ struct ctx {
 	FILE *tsv;
 };
 
-static double cputime(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static double median(const double *v, int n)
 {
 	double s[MAX_ROUNDS];
 
 	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
+	qsort(s, n, sizeof(*s), bench_cmp_double);
 	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
@@ -218,10 +203,10 @@ static int run_once(struct ctx *c, int prog, long repeat, double *ns, __u32 *ret
 	if (bpf_map_update_elem(bpf_map__fd(c->rot->maps.rot_target), &zero, &c->prog_fd[prog],
 				BPF_ANY))
 		return -errno;
-	t0 = cputime();
+	t0 = bench_thread_cpu_ns();
 	if (bpf_prog_test_run_opts(bpf_program__fd(c->rot->progs.bench_rotate), &o))
 		return -errno;
-	*ns = (cputime() - t0) / repeat;
+	*ns = (bench_thread_cpu_ns() - t0) / repeat;
 	*retval = o.retval;
 	*kernel_ns = o.duration;
 	return 0;

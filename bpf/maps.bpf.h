@@ -96,13 +96,22 @@ struct {
 } pg_event_stats SEC(".maps");
 
 /* Flows this host opened, written at egress (and seeded by userspace from sock_diag),
- * read at ingress so that replies pass. LRU: the oldest idle flows go first. */
+ * read and refreshed at ingress so that replies pass. LRU: the least recently used go first.
+ * max_entries is set by the loader (--max-flows). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PG_MAX_FLOWS);
+	__uint(max_entries, PG_MAX_FLOWS_DEFAULT);
 	__type(key, struct pg_flow_key);
 	__type(value, struct pg_flow_val);
 } pg_flows SEC(".maps");
+
+/* Flows written, key = enum pg_flow_stat. Written by the datapath (seeded: userspace). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PG_FLS_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} pg_flow_stats SEC(".maps");
 
 /* First-fragment verdicts, so that later fragments of the same datagram follow them. */
 struct {

@@ -13,6 +13,14 @@
  * after the datagram; what lies there is not part of the packet, so an L4 header or an
  * extension header that only fits by reaching into the padding is truncated.
  *
+ * The cursor is the context abstraction every program shares: XDP (one buffer, or a
+ * multi-buffer frame), tc ingress and tc egress (an skb's linear part) all parse through it.
+ * Headers are read only from the part that can be addressed directly, [pos, end); c->more
+ * says how many bytes of the frame lie beyond end (the fragments of a multi-buffer XDP frame,
+ * an skb's paged data), so that length fields are checked against the whole frame. A header
+ * that crosses end while the frame goes on past it is split across buffers: such a frame is
+ * PG_R_HDR_SPLIT (its own reason and counter), never judged on what we could not read.
+ *
  * Byte order: addresses in struct pg_pkt are network order, IPv4 stored IPv4-mapped
  * (::ffff:a.b.c.d) as in every map key; ports, ids and offsets are host order.
  */
@@ -57,8 +65,31 @@ enum pg_frag_kind {
 
 struct pg_cursor {
 	void *pos;
-	void *end;
+	void *end;   /* end of the directly readable part (XDP's first buffer, skb linear) */
+	__u32 more;  /* bytes of the frame after end: 0 for a frame read whole */
+	__u8 cut;    /* set by pg_past: a header reached end */
 };
+
+/* Does a header ending at hdr_end reach past the readable part? Notes it in c->cut. */
+static __always_inline bool pg_past(struct pg_cursor *c, void *hdr_end)
+{
+	if (hdr_end > c->end) {
+		c->cut = 1;
+		return true;
+	}
+	return false;
+}
+
+/* Bytes of the frame from the cursor to its end, readable part and beyond. A pointer
+ * difference is a scalar the verifier does not bound, used only in comparisons; the barrier
+ * keeps the compiler from adding c->more to the end pointer first, which no verifier takes. */
+static __always_inline __u32 pg_frame_rem(const struct pg_cursor *c)
+{
+	__u64 n = (__u64)c->end - (__u64)c->pos;
+
+	asm volatile("" : "+r"(n));
+	return (__u32)n + c->more;
+}
 
 /* What parsing learned about one packet. Only the fields the parse reached are written. */
 struct pg_pkt {
@@ -122,7 +153,7 @@ static __always_inline int pg_parse_eth(struct pg_cursor *c, __u16 *proto)
 	struct vlan_hdr *vh;
 	__be16 type;
 
-	if ((void *)(eth + 1) > c->end)
+	if (pg_past(c, eth + 1))
 		return PG_R_MALFORMED;
 	type = eth->h_proto;
 	c->pos = eth + 1;
@@ -134,7 +165,7 @@ static __always_inline int pg_parse_eth(struct pg_cursor *c, __u16 *proto)
 		if (i == PG_MAX_VLAN)
 			return PG_R_VLAN_DEPTH;
 		vh = c->pos;
-		if ((void *)(vh + 1) > c->end)
+		if (pg_past(c, vh + 1))
 			return PG_R_MALFORMED;
 		type = vh->h_vlan_encapsulated_proto;
 		c->pos = vh + 1;
@@ -163,7 +194,7 @@ static __always_inline int pg_parse_ipv4(struct pg_cursor *c, struct pg_pkt *p)
 	__u32 hlen, tot;
 	__u16 fo;
 
-	if ((void *)(ip + 1) > c->end)
+	if (pg_past(c, ip + 1))
 		return PG_R_MALFORMED;
 	if (ip->version != 4)
 		return PG_R_MALFORMED;
@@ -173,9 +204,9 @@ static __always_inline int pg_parse_ipv4(struct pg_cursor *c, struct pg_pkt *p)
 	tot = pg_len16(ip->tot_len);
 	if (tot < hlen)
 		return PG_R_BAD_IHL;
-	if (c->pos + hlen > c->end)
+	if (pg_past(c, c->pos + hlen))
 		return PG_R_BAD_IHL;
-	if (c->pos + tot > c->end)
+	if (tot > pg_frame_rem(c))
 		return PG_R_MALFORMED;
 
 	p->family = 4;
@@ -243,12 +274,12 @@ static __always_inline int pg_parse_ipv6(struct pg_cursor *c, struct pg_pkt *p)
 	__u16 fo;
 	__u8 nh;
 
-	if ((void *)(ip6 + 1) > c->end)
+	if (pg_past(c, ip6 + 1))
 		return PG_R_MALFORMED;
 	if (ip6->version != 6)
 		return PG_R_MALFORMED;
 	plen = pg_len16(ip6->payload_len);
-	if ((void *)(ip6 + 1) + plen > c->end)
+	if (plen + sizeof(*ip6) > pg_frame_rem(c))
 		return PG_R_MALFORMED;
 
 	p->family = 6;
@@ -269,7 +300,7 @@ static __always_inline int pg_parse_ipv6(struct pg_cursor *c, struct pg_pkt *p)
 		case PG_NH_DSTOPTS:
 		case PG_NH_AH:
 			oh = c->pos;
-			if ((void *)(oh + 1) > c->end || p->rem < sizeof(*oh))
+			if (p->rem < sizeof(*oh) || pg_past(c, oh + 1))
 				return pg_short(p);
 			/* Options headers count 8-octet units after the first 8; AH counts
 			 * 4-octet units minus 2 (RFC 4302 2.2). */
@@ -277,7 +308,7 @@ static __always_inline int pg_parse_ipv6(struct pg_cursor *c, struct pg_pkt *p)
 				len = (oh->hdrlen + 2) * 4;
 			else
 				len = (oh->hdrlen + 1) * 8;
-			if (len > p->rem || c->pos + len > c->end)
+			if (len > p->rem || pg_past(c, c->pos + len))
 				return pg_short(p);
 			nh = oh->nexthdr;
 			c->pos += len;
@@ -290,7 +321,7 @@ static __always_inline int pg_parse_ipv6(struct pg_cursor *c, struct pg_pkt *p)
 				return PG_R_MALFORMED;
 			seen_frag = true;
 			fh = c->pos;
-			if ((void *)(fh + 1) > c->end || p->rem < sizeof(*fh))
+			if (p->rem < sizeof(*fh) || pg_past(c, fh + 1))
 				return PG_R_MALFORMED;
 			fo = bpf_ntohs(fh->frag_off);
 			nh = fh->nexthdr;
@@ -343,7 +374,7 @@ static __always_inline int pg_parse_l4(struct pg_cursor *c, struct pg_pkt *p)
 
 	if (p->proto == PG_NH_TCP) {
 		th = c->pos;
-		if ((void *)(th + 1) > c->end || p->rem < sizeof(*th))
+		if (p->rem < sizeof(*th) || pg_past(c, th + 1))
 			return pg_short(p);
 		hlen = th->doff * 4;
 		if (hlen < sizeof(*th))
@@ -356,7 +387,7 @@ static __always_inline int pg_parse_l4(struct pg_cursor *c, struct pg_pkt *p)
 		p->tcp_flags = ((__u8 *)th)[13];
 	} else {
 		uh = c->pos;
-		if ((void *)(uh + 1) > c->end || p->rem < sizeof(*uh))
+		if (p->rem < sizeof(*uh) || pg_past(c, uh + 1))
 			return pg_short(p);
 		hlen = sizeof(*uh);
 		if (p->frag == PG_FRAG_NONE) {
@@ -376,11 +407,19 @@ static __always_inline int pg_parse_l4(struct pg_cursor *c, struct pg_pkt *p)
  * parsed (host order). Returns 0 or a pg_reason. On 0 with an IP ethertype, p describes the
  * packet: a PG_FRAG_LATER fragment stops at L3, TCP and UDP have their ports, any other
  * protocol stops at L3.
+ *
+ * A header cut by the end of the readable part when the frame goes on beyond it (c->more):
+ * PG_R_HDR_SPLIT, whatever truncation reason the step gave, since the header is there, only
+ * not where we read. Drivers put at least a page in a multi-buffer frame's first buffer and
+ * the stack builds an skb's headers linear, so a real frame meets this only when someone
+ * crafts it; reading the rest with bpf_xdp_load_bytes() would need 5.18 and a copy on every
+ * packet for a frame no peer we want sends.
  */
 static __always_inline int pg_parse(struct pg_cursor *c, struct pg_pkt *p, __u16 *ethertype)
 {
 	int r;
 
+	c->cut = 0;
 	p->family = 0;
 	p->proto = 0;
 	p->frag = PG_FRAG_NONE;
@@ -391,19 +430,15 @@ static __always_inline int pg_parse(struct pg_cursor *c, struct pg_pkt *p, __u16
 	p->tcp_flags = 0;
 
 	r = pg_parse_eth(c, ethertype);
-	if (r)
-		return r;
-	if (*ethertype == PG_ETH_P_IP)
+	if (!r && *ethertype == PG_ETH_P_IP)
 		r = pg_parse_ipv4(c, p);
-	else if (*ethertype == PG_ETH_P_IPV6)
+	else if (!r && *ethertype == PG_ETH_P_IPV6)
 		r = pg_parse_ipv6(c, p);
-	else
-		return 0;
-	if (r || p->frag == PG_FRAG_LATER)
-		return r;
-	if (p->proto == PG_NH_TCP || p->proto == PG_NH_UDP)
-		return pg_parse_l4(c, p);
-	return 0;
+	if (!r && p->family && p->frag != PG_FRAG_LATER && (p->proto == PG_NH_TCP || p->proto == PG_NH_UDP))
+		r = pg_parse_l4(c, p);
+	if (r && c->cut && c->more)
+		return PG_R_HDR_SPLIT;
+	return r;
 }
 
 #endif /* PG_PARSE_BPF_H */

@@ -2,208 +2,17 @@
 /*
  * Inbound enforcement at XDP: every frame that arrives on an enforced interface is parsed,
  * decided by the generation in force, counted per rule and per reason, and reported when it
- * is a violation (or a logged allow).
+ * is a violation (or a logged allow). The decision is ingress.bpf.h's, shared with tc ingress.
  *
- * The cost of an allowed packet is the parse, two array lookups for the generation and its
- * config, one per-CPU array lookup for the clock, one array lookup for the port (its slot
- * holds the base verdict), and, only when the port's class decides some peers otherwise
- * (PG_PORT_PEERS), the peer's group (a bucket and one exact probe per prefix length in use
- * there, usually one) and one hash lookup of (class, group);
- * then two per-CPU counter updates.
- * The flow table is read only for a packet the policy would drop (and never for a bare SYN);
- * the fragment table only for fragments; the event path only for violations and logged
- * allows. No helper call on that path but the peer lookups: the clock is read through jiffies.
+ * Two programs, one decision:
+ * - pg_xdp_ingress: a frame in one buffer. A driver refuses it where the MTU does not fit a
+ *   page (veth: ERANGE), which is what pg_xdp_ingress_frags is for.
+ * - pg_xdp_ingress_frags (xdp.frags, kernel 5.18+): a frame may come in several buffers; the
+ *   headers are read from the first one, lengths are checked against the whole frame
+ *   (bpf_xdp_get_buff_len), and headers that do not fit the first buffer are PG_R_HDR_SPLIT.
+ *   The loader does not load it on a kernel without multi-buffer XDP.
  */
-#include "clock.bpf.h"
-#include "decide.bpf.h"
-#include "events.bpf.h"
-#include "parse.bpf.h"
-
-/*
- * A cache of the coarse clock. The coarse clock only moves when the tick advances jiffies,
- * so it is read again only when jiffies changed: bpf_jiffies64() is inlined by the verifier
- * into one load, while even the coarse clock is a helper call that costs a large share of an
- * allowed packet's decision. Global variables (.bss: private to this object, neither pinned
- * nor shared), written once per tick by the first CPU to see the tick; a CPU that reads the
- * pair while another writes it gets the previous tick's time.
- */
-static volatile __u64 pg_clock_jiffies;
-static volatile __u64 pg_clock_ns;
-
-/* CLOCK_MONOTONIC at tick resolution (a stamp may lag by one tick; full resolution before
- * 5.11, see bpf/clock.bpf.h): enough for counters' last hit, idle timeouts and rate-limit
- * windows. Events carry the precise time. */
-static __always_inline __u64 pg_now(void)
-{
-	__u64 j = bpf_jiffies64();
-
-	if (pg_clock_jiffies != j) {
-		pg_clock_ns = pg_ktime_coarse();
-		pg_clock_jiffies = j;
-	}
-	return pg_clock_ns;
-}
-
-/* Interface index of lo in every network namespace. */
-#define PG_LOOPBACK_IFINDEX 1
-
-/* Report one verdict through the ring buffer, if events are on and the rate limits agree. */
-static __always_inline void pg_report(struct xdp_md *ctx, const struct pg_config *cfg,
-				      const struct pg_pkt *p, const struct pg_decision *d,
-				      __u8 action, __u64 now)
-{
-	struct pg_rl_key k;
-	struct pg_event *e;
-
-	if (!cfg->events)
-		return;
-	if (p->family)
-		__builtin_memcpy(k.addr, p->saddr, 16);
-	else
-		__builtin_memset(k.addr, 0, 16);
-	k.port = p->dport;
-	k.reason = d->reason;
-	k.hook = PG_HOOK_XDP;
-	e = pg_event_new(cfg, &k, now, bpf_ktime_get_ns(), PG_HOOK_XDP, d->gen, d->rule_id,
-			 d->reason, action, PG_DIR_IN, p->family ? p->proto : 0, p->family,
-			 (const __u8 *)p->saddr, p->sport, (const __u8 *)p->daddr, p->dport);
-	if (!e)
-		return;
-	e->ifindex = ctx->ingress_ifindex;
-	pg_event_submit(e);
-}
-
-/* Count, report, and turn a decision into an XDP action. A drop that dry-run lets through
- * passes and is reported as allowed; nothing else about it changes (it counts under its drop
- * reason). */
-static __always_inline int pg_finish(struct xdp_md *ctx, const struct pg_config *cfg,
-				     const struct pg_pkt *p, const struct pg_decision *d,
-				     __u64 bytes, __u64 now)
-{
-	pg_count_verdict(d->gen, d->rule_id, d->reason, bytes, now);
-	if (d->drop) {
-		pg_report(ctx, cfg, p, d, d->dry_run ? PG_EV_ALLOWED : PG_EV_BLOCKED, now);
-		return d->dry_run ? XDP_PASS : XDP_DROP;
-	}
-	if (d->log)
-		pg_report(ctx, cfg, p, d, PG_EV_LOGGED, now);
-	return XDP_PASS;
-}
-
-static __always_inline void pg_set(struct pg_decision *d, __u32 rule_id, __u8 reason,
-				   __u8 dry_run)
-{
-	d->rule_id = rule_id;
-	d->reason = reason;
-	d->drop = PG_R_IS_DROP(reason);
-	d->dry_run = d->drop && dry_run;
-	d->log = 0;
-	d->vflags = 0;
-}
-
-/*
- * Does this inbound packet answer a flow this host opened (recorded at egress, or seeded from
- * the sockets open at start-up), seen within the protocol's idle timeout?
- *
- * A TCP SYN without ACK opens a connection; it never answers one. Refusing it here costs no
- * lookup under a SYN flood, and means simultaneous open (both ends sending SYN at once) to a
- * port no rule allows is not supported.
- *
- * Only egress refreshes a flow: "idle" is time since this host last sent on it. A UDP flow
- * that only receives expires after flow_udp_idle_ns, as its opener would have to speak again.
- */
-static __always_inline bool pg_is_reply(const struct pg_config *cfg, const struct pg_pkt *p,
-					__u64 now)
-{
-	struct pg_flow_key k;
-	struct pg_flow_val *v;
-	__u64 idle;
-
-	if (p->proto == PG_NH_TCP && (p->tcp_flags & (PG_TCP_SYN | PG_TCP_ACK)) == PG_TCP_SYN)
-		return false;
-	__builtin_memcpy(k.laddr, p->daddr, 16);
-	__builtin_memcpy(k.raddr, p->saddr, 16);
-	k.lport = p->dport;
-	k.rport = p->sport;
-	k.proto = p->proto;
-	k.pad[0] = k.pad[1] = k.pad[2] = 0;
-	v = bpf_map_lookup_elem(&pg_flows, &k);
-	if (!v)
-		return false;
-	idle = p->proto == PG_NH_TCP ? cfg->flow_tcp_idle_ns : cfg->flow_udp_idle_ns;
-	/* Signed: an entry stamped by another CPU a moment "after" now is fresh, not ancient. */
-	return (__s64)(now - v->last_ns) <= (__s64)idle;
-}
-
-static __always_inline void pg_frag_key(struct pg_frag_key *k, const struct pg_pkt *p)
-{
-	__builtin_memcpy(k->saddr, p->saddr, 16);
-	__builtin_memcpy(k->daddr, p->daddr, 16);
-	k->id = p->frag_id;
-	k->proto = p->frag_proto;
-	k->pad[0] = k->pad[1] = k->pad[2] = 0;
-}
-
-/*
- * Remember a first fragment's verdict for the rest of its datagram. A later first fragment of
- * the same datagram (same key) replaces it: two fragments at offset 0 overlap, and the stack
- * discards a datagram with overlapping fragments, so whichever first fragment reaches it
- * decides nothing the later fragments could abuse.
- *
- * The table is an LRU of PG_MAX_FRAGS datagrams: a flood of first fragments can push a
- * genuine datagram out before its later fragments arrive, which then drop as fragments
- * without a first. That fails closed; reassembly in the stack has the same exposure.
- */
-static __always_inline void pg_frag_record(const struct pg_pkt *p, const struct pg_decision *d)
-{
-	struct pg_frag_key k;
-	struct pg_frag_val v;
-
-	pg_frag_key(&k, p);
-	v.rule_id = d->rule_id;
-	v.allowed = !d->drop || d->dry_run;
-	v.reason = d->reason;
-	/* Ports to protect only for TCP and UDP; other protocols record 0, no overlap check. */
-	v.l4_end = (p->proto == PG_NH_TCP || p->proto == PG_NH_UDP) ? p->l4_end : 0;
-	bpf_map_update_elem(&pg_frags, &k, &v, BPF_ANY);
-}
-
-/*
- * A non-first fragment carries no ports: it follows its datagram's first fragment.
- *
- * - No first fragment seen (lost, reordered behind this one, or never sent): PG_R_FRAGMENT.
- *   A datagram whose fragments arrive out of order before their first one is lost; its
- *   sender retransmits. That is the price of never letting portless data in unjudged.
- * - Overlapping the first fragment's L4 header (offset < l4_end): PG_R_FRAG_OVERLAP, whatever
- *   the first fragment's verdict: in reassembly it could rewrite the ports that were judged
- *   (RFC 1858 tiny and overlapping fragment attacks).
- * - First fragment dropped: PG_R_FRAGMENT, counted to the rule that dropped it.
- * - First fragment let through by dry-run: a would-be PG_R_FRAGMENT, let through, reported.
- * - First fragment allowed: PG_R_PASS_FRAGMENT, counted to the rule that allowed it.
- *
- * The verdict's rule id is the first fragment's slot; a reload between the fragments of one
- * datagram counts the rest against the same slot of the new generation.
- */
-static __always_inline void pg_decide_later(const struct pg_config *cfg, const struct pg_pkt *p,
-					    struct pg_decision *d)
-{
-	__u8 dry = cfg->mode == PG_MODE_DRY_RUN;
-	struct pg_frag_val *v;
-	struct pg_frag_key k;
-
-	pg_frag_key(&k, p);
-	v = bpf_map_lookup_elem(&pg_frags, &k);
-	if (!v)
-		pg_set(d, PG_RULE_NONE, PG_R_FRAGMENT, dry);
-	else if (p->frag_off < v->l4_end)
-		pg_set(d, v->rule_id, PG_R_FRAG_OVERLAP, dry);
-	else if (!v->allowed)
-		pg_set(d, v->rule_id, PG_R_FRAGMENT, dry);
-	else if (PG_R_IS_DROP(v->reason))
-		pg_set(d, v->rule_id, PG_R_FRAGMENT, 1);
-	else
-		pg_set(d, v->rule_id, PG_R_PASS_FRAGMENT, 0);
-}
+#include "ingress.bpf.h"
 
 SEC("xdp")
 int pg_xdp_ingress(struct xdp_md *ctx)
@@ -211,83 +20,21 @@ int pg_xdp_ingress(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct pg_cursor c = { .pos = data, .end = data_end };
-	__u64 now, bytes = data_end - data;
-	const struct pg_config *cfg;
-	struct pg_decision d;
-	__u16 ethertype = 0;
-	struct pg_pkt p;
-	__u8 dry;
-	__u32 gen;
-	int r;
 
-	/* One read of pg_active: everything below is decided by generation gen. */
-	cfg = pg_current(&gen);
-	if (!cfg)
-		return XDP_DROP; /* fail closed: no policy to decide by */
-	now = pg_now();
-	dry = cfg->mode == PG_MODE_DRY_RUN;
-	d.gen = gen;
+	return pg_ingress(&c, ctx->ingress_ifindex, data_end - data) ? XDP_DROP : XDP_PASS;
+}
 
-	r = pg_parse(&c, &p, &ethertype);
-	if (r) {
-		/* Parse-level drops have no rule; only the policy's mode can let them through. */
-		pg_set(&d, PG_RULE_NONE, r, dry);
-	} else if (!p.family) {
-		/* ARP, LLDP and other non-IP ethertypes. IP inside PPPoE or MPLS is not looked
-		 * into: its stack is another device, enforce there. */
-		pg_set(&d, PG_RULE_NONE, PG_R_PASS_NON_IP, 0);
-	} else if (p.frag == PG_FRAG_LATER) {
-		pg_decide_later(cfg, &p, &d);
-	} else {
-		if (p.proto == PG_NH_TCP || p.proto == PG_NH_UDP) {
-			__u32 pidx = p.proto == PG_NH_TCP ? PG_PIDX_TCP : PG_PIDX_UDP;
+SEC("xdp.frags")
+int pg_xdp_ingress_frags(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct pg_cursor c = { .pos = data, .end = data_end };
+	__u64 len = bpf_xdp_get_buff_len(ctx), head = data_end - data;
 
-			pg_decide(gen, cfg, PG_DIR_IN, pidx, p.dport, (const __u8 *)p.saddr, &d);
-			/*
-			 * A loopback source on a wire is spoofed (127/8 and ::1 never leave a
-			 * host). The stack drops it unless route_localnet is set, which
-			 * kube-proxy does: a `local` port stays local-only here unless this is
-			 * lo itself. So such a packet to a local port is decided as from an
-			 * off-host peer. The verdict answered for a loopback peer, which differs
-			 * only in what the local rule says: what already blocks (an enforcing
-			 * deny, the default) stands; else an enforcing local blocks; else (only
-			 * dry-run locals) a dry-run deny that already reports stands, and
-			 * otherwise the dry-run local reports. The local rule is the port's,
-			 * not the verdict's (which may name another rule).
-			 */
-			if (pg_addr_is_loopback((const __u8 *)p.saddr) &&
-			    ctx->ingress_ifindex != PG_LOOPBACK_IFINDEX &&
-			    !(d.drop && !(d.vflags & PG_VF_DRY_RUN))) {
-				struct pg_port_val *pv = pg_port_lookup(gen, PG_DIR_IN, pidx, p.dport);
-
-				if (pv && (pv->flags & PG_PORT_LOCAL) &&
-				    !(pv->flags & PG_PORT_LOCAL_DRY_RUN))
-					pg_set(&d, pg_port_local_rule(pv), PG_R_LOCAL_ONLY, dry);
-				else if (pv && (pv->flags & PG_PORT_LOCAL) && !d.drop)
-					pg_set(&d, pg_port_local_rule(pv), PG_R_LOCAL_ONLY, 1);
-			}
-			/* Replies pass whatever the policy says of the port, and in dry-run
-			 * they are not would-be violations either. */
-			if (d.drop && pg_is_reply(cfg, &p, now))
-				pg_set(&d, PG_RULE_NONE, PG_R_PASS_REPLY, 0);
-		} else if ((p.family == 4 && (p.proto == PG_NH_ICMP || p.proto == PG_NH_IGMP)) ||
-			   (p.family == 6 && p.proto == PG_NH_ICMPV6)) {
-			/* Neighbour discovery, PMTU errors, echo: not subject to port rules.
-			 * IGMP is IPv4's MLD, which IPv6 carries in ICMPv6: multicast
-			 * membership would lapse without it; it is counted with ICMP. The
-			 * other family's ICMP is just another protocol below. */
-			pg_set(&d, PG_RULE_NONE, PG_R_PASS_ICMP, 0);
-		} else {
-			/* Any other IP protocol (ESP, GRE, SCTP, ...) follows `default in`. */
-			if (cfg->default_in == PG_DEFAULT_DENY)
-				pg_set(&d, PG_RULE_DEFAULT_IN, PG_R_PROTO, dry);
-			else
-				pg_set(&d, PG_RULE_DEFAULT_IN, PG_R_PASS_DEFAULT, 0);
-		}
-		if (p.frag == PG_FRAG_FIRST)
-			pg_frag_record(&p, &d);
-	}
-	return pg_finish(ctx, cfg, &p, &d, bytes, now);
+	/* The first buffer is part of the frame: len >= head, always. */
+	c.more = len > head ? len - head : 0;
+	return pg_ingress(&c, ctx->ingress_ifindex, len) ? XDP_DROP : XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

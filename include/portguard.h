@@ -39,7 +39,12 @@
 #define PG_MAX_PEER_ENTRIES (PG_NGEN * PG_MAX_PREFIXES)
 /* (port class, peer group) verdicts: one for each class a peer group changes. */
 #define PG_MAX_CLASS_PEERS (1u << 20)
-#define PG_MAX_FLOWS 65536
+/* Flow table size when --max-flows does not say (the map's max_entries is set at load):
+ * 262144 flows this host opened is a busy server's worth (conntrack's default maximum on a
+ * host with 4 GiB or more), about 30 MB of preallocated LRU entries. */
+#define PG_MAX_FLOWS_DEFAULT 262144
+#define PG_MAX_FLOWS_MIN 1024
+#define PG_MAX_FLOWS_MAX (1 << 24)
 #define PG_MAX_FRAGS 8192
 /* Slots of the rate limiter's per-CPU direct-mapped table of recent keys (a power of 2). */
 #define PG_RL_SLOTS 4096
@@ -211,8 +216,10 @@ struct pg_config {
 			       * one more than either generation had; 0 = none (older build).
 			       * Events carry it, so that a record names its rule exactly. */
 	__u64 ratelimit_ns;   /* repeats of one (source, port, reason) within this are suppressed */
-	__u64 flow_tcp_idle_ns;
+	__u64 flow_tcp_idle_ns; /* an open TCP flow: idle time in either direction */
 	__u64 flow_udp_idle_ns;
+	__u64 flow_tcp_fin_ns;	/* a TCP flow that saw a FIN (either way) */
+	__u64 flow_tcp_rst_ns;	/* a TCP flow that saw a RST (either way) */
 };
 
 /* pg_active, one entry: the generation in force. The single atomic switch of a reload. */
@@ -238,6 +245,7 @@ enum pg_reason {
 	PG_R_VLAN_DEPTH,	/* more than PG_MAX_VLAN VLAN tags */
 	PG_R_PROTO,		/* an IP protocol other than TCP/UDP/ICMP under default deny */
 	PG_R_RAW_SOCKET,	/* `deny raw`: a raw or packet socket */
+	PG_R_HDR_SPLIT,		/* a multi-buffer frame whose headers cross into a fragment */
 	PG_R_DROP_MAX,
 	/* pass reasons */
 	PG_R_PASS_RULE = PG_R_DROP_MAX, /* an allow rule */
@@ -305,7 +313,27 @@ struct pg_flow_key {
 };
 
 struct pg_flow_val {
-	__u64 last_ns; /* CLOCK_MONOTONIC ns of the last egress packet (coarse clock at tc) */
+	__u64 last_ns; /* CLOCK_MONOTONIC ns (coarse clock) of the last packet either way */
+	__u8 state;    /* enum pg_flow_state: written by the datapath, 0 by seeding */
+	__u8 pad[7];
+};
+
+/* How far a TCP flow got towards its end; it picks the idle timeout (pg_config). A bare SYN
+ * this host sends starts the flow over (a new connection on the same ports). UDP stays OPEN. */
+enum pg_flow_state {
+	PG_FLOW_OPEN = 0, /* flow_tcp_idle_ns */
+	PG_FLOW_FIN = 1,  /* a FIN either way: flow_tcp_fin_ns */
+	PG_FLOW_RST = 2,  /* a RST either way: flow_tcp_rst_ns */
+};
+
+/* Index of the per-CPU pg_flow_stats array: flows written to pg_flows. The table never
+ * deletes (an expired flow stays until the LRU reuses it), so recorded + rerecorded + seeded
+ * minus the entries present is what the LRU evicted. */
+enum pg_flow_stat {
+	PG_FLS_RECORDED = 0, /* tc egress: a bare SYN or a UDP datagram of a new flow */
+	PG_FLS_RERECORDED,   /* tc egress: an established connection of ours not in the table */
+	PG_FLS_SEEDED,	     /* userspace: from the sockets open at (re)load (CPU 0's slot) */
+	PG_FLS_MAX,
 };
 
 /* Key of the fragment table (pg_frags, LRU hash): one datagram as IP identifies it. */
@@ -363,6 +391,16 @@ struct pg_event {
 			  * names the rule whatever reloads came since */
 };
 
+/* How an interface is enforced (pg_info.ifmode). */
+enum pg_ifmode {
+	PG_IFMODE_AWAITED = 0, /* named but absent: not enforced until it appears (run) */
+	PG_IFMODE_XDP,	       /* native XDP */
+	PG_IFMODE_XDP_FRAGS,   /* native XDP, multi-buffer (xdp.frags): MTU beyond a page */
+	PG_IFMODE_XDP_SKB,     /* generic XDP */
+	PG_IFMODE_TC,	       /* tc ingress: where XDP cannot attach */
+	PG_IFMODE_MAX,
+};
+
 /* Shown by `status` and filled by the loader (pg_info, one entry). */
 #define PG_MAX_IFACES 16
 struct pg_info {
@@ -370,10 +408,16 @@ struct pg_info {
 	__u64 load_ns;	     /* time the last (re)load took */
 	__u32 nrules;	     /* rule slots used in the active generation */
 	__u32 nifaces;
-	__u32 ifindex[PG_MAX_IFACES];
+	__u32 ifindex[PG_MAX_IFACES]; /* 0 while awaited */
 	char policy[256];    /* path of the policy file */
 	char sha256[72];     /* hex digest of the policy text, NUL-terminated */
 	char cgroup[256];    /* path of the cgroup the socket hooks are attached to, or "" */
+	char ifname[PG_MAX_IFACES][16]; /* the names, as given (IF_NAMESIZE) */
+	__u8 ifmode[PG_MAX_IFACES];	/* enum pg_ifmode */
+	__u32 max_flows;		/* pg_flows' max_entries */
+	__u32 ifaces_appeared;		/* awaited interfaces attached as they appeared (run) */
+	__u32 ifaces_gone;		/* attached interfaces that disappeared */
+	__u32 pad;
 };
 
 /* Source of every rule slot, so that `status` and `monitor` need nothing but the pins
@@ -392,12 +436,13 @@ _Static_assert(sizeof(struct pg_bucket) == 24, "pg_bucket");
 _Static_assert(sizeof(struct pg_bucket32_key) == 8, "pg_bucket32_key");
 _Static_assert(sizeof(struct pg_class_peer_key) == 8, "pg_class_peer_key");
 _Static_assert(sizeof(struct pg_verdict) == 8, "pg_verdict");
-_Static_assert(sizeof(struct pg_config) == 40, "pg_config");
+_Static_assert(sizeof(struct pg_config) == 56, "pg_config");
 _Static_assert(sizeof(struct pg_counter) == 24, "pg_counter");
 _Static_assert(sizeof(struct pg_rl_key) == 20, "pg_rl_key");
 _Static_assert(sizeof(struct pg_rl_slot) == 32, "pg_rl_slot");
 _Static_assert((PG_RL_SLOTS & (PG_RL_SLOTS - 1)) == 0, "PG_RL_SLOTS is a power of 2");
 _Static_assert(sizeof(struct pg_flow_key) == 40, "pg_flow_key");
+_Static_assert(sizeof(struct pg_flow_val) == 16, "pg_flow_val");
 _Static_assert(sizeof(struct pg_frag_key) == 40, "pg_frag_key");
 _Static_assert(sizeof(struct pg_frag_val) == 8, "pg_frag_val");
 _Static_assert(sizeof(struct pg_event) == 104, "pg_event");

@@ -67,7 +67,7 @@ before=$(pgs status --json --pin-dir "$pins")
 text=$(pgs status --pin-dir "$pins")
 printf '%s\n' "$text" | sed 's/^/# /'
 has "$text" "^policy: +$policy\$" && has "$text" '^mode: +enforce$' &&
-	has "$text" '^interfaces: pgs0 \(ifindex [0-9]+\)$' &&
+	has "$text" '^interfaces: pgs0 \(ifindex [0-9]+, xdp\)$' &&
 	has "$text" "^ +[0-9]+ +[0-9]+ +(never|[0-9T:.Z-]+) +$policy:3: allow in udp 7000\$"
 result $? status_text
 sum=$(sha256sum "$policy" | cut -d' ' -f1)

@@ -78,7 +78,7 @@ result $? doc_load_enforces
 has 'bind.*0\.0\.0\.0:9000.*Operation not permitted' && has '^bind 0\.0\.0\.0:9000 refused$' &&
 	has '^bind 127\.0\.0\.1:9000: exit 124 '
 result $? doc_bind_refused
-has '^policy: +/etc/portguard/novavms-cloud\.policy$' && has '^interfaces: pg-eth0 \(ifindex [0-9]+\)$' &&
+has '^policy: +/etc/portguard/novavms-cloud\.policy$' && has '^interfaces: pg-eth0 \(ifindex [0-9]+, xdp\)$' &&
 	has "^cgroup: +$cgdir\$" && has '^ +[1-9][0-9]* +[0-9]+ +[0-9T:.Z-]+ +/etc/portguard/novavms-cloud\.policy:[0-9]+: local tcp 5432$'
 result $? doc_status
 has '^verdict: blocked \(local-only\)$' && has '^rule: +/etc/portguard/novavms-cloud\.policy:[0-9]+: local tcp 5432$' &&

@@ -19,7 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 
 PG_CASES="debs_built container_boots package_installs not_started_on_install
-refuses_without_policy missing_iface_no_restart_loop start_ready enforces_from_other_ns
+refuses_without_policy missing_iface_awaited start_ready enforces_from_other_ns
 reload_good reload_broken_fails_keeps_old restart_no_gap upgrade_no_gap
 conffile_edit_survives_upgrade stop_keeps_enforcement journal_json_lines security_score
 boot_enforces_before_network remove_unloads purge_removes_etc"
@@ -233,15 +233,18 @@ policy() { # the policy, with extra lines from the arguments
 E sed -i 's|^PORTGUARD_POLICY=$|PORTGUARD_POLICY=/etc/portguard/host.policy|' \
 	/etc/portguard/portguard.conf
 
-# An interface that is not there: one failed start, then no restart (Restart=on-abnormal).
+# An interface that is not there: awaited (run attaches it when it appears), not a failed
+# start and no restart loop; status says it is not enforced.
 IFACE=pgnone0 policy
 E systemctl start portguard 2>/dev/null
 rc=$?
 sleep 3 # RestartSec=2s: a restart would have happened by now
-pg_check missing_iface_no_restart_loop eval '[ $rc != 0 ] && [ "$(unit ActiveState)" = failed ] &&
-	[ "$(unit NRestarts)" = 0 ] && journal | grep -q pgnone0'
+pg_check missing_iface_awaited eval '[ $rc = 0 ] && [ "$(unit ActiveState)" = active ] &&
+	[ "$(unit NRestarts)" = 0 ] && journal | grep -q "pgnone0: awaited" &&
+	E portguard status | grep -q "pgnone0 (awaited: not enforcing"'
+E systemctl stop portguard 2>/dev/null
 E portguard unload >/dev/null 2>&1
-E systemctl reset-failed portguard
+E systemctl reset-failed portguard 2>/dev/null
 
 # --- start, reload ------------------------------------------------------------------------
 policy

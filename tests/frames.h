@@ -23,7 +23,7 @@
 #include <netinet/in.h>
 #include <linux/types.h>
 
-#define PG_FRAME_MAX 2048
+#define PG_FRAME_MAX 9216 /* a 9000-byte MTU, Ethernet and tags */
 #define PG_FRAME_MAX_EXT 8
 
 /* IPv6 extension headers a spec can chain, by their next-header value. */
@@ -182,7 +182,7 @@ static inline int pg_frame_build(const struct pg_frame_spec *s, __u8 *buf, size_
 	__u16 sum;
 
 	if (size < PG_FRAME_MAX || s->vlans < 0 || s->vlans > 8 || s->n_ext > PG_FRAME_MAX_EXT ||
-	    s->payload < 0 || s->payload > 1400 || s->ip_opt_words > 10)
+	    s->payload < 0 || s->payload > PG_FRAME_MAX - 256 || s->ip_opt_words > 10)
 		return -EINVAL;
 	memset(buf, 0, size);
 	memset(l4, 0, sizeof(l4));

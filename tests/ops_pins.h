@@ -111,6 +111,33 @@ static void ops_pins_make(struct ops_pins *p)
 	ASSERT_LE(0, rules);
 	ASSERT_LE(0, reasons);
 	ASSERT_LE(0, evs);
+	/* Three flows in a table of 1024; five written: two evicted. */
+	{
+		int flows = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "pg_flows",
+					   sizeof(struct pg_flow_key), sizeof(struct pg_flow_val),
+					   1024, NULL);
+		int fls = ops_pin_map(p->dir, "pg_flow_stats", BPF_MAP_TYPE_PERCPU_ARRAY, 8,
+				      PG_FLS_MAX);
+		char path[300];
+		__u64 *w = calloc(p->ncpus, sizeof(*w));
+
+		ASSERT_LE(0, flows);
+		ASSERT_LE(0, fls);
+		snprintf(path, sizeof(path), "%s/pg_flows", p->dir);
+		ASSERT_EQ(0, bpf_obj_pin(flows, path));
+		for (__u16 i = 0; i < 3; i++) {
+			struct pg_flow_key fk = { .lport = 40000 + i, .rport = 443, .proto = 6 };
+			struct pg_flow_val fv = { .last_ns = 1 };
+
+			ASSERT_EQ(0, bpf_map_update_elem(flows, &fk, &fv, BPF_ANY));
+		}
+		w[0] = 5;
+		k = PG_FLS_RECORDED;
+		ASSERT_EQ(0, bpf_map_update_elem(fls, &k, w, BPF_ANY));
+		free(w);
+		close(flows);
+		close(fls);
+	}
 
 	/* Generation 1 is in force; generation 0 holds a stale policy that must not show. */
 	snprintf(pi.policy, sizeof(pi.policy), "/etc/portguard/t.policy");
@@ -119,8 +146,12 @@ static void ops_pins_make(struct ops_pins *p)
 	pi.loaded_at = 1800000000;
 	pi.load_ns = 1500000;
 	pi.nrules = 5;
-	pi.nifaces = 1;
+	pi.nifaces = 2;
 	pi.ifindex[0] = 1; /* lo exists in every namespace */
+	snprintf(pi.ifname[0], sizeof(pi.ifname[0]), "lo");
+	pi.ifmode[0] = PG_IFMODE_XDP;
+	snprintf(pi.ifname[1], sizeof(pi.ifname[1]), "pgwait0"); /* awaited */
+	pi.max_flows = 1024;
 	k = 0;
 	ASSERT_EQ(0, bpf_map_update_elem(info, &k, &pi, BPF_ANY));
 	ASSERT_EQ(0, bpf_map_update_elem(active, &k, &act, BPF_ANY));

@@ -275,7 +275,7 @@ TEST(names_are_the_stable_ones)
 	static const char *const drop[] = { "not-allowed", "denied", "local-only", "fragment",
 					    "fragment-short", "fragment-overlap", "malformed",
 					    "bad-ihl", "bad-doff", "ext-hdr-limit", "vlan-depth",
-					    "proto", "raw-socket" };
+					    "proto", "raw-socket", "header-split" };
 	unsigned i;
 
 	ASSERT_EQ(PG_R_DROP_MAX, sizeof(drop) / sizeof(drop[0]));

@@ -29,6 +29,7 @@
 #include "frames.h"
 #include "harness.h"
 #include "limits.h"
+#include "kernel/xdp_open.h"
 #include "xdp_ingress.skel.h"
 
 /* A policy where rules overlap in every way the language allows. */
@@ -219,7 +220,7 @@ static void check_xdp(const char *path)
 	if (unshare(CLONE_NEWNET) < 0)
 		SKIP("cannot create a network namespace: %s", strerror(errno));
 	libbpf_set_print(quiet_print);
-	skel = xdp_ingress_bpf__open_and_load();
+	skel = pg_xdp_ingress_open_load();
 	/* No platform limit excuses it (tests/limits.h): the verifier's log is above. */
 	if (!skel)
 		FAIL("cannot load xdp_ingress on kernel %s: %s", pg_kernel_release(),

@@ -128,7 +128,7 @@ TEST(tcp_established_both_ends_v4_v6)
 		key_of(cli, IPPROTO_TCP, &kc);
 		key_of(srv, IPPROTO_TCP, &ks);
 		ASSERT_FALSE(has_flow(map, &kc));
-		ASSERT_EQ(0, pg_seed_flows(map, &n));
+		ASSERT_EQ(0, pg_seed_flows(map, -1, &n));
 		EXPECT_TRUE(has_flow(map, &kc));
 		EXPECT_TRUE(has_flow(map, &ks));
 		ASSERT_LE(2, n);
@@ -155,7 +155,7 @@ TEST(listener_and_time_wait_are_not_flows)
 	/* The server end passes through LAST_ACK (a flow) until the client's last ACK lands;
 	 * wait for that (bounded), after which only the TIME_WAIT end is left. */
 	for (int i = 0; i < 200; i++) {
-		ASSERT_EQ(0, pg_seed_flows(map, &n));
+		ASSERT_EQ(0, pg_seed_flows(map, -1, &n));
 		if (!n)
 			break;
 		close(map);
@@ -182,7 +182,7 @@ TEST(udp_connected_only)
 	ASSERT_EQ(0, getsockname(u1, (struct sockaddr *)&a, &len));
 	ASSERT_EQ(0, connect(u2, (struct sockaddr *)&a, sizeof(a)));
 	key_of(u2, IPPROTO_UDP, &k);
-	ASSERT_EQ(0, pg_seed_flows(map, &n));
+	ASSERT_EQ(0, pg_seed_flows(map, -1, &n));
 	EXPECT_TRUE(has_flow(map, &k));
 	EXPECT_EQ(1, n);
 	close(u1);

@@ -65,7 +65,10 @@ TEST(text_shows_the_generation_in_force)
 	ASSERT_HAS(out, "policy:     /etc/portguard/t.policy\n");
 	ASSERT_HAS(out, "sha256:     %064d\n", 7);
 	ASSERT_HAS(out, "mode:       enforce\n");
-	ASSERT_HAS(out, "interfaces: lo (ifindex 1)\n");
+	ASSERT_HAS(out, "interfaces: lo (ifindex 1, xdp), pgwait0 (awaited: not enforcing until it "
+			"appears)\n");
+	ASSERT_HAS(out, "flows:      3 of 1024 (0.3%% full), 2 evicted; recorded 5, re-recorded 0, "
+			"seeded 0;");
 	ASSERT_HAS(out, "cgroup:     /sys/fs/cgroup/test\n");
 	ASSERT_HAS(out, "loaded:     2027-01-15T08:00:00.000000Z (took 1.500 ms, generation 1)");
 	ASSERT_HAS(out, "%12llu %14llu  ", (unsigned long long)p.rule3_packets,
@@ -95,7 +98,9 @@ TEST(json_carries_the_same_numbers)
 	ASSERT_HAS(out, "\"state\":\"loaded-not-enforcing\",\"enforcing\":false,"
 			"\"load_complete\":true,\"attach_points\":[{\"iface\":\"lo\",");
 	ASSERT_HAS(out, "{\"policy\":\"/etc/portguard/t.policy\",");
-	ASSERT_HAS(out, "\"mode\":\"enforce\",\"interfaces\":[{\"ifindex\":1,\"name\":\"lo\"}],"
+	ASSERT_HAS(out, "\"mode\":\"enforce\",\"interfaces\":[{\"ifindex\":1,\"name\":\"lo\","
+			"\"ifmode\":\"xdp\",\"attached\":true},{\"ifindex\":0,\"name\":\"pgwait0\","
+			"\"ifmode\":\"awaited\",\"attached\":false}],"
 			"\"cgroup\":\"/sys/fs/cgroup/test\",\"loaded_at\":\"2027-01-15T08:00:00.000000Z\","
 			"\"load_seconds\":0.001500000,\"generation\":1,");
 	ASSERT_HAS(out, "{\"slot\":3,\"rule\":\"t.policy:3\",\"text\":\"allow in tcp 22\","
@@ -128,6 +133,11 @@ TEST(prometheus_textfile_exposition)
 		   (unsigned long long)p.rule3_packets);
 	ASSERT_HAS(out, "\nportguard_drops_total{reason=\"not-allowed\"} %llu\n",
 		   (unsigned long long)p.notallowed_packets);
+	ASSERT_HAS(out, "\nportguard_interface_attached{interface=\"lo\",mode=\"xdp\"} 1\n");
+	ASSERT_HAS(out, "\nportguard_interface_attached{interface=\"pgwait0\",mode=\"awaited\"} 0\n");
+	ASSERT_HAS(out, "\nportguard_flows 3\n");
+	ASSERT_HAS(out, "\nportguard_flows_max 1024\n");
+	ASSERT_HAS(out, "\nportguard_flow_evictions_total 2\n");
 	/* This process logs nothing: no log sink series that would read as "no failures". */
 	ASSERT_TRUE(strstr(out, "portguard_log_") == NULL);
 	snprintf(cmd, sizeof(cmd), "%s status --prometheus --json --pin-dir %s", portguard(), p.dir);

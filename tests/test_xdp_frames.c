@@ -29,8 +29,10 @@
 #include "kernel/generation.h"
 #include "kernel/percpu.h"
 #include "policy/compile.h"
+#include "kernel/xdp_open.h"
 #include "xdp_ingress.skel.h"
 #include "tc_egress.skel.h"
+#include "tc_ingress.skel.h"
 
 #define SEC_NS 1000000000ULL
 
@@ -83,10 +85,21 @@ struct policy_opts {
 
 /* ---- fixture ---- */
 
+/* Which ingress program a fixture runs frames through: they must all decide alike. */
+enum fx_kind {
+	FX_XDP = 0,   /* pg_xdp_ingress */
+	FX_FRAGS,     /* pg_xdp_ingress_frags */
+	FX_TC,	      /* pg_tc_ingress */
+};
+
 struct fx {
 	struct xdp_ingress_bpf *skel;
+	struct tc_ingress_bpf *tci;
 	struct pg_maps m;
 	int prog;
+	enum fx_kind kind;
+	__u32 linear;	/* FX_FRAGS: bytes in the first buffer (0: as the kernel puts them) */
+	int skipped;	/* rows a kind cannot run (FX_TC: frames shorter than Ethernet) */
 	__u32 gen;
 	size_t npeers;		       /* pg_peers + pg_buckets32 + pg_class_peers entries */
 	__u32 slot[R_END - PG_RULE_FIRST]; /* rule slot of each rule of the active policy */
@@ -115,7 +128,7 @@ static void fx_setup(struct fx *f)
 	if (unshare(CLONE_NEWNET) < 0)
 		SKIP("cannot create a network namespace: %s", strerror(errno));
 	libbpf_set_print(quiet_print);
-	f->skel = xdp_ingress_bpf__open_and_load();
+	f->skel = pg_xdp_ingress_open_load();
 	/* No platform limit excuses it (tests/limits.h): the verifier's log is above. */
 	if (!f->skel)
 		FAIL("cannot load xdp_ingress on kernel %s: %s", pg_kernel_release(),
@@ -157,6 +170,8 @@ static void fx_compile(struct fx *f, const struct policy_opts *o, struct pg_comp
 	c->config.ratelimit_ns = o->ratelimit_ns;
 	c->config.flow_tcp_idle_ns = 3600 * SEC_NS;
 	c->config.flow_udp_idle_ns = 30 * SEC_NS;
+	c->config.flow_tcp_fin_ns = 120 * SEC_NS;
+	c->config.flow_tcp_rst_ns = 10 * SEC_NS;
 }
 
 /* Apply the test policy to the idle generation and activate it. */
@@ -219,7 +234,8 @@ static const char *const reason_names[PG_R_MAX] = {
 	[PG_R_MALFORMED] = "MALFORMED",	      [PG_R_BAD_IHL] = "BAD_IHL",
 	[PG_R_BAD_DOFF] = "BAD_DOFF",	      [PG_R_EXT_HDR_LIMIT] = "EXT_HDR_LIMIT",
 	[PG_R_VLAN_DEPTH] = "VLAN_DEPTH",     [PG_R_PROTO] = "PROTO",
-	[PG_R_RAW_SOCKET] = "RAW_SOCKET",     [PG_R_PASS_RULE] = "PASS_RULE",
+	[PG_R_RAW_SOCKET] = "RAW_SOCKET",     [PG_R_HDR_SPLIT] = "HDR_SPLIT",
+	[PG_R_PASS_RULE] = "PASS_RULE",
 	[PG_R_PASS_DEFAULT] = "PASS_DEFAULT", [PG_R_PASS_REPLY] = "PASS_REPLY",
 	[PG_R_PASS_NON_IP] = "PASS_NON_IP",   [PG_R_PASS_ICMP] = "PASS_ICMP",
 	[PG_R_PASS_FRAGMENT] = "PASS_FRAGMENT", [PG_R_PASS_LOOPBACK] = "PASS_LOOPBACK",
@@ -248,24 +264,83 @@ static __u64 read_rule(struct fx *f, __u32 gen, __u32 rule)
 	return c.packets;
 }
 
-/* Run one frame; returns the XDP verdict. */
-static int run_frame(struct fx *f, const struct pg_frame_spec *spec, int ifindex)
+/* Run frames through another ingress program from now on (same maps). */
+static void fx_kind(struct fx *f, enum fx_kind kind)
 {
-	static __u8 buf[PG_FRAME_MAX];
+	f->kind = kind;
+	if (kind == FX_XDP) {
+		f->prog = bpf_program__fd(f->skel->progs.pg_xdp_ingress);
+	} else if (kind == FX_FRAGS) {
+		f->prog = bpf_program__fd(f->skel->progs.pg_xdp_ingress_frags);
+		if (f->prog < 0)
+			SKIP("this kernel has no multi-buffer XDP (xdp.frags, 5.18)");
+	} else {
+		struct bpf_map *map;
+
+		f->tci = tc_ingress_bpf__open();
+		ASSERT_TRUE(f->tci != NULL);
+		bpf_object__for_each_map(map, f->tci->obj) {
+			int fd = bpf_object__find_map_fd_by_name(f->skel->obj,
+								 bpf_map__name(map));
+
+			if (fd >= 0)
+				ASSERT_EQ(0, bpf_map__reuse_fd(map, fd));
+		}
+		ASSERT_EQ(0, tc_ingress_bpf__load(f->tci));
+		f->prog = bpf_program__fd(f->tci->progs.pg_tc_ingress);
+	}
+}
+
+#define RUN_SKIPPED (-1)
+
+/* Run one frame; returns the verdict as XDP's (tc's TC_ACT_SHOT is XDP_DROP, TC_ACT_OK
+ * XDP_PASS), or RUN_SKIPPED for a frame the program kind cannot be given. */
+static int run_bytes(struct fx *f, const __u8 *buf, int len, int ifindex)
+{
 	struct xdp_md md = { 0 };
-	int len = pg_frame_build(spec, buf, sizeof(buf));
+	struct __sk_buff skb = { 0 };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = buf, .repeat = 1);
 
-	ASSERT_LT(0, len);
 	o.data_size_in = len;
-	if (ifindex) {
-		md.data_end = len;
+	if (f->kind == FX_TC) {
+		/* The kernel's test run builds no skb of a frame shorter than Ethernet and IPv4
+		 * headers, nor of one beyond a page (a real jumbo skb is paged: e2e_production
+		 * sends those through tc). */
+		if (len < 34 || len > 3500)
+			return RUN_SKIPPED;
+		if (ifindex) {
+			skb.ifindex = ifindex;
+			o.ctx_in = &skb;
+			o.ctx_size_in = sizeof(skb);
+		}
+		if (bpf_prog_test_run_opts(f->prog, &o)) {
+			/* It also refuses a frame whose IP header it cannot pull (its own
+			 * sanity check, before our program runs): truncated frames only. */
+			if (errno == EINVAL && len < 128)
+				return RUN_SKIPPED;
+			printf("# tc test run of a %d-byte frame: %s\n", len, strerror(errno));
+			ASSERT_TRUE(0);
+		}
+		ASSERT_TRUE(o.retval == 0 || o.retval == 2);
+		return o.retval == 2 ? XDP_DROP : XDP_PASS;
+	}
+	if (ifindex || f->linear) {
+		md.data_end = f->linear && f->linear < (__u32)len ? f->linear : (__u32)len;
 		md.ingress_ifindex = ifindex;
 		o.ctx_in = &md;
 		o.ctx_size_in = sizeof(md);
 	}
 	ASSERT_EQ(0, bpf_prog_test_run_opts(f->prog, &o));
 	return o.retval;
+}
+
+static int run_frame(struct fx *f, const struct pg_frame_spec *spec, int ifindex)
+{
+	static __u8 buf[PG_FRAME_MAX];
+	int len = pg_frame_build(spec, buf, sizeof(buf));
+
+	ASSERT_LT(0, len);
+	return run_bytes(f, buf, len, ifindex);
 }
 
 static void run_case(struct fx *f, const struct frame_case *c)
@@ -277,6 +352,11 @@ static void run_case(struct fx *f, const struct frame_case *c)
 	if (c->rule != PG_RULE_NONE)
 		rb = read_rule(f, f->gen, slot_of(f, c->rule));
 	verdict = run_frame(f, &c->spec, c->ifindex);
+	if (verdict == RUN_SKIPPED) {
+		printf("# skipped: %s\n", c->name);
+		f->skipped++;
+		return;
+	}
 	read_reasons(f, after);
 	if (c->rule != PG_RULE_NONE)
 		ra = read_rule(f, f->gen, slot_of(f, c->rule));
@@ -297,9 +377,12 @@ static void run_case(struct fx *f, const struct frame_case *c)
 
 static void run_table(struct fx *f, const struct frame_case *t, size_t n)
 {
+	f->skipped = 0;
 	for (size_t i = 0; i < n; i++)
 		run_case(f, &t[i]);
-	printf("# %zu frames\n", n);
+	printf("# %zu frames%s", n - f->skipped, f->skipped ? "" : "\n");
+	if (f->skipped)
+		printf(" (%d the test run makes no skb of)\n", f->skipped);
 }
 
 #define RUN_TABLE(f, t) run_table(f, t, sizeof(t) / sizeof((t)[0]))
@@ -736,6 +819,147 @@ TEST(fragments)
 
 	fx_default(&f);
 	RUN_TABLE(&f, frag_cases);
+}
+
+/* ---- the other ingress programs decide every table alike ---- */
+
+static void run_all_tables(struct fx *f)
+{
+	RUN_TABLE(f, l2_cases);
+	RUN_TABLE(f, ipv4_cases);
+	RUN_TABLE(f, ipv6_cases);
+	RUN_TABLE(f, l4_cases);
+	RUN_TABLE(f, policy_cases);
+	RUN_TABLE(f, frag_cases);
+}
+
+TEST(xdp_frags_decides_every_table_as_xdp)
+{
+	struct fx f;
+
+	fx_default(&f);
+	fx_kind(&f, FX_FRAGS);
+	run_all_tables(&f);
+}
+
+TEST(tc_ingress_decides_every_table_as_xdp)
+{
+	struct fx f;
+
+	fx_default(&f);
+	fx_kind(&f, FX_TC);
+	run_all_tables(&f);
+	tc_ingress_bpf__destroy(f.tci);
+}
+
+/* ---- jumbo frames: multi-buffer XDP (tc: e2e_production, the test run takes no page-sized
+ * skb) ---- */
+
+/* Ethernet + IPv4 + TCP: 54 bytes of headers; a 9000-byte frame. */
+#define JUMBO_TCP4 (9000 - 14 - 20 - 20)
+#define JUMBO_TCP6 (9000 - 14 - 40 - 20)
+
+static const struct frame_case jumbo_cases[] = {
+	{ "9000-byte tcp to an allowed port", TCP4(22, .payload = JUMBO_TCP4), PASS,
+	  PG_R_PASS_RULE, R_SSH },
+	{ "9000-byte tcp to a closed port", TCP4(24, .payload = JUMBO_TCP4), DROP,
+	  PG_R_NOT_ALLOWED, DEF },
+	{ "9000-byte tcp6 to a deny rule", TCP6(23, .payload = JUMBO_TCP6), DROP, PG_R_DENIED,
+	  R_TELNET },
+	{ "8000-byte udp from the allowed prefix", UDP4(53, .src = "198.18.0.7", .payload = 8000),
+	  PASS, PG_R_PASS_RULE, R_DNS },
+	{ "8000-byte udp from outside it", UDP4(53, .src = "198.19.0.7", .payload = 8000), DROP,
+	  PG_R_NOT_ALLOWED, DEF },
+	{ "8000-byte udp6 to a closed port", UDP6(54, .payload = 8000), DROP, PG_R_NOT_ALLOWED,
+	  DEF },
+	{ "ip total length one byte beyond the whole frame",
+	  TCP4(22, .payload = 8000, .len_delta = 1), DROP, PG_R_MALFORMED, NONE },
+	{ "ipv6 payload length one byte beyond the whole frame",
+	  TCP6(22, .payload = 8000, .len_delta = 1), DROP, PG_R_MALFORMED, NONE },
+	{ "udp length beyond the datagram", UDP4(53, .payload = 8000, .udp_len_delta = 1), DROP,
+	  PG_R_MALFORMED, NONE },
+	{ "ethernet padding after a jumbo datagram", TCP4(22, .payload = 8000, .pad = 40), PASS,
+	  PG_R_PASS_RULE, R_SSH },
+};
+
+/* A 9000-byte frame is counted whole (all its buffers), by each kind. */
+static void expect_jumbo_bytes(struct fx *f)
+{
+	struct pg_frame_spec s = TCP4(22, .payload = JUMBO_TCP4);
+	struct pg_counter before, after;
+
+	ASSERT_EQ(0, pg_percpu_counter(f->m.fd[PG_MAP_REASON_STATS], PG_R_PASS_RULE, &before));
+	ASSERT_EQ(XDP_PASS, run_frame(f, &s, 0));
+	ASSERT_EQ(0, pg_percpu_counter(f->m.fd[PG_MAP_REASON_STATS], PG_R_PASS_RULE, &after));
+	EXPECT_EQ(9000, after.bytes - before.bytes);
+}
+
+TEST(jumbo_frames_multi_buffer_xdp)
+{
+	struct fx f;
+
+	fx_default(&f);
+	fx_kind(&f, FX_FRAGS);
+	RUN_TABLE(&f, jumbo_cases);
+	expect_jumbo_bytes(&f);
+}
+
+/*
+ * Headers that cross from the first buffer into a fragment: PG_R_HDR_SPLIT, never a verdict on
+ * what was not read. Headers whole in the first buffer are decided as usual, with the payload
+ * in the fragments. The first buffer's size is set through the context's data_end.
+ */
+struct split_case {
+	struct frame_case c;
+	__u32 linear;
+};
+
+TEST(headers_split_across_buffers)
+{
+	static const struct split_case cases[] = {
+		{ { "ethernet cut", TCP4(22, .payload = 8000), DROP, PG_R_HDR_SPLIT, NONE }, 10 },
+		{ { "vlan tag cut", TCP4(22, .vlans = 2, .payload = 8000), DROP, PG_R_HDR_SPLIT,
+		    NONE }, 20 },
+		{ { "ipv4 header cut", TCP4(22, .payload = 8000), DROP, PG_R_HDR_SPLIT, NONE }, 24 },
+		{ { "ipv4 options cut", TCP4(22, .ip_opt_words = 4, .payload = 8000), DROP,
+		    PG_R_HDR_SPLIT, NONE }, 40 },
+		{ { "tcp header cut", TCP4(22, .payload = 8000), DROP, PG_R_HDR_SPLIT, NONE }, 44 },
+		{ { "tcp header cut, closed port", TCP4(24, .payload = 8000), DROP, PG_R_HDR_SPLIT,
+		    NONE }, 44 },
+		{ { "udp header cut", UDP4(53, .payload = 8000), DROP, PG_R_HDR_SPLIT, NONE }, 38 },
+		{ { "ipv6 header cut", TCP6(22, .payload = 8000), DROP, PG_R_HDR_SPLIT, NONE }, 40 },
+		{ { "ipv6 extension header cut", TCP6(22, EXT(DST, DST), .payload = 8000), DROP,
+		    PG_R_HDR_SPLIT, NONE }, 14 + 40 + 12 },
+		{ { "headers whole in the first buffer", TCP4(22, .payload = 8000), PASS,
+		    PG_R_PASS_RULE, R_SSH }, 54 },
+		{ { "headers whole, closed port", TCP4(24, .payload = 8000), DROP, PG_R_NOT_ALLOWED,
+		    DEF }, 54 },
+		{ { "ipv6 chain whole", TCP6(22, EXT(DST, DST), .payload = 8000), PASS,
+		    PG_R_PASS_RULE, R_SSH }, 14 + 40 + 16 + 20 },
+		{ { "truncated, not split: ip length beyond the frame",
+		    TCP4(22, .payload = 8000, .len_delta = 1), DROP, PG_R_MALFORMED, NONE }, 54 },
+	};
+	static __u8 buf[PG_FRAME_MAX];
+	struct pg_frame_spec probe = TCP4(22, .payload = 8000);
+	struct xdp_md md = { .data_end = 54 };
+	struct fx f;
+	int len;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = buf, .repeat = 1, .ctx_in = &md,
+		    .ctx_size_in = sizeof(md));
+
+	fx_default(&f);
+	fx_kind(&f, FX_FRAGS);
+	len = pg_frame_build(&probe, buf, sizeof(buf));
+	ASSERT_LT(0, len);
+	o.data_size_in = len;
+	if (bpf_prog_test_run_opts(f.prog, &o))
+		SKIP("BPF_PROG_TEST_RUN here cannot size a frame's first buffer (data_end "
+		     "below the frame: %s)", strerror(errno));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		f.linear = cases[i].linear;
+		run_case(&f, &cases[i].c);
+	}
+	printf("# %zu frames\n", sizeof(cases) / sizeof(cases[0]));
 }
 
 /* ---- replies ---- */
@@ -1423,6 +1647,87 @@ TEST(reply_to_a_flow_recorded_at_egress)
 	tc = load_tc(&f);
 	ASSERT_EQ(0, run_tc(bpf_program__fd(tc->progs.pg_tc_egress), &syn));
 	RUN_TABLE(&f, back);
+	tc_egress_bpf__destroy(tc);
+}
+
+/* ---- flow lifetimes (flow.bpf.h): refreshed both ways, shortened by FIN and RST ---- */
+
+static struct pg_flow_val flow_of(struct fx *f, const char *laddr, const char *raddr,
+				  __u16 lport, __u16 rport)
+{
+	struct pg_flow_key k = { .lport = lport, .rport = rport, .proto = IPPROTO_TCP };
+	struct pg_flow_val v = { 0 };
+
+	mapped4(k.laddr, laddr);
+	mapped4(k.raddr, raddr);
+	ASSERT_EQ(0, bpf_map_lookup_elem(f->m.fd[PG_MAP_FLOWS], &k, &v));
+	return v;
+}
+
+static void put_flow_state(struct fx *f, __u16 lport, __u64 last_ns, __u8 state)
+{
+	struct pg_flow_key k = { .lport = lport, .rport = 443, .proto = IPPROTO_TCP };
+	struct pg_flow_val v = { .last_ns = last_ns, .state = state };
+
+	mapped4(k.laddr, "198.18.0.1");
+	mapped4(k.raddr, "198.18.0.2");
+	ASSERT_EQ(0, bpf_map_update_elem(f->m.fd[PG_MAP_FLOWS], &k, &v, BPF_ANY));
+}
+
+TEST(flows_refreshed_both_ways_and_shortened_by_fin_and_rst)
+{
+	/* The peer 198.18.0.2:443 speaks to our 198.18.0.1:4000x (idle 1 h, FIN 120 s,
+	 * RST 10 s in the fixture). */
+	const struct frame_case peer_speaks[] = {
+		{ "peer speaks first after 50 min of silence", TCP4(40001, .sport = 443), PASS,
+		  PG_R_PASS_REPLY, NONE },
+	};
+	const struct frame_case closing[] = {
+		{ "peer's fin", TCP4(40002, .sport = 443, .tcp_flags = 0x11), PASS,
+		  PG_R_PASS_REPLY, NONE },
+		{ "peer's rst", TCP4(40003, .sport = 443, .tcp_flags = 0x14), PASS,
+		  PG_R_PASS_REPLY, NONE },
+	};
+	const struct frame_case after[] = {
+		{ "ack 3 min after a fin", TCP4(40004, .sport = 443), DROP, PG_R_NOT_ALLOWED, DEF },
+		{ "ack 11 s after a rst", TCP4(40005, .sport = 443), DROP, PG_R_NOT_ALLOWED, DEF },
+		{ "ack 1 min after a fin", TCP4(40006, .sport = 443), PASS, PG_R_PASS_REPLY, NONE },
+		{ "ack 5 s after a rst", TCP4(40007, .sport = 443), PASS, PG_R_PASS_REPLY, NONE },
+	};
+	struct pg_frame_spec our_syn = TCP4(443, .src = "198.18.0.1", .dst = "198.18.0.2",
+					    .sport = 40005, .tcp_flags = 0x02);
+	struct tc_egress_bpf *tc;
+	struct pg_flow_val v;
+	struct fx f;
+	__u64 now;
+
+	fx_default(&f);
+	now = now_ns();
+	/* A reply refreshes the flow: the next idle hour counts from it, not from our send. */
+	put_flow_state(&f, 40001, now - 3000 * SEC_NS, PG_FLOW_OPEN);
+	RUN_TABLE(&f, peer_speaks);
+	v = flow_of(&f, "198.18.0.1", "198.18.0.2", 40001, 443);
+	EXPECT_TRUE(v.last_ns + 60 * SEC_NS > now);
+	EXPECT_EQ(PG_FLOW_OPEN, v.state);
+
+	put_flow_state(&f, 40002, now, PG_FLOW_OPEN);
+	put_flow_state(&f, 40003, now, PG_FLOW_FIN);
+	RUN_TABLE(&f, closing);
+	EXPECT_EQ(PG_FLOW_FIN, flow_of(&f, "198.18.0.1", "198.18.0.2", 40002, 443).state);
+	EXPECT_EQ(PG_FLOW_RST, flow_of(&f, "198.18.0.1", "198.18.0.2", 40003, 443).state);
+
+	put_flow_state(&f, 40004, now - 180 * SEC_NS, PG_FLOW_FIN);
+	put_flow_state(&f, 40005, now - 11 * SEC_NS, PG_FLOW_RST);
+	put_flow_state(&f, 40006, now - 60 * SEC_NS, PG_FLOW_FIN);
+	put_flow_state(&f, 40007, now - 5 * SEC_NS, PG_FLOW_RST);
+	RUN_TABLE(&f, after);
+
+	/* A bare SYN of ours on the ports of a flow that ended starts a new connection. */
+	tc = load_tc(&f);
+	ASSERT_EQ(0, run_tc(bpf_program__fd(tc->progs.pg_tc_egress), &our_syn));
+	v = flow_of(&f, "198.18.0.1", "198.18.0.2", 40005, 443);
+	EXPECT_EQ(PG_FLOW_OPEN, v.state);
+	EXPECT_TRUE(v.last_ns + SEC_NS > now);
 	tc_egress_bpf__destroy(tc);
 }
 

@@ -50,11 +50,17 @@ static int cmd_load(int argc, char **argv)
 	print_ifaces(up.ifaces, up.nifaces);
 	fprintf(stderr, ", socket hooks %s%s; pinned at %s\n", up.cgroup[0] ? "on " : "off",
 		up.cgroup, up.pin_dir);
+	pg_up_print_ifaces(&up);
+	for (size_t i = 0; i < up.nifaces; i++)
+		if (!up.ifindex[i])
+			fprintf(stderr, "portguard: %s is not enforced: load has no daemon to attach "
+					"it when it appears; portguard run does that\n",
+				up.ifaces[i]);
 	pg_up_close(&up);
 	return 0;
 }
 
-static const enum pg_opt_id load_opts[] = { PG_OPTS_UP, PG_OPT_END };
+static const enum pg_opt_id load_opts[] = { PG_OPTS_UP, PG_OPT_AWAIT_MISSING, PG_OPT_END };
 
 const struct pg_command pg_cmd_load = {
 	.name = "load",

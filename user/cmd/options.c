@@ -81,14 +81,46 @@ static int set_pin_dir(struct pg_cmdline *cl, const char *arg)
 
 static int set_xdp_mode(struct pg_cmdline *cl, const char *arg)
 {
-	if (!strcmp(arg, "native") || !strcmp(arg, "drv"))
+	if (!strcmp(arg, "auto"))
+		cl->up.xdp_mode = PG_XDP_AUTO;
+	else if (!strcmp(arg, "native") || !strcmp(arg, "drv"))
 		cl->up.xdp_mode = PG_XDP_NATIVE;
+	else if (!strcmp(arg, "frags"))
+		cl->up.xdp_mode = PG_XDP_FRAGS;
 	else if (!strcmp(arg, "skb") || !strcmp(arg, "generic"))
 		cl->up.xdp_mode = PG_XDP_SKB;
+	else if (!strcmp(arg, "tc"))
+		cl->up.xdp_mode = PG_XDP_TC;
 	else {
-		fprintf(stderr, "portguard: --xdp-mode is native or skb, not '%s'\n", arg);
+		fprintf(stderr, "portguard: --xdp-mode is auto, native, frags, skb or tc, not "
+				"'%s'\n", arg);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int set_max_flows(struct pg_cmdline *cl, const char *arg)
+{
+	long long v;
+
+	if (pg_parse_ll(arg, PG_MAX_FLOWS_MIN, PG_MAX_FLOWS_MAX, &v)) {
+		fprintf(stderr, "portguard: --max-flows is a number of flows, %d-%d, not '%s'\n",
+			PG_MAX_FLOWS_MIN, PG_MAX_FLOWS_MAX, arg);
+		return -EINVAL;
+	}
+	cl->up.max_flows = v;
+	return 0;
+}
+
+static int set_flow_timeouts(struct pg_cmdline *cl, const char *arg)
+{
+	return pg_flow_timeouts_parse(arg, &cl->up.enforce);
+}
+
+static int set_await_missing(struct pg_cmdline *cl, const char *arg)
+{
+	(void)arg;
+	cl->up.await = true;
 	return 0;
 }
 
@@ -228,7 +260,7 @@ static const struct opt_def defs[PG_OPT_MAX - PG_OPT_IFACE] = {
 	D(PG_OPT_CGROUP, "cgroup", "DIR", set_cgroup),
 	D(PG_OPT_NO_CGROUP, "no-cgroup", NULL, set_no_cgroup),
 	D(PG_OPT_PIN_DIR, "pin-dir", "DIR", set_pin_dir),
-	D(PG_OPT_XDP_MODE, "xdp-mode", "native|skb", set_xdp_mode),
+	D(PG_OPT_XDP_MODE, "xdp-mode", "auto|native|frags|skb|tc", set_xdp_mode),
 	D(PG_OPT_DRY_RUN, "dry-run", NULL, set_dry_run),
 	D(PG_OPT_JSON, "json", NULL, set_json),
 	D(PG_OPT_PROMETHEUS, "prometheus", NULL, set_prometheus),
@@ -244,6 +276,10 @@ static const struct opt_def defs[PG_OPT_MAX - PG_OPT_IFACE] = {
 	D(PG_OPT_MONITOR_BUFFER, "monitor-buffer", "BYTES", set_monitor_buffer),
 	D(PG_OPT_CONFIRM, "confirm", "SECONDS", set_confirm),
 	D(PG_OPT_SYSLOG_SOCKET, "syslog-socket", "PATH", set_syslog_socket),
+	D(PG_OPT_MAX_FLOWS, "max-flows", "N", set_max_flows),
+	D(PG_OPT_FLOW_TIMEOUTS, "flow-timeouts", "tcp=5d,tcp-fin=2m,tcp-rst=10s,udp=2m",
+	  set_flow_timeouts),
+	D(PG_OPT_AWAIT_MISSING, "await-missing", NULL, set_await_missing),
 #undef D
 };
 

@@ -49,6 +49,9 @@ enum pg_opt_id {
 	PG_OPT_SYSLOG_SOCKET,
 	PG_OPT_MONITOR_BUFFER,
 	PG_OPT_CONFIRM,
+	PG_OPT_MAX_FLOWS,
+	PG_OPT_FLOW_TIMEOUTS,
+	PG_OPT_AWAIT_MISSING,
 	PG_OPT_MAX,
 };
 
@@ -59,7 +62,7 @@ enum pg_opt_id {
 /* The bring-up options run and load share. */
 #define PG_OPTS_UP                                                                       \
 	PG_OPT_IFACE, PG_OPT_CGROUP, PG_OPT_NO_CGROUP, PG_OPT_PIN_DIR, PG_OPT_XDP_MODE,  \
-		PG_OPT_DRY_RUN
+		PG_OPT_DRY_RUN, PG_OPT_MAX_FLOWS, PG_OPT_FLOW_TIMEOUTS
 
 struct pg_ops_opts {
 	const char *metrics; /* --metrics ADDR:PORT, or NULL */

@@ -101,6 +101,11 @@ static int cmd_reload(int argc, char **argv)
 		o.ratelimit_ms = cur.ratelimit_ns / 1000000ULL;
 		o.events_per_sec = cur.events_per_sec;
 		o.no_events = !cur.events;
+		/* and so are the flow lifetimes (run/load --flow-timeouts) */
+		o.flow_tcp_idle_ns = cur.flow_tcp_idle_ns;
+		o.flow_tcp_fin_ns = cur.flow_tcp_fin_ns;
+		o.flow_tcp_rst_ns = cur.flow_tcp_rst_ns;
+		o.flow_udp_idle_ns = cur.flow_udp_idle_ns;
 	}
 	if (confirm ? begin_change(&m, dir, confirm, &change)
 		    : pg_change_check_idle(dir, "reload"))

@@ -3,6 +3,12 @@
  * portguard run POLICY: load, fill, attach, stream violations until SIGINT/SIGTERM, then
  * detach everything (or, with --keep, leave enforcement pinned). SIGHUP reloads the policy
  * file atomically. The lifecycle is libbpf-bootstrap's, with pinning for takeover.
+ *
+ * Interfaces come and go while it runs: one that is named but missing is awaited, and an
+ * rtnetlink link event (or a look every PG_IFACE_RESYNC_MS, in case one was lost) attaches it
+ * within the loop's 250 ms of appearing; one that disappears is awaited again. A reload whose
+ * interface lines changed attaches the new ones before its generation goes in force, and
+ * detaches the ones it dropped afterwards.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,8 +26,13 @@
 #include "cmd/options.h"
 #include "kernel/bringup.h"
 #include "kernel/confirm.h"
+#include "kernel/ifaces.h"
+#include "kernel/links_watch.h"
 #include "common/clock.h"
 #include "common/util.h"
+#include "output/names.h"
+
+#define PG_IFACE_RESYNC_MS 2000
 
 static volatile sig_atomic_t exiting, reload_wanted;
 
@@ -105,6 +116,35 @@ static void report_change(struct pg_stream *s, const struct pg_pending *p)
 	pg_stream_change(s, &c);
 }
 
+/* An interface appeared, went, or could not be attached: say so on stderr and in the
+ * stream (status and the metrics read pg_info, which the change updated). */
+static void on_iface(void *ctx, const char *name, const char *state, int ifindex,
+		     unsigned ifmode)
+{
+	struct pg_stream *s = ctx;
+
+	if (!strcmp(state, "appeared"))
+		fprintf(stderr, "portguard: %s appeared (ifindex %d): enforcing with %s\n", name,
+			ifindex, pg_ifmode_name(ifmode));
+	else if (!strcmp(state, "gone"))
+		fprintf(stderr, "portguard: %s disappeared: awaited until it comes back\n", name);
+	else
+		fprintf(stderr, "portguard: %s appeared but could not be attached: still awaited\n",
+			name);
+	if (s)
+		pg_stream_iface(s, name, state, ifindex, pg_ifmode_name(ifmode));
+}
+
+static void sync_ifaces(struct pg_up *up, const struct pg_up_opts *o, struct pg_stream *s)
+{
+	int lock = pg_lock(up->pin_dir);
+
+	if (lock < 0)
+		return;
+	pg_up_sync_ifaces(up, o->xdp_mode, on_iface, s);
+	pg_unlock(lock);
+}
+
 /* SIGHUP: re-read the same file. A policy with errors changes nothing. */
 static void reload(struct pg_up *up, const struct pg_up_opts *o, struct pg_stream *s,
 		   const char *policy)
@@ -112,6 +152,8 @@ static void reload(struct pg_up *up, const struct pg_up_opts *o, struct pg_strea
 	struct pg_policy_src src;
 	struct pg_enforced done;
 	struct pg_stream_info info;
+	struct pg_up_ifaces next;
+	bool ifaces_change;
 	char msg[96];
 	int lock, err;
 
@@ -125,6 +167,9 @@ static void reload(struct pg_up *up, const struct pg_up_opts *o, struct pg_strea
 		notify("READY=1");
 		return;
 	}
+	/* With --iface the command line names the interfaces; else the policy does, and a
+	 * change of its interface lines is attached first, detached after. */
+	ifaces_change = !o->nifaces && !same_ifaces(up, src.p);
 	lock = pg_lock(up->pin_dir);
 	/* A change awaiting confirmation keeps the generation it would restore: untouched. */
 	if (lock >= 0 && pg_change_check_idle(up->pin_dir, "reload on SIGHUP")) {
@@ -133,7 +178,17 @@ static void reload(struct pg_up *up, const struct pg_up_opts *o, struct pg_strea
 		notify("READY=1");
 		return;
 	}
-	err = lock < 0 ? lock : pg_enforce(&up->l.maps, &src, &o->enforce, &done);
+	err = lock < 0 ? lock : 0;
+	if (!err && ifaces_change)
+		err = pg_up_ifaces_begin(up, (const char *const *)src.p->ifaces, src.p->nifaces,
+					 o->xdp_mode, &next);
+	if (!err) {
+		err = pg_enforce(&up->l.maps, &src, &o->enforce, &done);
+		if (err && ifaces_change)
+			pg_up_ifaces_abort(up, &next);
+		else if (ifaces_change)
+			pg_up_ifaces_commit(up, &next);
+	}
 	pg_unlock(lock);
 	if (err) {
 		fprintf(stderr, "portguard: reload of %s failed; the policy in force stays\n",
@@ -142,10 +197,6 @@ static void reload(struct pg_up *up, const struct pg_up_opts *o, struct pg_strea
 		notify("READY=1");
 		return;
 	}
-	if (!o->nifaces && !same_ifaces(up, src.p))
-		fprintf(stderr, "portguard: the policy's interface lines changed; the new policy is "
-				"in force on the interfaces attached at start (%zu); restart to "
-				"attach elsewhere\n", up->nifaces);
 	pg_policy_src_free(&up->src);
 	up->src = src;
 	up->enforced = done;
@@ -209,8 +260,9 @@ static int cmd_run(int argc, char **argv)
 	struct pg_cmdline cl;
 	char policy[PATH_MAX];
 	struct pg_up_opts o;
+	long long next_sync;
 	struct pg_up up;
-	int r, err, lock, ring_lock = -1;
+	int r, err, lock, ring_lock = -1, watch = -1;
 	size_t monitor_buffer;
 
 	r = pg_cmdline_parse(&pg_cmd_run, argc, argv, &cl);
@@ -223,6 +275,7 @@ static int cmd_run(int argc, char **argv)
 	monitor_buffer = cl.monitor_buffer ? cl.monitor_buffer : PG_FANOUT_DEFAULT_BUFFER;
 	o.policy = cl.args[0];
 	o.owner = true;
+	o.await = true; /* run is what attaches an interface that appears later */
 	if (pg_abs_path(o.policy, policy, sizeof(policy)))
 		snprintf(policy, sizeof(policy), "%s", o.policy);
 	pg_libbpf_setup(pg_verbose);
@@ -246,6 +299,12 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "portguard: socket enforcement is off (--no-cgroup)\n");
 	if (up.l.takeover)
 		fprintf(stderr, "portguard: took over the enforcement pinned at %s\n", up.pin_dir);
+	pg_up_print_ifaces(&up);
+	watch = pg_links_watch_open();
+	if (watch < 0)
+		fprintf(stderr, "portguard: failed to watch link events (rtnetlink): %s; awaited "
+				"interfaces are looked for every %d ms\n", strerror(-watch),
+			PG_IFACE_RESYNC_MS);
 
 	/* Scrapes are answered by a thread of their own: the loop never waits on one. */
 	pg_metrics_thread_start(up.pin_dir);
@@ -278,7 +337,11 @@ static int cmd_run(int argc, char **argv)
 	pg_stream_info(s, "start", &info);
 	if (pg_change_watch_start(&cw, up.pin_dir, &change) == 1)
 		report_change(s, &change);
+	for (size_t i = 0; i < up.nifaces; i++)
+		if (!up.ifindex[i])
+			pg_stream_iface(s, up.ifaces[i], "awaited", 0, "awaited");
 	notify("READY=1\nSTATUS=enforcing");
+	next_sync = pg_monotonic_ns() + PG_IFACE_RESYNC_MS * 1000000LL;
 
 	while (!exiting) {
 		if (reload_wanted) {
@@ -301,10 +364,16 @@ static int cmd_run(int argc, char **argv)
 			unloaded = true;
 			break;
 		}
+		if ((watch >= 0 && pg_links_watch_drain(watch) > 0) ||
+		    pg_monotonic_ns() >= next_sync) {
+			sync_ifaces(&up, &o, s);
+			next_sync = pg_monotonic_ns() + PG_IFACE_RESYNC_MS * 1000000LL;
+		}
 	}
 out:
 	notify("STOPPING=1");
 	pg_fanout_close(unloaded ? "the state was unloaded" : "the daemon stopped");
+	pg_links_watch_close(watch);
 	pg_stream_free(s);
 	if (ring_lock >= 0)
 		close(ring_lock);

@@ -55,15 +55,22 @@ static const char *mode_name(const struct pg_snapshot *s)
 	return s->config.mode == PG_MODE_DRY_RUN ? "dry-run" : "enforce";
 }
 
-/* The name of a pg_info interface: the one its pinned link was made for when the kernel still
- * holds that link on it (true in any network namespace), else whatever has the ifindex here. */
-static void iface_name(const struct pg_enforcement *e, __u32 ifindex, char *buf, size_t size)
+/* The name the state was given for interface i (pg_info); from an older pg_info without
+ * names: the one its pinned link was made for when the kernel still holds that link on it
+ * (true in any network namespace), else whatever has the ifindex here. */
+static void iface_name(const struct pg_snapshot *s, const struct pg_enforcement *e, __u32 i,
+		       char *buf, size_t size)
 {
+	__u32 ifindex = s->info.ifindex[i];
 	char name[IF_NAMESIZE];
 
-	for (size_t i = 0; i < e->n; i++) {
-		if (e->p[i].kind == PG_POINT_IFACE && e->p[i].ifindex == ifindex) {
-			snprintf(buf, size, "%s", e->p[i].name);
+	if (s->info.ifname[i][0]) {
+		snprintf(buf, size, "%.*s", IF_NAMESIZE - 1, s->info.ifname[i]);
+		return;
+	}
+	for (size_t k = 0; k < e->n; k++) {
+		if (e->p[k].kind == PG_POINT_IFACE && e->p[k].ifindex == ifindex) {
+			snprintf(buf, size, "%s", e->p[k].name);
 			return;
 		}
 	}
@@ -71,6 +78,25 @@ static void iface_name(const struct pg_enforcement *e, __u32 ifindex, char *buf,
 		snprintf(buf, size, "%s", name);
 	else
 		snprintf(buf, size, "?"); /* gone since it was attached, or another namespace */
+}
+
+/* A duration in the largest unit that divides it: "5d", "2m", "10s", "500ms". */
+static void fmt_duration(__u64 ns, char *buf, size_t size)
+{
+	static const struct {
+		const char *unit;
+		__u64 ns;
+	} units[] = { { "d", 86400000000000ull }, { "h", 3600000000000ull },
+		      { "m", 60000000000ull },	   { "s", 1000000000ull },
+		      { "ms", 1000000ull } };
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (ns && !(ns % units[i].ns)) {
+			snprintf(buf, size, "%llu%s", (unsigned long long)(ns / units[i].ns),
+				 units[i].unit);
+			return;
+		}
+	snprintf(buf, size, "%lluns", (unsigned long long)ns);
 }
 
 static __u64 suppressed(const struct pg_snapshot *s)
@@ -122,8 +148,14 @@ static void print_text(const struct pg_snapshot *s, const struct pg_enforcement 
 	if (!s->info.nifaces)
 		printf(" none (inbound enforcement off)");
 	for (__u32 i = 0; i < s->info.nifaces; i++) {
-		iface_name(e, s->info.ifindex[i], name, sizeof(name));
-		printf("%s %s (ifindex %u)", i ? "," : "", name, s->info.ifindex[i]);
+		iface_name(s, e, i, name, sizeof(name));
+		printf("%s ", i ? "," : "");
+		put_text(name);
+		if (s->info.ifindex[i])
+			printf(" (ifindex %u, %s)", s->info.ifindex[i],
+			       pg_ifmode_name(s->info.ifmode[i]));
+		else
+			printf(" (awaited: not enforcing until it appears)");
 	}
 	printf("\ncgroup:     ");
 	put_text(s->info.cgroup[0] ? s->info.cgroup : "none (socket hooks off)");
@@ -137,6 +169,23 @@ static void print_text(const struct pg_snapshot *s, const struct pg_enforcement 
 		put_text(pc->old_info.policy);
 		printf(" (sha256 %.12s) otherwise, by %s\n", pc->old_info.sha256,
 		       pc->keeper ? "a detached keeper" : "the daemon");
+	}
+	{
+		char t[4][24];
+
+		fmt_duration(s->config.flow_tcp_idle_ns, t[0], sizeof(t[0]));
+		fmt_duration(s->config.flow_tcp_fin_ns, t[1], sizeof(t[1]));
+		fmt_duration(s->config.flow_tcp_rst_ns, t[2], sizeof(t[2]));
+		fmt_duration(s->config.flow_udp_idle_ns, t[3], sizeof(t[3]));
+		printf("flows:      %llu of %llu (%.1f%% full), %llu evicted; recorded %llu, "
+		       "re-recorded %llu, seeded %llu; idle timeouts tcp=%s,tcp-fin=%s,"
+		       "tcp-rst=%s,udp=%s\n",
+		       (unsigned long long)s->flows, (unsigned long long)s->flows_max,
+		       s->flows_max ? 100.0 * s->flows / s->flows_max : 0.0,
+		       (unsigned long long)s->flows_evicted,
+		       (unsigned long long)s->flows_written[PG_FLS_RECORDED],
+		       (unsigned long long)s->flows_written[PG_FLS_RERECORDED],
+		       (unsigned long long)s->flows_written[PG_FLS_SEEDED], t[0], t[1], t[2], t[3]);
 	}
 
 	printf("\n%12s %14s  %-27s  %s\n", "PACKETS", "BYTES", "LAST HIT", "RULE");
@@ -192,10 +241,14 @@ static void print_json(const struct pg_snapshot *s, const struct pg_enforcement 
 	pg_json_name(&j, "interfaces");
 	pg_json_array_start(&j);
 	for (__u32 i = 0; i < s->info.nifaces; i++) {
-		iface_name(e, s->info.ifindex[i], name, sizeof(name));
+		iface_name(s, e, i, name, sizeof(name));
 		pg_json_object_start(&j);
 		pg_json_uint_field(&j, "ifindex", s->info.ifindex[i]);
 		pg_json_str_field(&j, "name", name);
+		pg_json_str_field(&j, "ifmode", s->info.ifindex[i]
+							? pg_ifmode_name(s->info.ifmode[i])
+							: "awaited");
+		pg_json_bool_field(&j, "attached", s->info.ifindex[i] != 0);
 		pg_json_object_end(&j);
 	}
 	pg_json_array_end(&j);
@@ -252,6 +305,26 @@ static void print_json(const struct pg_snapshot *s, const struct pg_enforcement 
 		pg_json_uint_field(&j, "bytes", s->reasons[i].bytes);
 		pg_json_object_end(&j);
 	}
+	pg_json_object_end(&j);
+	pg_json_name(&j, "flows");
+	pg_json_object_start(&j);
+	pg_json_uint_field(&j, "entries", s->flows);
+	pg_json_uint_field(&j, "max", s->flows_max);
+	pg_json_uint_field(&j, "evicted", s->flows_evicted);
+	pg_json_uint_field(&j, "recorded", s->flows_written[PG_FLS_RECORDED]);
+	pg_json_uint_field(&j, "rerecorded", s->flows_written[PG_FLS_RERECORDED]);
+	pg_json_uint_field(&j, "seeded", s->flows_written[PG_FLS_SEEDED]);
+	pg_json_name(&j, "idle_seconds");
+	pg_json_object_start(&j);
+	pg_json_name(&j, "tcp");
+	pg_json_double(&j, "%.3f", s->config.flow_tcp_idle_ns / 1e9);
+	pg_json_name(&j, "tcp_fin");
+	pg_json_double(&j, "%.3f", s->config.flow_tcp_fin_ns / 1e9);
+	pg_json_name(&j, "tcp_rst");
+	pg_json_double(&j, "%.3f", s->config.flow_tcp_rst_ns / 1e9);
+	pg_json_name(&j, "udp");
+	pg_json_double(&j, "%.3f", s->config.flow_udp_idle_ns / 1e9);
+	pg_json_object_end(&j);
 	pg_json_object_end(&j);
 	pg_json_str_field(&j, "state", e->enforcing ? "enforcing" : "loaded-not-enforcing");
 	pg_json_bool_field(&j, "enforcing", e->enforcing);

@@ -121,8 +121,12 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 		up->ifaces[i] = up->ifname[i];
 	}
 	for (i = 0; i < up->nifaces; i++) {
-		if (!if_nametoindex(up->ifaces[i])) {
-			fprintf(stderr, "portguard: interface %s not found%s\n", up->ifaces[i],
+		if (if_nametoindex(up->ifaces[i]))
+			continue;
+		if (!o->await) {
+			fprintf(stderr, "portguard: interface %s not found%s (--await-missing "
+					"leaves it awaited, for a portguard run to attach when it "
+					"appears)\n", up->ifaces[i],
 				o->nifaces ? "" : " (named in the policy)");
 			err = -EINVAL;
 			goto fail;
@@ -158,7 +162,7 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/pg_active", up->pin_dir);
 	fresh = access(path, F_OK) != 0;
-	err = pg_loader_load(&up->l, up->pin_dir, up->cgroup[0] != 0);
+	err = pg_loader_load(&up->l, up->pin_dir, up->cgroup[0] != 0, o->max_flows);
 	if (err)
 		goto fail;
 	err = pg_enforce(&up->l.maps, &up->src, &o->enforce, &up->enforced);
@@ -168,10 +172,14 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 	a.nifaces = up->nifaces;
 	a.cgroup = up->cgroup[0] ? up->cgroup : NULL;
 	a.xdp_mode = o->xdp_mode;
+	a.await = o->await;
 	err = pg_loader_attach(&up->l, &a);
 	if (err)
 		goto fail;
-	err = pg_info_set_attach(&up->l.maps, up->ifaces, up->nifaces, a.cgroup);
+	memcpy(up->ifindex, a.ifindex, sizeof(up->ifindex));
+	memcpy(up->ifmode, a.mode, sizeof(up->ifmode));
+	err = pg_info_set_attach(&up->l.maps, up->ifaces, up->ifindex, up->ifmode, up->nifaces,
+				 a.cgroup, up->l.max_flows);
 	if (err)
 		goto fail;
 	if (a.cgroup && up->src.p->deny_raw && !up->l.lsm)
@@ -188,6 +196,22 @@ fail:
 	pg_unlock(lock);
 	pg_up_close(up);
 	return err;
+}
+
+void pg_up_print_ifaces(const struct pg_up *up)
+{
+	static const char *const how[PG_IFMODE_MAX] = {
+		[PG_IFMODE_AWAITED] = "awaited: not enforced until it appears",
+		[PG_IFMODE_XDP] = "native XDP",
+		[PG_IFMODE_XDP_FRAGS] = "native XDP with frags (multi-buffer)",
+		[PG_IFMODE_XDP_SKB] = "generic XDP",
+		[PG_IFMODE_TC] = "tc ingress",
+	};
+	size_t i;
+
+	for (i = 0; i < up->nifaces; i++)
+		fprintf(stderr, "portguard: %s: %s\n", up->ifaces[i],
+			up->ifmode[i] < PG_IFMODE_MAX ? how[up->ifmode[i]] : "?");
 }
 
 void pg_up_close(struct pg_up *up)

@@ -20,6 +20,10 @@ struct pg_up_opts {
 	bool no_cgroup;
 	const char *pin_dir;
 	enum pg_xdp_mode xdp_mode;
+	__u32 max_flows; /* --max-flows; 0: PG_MAX_FLOWS_DEFAULT */
+	/* A named interface that does not exist is awaited (run always; load with
+	 * --await-missing) instead of an error. */
+	bool await;
 	struct pg_enforce_opts enforce;
 	/* run: own the state while running. A second run on the same pin directory is
 	 * refused (it would take the state over, then lose it when the first one exits). */
@@ -33,10 +37,15 @@ struct pg_up {
 	const char *ifaces[PG_MAX_IFACES]; /* what is attached: points into ifname */
 	size_t nifaces;
 	char ifname[PG_MAX_IFACES][IF_NAMESIZE];
+	int ifindex[PG_MAX_IFACES];	   /* 0: awaited */
+	__u8 ifmode[PG_MAX_IFACES];	   /* enum pg_ifmode */
 	char cgroup[PATH_MAX];		   /* "" when no socket hooks */
 	char pin_dir[PATH_MAX];		   /* absolute */
 	int owner_fd;			   /* flock held on the links directory, or -1 */
 };
+
+/* Say how each interface is enforced (stderr), one line each. */
+void pg_up_print_ifaces(const struct pg_up *up);
 
 /* Bring it all up. Errors are printed; on failure nothing new stays attached. Returns 0, or
  * -EINVAL for an invalid policy or attach point, or -errno. */

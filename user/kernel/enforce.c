@@ -121,9 +121,17 @@ int pg_enforce(const struct pg_maps *m, const struct pg_policy_src *src,
 		c.config.ratelimit_ns = (__u64)o->ratelimit_ms * 1000000ULL;
 	if (o->events_per_sec >= 0)
 		c.config.events_per_sec = o->events_per_sec;
+	if (o->flow_tcp_idle_ns)
+		c.config.flow_tcp_idle_ns = o->flow_tcp_idle_ns;
+	if (o->flow_tcp_fin_ns)
+		c.config.flow_tcp_fin_ns = o->flow_tcp_fin_ns;
+	if (o->flow_tcp_rst_ns)
+		c.config.flow_tcp_rst_ns = o->flow_tcp_rst_ns;
+	if (o->flow_udp_idle_ns)
+		c.config.flow_udp_idle_ns = o->flow_udp_idle_ns;
 	/* Before the switch: a connection open now must be a known flow by the time the new
 	 * generation (perhaps enforce after dry-run) judges its next packet. */
-	err = pg_seed_flows(m->fd[PG_MAP_FLOWS], &out->seeded);
+	err = pg_seed_flows(m->fd[PG_MAP_FLOWS], m->fd[PG_MAP_FLOW_STATS], &out->seeded);
 	if (err) {
 		fprintf(stderr, "portguard: failed to seed flows from open sockets: %s\n",
 			strerror(-err));
@@ -156,8 +164,8 @@ out:
 	return err;
 }
 
-int pg_info_set_attach(const struct pg_maps *m, const char *const *ifaces, size_t nifaces,
-		       const char *cgroup)
+int pg_info_set_attach(const struct pg_maps *m, const char *const *ifaces, const int *ifindex,
+		       const __u8 *mode, size_t nifaces, const char *cgroup, __u32 max_flows)
 {
 	struct pg_info info;
 	size_t i;
@@ -165,11 +173,99 @@ int pg_info_set_attach(const struct pg_maps *m, const char *const *ifaces, size_
 	if (info_read(m, &info))
 		memset(&info, 0, sizeof(info));
 	memset(info.ifindex, 0, sizeof(info.ifindex));
+	memset(info.ifname, 0, sizeof(info.ifname));
+	memset(info.ifmode, 0, sizeof(info.ifmode));
 	info.nifaces = 0;
 	for (i = 0; i < nifaces && i < PG_MAX_IFACES; i++) {
-		info.ifindex[i] = if_nametoindex(ifaces[i]);
+		info.ifindex[i] = ifindex[i];
+		info.ifmode[i] = ifindex[i] ? mode[i] : PG_IFMODE_AWAITED;
+		pg_strlcpy(info.ifname[i], ifaces[i], sizeof(info.ifname[i]));
 		info.nifaces++;
 	}
 	pg_strlcpy(info.cgroup, cgroup ? cgroup : "", sizeof(info.cgroup));
+	info.max_flows = max_flows;
 	return info_write(m, &info);
+}
+
+int pg_info_count_iface(const struct pg_maps *m, bool appeared)
+{
+	struct pg_info info;
+	int err = info_read(m, &info);
+
+	if (err)
+		return err;
+	if (appeared)
+		info.ifaces_appeared++;
+	else
+		info.ifaces_gone++;
+	return info_write(m, &info);
+}
+
+/* A duration: digits and a unit (ms, s, m, h, d; none: seconds), more than 0, at most a
+ * year. */
+static int parse_duration(const char *s, __u64 *ns)
+{
+	static const struct {
+		const char *unit;
+		__u64 ns;
+	} units[] = {
+		{ "ms", 1000000ull }, { "s", 1000000000ull },	 { "", 1000000000ull },
+		{ "m", 60000000000ull }, { "h", 3600000000000ull }, { "d", 86400000000000ull },
+	};
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit))
+			continue;
+		if (!v || v > 366ull * 86400000000000ull / units[i].ns)
+			return -ERANGE;
+		*ns = v * units[i].ns;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int pg_flow_timeouts_parse(const char *arg, struct pg_enforce_opts *o)
+{
+	char buf[256], *tok, *save = NULL, *eq;
+	__u64 *slot, ns;
+
+	if (strlen(arg) >= sizeof(buf))
+		goto bad;
+	snprintf(buf, sizeof(buf), "%s", arg);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		eq = strchr(tok, '=');
+		if (!eq)
+			goto bad;
+		*eq = '\0';
+		if (!strcmp(tok, "tcp"))
+			slot = &o->flow_tcp_idle_ns;
+		else if (!strcmp(tok, "tcp-fin"))
+			slot = &o->flow_tcp_fin_ns;
+		else if (!strcmp(tok, "tcp-rst"))
+			slot = &o->flow_tcp_rst_ns;
+		else if (!strcmp(tok, "udp"))
+			slot = &o->flow_udp_idle_ns;
+		else
+			goto bad;
+		if (parse_duration(eq + 1, &ns)) {
+			fprintf(stderr, "portguard: --flow-timeouts: '%s' is not a duration (a number "
+					"of ms, s, m, h or d, up to a year)\n", eq + 1);
+			return -EINVAL;
+		}
+		*slot = ns;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "portguard: --flow-timeouts is a list of tcp=, tcp-fin=, tcp-rst=, "
+			"udp= durations (tcp=5d,udp=2m), not '%s'\n", arg);
+	return -EINVAL;
 }

@@ -32,7 +32,13 @@ struct pg_enforce_opts {
 	bool no_events;		/* counters only */
 	long long ratelimit_ms;	/* -1: the policy's default */
 	long long events_per_sec; /* -1: the policy's default */
+	/* --flow-timeouts, ns; 0: the default (compile.h) */
+	__u64 flow_tcp_idle_ns, flow_tcp_fin_ns, flow_tcp_rst_ns, flow_udp_idle_ns;
 };
+
+/* Parse --flow-timeouts "tcp=5d,tcp-fin=2m,tcp-rst=10s,udp=2m" (any subset; a duration is a
+ * number with ms, s, m, h or d, seconds without) into o. 0 or -EINVAL (printed). */
+int pg_flow_timeouts_parse(const char *arg, struct pg_enforce_opts *o);
 
 struct pg_enforced {
 	__u32 gen;
@@ -47,8 +53,12 @@ struct pg_enforced {
 int pg_enforce(const struct pg_maps *m, const struct pg_policy_src *src,
 	       const struct pg_enforce_opts *o, struct pg_enforced *out);
 
-/* Record the attach points in pg_info (the policy fields are left as they are). */
-int pg_info_set_attach(const struct pg_maps *m, const char *const *ifaces, size_t nifaces,
-		       const char *cgroup);
+/* Record the attach points in pg_info (the policy fields are left as they are): each
+ * interface's name, ifindex (0: awaited) and enum pg_ifmode, the cgroup, the flow table's
+ * size. */
+int pg_info_set_attach(const struct pg_maps *m, const char *const *ifaces, const int *ifindex,
+		       const __u8 *mode, size_t nifaces, const char *cgroup, __u32 max_flows);
+/* Count an awaited interface that appeared and was attached, or one that went. */
+int pg_info_count_iface(const struct pg_maps *m, bool appeared);
 
 #endif /* PG_ENFORCE_H */

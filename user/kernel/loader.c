@@ -24,9 +24,11 @@
 #include <bpf/libbpf.h>
 
 #include "kernel/loader.h"
+#include "output/names.h"
 #include "sock_hooks.skel.h"
 #include "sock_lsm.skel.h"
 #include "tc_egress.skel.h"
+#include "tc_ingress.skel.h"
 #include "xdp_ingress.skel.h"
 
 
@@ -294,7 +296,69 @@ static void load_lsm(struct pg_loader *l)
 	}
 }
 
-int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock)
+/* Does the kernel take XDP programs that handle multi-buffer frames (BPF_F_XDP_HAS_FRAGS,
+ * 5.18)? An older kernel refuses the unknown flag with EINVAL. */
+bool pg_xdp_frags_supported(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = 0xb7, .dst_reg = 0, .imm = XDP_PASS }, /* r0 = XDP_PASS */
+		{ .code = 0x95 },				 /* exit */
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .prog_flags = BPF_F_XDP_HAS_FRAGS);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "pg_probe_frags", "GPL", insns, 2, &o);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/*
+ * The flow table's size: what was asked (0: the default), unless a pinned table is taken
+ * over, which keeps its own size (a map cannot be resized; unload to change it).
+ */
+static __u32 flows_size(const char *pin_dir, __u32 want)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	char path[PATH_MAX + 16];
+	int fd;
+
+	if (!want)
+		want = PG_MAX_FLOWS_DEFAULT;
+	snprintf(path, sizeof(path), "%s/pg_flows", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return want;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries &&
+	    info.max_entries != want) {
+		fprintf(stderr, "portguard: note: the pinned flow table keeps its size (%u flows, "
+				"not %u): unload first to change --max-flows\n", info.max_entries,
+			want);
+		want = info.max_entries;
+	}
+	close(fd);
+	return want;
+}
+
+struct xdp_ingress_bpf *pg_xdp_ingress_open_load(void)
+{
+	struct xdp_ingress_bpf *s = xdp_ingress_bpf__open();
+	int err;
+
+	if (!s)
+		return NULL;
+	bpf_program__set_autoload(s->progs.pg_xdp_ingress_frags, pg_xdp_frags_supported());
+	err = xdp_ingress_bpf__load(s);
+	if (err) {
+		xdp_ingress_bpf__destroy(s);
+		errno = -err;
+		return NULL;
+	}
+	return s;
+}
+
+int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock, __u32 max_flows)
 {
 	char path[PATH_MAX + 64];
 	struct bpf_map *map;
@@ -304,9 +368,10 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock)
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", pin_dir);
 	l->xdp = xdp_ingress_bpf__open();
 	l->tc = tc_egress_bpf__open();
+	l->tci = tc_ingress_bpf__open();
 	if (sock)
 		l->sock = sock_hooks_bpf__open();
-	if (!l->xdp || !l->tc || (sock && !l->sock)) {
+	if (!l->xdp || !l->tc || !l->tci || (sock && !l->sock)) {
 		err = -errno;
 		fprintf(stderr, "portguard: failed to open the BPF objects: %s\n", strerror(errno));
 		goto fail;
@@ -318,6 +383,14 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock)
 	 */
 	snprintf(path, sizeof(path), "%s/pg_active", pin_dir);
 	l->takeover = !access(path, F_OK);
+	/* Multi-buffer XDP where the kernel has it; elsewhere the frags program is not loaded
+	 * (an old kernel would refuse the whole object) and tc is the fallback. */
+	l->frags = pg_xdp_frags_supported();
+	bpf_program__set_autoload(l->xdp->progs.pg_xdp_ingress_frags, l->frags);
+	l->max_flows = flows_size(pin_dir, max_flows);
+	err = bpf_map__set_max_entries(l->xdp->maps.pg_flows, l->max_flows);
+	if (err)
+		goto fail;
 	bpf_object__for_each_map(map, l->xdp->obj) {
 		if (bpf_map__is_internal(map))
 			continue;
@@ -337,6 +410,8 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock)
 		goto fail;
 	}
 	err = share_maps(l->xdp->obj, l->tc->obj, pin_dir);
+	if (!err)
+		err = share_maps(l->xdp->obj, l->tci->obj, pin_dir);
 	if (!err && l->sock)
 		err = share_maps(l->xdp->obj, l->sock->obj, pin_dir);
 	if (err)
@@ -344,6 +419,12 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock)
 	err = tc_egress_bpf__load(l->tc);
 	if (err) {
 		fprintf(stderr, "portguard: failed to load the tc egress program: %s "
+				"(-v shows the details)\n", strerror(-err));
+		goto fail;
+	}
+	err = tc_ingress_bpf__load(l->tci);
+	if (err) {
+		fprintf(stderr, "portguard: failed to load the tc ingress program: %s "
 				"(-v shows the details)\n", strerror(-err));
 		goto fail;
 	}
@@ -371,9 +452,11 @@ void pg_loader_close(struct pg_loader *l)
 	l->lsm = NULL;
 	sock_hooks_bpf__destroy(l->sock);
 	tc_egress_bpf__destroy(l->tc);
+	tc_ingress_bpf__destroy(l->tci);
 	xdp_ingress_bpf__destroy(l->xdp);
 	l->sock = NULL;
 	l->tc = NULL;
+	l->tci = NULL;
 	l->xdp = NULL;
 	pg_maps_close(&l->maps);
 }
@@ -386,45 +469,59 @@ static int link_info(int fd, struct bpf_link_info *info)
 	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
 }
 
-/* Detach the tc egress filter at our handle and priority on ifindex, if it is ours. */
-static int tc_detach_ours(int ifindex)
+/* Our tc filter at point on ifindex: our handle and priority, and our program's name. */
+static bool tc_ours(int ifindex, enum bpf_tc_attach_point point, const char *prog)
 {
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, q, .handle = PG_TC_HANDLE, .priority = PG_TC_PRIORITY);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, d, .handle = PG_TC_HANDLE, .priority = PG_TC_PRIORITY);
 	struct bpf_prog_info info = { 0 };
 	__u32 len = sizeof(info);
 	int fd, err;
 
-	err = bpf_tc_query(&hook, &q);
-	if (err)
-		return 0; /* no clsact, no filter there, or the interface is gone */
-	/* Someone else's filter at our handle and priority is not ours to remove. */
+	if (bpf_tc_query(&hook, &q))
+		return false; /* no clsact, no filter there, or the interface is gone */
 	fd = bpf_prog_get_fd_by_id(q.prog_id);
 	if (fd < 0)
-		return 0;
+		return false;
 	err = bpf_obj_get_info_by_fd(fd, &info, &len);
 	close(fd);
-	if (err || strcmp(info.name, "pg_tc_egress"))
+	return !err && !strcmp(info.name, prog);
+}
+
+/* Detach our tc filter at point on ifindex, if it is ours: someone else's filter at our
+ * handle and priority is not ours to remove. */
+static int tc_detach_ours(int ifindex, enum bpf_tc_attach_point point, const char *prog)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, d, .handle = PG_TC_HANDLE, .priority = PG_TC_PRIORITY);
+	int err;
+
+	if (!tc_ours(ifindex, point, prog))
 		return 0;
 	err = bpf_tc_detach(&hook, &d);
 	if (err && err != -ENOENT) {
 		char name[IF_NAMESIZE] = "?";
 
 		if_indextoname(ifindex, name);
-		fprintf(stderr, "portguard: failed to detach tc egress from %s: %s\n", name,
+		fprintf(stderr, "portguard: failed to detach %s from %s: %s\n", prog, name,
 			strerror(-err));
 		return err;
 	}
 	return 0;
 }
 
-static int attach_tc(struct pg_loader *l, const char *name, int ifindex)
+/* Both of our tc filters (egress, and the ingress fallback) off ifindex. */
+static void tc_detach_all(int ifindex)
 {
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	tc_detach_ours(ifindex, BPF_TC_EGRESS, "pg_tc_egress");
+	tc_detach_ours(ifindex, BPF_TC_INGRESS, "pg_tc_ingress");
+}
+
+static int attach_tc(const char *name, int ifindex, enum bpf_tc_attach_point point, int prog_fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, o, .handle = PG_TC_HANDLE, .priority = PG_TC_PRIORITY,
-			    .flags = BPF_TC_F_REPLACE,
-			    .prog_fd = bpf_program__fd(l->tc->progs.pg_tc_egress));
+			    .flags = BPF_TC_F_REPLACE, .prog_fd = prog_fd);
 	int err;
 
 	/* The clsact qdisc is shared with other tools: created if missing, never removed. */
@@ -438,55 +535,109 @@ static int attach_tc(struct pg_loader *l, const char *name, int ifindex)
 	 * request, and unload finds exactly ours. */
 	err = bpf_tc_attach(&hook, &o);
 	if (err)
-		fprintf(stderr, "portguard: failed to attach tc egress to %s: %s\n", name,
-			strerror(-err));
+		fprintf(stderr, "portguard: failed to attach tc %s to %s: %s\n",
+			point == BPF_TC_EGRESS ? "egress" : "ingress", name, strerror(-err));
 	return err;
 }
 
-static int attach_xdp(struct pg_loader *l, const char *name, int ifindex, enum pg_xdp_mode mode)
+static const char *ifmode_what(unsigned mode)
 {
-	DECLARE_LIBBPF_OPTS(bpf_link_create_opts, opts,
-			    .flags = mode == PG_XDP_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
-	int prog_fd = bpf_program__fd(l->xdp->progs.pg_xdp_ingress);
-	const char *how = mode == PG_XDP_SKB ? "generic (skb)" : "native";
+	switch (mode) {
+	case PG_IFMODE_XDP:
+		return "native XDP";
+	case PG_IFMODE_XDP_FRAGS:
+		return "native XDP with frags";
+	case PG_IFMODE_XDP_SKB:
+		return "generic XDP";
+	case PG_IFMODE_TC:
+		return "tc ingress";
+	}
+	return "nothing";
+}
+
+static int xdp_prog_fd(struct pg_loader *l, unsigned mode)
+{
+	return bpf_program__fd(mode == PG_IFMODE_XDP_FRAGS ? l->xdp->progs.pg_xdp_ingress_frags
+							   : l->xdp->progs.pg_xdp_ingress);
+}
+
+/* The mode of the XDP program attached to ifindex now (after a takeover's update). */
+static unsigned xdp_mode_now(int ifindex, __u32 prog_id)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd;
+
+	if (!bpf_xdp_query(ifindex, 0, &q) && q.attach_mode == XDP_ATTACHED_SKB)
+		return PG_IFMODE_XDP_SKB;
+	fd = bpf_prog_get_fd_by_id(prog_id);
+	if (fd < 0)
+		return PG_IFMODE_XDP;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.name[0] = '\0';
+	close(fd);
+	return strcmp(info.name, "pg_xdp_ingress_frags") ? PG_IFMODE_XDP : PG_IFMODE_XDP_FRAGS;
+}
+
+/*
+ * A pinned XDP link of an earlier state on this very interface: swap its program in place
+ * (every packet meets the old program or the new one). The new program is of the kind the
+ * link had (one buffer or frags), unless a mode is forced. 1 when there was none to update.
+ */
+static int update_xdp(struct pg_loader *l, const char *name, int ifindex, enum pg_xdp_mode mode,
+		      __u8 *ifmode)
+{
 	struct bpf_link_info info;
 	char path[PATH_MAX + 64];
+	unsigned kind;
 	int fd, err = 0;
 
 	snprintf(path, sizeof(path), "%s/links/xdp-%s", l->pin_dir, name);
 	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		if (!link_info(fd, &info) && info.type == BPF_LINK_TYPE_XDP &&
-		    (int)info.xdp.ifindex == ifindex) {
-			/* Takeover: the kernel swaps the program under the link atomically;
-			 * every packet meets the old program or the new one. */
-			if (bpf_link_update(fd, prog_fd, NULL)) {
-				err = -errno;
-				fprintf(stderr,
-					"portguard: failed to replace the XDP program on %s: %s\n",
-					name, strerror(errno));
-			}
-			close(fd);
-			return err;
-		}
+	if (fd < 0)
+		return 1;
+	if (link_info(fd, &info) || info.type != BPF_LINK_TYPE_XDP ||
+	    (int)info.xdp.ifindex != ifindex) {
 		/* A link left by an interface that went away (or was renamed): stale. */
 		close(fd);
 		unlink(path);
+		return 1;
 	}
-	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
-	if (fd < 0) {
+	kind = xdp_mode_now(ifindex, info.prog_id);
+	if (mode == PG_XDP_FRAGS)
+		kind = PG_IFMODE_XDP_FRAGS;
+	else if (mode == PG_XDP_NATIVE)
+		kind = PG_IFMODE_XDP;
+	if (kind == PG_IFMODE_XDP_FRAGS && !l->frags) {
+		/* This kernel cannot load it now: the earlier one could? Keep it honest. */
+		kind = PG_IFMODE_XDP;
+	}
+	if (bpf_link_update(fd, xdp_prog_fd(l, kind == PG_IFMODE_XDP_SKB ? PG_IFMODE_XDP : kind),
+			    NULL)) {
 		err = -errno;
-		fprintf(stderr, "portguard: failed to attach XDP to %s in %s mode: %s%s\n", name, how,
-			strerror(errno),
-			err == -EBUSY ? " (another XDP program is attached there: "
-					"ip link show dev IFACE)"
-			: err == -EOPNOTSUPP || err == -EINVAL
-				? (mode == PG_XDP_NATIVE ? " (its driver may lack native XDP: "
-							   "--xdp-mode skb)"
-							 : "")
-				: "");
-		return err;
+		fprintf(stderr, "portguard: failed to replace the XDP program on %s: %s\n", name,
+			strerror(errno));
 	}
+	close(fd);
+	*ifmode = kind;
+	return err;
+}
+
+/* A new XDP link in kind (PG_IFMODE_XDP*), pinned. Prints nothing: the caller says what
+ * every attempt gave. */
+static int create_xdp(struct pg_loader *l, const char *name, int ifindex, unsigned kind)
+{
+	DECLARE_LIBBPF_OPTS(bpf_link_create_opts, opts,
+			    .flags = kind == PG_IFMODE_XDP_SKB ? XDP_FLAGS_SKB_MODE
+							       : XDP_FLAGS_DRV_MODE);
+	char path[PATH_MAX + 64];
+	int fd, err = 0;
+
+	fd = bpf_link_create(xdp_prog_fd(l, kind), ifindex, BPF_XDP, &opts);
+	if (fd < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/links/xdp-%s", l->pin_dir, name);
 	if (bpf_obj_pin(fd, path)) {
 		err = -errno;
 		fprintf(stderr, "portguard: failed to pin the XDP link of %s at %s: %s\n", name,
@@ -494,6 +645,99 @@ static int attach_xdp(struct pg_loader *l, const char *name, int ifindex, enum p
 	}
 	close(fd); /* pinned, the link holds; unpinned (on failure), it detaches here */
 	return err;
+}
+
+static const char *xdp_hint(int err, unsigned kind)
+{
+	if (err == -EBUSY)
+		return " (another XDP program is attached there: ip link show dev IFACE)";
+	if (err == -ERANGE)
+		return kind == PG_IFMODE_XDP ? " (the MTU does not fit one buffer: --xdp-mode "
+					       "frags, or tc)" : " (the MTU is beyond the driver's)";
+	if ((err == -EOPNOTSUPP || err == -EINVAL) && kind != PG_IFMODE_XDP_SKB)
+		return " (its driver may lack native XDP: --xdp-mode tc or skb)";
+	return "";
+}
+
+int pg_loader_attach_iface(struct pg_loader *l, const char *name, enum pg_xdp_mode mode,
+			   int *ifindex, __u8 *ifmode)
+{
+	unsigned tries[3], n = 0, i;
+	int idx, err, errs[3];
+	char path[PATH_MAX + 64];
+
+	idx = if_nametoindex(name);
+	if (!idx)
+		return -ENODEV;
+	*ifindex = idx;
+	/* Egress first: replies are recorded before ingress starts judging them. */
+	err = attach_tc(name, idx, BPF_TC_EGRESS, bpf_program__fd(l->tc->progs.pg_tc_egress));
+	if (err)
+		return err;
+	if (mode != PG_XDP_TC) {
+		err = update_xdp(l, name, idx, mode, ifmode);
+		if (err <= 0)
+			goto xdp_done;
+		switch (mode) {
+		case PG_XDP_AUTO:
+			tries[n++] = PG_IFMODE_XDP;
+			if (l->frags)
+				tries[n++] = PG_IFMODE_XDP_FRAGS;
+			break;
+		case PG_XDP_NATIVE:
+			tries[n++] = PG_IFMODE_XDP;
+			break;
+		case PG_XDP_FRAGS:
+			if (!l->frags) {
+				fprintf(stderr, "portguard: cannot enforce %s with XDP frags: this "
+						"kernel has no multi-buffer XDP (5.18 or later); "
+						"--xdp-mode tc works everywhere\n", name);
+				return -EOPNOTSUPP;
+			}
+			tries[n++] = PG_IFMODE_XDP_FRAGS;
+			break;
+		default:
+			tries[n++] = PG_IFMODE_XDP_SKB;
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			errs[i] = create_xdp(l, name, idx, tries[i]);
+			if (!errs[i]) {
+				*ifmode = tries[i];
+				err = 0;
+				goto xdp_done;
+			}
+			if (errs[i] == -EBUSY)
+				break; /* someone else's XDP program: not ours to fall back from */
+		}
+		if (mode != PG_XDP_AUTO || (i < n && errs[i] == -EBUSY)) {
+			i = i < n ? i : n - 1;
+			fprintf(stderr, "portguard: failed to attach XDP to %s in %s mode: %s%s\n",
+				name, ifmode_what(tries[i]), strerror(-errs[i]),
+				xdp_hint(errs[i], tries[i]));
+			return errs[i];
+		}
+		/* Auto: say why XDP was not used, then fall back to tc. */
+		fprintf(stderr, "portguard: %s: native XDP refused (%s)%s%s%s; enforcing with tc "
+				"ingress\n", name, strerror(-errs[0]),
+			l->frags ? ", with frags too (" : ", and this kernel has no multi-buffer "
+							  "XDP (5.18 or later)",
+			l->frags ? strerror(-errs[1]) : "", l->frags ? ")" : "");
+	}
+	err = attach_tc(name, idx, BPF_TC_INGRESS, bpf_program__fd(l->tci->progs.pg_tc_ingress));
+	if (err)
+		return err;
+	*ifmode = PG_IFMODE_TC;
+	/* tc ingress is in force: an XDP link of an earlier state here goes. */
+	snprintf(path, sizeof(path), "%s/links/xdp-%s", l->pin_dir, name);
+	unlink(path);
+	return 0;
+xdp_done:
+	if (err)
+		return err;
+	/* XDP is in force: a tc ingress fallback of an earlier state here goes. */
+	tc_detach_ours(idx, BPF_TC_INGRESS, "pg_tc_ingress");
+	return 0;
 }
 
 /* HOOK of links/cgroup-HOOK: the program name without its "pg_" prefix. */
@@ -625,7 +869,7 @@ static int remove_link(const char *dir, const char *entry)
 		if (!link_info(fd, &info) && info.type == BPF_LINK_TYPE_XDP && info.xdp.ifindex) {
 			if (!bpf_xdp_query_id(info.xdp.ifindex, 0, &here) &&
 			    here == info.prog_id) {
-				tc_detach_ours(info.xdp.ifindex);
+				tc_detach_all(info.xdp.ifindex);
 			} else {
 				elsewhere = 1;
 				fprintf(stderr, "portguard: %s is attached in another network "
@@ -641,26 +885,84 @@ static int remove_link(const char *dir, const char *entry)
 	return elsewhere;
 }
 
-int pg_loader_attach(struct pg_loader *l, const struct pg_attach *a)
+static int info_get(const char *pin_dir, struct pg_info *info)
 {
-	char path[PATH_MAX + 64];
+	char path[PATH_MAX + 16];
+	__u32 zero = 0;
+	int fd, err = 0;
+
+	memset(info, 0, sizeof(*info));
+	snprintf(path, sizeof(path), "%s/pg_info", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(fd, &zero, info))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+void pg_loader_detach_iface(const char *pin_dir, const char *name, int ifindex)
+{
+	char entry[IF_NAMESIZE + 8];
+
+	snprintf(entry, sizeof(entry), "xdp-%s", name);
+	remove_link(pin_dir, entry);
+	if (ifindex)
+		tc_detach_all(ifindex);
+}
+
+void pg_loader_prune(struct pg_loader *l, const struct pg_attach *a,
+		     const struct pg_info *before)
+{
+	char path[PATH_MAX + 64], name[IF_NAMESIZE];
 	struct dirent *de;
-	size_t i;
+	__u32 i;
 	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/links", l->pin_dir);
+	d = opendir(path);
+	if (d) {
+		while ((de = readdir(d))) {
+			if (!strncmp(de->d_name, "xdp-", 4) && !named(a, de->d_name + 4))
+				remove_link(l->pin_dir, de->d_name);
+			else if (!strncmp(de->d_name, "cgroup-", 7) &&
+				 (!a->cgroup || !is_hook(l, de->d_name + 7)))
+				remove_link(l->pin_dir, de->d_name);
+		}
+		closedir(d);
+	}
+	/* Interfaces enforced by tc have no link pin: pg_info remembers them. Only while the
+	 * name still names the same interface (a new one of that name is not ours). */
+	for (i = 0; before && i < before->nifaces && i < PG_MAX_IFACES; i++) {
+		memcpy(name, before->ifname[i], sizeof(name));
+		name[IF_NAMESIZE - 1] = '\0';
+		if (!before->ifindex[i] || named(a, name))
+			continue;
+		if (!name[0] || (int)if_nametoindex(name) == (int)before->ifindex[i])
+			tc_detach_all(before->ifindex[i]);
+	}
+}
+
+int pg_loader_attach(struct pg_loader *l, struct pg_attach *a)
+{
+	struct pg_info before;
+	bool have_before;
+	size_t i;
 	int err;
 
+	have_before = !info_get(l->pin_dir, &before);
 	for (i = 0; i < a->nifaces; i++) {
-		int ifindex = if_nametoindex(a->ifaces[i]);
-
-		if (!ifindex) {
-			fprintf(stderr, "portguard: interface %s not found: %s\n", a->ifaces[i],
-				strerror(errno));
-			return -ENODEV;
+		a->ifindex[i] = 0;
+		a->mode[i] = PG_IFMODE_AWAITED;
+		err = pg_loader_attach_iface(l, a->ifaces[i], a->xdp_mode, &a->ifindex[i],
+					     &a->mode[i]);
+		if (err == -ENODEV && a->await) {
+			a->ifindex[i] = 0;
+			continue;
 		}
-		/* Egress first: replies are recorded before XDP starts judging them. */
-		err = attach_tc(l, a->ifaces[i], ifindex);
-		if (!err)
-			err = attach_xdp(l, a->ifaces[i], ifindex, a->xdp_mode);
+		if (err == -ENODEV)
+			fprintf(stderr, "portguard: interface %s not found\n", a->ifaces[i]);
 		if (err)
 			return err;
 	}
@@ -671,18 +973,7 @@ int pg_loader_attach(struct pg_loader *l, const struct pg_attach *a)
 	}
 	/* What an earlier state attached and this one does not name goes, now that the new
 	 * attachments are in force. */
-	snprintf(path, sizeof(path), "%s/links", l->pin_dir);
-	d = opendir(path);
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		if (!strncmp(de->d_name, "xdp-", 4) && !named(a, de->d_name + 4))
-			remove_link(l->pin_dir, de->d_name);
-		else if (!strncmp(de->d_name, "cgroup-", 7) &&
-			 (!a->cgroup || !is_hook(l, de->d_name + 7)))
-			remove_link(l->pin_dir, de->d_name);
-	}
-	closedir(d);
+	pg_loader_prune(l, a, have_before ? &before : NULL);
 	return 0;
 }
 
@@ -713,7 +1004,8 @@ int pg_detach_all(const char *pin_dir)
 	if (fd >= 0) {
 		if (!bpf_map_lookup_elem(fd, &zero, &info))
 			for (i = 0; i < info.nifaces && i < PG_MAX_IFACES; i++)
-				tc_detach_ours(info.ifindex[i]);
+				if (info.ifindex[i])
+					tc_detach_all(info.ifindex[i]);
 		close(fd);
 	}
 	/* Every pg_* pin in our directory is a map of ours: those of maps.bpf.h, an object's

@@ -5,10 +5,11 @@
  *
  * Pinned state under the pin directory (default /sys/fs/bpf/portguard):
  *   pg_*                 every map of bpf/maps.bpf.h, by its name
- *   links/xdp-IFNAME     the XDP link on an enforced interface
+ *   links/xdp-IFNAME     the XDP link on an interface enforced by XDP
  *   links/cgroup-HOOK    a socket hook's cgroup link (HOOK = program name without "pg_")
- * tc egress filters cannot be pinned (libbpf 1.1 has no tc links): they are found again by
- * their fixed handle and priority on the interfaces of the XDP links and of pg_info.
+ * tc filters (egress everywhere, ingress where XDP cannot attach) cannot be pinned (libbpf
+ * 1.1 has no tc links): they are found again by their fixed handle and priority, and their
+ * program's name, on the interfaces of the XDP links and of pg_info.
  */
 #ifndef PG_LOADER_H
 #define PG_LOADER_H
@@ -19,6 +20,7 @@
 
 #include "kernel/generation.h"
 #include "kernel/maps.h"
+#include "kernel/xdp_open.h"
 #include "portguard.h"
 
 /* The tc egress filter portguard owns on an interface: unload removes exactly this one. */
@@ -27,6 +29,7 @@
 
 struct xdp_ingress_bpf;
 struct tc_egress_bpf;
+struct tc_ingress_bpf;
 struct sock_hooks_bpf;
 struct sock_lsm_bpf;
 
@@ -34,6 +37,9 @@ struct pg_loader {
 	char pin_dir[PATH_MAX];
 	struct xdp_ingress_bpf *xdp;
 	struct tc_egress_bpf *tc;
+	struct tc_ingress_bpf *tci;  /* the tc ingress fallback */
+	bool frags;		     /* the kernel takes xdp.frags programs (5.18+): loaded */
+	__u32 max_flows;	     /* pg_flows' size, as created or as pinned */
 	struct sock_hooks_bpf *sock;
 	/* `deny raw` for packet sockets (lsm_cgroup). Optional: NULL when the kernel refuses
 	 * LSM programs (no BPF LSM, lockdown), lsm_err says why. */
@@ -43,9 +49,14 @@ struct pg_loader {
 	bool takeover;	     /* the maps were pinned already: an earlier state is taken over */
 };
 
+/* --xdp-mode: how inbound enforcement attaches to each interface. */
 enum pg_xdp_mode {
-	PG_XDP_NATIVE = 0, /* the driver's own XDP: the default, the fast path */
-	PG_XDP_SKB,	   /* generic XDP, for drivers without native support */
+	PG_XDP_AUTO = 0, /* native XDP; where the driver refuses it (an MTU beyond a page), native
+			  * XDP with frags; where that is refused or missing (before 5.18), tc */
+	PG_XDP_NATIVE,	 /* native XDP, one buffer per frame, only */
+	PG_XDP_FRAGS,	 /* native XDP with frags (multi-buffer) only */
+	PG_XDP_SKB,	 /* generic XDP, for drivers without native support */
+	PG_XDP_TC,	 /* tc ingress only */
 };
 
 struct pg_attach {
@@ -53,6 +64,10 @@ struct pg_attach {
 	size_t nifaces;
 	const char *cgroup; /* NULL: no socket hooks */
 	enum pg_xdp_mode xdp_mode;
+	bool await;	    /* a missing interface is awaited (PG_IFMODE_AWAITED), not an error */
+	/* Out, per interface: its ifindex (0 when awaited) and enum pg_ifmode. */
+	int ifindex[PG_MAX_IFACES];
+	__u8 mode[PG_MAX_IFACES];
 };
 
 /*
@@ -76,14 +91,28 @@ void pg_unlock(int fd);
 
 /* Open the skeletons, create or reuse the pinned maps, share them, load every program (the
  * socket hooks only when sock: a kernel that refuses them can still run XDP). */
-int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock);
+int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock, __u32 max_flows);
 /*
  * Attach to what a names and nothing else: each interface gets XDP and tc egress, the cgroup
  * gets every socket hook. Links pinned by an earlier state are updated in place to the new
  * programs (no moment without enforcement); attachments of the earlier state that a does not
  * name any more are removed after the new ones are in force.
  */
-int pg_loader_attach(struct pg_loader *l, const struct pg_attach *a);
+int pg_loader_attach(struct pg_loader *l, struct pg_attach *a);
+/*
+ * Attach inbound enforcement and tc egress to one interface, in the mode mode asks (see enum
+ * pg_xdp_mode; a link pinned by an earlier state is updated in place), and remove what an
+ * earlier state attached there in another mode, once the new one is in force. *ifindex and
+ * *ifmode say where and how. -ENODEV (nothing printed) when the interface does not exist;
+ * other errors are printed.
+ */
+int pg_loader_attach_iface(struct pg_loader *l, const char *name, enum pg_xdp_mode mode,
+			   int *ifindex, __u8 *ifmode);
+/* Remove everything of ours from interface name (ifindex, if it still exists). */
+void pg_loader_detach_iface(const char *pin_dir, const char *name, int ifindex);
+/* Interfaces of an earlier state (as pg_info lists them) that a does not name: detached. */
+void pg_loader_prune(struct pg_loader *l, const struct pg_attach *a,
+		     const struct pg_info *before);
 /* Free the skeletons. What is pinned and attached stays in force. */
 void pg_loader_close(struct pg_loader *l);
 

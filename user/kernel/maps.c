@@ -29,6 +29,7 @@ const char *const pg_map_names[PG_MAP_NR] = {
 	[PG_MAP_EVENTS] = "pg_events",
 	[PG_MAP_RULE_META] = "pg_rule_meta",
 	[PG_MAP_INFO] = "pg_info",
+	[PG_MAP_FLOW_STATS] = "pg_flow_stats",
 };
 
 static void pg_maps_reset(struct pg_maps *m)
@@ -133,6 +134,9 @@ int pg_map_check(int fd, enum pg_map_id id, const char *path)
 		fprintf(stderr, "portguard: failed to read map %s: %s\n", path, strerror(-err));
 		return err;
 	}
+	/* The flow table's size is the operator's (--max-flows): any size is ours. */
+	if (id == PG_MAP_FLOWS && info.max_entries)
+		want.max_entries = info.max_entries;
 	if (info.type == want.type && info.key_size == want.key_size &&
 	    info.value_size == want.value_size && info.max_entries == want.max_entries)
 		return 0;

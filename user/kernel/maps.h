@@ -37,6 +37,7 @@ enum pg_map_id {
 	PG_MAP_EVENTS,
 	PG_MAP_RULE_META,
 	PG_MAP_INFO,
+	PG_MAP_FLOW_STATS,
 	PG_MAP_NR,
 };
 

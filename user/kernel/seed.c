@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "kernel/seed.h"
 #include "kernel/sockdiag.h"
@@ -45,6 +47,7 @@ struct seed_ctx {
 	int flows_fd;
 	struct pg_flow_val val;
 	unsigned *count;
+	__u64 added; /* flows that were not in the table */
 };
 
 static int seed_one(const struct pg_sock *s, void *ctx)
@@ -57,13 +60,36 @@ static int seed_one(const struct pg_sock *s, void *ctx)
 		return 0;
 	memcpy(key.laddr, s->laddr, 16);
 	memcpy(key.raddr, s->raddr, 16);
-	if (bpf_map_update_elem(c->flows_fd, &key, &c->val, BPF_ANY))
+	if (!bpf_map_update_elem(c->flows_fd, &key, &c->val, BPF_NOEXIST))
+		c->added++;
+	else if (errno != EEXIST || bpf_map_update_elem(c->flows_fd, &key, &c->val, BPF_EXIST))
 		return -errno;
 	(*c->count)++;
 	return 0;
 }
 
-int pg_seed_flows(int flows_fd, unsigned *count)
+/* Add n to CPU 0's PG_FLS_SEEDED: the datapath never writes that slot, so this
+ * read-modify-write races with nothing but another portguard command, which the pin
+ * directory's lock excludes. */
+static void count_seeded(int stats_fd, __u64 n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 key = PG_FLS_SEEDED;
+	__u64 *v;
+
+	if (stats_fd < 0 || ncpu <= 0 || !n)
+		return;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return;
+	if (!bpf_map_lookup_elem(stats_fd, &key, v)) {
+		v[0] += n;
+		bpf_map_update_elem(stats_fd, &key, v, BPF_ANY);
+	}
+	free(v);
+}
+
+int pg_seed_flows(int flows_fd, int stats_fd, unsigned *count)
 {
 	static const struct {
 		int family, proto;
@@ -86,5 +112,6 @@ int pg_seed_flows(int flows_fd, unsigned *count)
 		if (err == -ENOENT && q[i].proto == IPPROTO_UDP)
 			err = 0;
 	}
+	count_seeded(stats_fd, c.added);
 	return err;
 }

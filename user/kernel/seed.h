@@ -11,7 +11,7 @@
 
 /* Add every established TCP socket and connected UDP socket, IPv4 and IPv6, of this network
  * namespace to pg_flows (flows_fd). *count gets the flows written. Returns 0 or -errno. */
-int pg_seed_flows(int flows_fd, unsigned *count);
+int pg_seed_flows(int flows_fd, int stats_fd, unsigned *count);
 
 /* The flow key of one socket: addresses as the socket sees them (mapped to 16 bytes when
  * family is AF_INET), ports in network order as sock_diag reports them. */

@@ -15,6 +15,31 @@
 #include "kernel/percpu.h"
 #include "kernel/snapshot.h"
 
+/* The flows present (every key: the table never deletes, so expired ones count until the
+ * LRU reuses them) and the table's size. One syscall per flow: a full default table
+ * (262144) takes a few hundred ms, which status and a 15 s scrape can afford. */
+static int count_flows(int fd, __u64 *n, __u64 *max)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	struct pg_flow_key k, next;
+	void *prev = NULL;
+
+	*n = 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*max = info.max_entries;
+	/* Bounded: a key evicted under our feet restarts the walk from the first key. */
+	while (*n < 2ull * info.max_entries && !bpf_map_get_next_key(fd, prev, &next)) {
+		(*n)++;
+		k = next;
+		prev = &k;
+	}
+	if (*n > info.max_entries)
+		*n = info.max_entries;
+	return 0;
+}
+
 int pg_snapshot_read(const char *pin_dir, struct pg_snapshot *s, const char **what)
 {
 	struct pg_maps m = { .owned = false };
@@ -41,7 +66,9 @@ int pg_snapshot_read(const char *pin_dir, struct pg_snapshot *s, const char **wh
 					     PG_MAP_BIT(PG_MAP_CONFIG) | PG_MAP_BIT(PG_MAP_RULE_META) |
 					     PG_MAP_BIT(PG_MAP_RULE_STATS) |
 					     PG_MAP_BIT(PG_MAP_REASON_STATS) |
-					     PG_MAP_BIT(PG_MAP_EVENT_STATS));
+					     PG_MAP_BIT(PG_MAP_EVENT_STATS) |
+					     PG_MAP_BIT(PG_MAP_FLOWS) |
+					     PG_MAP_BIT(PG_MAP_FLOW_STATS));
 	if (err)
 		goto out;
 	w = "pg_info";
@@ -89,6 +116,23 @@ int pg_snapshot_read(const char *pin_dir, struct pg_snapshot *s, const char **wh
 		err = pg_percpu_u64(m.fd[PG_MAP_EVENT_STATS], i, &s->events[i]);
 		if (err)
 			goto out;
+	}
+	w = "pg_flow_stats";
+	for (__u32 i = 0; i < PG_FLS_MAX; i++) {
+		err = pg_percpu_u64(m.fd[PG_MAP_FLOW_STATS], i, &s->flows_written[i]);
+		if (err)
+			goto out;
+	}
+	w = "pg_flows";
+	err = count_flows(m.fd[PG_MAP_FLOWS], &s->flows, &s->flows_max);
+	if (err)
+		goto out;
+	{
+		__u64 written = s->flows_written[PG_FLS_RECORDED] +
+				s->flows_written[PG_FLS_RERECORDED] +
+				s->flows_written[PG_FLS_SEEDED];
+
+		s->flows_evicted = written > s->flows ? written - s->flows : 0;
 	}
 	s->info.policy[sizeof(s->info.policy) - 1] = '\0';
 	s->info.sha256[sizeof(s->info.sha256) - 1] = '\0';

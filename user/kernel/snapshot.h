@@ -29,6 +29,12 @@ struct pg_snapshot {
 	size_t nrules;
 	struct pg_counter reasons[PG_R_MAX]; /* summed over CPUs */
 	__u64 events[PG_EVS_MAX];	     /* summed over CPUs */
+	/* The flow table: written (pg_flow_stats, summed), present now, its size, and what the
+	 * LRU evicted: written minus present, as nothing else deletes a flow. */
+	__u64 flows_written[PG_FLS_MAX];
+	__u64 flows;
+	__u64 flows_max;
+	__u64 flows_evicted;
 };
 
 /*

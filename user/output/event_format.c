@@ -265,6 +265,24 @@ int pg_event_format_info(const char *event_type, const struct pg_stream_info *in
 	return end(&o);
 }
 
+int pg_event_format_iface(const char *name, const char *state, int ifindex, const char *ifmode,
+			  long long now_ns, const struct pg_event_fmt *f, char *buf, size_t size)
+{
+	struct out o;
+
+	begin(&o, f, buf, size);
+	timestamp_member(&o, now_ns);
+	if (o.json)
+		member_str(&o, "event_type", "interface");
+	else
+		member_str(&o, NULL, "interface");
+	member_str(&o, "interface", name);
+	member_str(&o, "state", state);
+	member_num(&o, "ifindex", ifindex);
+	member_str(&o, "ifmode", ifmode);
+	return end(&o);
+}
+
 int pg_event_format_suppressed(const __u64 delta[PG_EVS_MAX], long long now_ns,
 			       const struct pg_event_fmt *f, char *buf, size_t size)
 {

@@ -63,6 +63,11 @@ int pg_event_format(const struct pg_event *e, const struct pg_event_fmt *f, char
 /* The {"event_type":"start"} / "reload" record (or its text line), at wall time now_ns. */
 int pg_event_format_info(const char *event_type, const struct pg_stream_info *info,
 			 long long now_ns, const struct pg_event_fmt *f, char *buf, size_t size);
+/* The {"event_type":"interface","interface":"eth1","state":"appeared","ifindex":7,
+ * "ifmode":"xdp"} record: an interface run attached as it appeared ("appeared"), one that went
+ * ("gone", ifindex 0, ifmode "awaited"), or one still awaited at start ("awaited"). */
+int pg_event_format_iface(const char *name, const char *state, int ifindex, const char *ifmode,
+			  long long now_ns, const struct pg_event_fmt *f, char *buf, size_t size);
 /* The {"event_type":"suppressed","count":N} record: delta[] indexed by enum pg_event_stat. */
 int pg_event_format_suppressed(const __u64 delta[PG_EVS_MAX], long long now_ns,
 			       const struct pg_event_fmt *f, char *buf, size_t size);

@@ -67,13 +67,15 @@ static void refresh_modes(struct pg_stream *s)
 }
 
 /* A record to render: a violation, a start/reload/monitor record, a suppressed count, a
- * change. */
+ * change, an interface that is awaited, appeared or went. */
 struct rec {
 	const struct pg_event *e;
 	const char *info_type;
 	const struct pg_stream_info *info;
 	const __u64 *delta;
 	const struct pg_change_info *change;
+	const char *iface, *iface_state, *iface_mode;
+	int ifindex;
 	long long now_ns;
 };
 
@@ -85,6 +87,9 @@ static int render(const struct rec *r, const struct pg_event_fmt *f, char *buf, 
 		return pg_event_format_info(r->info_type, r->info, r->now_ns, f, buf, size);
 	if (r->change)
 		return pg_event_format_change(r->change, r->now_ns, f, buf, size);
+	if (r->iface)
+		return pg_event_format_iface(r->iface, r->iface_state, r->ifindex, r->iface_mode,
+					     r->now_ns, f, buf, size);
 	return pg_event_format_suppressed(r->delta, r->now_ns, f, buf, size);
 }
 
@@ -270,6 +275,13 @@ void pg_stream_consume(struct pg_stream *s, bool on)
 	if (s->consume && !on)
 		ring_buffer__consume(s->rb);
 	s->consume = on;
+}
+
+void pg_stream_iface(struct pg_stream *s, const char *name, const char *state, int ifindex,
+		     const char *ifmode)
+{
+	emit(s, &(struct rec){ .iface = name, .iface_state = state, .ifindex = ifindex,
+			       .iface_mode = ifmode, .now_ns = pg_realtime_ns() });
 }
 
 void pg_stream_free(struct pg_stream *s)

@@ -62,6 +62,9 @@ void pg_stream_consume(struct pg_stream *s, bool on);
 void pg_stream_info(struct pg_stream *s, const char *event_type, const struct pg_stream_info *i);
 /* Emit a change record. */
 void pg_stream_change(struct pg_stream *s, const struct pg_change_info *c);
+/* Emit an interface record (see pg_event_format_iface). */
+void pg_stream_iface(struct pg_stream *s, const char *name, const char *state, int ifindex,
+		     const char *ifmode);
 void pg_stream_free(struct pg_stream *s);
 
 #endif /* PG_EVENTS_H */

@@ -2,6 +2,7 @@
 /* The Prometheus exposition of the pinned state (see metrics.h); metrics_http.c serves it. */
 #include <errno.h>
 #include <stdint.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,44 @@ int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats)
 		for (unsigned i = PG_EVS_RING_FULL; i < PG_EVS_MAX; i++)
 			fprintf(f, "portguard_events_suppressed_total{cause=\"%s\"} %llu\n",
 				pg_event_stat_name(i), (unsigned long long)s.events[i]);
+
+		family(f, "portguard_interface_attached", "gauge",
+		       "1 for an interface enforced in the mode labelled, 0 for one awaited "
+		       "(named, absent: not enforced).");
+		for (__u32 i = 0; i < s.info.nifaces; i++) {
+			char name[IF_NAMESIZE + 1];
+
+			snprintf(name, sizeof(name), "%.*s", IF_NAMESIZE - 1, s.info.ifname[i]);
+			fprintf(f, "portguard_interface_attached{interface=\"");
+			label_value(f, name);
+			fprintf(f, "\",mode=\"%s\"} %d\n",
+				s.info.ifindex[i] ? pg_ifmode_name(s.info.ifmode[i]) : "awaited",
+				s.info.ifindex[i] ? 1 : 0);
+		}
+		family(f, "portguard_interface_appeared_total", "counter",
+		       "Awaited interfaces attached as they appeared (portguard run).");
+		fprintf(f, "portguard_interface_appeared_total %u\n", s.info.ifaces_appeared);
+		family(f, "portguard_interface_gone_total", "counter",
+		       "Attached interfaces that disappeared (awaited again).");
+		fprintf(f, "portguard_interface_gone_total %u\n", s.info.ifaces_gone);
+
+		family(f, "portguard_flows", "gauge",
+		       "Entries in the flow table (expired ones included until reused).");
+		fprintf(f, "portguard_flows %llu\n", (unsigned long long)s.flows);
+		family(f, "portguard_flows_max", "gauge", "Size of the flow table (--max-flows).");
+		fprintf(f, "portguard_flows_max %llu\n", (unsigned long long)s.flows_max);
+		family(f, "portguard_flow_evictions_total", "counter",
+		       "Flows the full table's LRU pushed out to make room.");
+		fprintf(f, "portguard_flow_evictions_total %llu\n",
+			(unsigned long long)s.flows_evicted);
+		family(f, "portguard_flows_written_total", "counter",
+		       "Flows written to the table, by how.");
+		fprintf(f, "portguard_flows_written_total{how=\"recorded\"} %llu\n",
+			(unsigned long long)s.flows_written[PG_FLS_RECORDED]);
+		fprintf(f, "portguard_flows_written_total{how=\"rerecorded\"} %llu\n",
+			(unsigned long long)s.flows_written[PG_FLS_RERECORDED]);
+		fprintf(f, "portguard_flows_written_total{how=\"seeded\"} %llu\n",
+			(unsigned long long)s.flows_written[PG_FLS_SEEDED]);
 		pg_snapshot_free(&s);
 	}
 	if (!log_stats)

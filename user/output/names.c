@@ -23,6 +23,7 @@ static const char *const reason_names[PG_R_MAX] = {
 	[PG_R_VLAN_DEPTH] = "vlan-depth",
 	[PG_R_PROTO] = "proto",
 	[PG_R_RAW_SOCKET] = "raw-socket",
+	[PG_R_HDR_SPLIT] = "header-split",
 	[PG_R_PASS_RULE] = "allowed-rule",
 	[PG_R_PASS_DEFAULT] = "allowed-default",
 	[PG_R_PASS_REPLY] = "reply",
@@ -104,4 +105,15 @@ const char *pg_proto_name(__u32 proto)
 	default:
 		return NULL;
 	}
+}
+
+const char *pg_ifmode_name(__u32 mode)
+{
+	static const char *const names[PG_IFMODE_MAX] = {
+		[PG_IFMODE_AWAITED] = "awaited",   [PG_IFMODE_XDP] = "xdp",
+		[PG_IFMODE_XDP_FRAGS] = "xdp-frags", [PG_IFMODE_XDP_SKB] = "xdp-skb",
+		[PG_IFMODE_TC] = "tc",
+	};
+
+	return lookup(names, ARRAY_SIZE(names), mode);
 }

@@ -24,4 +24,8 @@ const char *pg_event_stat_name(__u32 stat);
 /* "TCP", "UDP", "ICMP", "ICMPv6", "RAW"; NULL for other protocol numbers. */
 const char *pg_proto_name(__u32 proto);
 
+/* How an interface is enforced (enum pg_ifmode): "xdp", "xdp-frags", "xdp-skb", "tc",
+ * "awaited". Stable: metrics labels and status --json use them. */
+const char *pg_ifmode_name(__u32 mode);
+
 #endif /* PG_NAMES_H */

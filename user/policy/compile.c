@@ -1087,6 +1087,8 @@ static void fill_config(const struct pg_policy *p, struct pg_config *cfg)
 	cfg->ratelimit_ns = PG_COMPILE_RATELIMIT_NS;
 	cfg->flow_tcp_idle_ns = PG_COMPILE_FLOW_TCP_IDLE_NS;
 	cfg->flow_udp_idle_ns = PG_COMPILE_FLOW_UDP_IDLE_NS;
+	cfg->flow_tcp_fin_ns = PG_COMPILE_FLOW_TCP_FIN_NS;
+	cfg->flow_tcp_rst_ns = PG_COMPILE_FLOW_TCP_RST_NS;
 }
 
 int pg_compile_diag(const struct pg_policy *p, __u32 gen, struct pg_compiled *out,

@@ -15,8 +15,13 @@
 /* pg_config defaults; the loader overrides them from its command line. */
 #define PG_COMPILE_EVENTS_PER_SEC 10000u		 /* per CPU */
 #define PG_COMPILE_RATELIMIT_NS 1000000000ull	 /* repeats of one (source, port, reason) */
-#define PG_COMPILE_FLOW_TCP_IDLE_NS 300000000000ull /* 300 s */
-#define PG_COMPILE_FLOW_UDP_IDLE_NS 60000000000ull	 /* 60 s */
+/* Flow lifetimes (flow.bpf.h), conntrack's defaults: established TCP 5 days, after a FIN
+ * 2 minutes, after a RST 10 s; UDP 2 minutes (its "stream" timeout: every flow we keep is one
+ * this host sends on). run and load take --flow-timeouts to change them. */
+#define PG_COMPILE_FLOW_TCP_IDLE_NS (5ull * 86400 * 1000000000ull)
+#define PG_COMPILE_FLOW_TCP_FIN_NS (120ull * 1000000000ull)
+#define PG_COMPILE_FLOW_TCP_RST_NS (10ull * 1000000000ull)
+#define PG_COMPILE_FLOW_UDP_IDLE_NS (120ull * 1000000000ull)
 
 /* Class ids carry their generation in this bit, so that a class id is never reused by the
  * other generation while a reload swaps them (the trie holds both generations at once). */
