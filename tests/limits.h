@@ -12,6 +12,8 @@
  *                                 this machine's 6.18 does
  *   sock_lsm, BPF LSM inactive    "bpf" is not in lsm= (Debian 11's default list lacks it);
  *                                 tested where the LSM list is read (test_sock_hooks)
+ *   BPF_PROG_TEST_RUN, before 5.15  takes no XDP context (xdp_md): a frame test cannot say
+ *                                 which interface it arrived on (EINVAL)
  *
  * A skip these allow must also match tests/platform-limits, which tests/run.sh applies to
  * every SKIP line as root.
@@ -42,6 +44,9 @@ static inline int pg_kernel_older(int major, int minor)
 		return 0;
 	return ma < major || (ma == major && mi < minor);
 }
+
+#define PG_LIMIT_XDP_TEST_CTX                                                            \
+	"BPF_PROG_TEST_RUN takes no XDP context (ingress_ifindex) before kernel 5.15"
 
 /* Why the kernel may refuse program object obj with err (a negative errno), or NULL: then the
  * refusal is a failure. */

@@ -619,6 +619,8 @@ TEST(loopback_source_on_a_wire_is_spoofed)
 	int ifindex;
 
 	fx_default(&f);
+	if (pg_kernel_older(5, 15))
+		SKIP("%s", PG_LIMIT_XDP_TEST_CTX);
 	if (system("ip link add pgt0 type veth peer name pgt1 >/dev/null 2>&1") != 0)
 		SKIP("cannot create a veth pair (ip link add) in the test's namespace");
 	ifindex = if_nametoindex("pgt0");

@@ -195,7 +195,7 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/pg_active", up->pin_dir);
 	fresh = access(path, F_OK) != 0;
-	err = pg_loader_load(&up->l, up->pin_dir, up->cgroup[0] != 0);
+	err = pg_loader_load(&up->l, up->pin_dir, up->nifaces > 0, up->cgroup[0] != 0);
 	if (err)
 		goto fail;
 	err = pg_enforce(&up->l.maps, &up->src, &o->enforce, &up->enforced);
