@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "output/json.h"
 #include "output/names.h"
+#include "kernel/features.h"
 #include "kernel/snapshot.h"
 
 static const char *mode_name(const struct pg_snapshot *s)
@@ -51,6 +52,35 @@ static void put_text(const char *s)
 	pg_escape_text(&out, s, false);
 }
 
+/* The kernel and what it lacks, as `load` said at start (kernel/features.h). */
+static void print_kernel(void)
+{
+	struct pg_features f;
+	char missing[512];
+
+	pg_features_probe(&f);
+	if (pg_features_missing(&f, missing, sizeof(missing)))
+		printf("kernel:     %s\n", missing);
+	else
+		printf("kernel:     %s, every feature portguard can use\n", f.release);
+}
+
+static void json_kernel(struct pg_json *j)
+{
+	struct pg_features f;
+
+	pg_features_probe(&f);
+	pg_json_name(j, "kernel");
+	pg_json_object_start(j);
+	pg_json_str_field(j, "release", f.release);
+	pg_json_name(j, "features");
+	pg_json_object_start(j);
+	for (int i = 0; i < PG_FEAT_MAX; i++)
+		pg_json_bool_field(j, pg_feature_name(i), f.has[i]);
+	pg_json_object_end(j);
+	pg_json_object_end(j);
+}
+
 static void print_text(const struct pg_snapshot *s)
 {
 	char ts[40], name[IF_NAMESIZE + 1];
@@ -72,6 +102,7 @@ static void print_text(const struct pg_snapshot *s)
 	printf("\n");
 	pg_rfc3339(s->info.loaded_at * 1000000000LL, ts, sizeof(ts));
 	printf("loaded:     %s (took %.3f ms, generation %u)\n", ts, s->info.load_ns / 1e6, s->gen);
+	print_kernel();
 
 	printf("\n%12s %14s  %-27s  %s\n", "PACKETS", "BYTES", "LAST HIT", "RULE");
 	for (size_t i = 0; i < s->nrules; i++) {
@@ -138,6 +169,7 @@ static void print_json(const struct pg_snapshot *s)
 	pg_json_name(&j, "load_seconds");
 	pg_json_double(&j, "%.9f", s->info.load_ns / 1e9);
 	pg_json_uint_field(&j, "generation", s->gen);
+	json_kernel(&j);
 	pg_json_name(&j, "rules");
 	pg_json_array_start(&j);
 	for (size_t i = 0; i < s->nrules; i++) {

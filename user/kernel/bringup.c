@@ -10,9 +10,11 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "kernel/bringup.h"
+#include "kernel/features.h"
 #include "common/util.h"
 
 int pg_up_option(struct pg_up_opts *o, int opt, const char *arg)
@@ -120,6 +122,8 @@ static int check_owner(struct pg_up *up, bool owner)
 
 int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 {
+	char missing[512];
+	struct pg_features feat;
 	struct pg_attach a = { 0 };
 	const char *const *names;
 	char path[PATH_MAX + 16];
@@ -198,6 +202,19 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 	err = pg_loader_load(&up->l, up->pin_dir, up->nifaces > 0, up->cgroup[0] != 0);
 	if (err)
 		goto fail;
+	/* Never fail open: `deny raw` on a cgroup asks for packet sockets to be refused too,
+	 * which only the LSM program can do. Refused before the maps are written or anything
+	 * is attached. */
+	if (up->cgroup[0] && up->src.p->deny_raw && !up->l.lsm) {
+		struct utsname u;
+
+		if (uname(&u) < 0)
+			snprintf(u.release, sizeof(u.release), "?");
+		fprintf(stderr, "portguard: failed to load sock_lsm on kernel %s: %s (deny raw "
+				"needs it to refuse packet sockets)\n", u.release, up->l.lsm_reason);
+		err = -EOPNOTSUPP;
+		goto fail;
+	}
 	err = pg_enforce(&up->l.maps, &up->src, &o->enforce, &up->enforced);
 	if (err)
 		goto fail;
@@ -211,10 +228,9 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 	err = pg_info_set_attach(&up->l.maps, up->ifaces, up->nifaces, a.cgroup);
 	if (err)
 		goto fail;
-	if (a.cgroup && up->src.p->deny_raw && !up->l.lsm)
-		fprintf(stderr, "portguard: deny raw refuses raw sockets but not packet sockets "
-				"here: the kernel refused the LSM program (%s)\n",
-			strerror(-up->l.lsm_err));
+	pg_features_probe(&feat);
+	if (pg_features_missing(&feat, missing, sizeof(missing)))
+		fprintf(stderr, "portguard: kernel %s\n", missing);
 	pg_unlock(lock);
 	return 0;
 fail:

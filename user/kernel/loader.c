@@ -267,6 +267,7 @@ static void load_lsm(struct pg_loader *l)
 	l->lsm = sock_lsm_bpf__open();
 	if (!l->lsm) {
 		l->lsm_err = -errno;
+		snprintf(l->lsm_reason, sizeof(l->lsm_reason), "%s", strerror(-l->lsm_err));
 		return;
 	}
 	err = share_maps(l->xdp->obj, l->lsm->obj, l->pin_dir);
