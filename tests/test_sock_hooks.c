@@ -44,7 +44,7 @@
 #include "kernel/percpu.h"
 #include "policy/compile.h"
 #include "harness.h"
-#include "limits.h"
+#include "kernel_limits.h"
 #include "portguard.h"
 #include "policy/policy.h"
 #include "sock_hooks.skel.h"

@@ -22,7 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "harness.h"
-#include "limits.h"
+#include "kernel_limits.h"
 #include "frames.h"
 #include "kernel/generation.h"
 #include "kernel/percpu.h"
@@ -114,7 +114,7 @@ static void fx_setup(struct fx *f)
 		SKIP("cannot create a network namespace: %s", strerror(errno));
 	libbpf_set_print(quiet_print);
 	f->skel = xdp_ingress_bpf__open_and_load();
-	/* No platform limit excuses it (tests/limits.h): the verifier's log is above. */
+	/* No platform limit excuses it (tests/kernel_limits.h): the verifier's log is above. */
 	if (!f->skel)
 		FAIL("cannot load xdp_ingress on kernel %s: %s", pg_kernel_release(),
 		     strerror(errno));

@@ -18,8 +18,8 @@
  * A skip these allow must also match tests/platform-limits, which tests/run.sh applies to
  * every SKIP line as root.
  */
-#ifndef PG_LIMITS_H
-#define PG_LIMITS_H
+#ifndef PG_KERNEL_LIMITS_H
+#define PG_KERNEL_LIMITS_H
 
 #include <errno.h>
 #include <stdio.h>
@@ -61,4 +61,4 @@ static inline const char *pg_known_limit(const char *obj, int err)
 	return NULL;
 }
 
-#endif /* PG_LIMITS_H */
+#endif /* PG_KERNEL_LIMITS_H */
