@@ -14,6 +14,8 @@
  *                                 tested where the LSM list is read (test_sock_hooks)
  *   BPF_PROG_TEST_RUN, before 5.15  takes no XDP context (xdp_md): a frame test cannot say
  *                                 which interface it arrived on (EINVAL)
+ *   MPTCP, before 6.2             no TCP Fast Open (EOPNOTSUPP before any hook runs): that
+ *                                 one check of mptcp_judged_as_tcp is not made (Debian 12)
  *
  * A skip these allow must also match tests/platform-limits, which tests/run.sh applies to
  * every SKIP line as root.
