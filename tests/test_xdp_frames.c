@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <net/if.h>
 #include <arpa/inet.h>
 
@@ -1129,6 +1131,61 @@ TEST(generation_switch)
 	pg_compiled_free(&c);
 	RUN_TABLE(&f, dropped);
 	EXPECT_EQ(2 * f.npeers, count_peers(&f));
+}
+
+/*
+ * Every packet is decided wholly by one generation while reloads go on under traffic. Both
+ * policies pass tcp 8080 from 198.18.0.2 and drop 8081, through rules with peers, in
+ * different port classes and rule slots: a packet that took its port slot from one generation
+ * and its peer entry from the other would find no entry and fall to `default in deny`. A child
+ * swaps the two policies back and forth (bounded: 200 swaps or 5 s) while this process runs
+ * frames; not one may come out otherwise.
+ */
+TEST(reload_under_traffic_decides_by_one_generation)
+{
+	static const char *const a[] = { "allow in tcp 8080 from 198.18.0.0/15" };
+	static const char *const b[] = { "allow in tcp 9 from 198.18.0.9",
+					 "allow in tcp 8080,8090 from 198.18.0.0/16" };
+	struct pg_frame_spec pass = TCP4(8080), drop = TCP4(8081);
+	unsigned long frames = 0, wrong = 0;
+	int pipefd[2], st;
+	__u32 swaps = 0;
+	pid_t child;
+	struct fx f;
+
+	fx_setup(&f);
+	fx_policy(&f, &(struct policy_opts){ .rules = a, .nrules = 1 });
+	ASSERT_EQ(0, pipe(pipefd));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		__u64 end = now_ns() + 5 * SEC_NS;
+		__u32 n;
+
+		close(pipefd[0]);
+		for (n = 0; n < 200 && now_ns() < end; n++)
+			fx_policy(&f, &(struct policy_opts){ .rules = n & 1 ? a : b,
+							     .nrules = n & 1 ? 1 : 2 });
+		if (write(pipefd[1], &n, sizeof(n)) != sizeof(n))
+			_exit(2);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	while (waitpid(child, &st, WNOHANG) == 0 && frames < 400000) {
+		wrong += run_frame(&f, &pass, 0) != XDP_PASS;
+		wrong += run_frame(&f, &drop, 0) != XDP_DROP;
+		frames += 2;
+	}
+	/* At the cap the child is still swapping: it ends by its own bound. */
+	if (frames >= 400000)
+		ASSERT_EQ(child, waitpid(child, &st, 0));
+	ASSERT_EQ(sizeof(swaps), (size_t)read(pipefd[0], &swaps, sizeof(swaps)));
+	close(pipefd[0]);
+	printf("# %lu frames through %u reloads\n", frames, swaps);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	EXPECT_EQ(0, wrong);
+	/* the traffic overlapped the reloads: at least a frame pair per swap on average */
+	EXPECT_GE(frames, 2ul * swaps);
 }
 
 static struct pg_port_val port_slot(struct fx *f, __u32 pidx, __u16 port)
