@@ -45,27 +45,14 @@ static __always_inline void sock_report(const struct pg_config *cfg, const struc
 	rk.port = dport;
 	rk.reason = d->reason;
 	rk.hook = hook;
-	if (!pg_event_admit(cfg, &rk, now))
-		return;
-	e = pg_event_reserve();
+	e = pg_event_new(cfg, &rk, now, now, hook, d->gen, d->rule_id, d->reason,
+			 !d->drop ? PG_EV_LOGGED : d->dry_run ? PG_EV_ALLOWED : PG_EV_BLOCKED, dir,
+			 proto, family, saddr, sport, daddr, dport);
 	if (!e)
 		return;
-	e->ts_ns = now;
 	e->cgroup_id = bpf_get_current_cgroup_id();
-	e->hook = hook;
-	e->reason = d->reason;
-	e->gen = d->gen;
-	e->rule_id = d->rule_id;
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->action = !d->drop ? PG_EV_LOGGED : d->dry_run ? PG_EV_ALLOWED : PG_EV_BLOCKED;
-	e->dir = dir;
-	e->proto = proto;
-	e->family = family;
-	e->sport = sport;
-	e->dport = dport;
-	__builtin_memcpy(e->saddr, saddr, 16);
-	__builtin_memcpy(e->daddr, daddr, 16);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	pg_event_submit(e);
 }

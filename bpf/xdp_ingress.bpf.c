@@ -62,27 +62,12 @@ static __always_inline void pg_report(struct xdp_md *ctx, const struct pg_config
 	k.port = p->dport;
 	k.reason = d->reason;
 	k.hook = PG_HOOK_XDP;
-	if (!pg_event_admit(cfg, &k, now))
-		return;
-	e = pg_event_reserve();
+	e = pg_event_new(cfg, &k, now, bpf_ktime_get_ns(), PG_HOOK_XDP, d->gen, d->rule_id,
+			 d->reason, action, PG_DIR_IN, p->family ? p->proto : 0, p->family,
+			 (const __u8 *)p->saddr, p->sport, (const __u8 *)p->daddr, p->dport);
 	if (!e)
 		return;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->hook = PG_HOOK_XDP;
-	e->reason = d->reason;
-	e->gen = d->gen;
-	e->rule_id = d->rule_id;
 	e->ifindex = ctx->ingress_ifindex;
-	e->action = action;
-	e->dir = PG_DIR_IN;
-	if (p->family) {
-		e->family = p->family;
-		e->proto = p->proto;
-		e->sport = p->sport;
-		e->dport = p->dport;
-		__builtin_memcpy(e->saddr, p->saddr, 16);
-		__builtin_memcpy(e->daddr, p->daddr, 16);
-	}
 	pg_event_submit(e);
 }
 
