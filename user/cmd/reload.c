@@ -46,12 +46,16 @@ static int cmd_reload(int argc, char **argv)
 		return 1;
 	}
 	lock = pg_lock(dir);
-	if (lock == -ENOENT || (lock >= 0 && !pg_pins_loaded(dir))) {
+	if (lock == -ENOENT || (lock >= 0 && pg_pins_loaded(dir) == 0)) {
 		fprintf(stderr, "portguard: nothing loaded at %s (use load or run)\n", dir);
 		goto out;
 	}
-	if (lock < 0 || pg_maps_from_pins(&m, dir))
+	if (lock < 0)
+		goto out; /* pg_lock said why */
+	if (pg_maps_from_pins(&m, dir)) {
+		fprintf(stderr, "portguard: reload failed; the policy in force stays\n");
 		goto out;
+	}
 	/* Never fail open: with the socket hooks in force, `deny raw` also needs the LSM hook,
 	 * which load attaches wherever the kernel takes it. */
 	if (src.p->deny_raw && pg_pinned_link(dir, "cgroup-bind4") &&

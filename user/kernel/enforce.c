@@ -72,6 +72,19 @@ static int info_write(const struct pg_maps *m, const struct pg_info *info)
 	return 0;
 }
 
+/* One more than either generation's policy version: versions only grow, so an event's
+ * version names one (re)load. */
+static __u32 next_version(const struct pg_maps *m)
+{
+	struct pg_config cfg;
+	__u32 g, v = 0;
+
+	for (g = 0; g < PG_NGEN; g++)
+		if (!bpf_map_lookup_elem(m->fd[PG_MAP_CONFIG], &g, &cfg) && cfg.version > v)
+			v = cfg.version;
+	return v + 1 ? v + 1 : 1;
+}
+
 int pg_enforce(const struct pg_maps *m, const struct pg_policy_src *src,
 	       const struct pg_enforce_opts *o, struct pg_enforced *out)
 {
@@ -86,12 +99,20 @@ int pg_enforce(const struct pg_maps *m, const struct pg_policy_src *src,
 	err = pg_active_gen(m, &gen); /* prints its own failure, as apply and activate do */
 	if (err)
 		return err;
-	err = pg_compile(src->p, pg_other_gen(gen), &c);
+	{
+		/* The same compile as `check`: an overflow is the same error at the same line. */
+		struct pg_diags d = { 0 };
+
+		err = pg_compile_diag(src->p, pg_other_gen(gen), &c, &d);
+		pg_diags_print(&d, stderr);
+		pg_diags_free(&d);
+	}
 	if (err) {
 		fprintf(stderr, "portguard: failed to compile %s: %s\n", src->path,
 			err == -E2BIG ? "the policy exceeds the map sizes" : strerror(-err));
 		goto out;
 	}
+	c.config.version = next_version(m);
 	if (o->dry_run)
 		c.config.mode = PG_MODE_DRY_RUN;
 	if (o->no_events)
