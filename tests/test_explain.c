@@ -28,7 +28,7 @@
 #include "explain_cases.h"
 #include "frames.h"
 #include "harness.h"
-#include "limits.h"
+#include "kernel_limits.h"
 #include "kernel/xdp_open.h"
 #include "xdp_ingress.skel.h"
 
@@ -221,7 +221,7 @@ static void check_xdp(const char *path)
 		SKIP("cannot create a network namespace: %s", strerror(errno));
 	libbpf_set_print(quiet_print);
 	skel = pg_xdp_ingress_open_load();
-	/* No platform limit excuses it (tests/limits.h): the verifier's log is above. */
+	/* No platform limit excuses it (tests/kernel_limits.h): the verifier's log is above. */
 	if (!skel)
 		FAIL("cannot load xdp_ingress on kernel %s: %s", pg_kernel_release(),
 		     strerror(errno));

@@ -45,7 +45,7 @@
 #include "policy/compile.h"
 #include "policy/evaluate.h"
 #include "harness.h"
-#include "limits.h"
+#include "kernel_limits.h"
 #include "portguard.h"
 #include "policy/policy.h"
 #include "sock_hooks.skel.h"
@@ -964,6 +964,10 @@ TEST(mptcp_judged_as_tcp)
 	EXPECT_EQ(EPERM, in_cgroup(do_connect, &o, 0));
 	expect_event(PG_HOOK_CONNECT, PG_R_NOT_ALLOWED, PG_EV_BLOCKED, "198.18.0.1", 22,
 		     PG_RULE_DEFAULT_OUT);
+	/* MPTCP takes TCP Fast Open from 6.2 (tests/kernel_limits.h): before, sendto() fails
+	 * with EOPNOTSUPP before any hook runs, and there is no verdict to check. */
+	if (pg_kernel_older(6, 2))
+		return;
 	o = (struct op){ SOCK_STREAM, "2001:db8::1", 22, 0, 0, IPPROTO_MPTCP };
 	EXPECT_EQ(EPERM, in_cgroup(do_tfo, &o, 0));
 }

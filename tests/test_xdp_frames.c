@@ -24,7 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "harness.h"
-#include "limits.h"
+#include "kernel_limits.h"
 #include "frames.h"
 #include "kernel/generation.h"
 #include "kernel/percpu.h"
@@ -129,7 +129,7 @@ static void fx_setup(struct fx *f)
 		SKIP("cannot create a network namespace: %s", strerror(errno));
 	libbpf_set_print(quiet_print);
 	f->skel = pg_xdp_ingress_open_load();
-	/* No platform limit excuses it (tests/limits.h): the verifier's log is above. */
+	/* No platform limit excuses it (tests/kernel_limits.h): the verifier's log is above. */
 	if (!f->skel)
 		FAIL("cannot load xdp_ingress on kernel %s: %s", pg_kernel_release(),
 		     strerror(errno));
@@ -706,6 +706,8 @@ TEST(loopback_source_on_a_wire_is_spoofed)
 	int ifindex;
 
 	fx_default(&f);
+	if (pg_kernel_older(5, 15))
+		SKIP("%s", PG_LIMIT_XDP_TEST_CTX);
 	if (system("ip link add pgt0 type veth peer name pgt1 >/dev/null 2>&1") != 0)
 		SKIP("cannot create a veth pair (ip link add) in the test's namespace");
 	ifindex = if_nametoindex("pgt0");

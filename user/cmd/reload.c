@@ -59,6 +59,15 @@ static void say_deadline(const struct pg_pending *p, const char *dir)
 		p->keeper ? "a detached process" : "the daemon");
 }
 
+/* Is links/NAME pinned under the pin directory? */
+static bool pg_pinned_link(const char *dir, const char *name)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/links/%s", dir, name);
+	return !access(path, F_OK);
+}
+
 static int cmd_reload(int argc, char **argv)
 {
 	struct pg_enforce_opts o;
@@ -93,6 +102,15 @@ static int cmd_reload(int argc, char **argv)
 		goto out; /* pg_lock said why */
 	if (pg_maps_from_pins(&m, dir)) {
 		fprintf(stderr, "portguard: reload failed; the policy in force stays\n");
+		goto out;
+	}
+	/* Never fail open: with the socket hooks in force, `deny raw` also needs the LSM hook,
+	 * which load attaches wherever the kernel takes it. */
+	if (src.p->deny_raw && pg_pinned_link(dir, "cgroup-bind4") &&
+	    !pg_pinned_link(dir, "cgroup-lsm_socket_create")) {
+		fprintf(stderr, "portguard: reload rejected: deny raw needs sock_lsm to refuse "
+				"packet sockets, and the kernel refused it at load; the policy in "
+				"force stays\n");
 		goto out;
 	}
 	/* Event rate settings are the running state's (run --rate-window ...), not the

@@ -27,6 +27,7 @@
 #include "common/util.h"
 #include "kernel/attached.h"
 #include "kernel/confirm.h"
+#include "kernel/features.h"
 #include "kernel/snapshot.h"
 
 /* Loaded, but the kernel does not run portguard everywhere the state says: see above. */
@@ -114,6 +115,35 @@ static void put_text(const char *s)
 	pg_escape_text(&out, s, false);
 }
 
+/* The kernel and what it lacks, as `load` said at start (kernel/features.h). */
+static void print_kernel(void)
+{
+	struct pg_features f;
+	char missing[512];
+
+	pg_features_probe(&f);
+	if (pg_features_missing(&f, missing, sizeof(missing)))
+		printf("kernel:     %s\n", missing);
+	else
+		printf("kernel:     %s, every feature portguard can use\n", f.release);
+}
+
+static void json_kernel(struct pg_json *j)
+{
+	struct pg_features f;
+
+	pg_features_probe(&f);
+	pg_json_name(j, "kernel");
+	pg_json_object_start(j);
+	pg_json_str_field(j, "release", f.release);
+	pg_json_name(j, "features");
+	pg_json_object_start(j);
+	for (int i = 0; i < PG_FEAT_MAX; i++)
+		pg_json_bool_field(j, pg_feature_name(i), f.has[i]);
+	pg_json_object_end(j);
+	pg_json_object_end(j);
+}
+
 static const char *point_kind(const struct pg_point *p)
 {
 	return p->kind == PG_POINT_IFACE ? "iface" : "cgroup";
@@ -187,6 +217,7 @@ static void print_text(const struct pg_snapshot *s, const struct pg_enforcement 
 		       (unsigned long long)s->flows_written[PG_FLS_RERECORDED],
 		       (unsigned long long)s->flows_written[PG_FLS_SEEDED], t[0], t[1], t[2], t[3]);
 	}
+	print_kernel();
 
 	printf("\n%12s %14s  %-27s  %s\n", "PACKETS", "BYTES", "LAST HIT", "RULE");
 	for (size_t i = 0; i < s->nrules; i++) {
@@ -258,6 +289,7 @@ static void print_json(const struct pg_snapshot *s, const struct pg_enforcement 
 	pg_json_name(&j, "load_seconds");
 	pg_json_double(&j, "%.9f", s->info.load_ns / 1e9);
 	pg_json_uint_field(&j, "generation", s->gen);
+	json_kernel(&j);
 	pg_json_name(&j, "rules");
 	pg_json_array_start(&j);
 	for (size_t i = 0; i < s->nrules; i++) {

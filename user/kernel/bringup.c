@@ -10,9 +10,11 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "kernel/bringup.h"
+#include "kernel/features.h"
 #include "common/util.h"
 
 static int resolve_cgroup(const struct pg_up_opts *o, char *buf, size_t size)
@@ -83,6 +85,8 @@ static int check_owner(struct pg_up *up, bool owner)
 
 int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 {
+	char missing[512];
+	struct pg_features feat;
 	struct pg_attach a = { 0 };
 	const char *const *names;
 	char path[PATH_MAX + 16];
@@ -162,9 +166,23 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/pg_active", up->pin_dir);
 	fresh = access(path, F_OK) != 0;
-	err = pg_loader_load(&up->l, up->pin_dir, up->cgroup[0] != 0, o->max_flows);
+	err = pg_loader_load(&up->l, up->pin_dir, up->nifaces > 0, up->cgroup[0] != 0,
+			     o->max_flows);
 	if (err)
 		goto fail;
+	/* Never fail open: `deny raw` on a cgroup asks for packet sockets to be refused too,
+	 * which only the LSM program can do. Refused before the maps are written or anything
+	 * is attached. */
+	if (up->cgroup[0] && up->src.p->deny_raw && !up->l.lsm) {
+		struct utsname u;
+
+		if (uname(&u) < 0)
+			snprintf(u.release, sizeof(u.release), "?");
+		fprintf(stderr, "portguard: failed to load sock_lsm on kernel %s: %s (deny raw "
+				"needs it to refuse packet sockets)\n", u.release, up->l.lsm_reason);
+		err = -EOPNOTSUPP;
+		goto fail;
+	}
 	err = pg_enforce(&up->l.maps, &up->src, &o->enforce, &up->enforced);
 	if (err)
 		goto fail;
@@ -182,10 +200,9 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 				 a.cgroup, up->l.max_flows);
 	if (err)
 		goto fail;
-	if (a.cgroup && up->src.p->deny_raw && !up->l.lsm)
-		fprintf(stderr, "portguard: deny raw refuses raw sockets but not packet sockets "
-				"here: the kernel refused the LSM program (%s)\n",
-			strerror(-up->l.lsm_err));
+	pg_features_probe(&feat);
+	if (pg_features_missing(&feat, missing, sizeof(missing)))
+		fprintf(stderr, "portguard: kernel %s\n", missing);
 	pg_unlock(lock);
 	return 0;
 fail:

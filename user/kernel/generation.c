@@ -50,6 +50,39 @@ int pg_activate(const struct pg_maps *m, __u32 gen)
 	return 0;
 }
 
+/* The kernel's "operation not supported" for a map type without batch operations. */
+#define PG_ENOTSUPP 524
+
+/*
+ * One slot at a time, for kernels whose map type has no batch update: 5.10's per-CPU arrays
+ * (the rule counters) answer ENOTSUPP. vals is laid out as for the batch: per-CPU values take
+ * ncpus slots of value_size rounded up to 8 each.
+ */
+static int pg_write_slots_each(int fd, __u32 first, __u32 n, const void *vals)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	size_t stride;
+	int ncpus;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return -errno;
+	stride = info.value_size;
+	if (info.type == BPF_MAP_TYPE_PERCPU_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_HASH) {
+		ncpus = libbpf_num_possible_cpus();
+		if (ncpus < 0)
+			return ncpus;
+		stride = (size_t)ncpus * ((info.value_size + 7) & ~7U);
+	}
+	for (__u32 i = 0; i < n; i++) {
+		__u32 key = first + i;
+
+		if (bpf_map_update_elem(fd, &key, (const char *)vals + i * stride, BPF_ANY) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
 /* Batch-write n consecutive array slots starting at key first. */
 static int pg_write_slots(int fd, __u32 first, __u32 n, const void *vals)
 {
@@ -67,6 +100,8 @@ static int pg_write_slots(int fd, __u32 first, __u32 n, const void *vals)
 	else if (count != n)
 		err = -EIO;
 	free(keys);
+	if (err == -PG_ENOTSUPP)
+		err = pg_write_slots_each(fd, first, n, vals);
 	return err;
 }
 

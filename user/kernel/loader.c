@@ -19,6 +19,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -276,6 +277,84 @@ static int share_maps(struct bpf_object *from, struct bpf_object *obj, const cha
 	return 0;
 }
 
+/*
+ * The verifier's reason for refusing a program, caught from libbpf's output while an object
+ * loads: libbpf prints the whole log in one message between "-- BEGIN PROG LOAD LOG --" and
+ * "-- END PROG LOAD LOG --". Every kernel from 5.10 ends the log with the refusal, then the
+ * statistics ("verification time", "stack depth", "processed N insns"): the reason is the last
+ * line before them. A log that holds no instruction ("func#0 @0": the kernel refused the
+ * program type or attach point before verifying) has no such reason.
+ */
+static char verifier_reason[256];
+static libbpf_print_fn_t print_next;
+
+static void catch_reason(const char *msg)
+{
+	const char *log = strstr(msg, "-- BEGIN PROG LOAD LOG --\n"), *line, *nl;
+	const char *reason = NULL;
+	size_t len = 0;
+
+	if (!log)
+		return;
+	for (line = log + strlen("-- BEGIN PROG LOAD LOG --\n"); *line; line = nl + 1) {
+		nl = strchrnul(line, '\n');
+		if (!strncmp(line, "verification time", 17) || !strncmp(line, "processed ", 10) ||
+		    !strncmp(line, "-- END PROG LOAD LOG --", 23))
+			break;
+		if (nl > line && strncmp(line, "func#", 5)) {
+			reason = line;
+			len = nl - line;
+		} else if (nl > line) {
+			reason = NULL;
+		}
+		if (!*nl)
+			break;
+	}
+	if (reason) {
+		if (len >= sizeof(verifier_reason))
+			len = sizeof(verifier_reason) - 1;
+		memcpy(verifier_reason, reason, len);
+		verifier_reason[len] = '\0';
+	}
+}
+
+static int print_catch(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char *msg = NULL;
+	va_list cp;
+	int n = 0;
+
+	va_copy(cp, ap);
+	if (level == LIBBPF_WARN && vasprintf(&msg, fmt, cp) >= 0)
+		catch_reason(msg);
+	va_end(cp);
+	free(msg);
+	if (print_next)
+		n = print_next(level, fmt, ap);
+	return n;
+}
+
+/* Load one object with its verifier reason caught; err and the reason say what failed. */
+#define PG_LOAD_CATCH(err, call)                                                         \
+	do {                                                                             \
+		verifier_reason[0] = '\0';                                               \
+		print_next = libbpf_set_print(print_catch);                              \
+		(err) = (call);                                                          \
+		libbpf_set_print(print_next);                                            \
+	} while (0)
+
+/* "failed to load PART on kernel RELEASE: REASON" in one line, REASON the verifier's when it
+ * gave one. */
+static void load_failed(const char *part, int err, const char *hint)
+{
+	struct utsname u;
+
+	if (uname(&u) < 0)
+		snprintf(u.release, sizeof(u.release), "?");
+	fprintf(stderr, "portguard: failed to load %s on kernel %s: %s%s\n", part, u.release,
+		verifier_reason[0] ? verifier_reason : strerror(-err), hint);
+}
+
 /* The LSM object is optional: a kernel without the BPF LSM costs packet-socket refusal only. */
 static void load_lsm(struct pg_loader *l)
 {
@@ -284,13 +363,16 @@ static void load_lsm(struct pg_loader *l)
 	l->lsm = sock_lsm_bpf__open();
 	if (!l->lsm) {
 		l->lsm_err = -errno;
+		snprintf(l->lsm_reason, sizeof(l->lsm_reason), "%s", strerror(-l->lsm_err));
 		return;
 	}
 	err = share_maps(l->xdp->obj, l->lsm->obj, l->pin_dir);
 	if (!err)
-		err = sock_lsm_bpf__load(l->lsm);
+		PG_LOAD_CATCH(err, sock_lsm_bpf__load(l->lsm));
 	if (err) {
 		l->lsm_err = err;
+		snprintf(l->lsm_reason, sizeof(l->lsm_reason), "%s",
+			 verifier_reason[0] ? verifier_reason : strerror(-err));
 		sock_lsm_bpf__destroy(l->lsm);
 		l->lsm = NULL;
 	}
@@ -358,7 +440,8 @@ struct xdp_ingress_bpf *pg_xdp_ingress_open_load(void)
 	return s;
 }
 
-int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock, __u32 max_flows)
+int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock,
+		   __u32 max_flows)
 {
 	char path[PATH_MAX + 64];
 	struct bpf_map *map;
@@ -367,15 +450,21 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock, __u32 ma
 	memset(l, 0, sizeof(*l));
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", pin_dir);
 	l->xdp = xdp_ingress_bpf__open();
-	l->tc = tc_egress_bpf__open();
-	l->tci = tc_ingress_bpf__open();
+	if (net) {
+		l->tc = tc_egress_bpf__open();
+		l->tci = tc_ingress_bpf__open();
+	}
 	if (sock)
 		l->sock = sock_hooks_bpf__open();
-	if (!l->xdp || !l->tc || !l->tci || (sock && !l->sock)) {
+	if (!l->xdp || (net && (!l->tc || !l->tci)) || (sock && !l->sock)) {
 		err = -errno;
 		fprintf(stderr, "portguard: failed to open the BPF objects: %s\n", strerror(errno));
 		goto fail;
 	}
+	/* The XDP object creates the maps whatever is enforced; its program is loaded only
+	 * for an interface, so that a kernel refusing it can still run the socket hooks. */
+	if (!net)
+		bpf_program__set_autoload(l->xdp->progs.pg_xdp_ingress, false);
 	/*
 	 * The XDP object creates every map, or reuses the pinned one of an earlier state
 	 * (libbpf checks type, sizes and flags), and pins what it created. Then the other
@@ -386,7 +475,7 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock, __u32 ma
 	/* Multi-buffer XDP where the kernel has it; elsewhere the frags program is not loaded
 	 * (an old kernel would refuse the whole object) and tc is the fallback. */
 	l->frags = pg_xdp_frags_supported();
-	bpf_program__set_autoload(l->xdp->progs.pg_xdp_ingress_frags, l->frags);
+	bpf_program__set_autoload(l->xdp->progs.pg_xdp_ingress_frags, net && l->frags);
 	l->max_flows = flows_size(pin_dir, max_flows);
 	err = bpf_map__set_max_entries(l->xdp->maps.pg_flows, l->max_flows);
 	if (err)
@@ -399,40 +488,39 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock, __u32 ma
 		if (err)
 			goto fail;
 	}
-	err = xdp_ingress_bpf__load(l->xdp);
+	PG_LOAD_CATCH(err, xdp_ingress_bpf__load(l->xdp));
 	if (err) {
-		fprintf(stderr,
-			"portguard: failed to load the XDP program: %s%s (-v shows the details)\n",
-			strerror(-err),
-			l->takeover ? " (the maps pinned under the pin directory may be from "
+		load_failed(net ? "xdp_ingress" : "the maps (xdp_ingress object)", err,
+			    l->takeover && !verifier_reason[0]
+				    ? " (the maps pinned under the pin directory may be from "
 				      "another version of portguard)"
 				    : "");
 		goto fail;
 	}
-	err = share_maps(l->xdp->obj, l->tc->obj, pin_dir);
-	if (!err)
+	err = l->tc ? share_maps(l->xdp->obj, l->tc->obj, pin_dir) : 0;
+	if (!err && l->tci)
 		err = share_maps(l->xdp->obj, l->tci->obj, pin_dir);
 	if (!err && l->sock)
 		err = share_maps(l->xdp->obj, l->sock->obj, pin_dir);
 	if (err)
 		goto fail;
-	err = tc_egress_bpf__load(l->tc);
+	err = 0;
+	if (l->tc)
+		PG_LOAD_CATCH(err, tc_egress_bpf__load(l->tc));
 	if (err) {
-		fprintf(stderr, "portguard: failed to load the tc egress program: %s "
-				"(-v shows the details)\n", strerror(-err));
+		load_failed("tc_egress", err, "");
 		goto fail;
 	}
-	err = tc_ingress_bpf__load(l->tci);
+	if (l->tci)
+		PG_LOAD_CATCH(err, tc_ingress_bpf__load(l->tci));
 	if (err) {
-		fprintf(stderr, "portguard: failed to load the tc ingress program: %s "
-				"(-v shows the details)\n", strerror(-err));
+		load_failed("tc_ingress", err, "");
 		goto fail;
 	}
-	err = l->sock ? sock_hooks_bpf__load(l->sock) : 0;
+	if (l->sock)
+		PG_LOAD_CATCH(err, sock_hooks_bpf__load(l->sock));
 	if (err) {
-		fprintf(stderr, "portguard: failed to load the socket hooks: %s "
-				"(-v shows the details; --no-cgroup runs without them)\n",
-			strerror(-err));
+		load_failed("sock_hooks", err, " (--no-cgroup runs without them)");
 		goto fail;
 	}
 	err = pg_maps_from_object(&l->maps, l->xdp->obj);

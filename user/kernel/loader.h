@@ -45,6 +45,7 @@ struct pg_loader {
 	 * LSM programs (no BPF LSM, lockdown), lsm_err says why. */
 	struct sock_lsm_bpf *lsm;
 	int lsm_err;
+	char lsm_reason[256]; /* the verifier's reason, or strerror(lsm_err) */
 	struct pg_maps maps; /* borrowed from the XDP skeleton */
 	bool takeover;	     /* the maps were pinned already: an earlier state is taken over */
 };
@@ -89,9 +90,16 @@ int pg_pin_dir_prepare(const char *dir);
 int pg_lock(const char *dir);
 void pg_unlock(int fd);
 
-/* Open the skeletons, create or reuse the pinned maps, share them, load every program (the
- * socket hooks only when sock: a kernel that refuses them can still run XDP). */
-int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock, __u32 max_flows);
+/*
+ * Open the skeletons, create or reuse the pinned maps, share them, and load the programs of
+ * what is enforced: XDP (with its frags program where the kernel takes one), tc ingress and
+ * tc egress when net (an interface is named), the socket hooks when sock (a cgroup), so that
+ * a kernel refusing one part can still run the other. A refusal is printed in one line naming
+ * the part, the kernel and the verifier's reason. max_flows sizes a new flow table (0: the
+ * default).
+ */
+int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock,
+		   __u32 max_flows);
 /*
  * Attach to what a names and nothing else: each interface gets XDP and tc egress, the cgroup
  * gets every socket hook. Links pinned by an earlier state are updated in place to the new

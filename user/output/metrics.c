@@ -14,6 +14,7 @@
 #include "output/stdout.h"
 #include "output/names.h"
 #include "kernel/attached.h"
+#include "kernel/features.h"
 #include "kernel/snapshot.h"
 
 /* A label value from a file name or the pins: through the one escaper. */
@@ -144,6 +145,7 @@ int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats)
 {
 	const struct pg_logsink_stats *ls = pg_logsink_stats();
 	static const char *const sinks[PG_SINK_MAX] = { "file", "syslog" };
+	struct pg_features feat;
 	struct pg_snapshot s;
 	const char *what = NULL;
 	int err;
@@ -151,6 +153,12 @@ int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats)
 	err = pg_snapshot_read(pin_dir, &s, &what);
 	if (err && err != -ENOENT)
 		return err;
+	pg_features_probe(&feat);
+	family(f, "portguard_feature", "gauge",
+	       "1 if the running kernel offers the feature (see portguard status), else 0.");
+	for (int i = 0; i < PG_FEAT_MAX; i++)
+		fprintf(f, "portguard_feature{feature=\"%s\"} %d\n", pg_feature_name(i),
+			feat.has[i]);
 	family(f, "portguard_policy_loaded", "gauge",
 	       "1 if a policy is pinned (portguard_enforcing says where it is attached).");
 	fprintf(f, "portguard_policy_loaded %d\n", err ? 0 : 1);

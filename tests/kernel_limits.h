@@ -12,12 +12,16 @@
  *                                 this machine's 6.18 does
  *   sock_lsm, BPF LSM inactive    "bpf" is not in lsm= (Debian 11's default list lacks it);
  *                                 tested where the LSM list is read (test_sock_hooks)
+ *   BPF_PROG_TEST_RUN, before 5.15  takes no XDP context (xdp_md): a frame test cannot say
+ *                                 which interface it arrived on (EINVAL)
+ *   MPTCP, before 6.2             no TCP Fast Open (EOPNOTSUPP before any hook runs): that
+ *                                 one check of mptcp_judged_as_tcp is not made (Debian 12)
  *
  * A skip these allow must also match tests/platform-limits, which tests/run.sh applies to
  * every SKIP line as root.
  */
-#ifndef PG_LIMITS_H
-#define PG_LIMITS_H
+#ifndef PG_KERNEL_LIMITS_H
+#define PG_KERNEL_LIMITS_H
 
 #include <errno.h>
 #include <stdio.h>
@@ -43,6 +47,9 @@ static inline int pg_kernel_older(int major, int minor)
 	return ma < major || (ma == major && mi < minor);
 }
 
+#define PG_LIMIT_XDP_TEST_CTX                                                            \
+	"BPF_PROG_TEST_RUN takes no XDP context (ingress_ifindex) before kernel 5.15"
+
 /* Why the kernel may refuse program object obj with err (a negative errno), or NULL: then the
  * refusal is a failure. */
 static inline const char *pg_known_limit(const char *obj, int err)
@@ -56,4 +63,4 @@ static inline const char *pg_known_limit(const char *obj, int err)
 	return NULL;
 }
 
-#endif /* PG_LIMITS_H */
+#endif /* PG_KERNEL_LIMITS_H */
