@@ -27,15 +27,15 @@ BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$(ARCH) -I. -Iinc
 BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-USER_SRCS := $(sort $(wildcard user/*.c))
+# user/ by stage: policy/ (the language, no libbpf), kernel/ (load, attach, pin, write and
+# read the maps), output/ (events, metrics, log sinks), cmd/ (one file per command), common/.
+USER_SRCS := $(sort $(wildcard user/*.c user/*/*.c))
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
-# Everything but main() and the commands (cmd_*.c register with main.c's dispatcher):
-# what the unit tests link against.
-LIB_OBJS := $(filter-out $(BUILD)/user/main.o $(BUILD)/user/cmd_%.o,$(USER_OBJS))
+# Everything but main() and the commands (cmd/*.c register with main.c's dispatcher): what
+# the unit tests link against.
+LIB_OBJS := $(filter-out $(BUILD)/user/main.o $(BUILD)/user/cmd/%.o,$(USER_OBJS))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
-# Parser-only objects: no libbpf, linked by the fuzzer.
-PARSER_SRCS := $(sort $(wildcard user/policy*.c user/diag.c))
 
 .DELETE_ON_ERROR:
 # Skeletons, BPF objects and test objects are kept: make deletes intermediates otherwise,
@@ -51,7 +51,7 @@ help:
 	@echo 'make check      build and run every test (root for the BPF and network tests)'
 	@echo 'make demo       a two-namespace demo of the NovaVMS cloud policy (root)'
 	@echo 'make bench      benchmarks, written to bench/results.md (root)'
-	@echo 'make fuzz       run the policy parser fuzzer for 60 s'
+	@echo 'make fuzz       run the fuzzers (parser, compiler, explain) FUZZ_SECONDS each'
 	@echo 'make deps       install missing Debian packages with apt-get'
 	@echo 'make install    install into $$(DESTDIR)$$(PREFIX)'
 	@echo 'make vmlinux    regenerate vmlinux.h from this kernel'\''s BTF'
@@ -100,16 +100,31 @@ check: $(BUILD)/portguard $(TEST_BINS)
 
 test: check
 
-$(BUILD)/fuzz_policy: tests/fuzz_policy.c $(PARSER_SRCS) $(wildcard user/*.h include/*.h)
+# libFuzzer targets (tests/fuzz_*.c) over the policy library alone, which needs no libbpf:
+# the parser, the compiler against the evaluator, the explain query parser. `make fuzz` runs
+# each for FUZZ_SECONDS on the seeds kept in the tree (tests/fuzz-corpus/NAME, and the shipped
+# policies); what a run finds goes to $(BUILD)/fuzz-corpus/NAME. A finding fails the target.
+FUZZERS := policy compile explain
+FUZZ_SECONDS ?= 20
+POLICY_LIB_SRCS := $(sort $(wildcard user/policy/*.c)) user/common/addr.c
+
+$(BUILD)/fuzz_%: tests/fuzz_%.c $(POLICY_LIB_SRCS) $(wildcard user/policy/*.h include/*.h tests/*.h)
 	@mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
-	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-		-Iinclude -Iuser tests/fuzz_policy.c $(PARSER_SRCS) -o $@
+	$(Q)$(CLANG) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+		-Iinclude -Iuser -Itests $< $(POLICY_LIB_SRCS) -o $@
 
-fuzz: $(BUILD)/fuzz_policy
-	@mkdir -p $(BUILD)/fuzz-corpus
-	$(Q)$(BUILD)/fuzz_policy -max_total_time=60 -timeout=5 -max_len=4096 -dict=tests/fuzz_policy.dict \
-		$(BUILD)/fuzz-corpus policy
+fuzz: $(FUZZERS:%=$(BUILD)/fuzz_%)
+	$(Q)set -e; for f in $(FUZZERS); do \
+		mkdir -p $(BUILD)/fuzz-corpus/$$f; \
+		seeds=tests/fuzz-corpus/$$f; [ $$f = explain ] || seeds="$$seeds policy"; \
+		dict=; [ $$f = explain ] || dict=-dict=tests/fuzz_policy.dict; \
+		echo "fuzz_$$f: $(FUZZ_SECONDS) s"; \
+		$(BUILD)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -timeout=5 -max_len=4096 $$dict \
+			-print_final_stats=1 $(BUILD)/fuzz-corpus/$$f $$seeds 2>$(BUILD)/fuzz_$$f.log || \
+			{ tail -40 $(BUILD)/fuzz_$$f.log; echo "fuzz_$$f: FAILED (a finding; log in $(BUILD)/fuzz_$$f.log)"; exit 1; }; \
+		grep -E '^stat::number_of_executed_units|^Done' $(BUILD)/fuzz_$$f.log | tr '\n' ' '; echo; \
+	done
 
 demo: deps $(BUILD)/portguard
 	$(Q)BUILD=$(abspath $(BUILD)) demo/demo.sh
@@ -149,4 +164,4 @@ install: $(BUILD)/portguard
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/user/*/*.d $(BUILD)/tests/*.d)

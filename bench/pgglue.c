@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The benchmarks' view of portguard; see pgglue.h. Parsing, compiling and writing the maps go
- * through portguard's own user/policy.c, user/compile.c and user/apply.c, into the maps of
+ * through portguard's own user/policy/parse.c, user/policy/compile.c and user/kernel/generation.c, into the maps of
  * portguard's own XDP skeleton. Those symbols are weak, so that the benchmarks build (and
  * report portguard as unavailable) on a tree where they are missing.
  */
@@ -16,9 +16,9 @@
 #include <bpf/libbpf.h>
 
 #include "portguard.h"
-#include "policy.h"
-#include "compile.h"
-#include "apply.h"
+#include "policy/policy.h"
+#include "policy/compile.h"
+#include "kernel/generation.h"
 #include "xdp_ingress.skel.h"
 #include "pgglue.h"
 
@@ -131,7 +131,7 @@ out:
 	return err;
 }
 
-/* portguard's own map writer (user/apply.c) fills the idle generation; one write of
+/* portguard's own map writer (user/kernel/generation.c) fills the idle generation; one write of
  * pg_active switches to it. */
 static int apply_and_activate(struct pgg *g, const struct pg_compiled *c)
 {

@@ -465,8 +465,8 @@ load_section() {
 
 	## 6. Policy load
 
-	The 10,000-rule policy. **Library**: portguard's own parser (user/policy.c), compiler
-	(user/compile.c) and map writer (user/apply.c: pg_apply, then pg_activate) on portguard's XDP
+	The 10,000-rule policy. **Library**: portguard's own parser (user/policy/parse.c), compiler
+	(user/policy/compile.c) and map writer (user/kernel/apply.c: pg_apply, then pg_activate) on portguard's XDP
 	skeleton, timed step by step (bench/xdpload --load-time): the first load into the idle
 	generation, then reloads that rewrite the other generation and switch. Loading the BPF
 	objects is not counted there. **Command line**: \`portguard load POLICY --iface IF

@@ -13,7 +13,7 @@ dest=$PG_TMP/dest
 # The build is the suite's: install must not rebuild anything.
 if ! make -s -C "$repo" BUILD="$BUILD" install DESTDIR="$dest" PREFIX=/usr >"$PG_TMP/out" 2>&1; then
 	sed 's/^/# /' "$PG_TMP/out"
-	pg_skip_all "make install failed" $PG_CASES
+	pg_fail_all "make install failed" $PG_CASES
 fi
 
 mode() { stat -c %a "$1" 2>/dev/null; }
@@ -77,16 +77,25 @@ else
 	groff -man -Tutf8 "$man8" >"$PG_TMP/man.txt" 2>/dev/null || cp "$man8" "$PG_TMP/man.txt"
 fi
 
-# Every command `portguard help` lists has its own entry under COMMANDS.
+# Every command `portguard help` lists has its own entry under COMMANDS. An empty or short
+# list would make both checks below pass: the commands this suite knows must be in it.
+cmds=$("$dest/usr/sbin/portguard" help | awk '/^commands:/ { on = 1; next } on && NF { print $1 }')
 missing=
-for c in $("$dest/usr/sbin/portguard" help | awk '/^commands:/ { on = 1; next } on && NF { print $1 }'); do
+for c in check explain audit run load reload unload status monitor; do
+	grep -qx "$c" <<<"$cmds" || missing="$missing help:$c"
+done
+for c in $cmds; do
 	grep -Eq "^       $c( |$)" "$PG_TMP/man.txt" || missing="$missing $c"
 done
 if [ -z "$missing" ]; then pg_ok man_covers_commands; else pg_log "not in the man page:$missing"; pg_fail man_covers_commands; fi
 
-# Every long option of every command's usage line is documented.
+# Every long option of every command's usage line is documented; run's usage, at least, has
+# the options the unit and the README use (so an empty usage cannot pass).
 missing=
-for c in $("$dest/usr/sbin/portguard" help | awk '/^commands:/ { on = 1; next } on && NF { print $1 }'); do
+for o in --iface --cgroup --pin-dir --keep --json --metrics --log-file --syslog; do
+	"$dest/usr/sbin/portguard" run --help 2>&1 | grep -q -- "$o" || missing="$missing usage:run:$o"
+done
+for c in $cmds; do
 	for o in $("$dest/usr/sbin/portguard" "$c" --help 2>&1 | grep -oE -- '--[a-z][a-z-]*' | sort -u); do
 		grep -q -- "$o" "$PG_TMP/man.txt" || missing="$missing $c:$o"
 	done

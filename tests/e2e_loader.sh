@@ -97,10 +97,11 @@ pg_wait_for 5 eval 'pg_in "$srv" ss -xl | grep -q "@$abstract"'
 # reach the listener (which is shown to work once enforcement is gone, at the end).
 pg_bg nsenter --net=/run/netns/"$srv" socat -u UDP-RECV:9000 "OPEN:$PG_TMP/recv9000,creat,append"
 receiver=$PG_BG_PID
-# The sender goes on until told to stop (bounded: 3000 datagrams): past the takeover, and
-# past the rate-limit window that the old run's event for this port opened.
-pg_bg nsenter --net=/run/netns/"$cli" bash -c 'for ((i = 0; i < 3000; i++)); do
-	echo "$i"; [ -e "$1" ] && break; sleep 0.002; done |
+# The sender goes on until told to stop, past the takeover and past the rate-limit window
+# that the old run's event for this port opened: bounded by time (60 s), not by a count that
+# a slow start of the new run could outlast.
+pg_bg nsenter --net=/run/netns/"$cli" bash -c 'end=$((SECONDS + 60)); i=0
+	while [ ! -e "$1" ] && [ $SECONDS -lt $end ]; do echo $((i++)); sleep 0.002; done |
 	socat -u - UDP:198.18.7.1:9000' _ "$PG_TMP/stop"
 sender=$PG_BG_PID
 export NOTIFY_SOCKET=@$abstract
@@ -113,7 +114,7 @@ after_start() {
 		/"dest_port":9000/ { split($2, a, "\""); if (t != "" && a[1] > t) found = 1 }
 		END { exit !found }' "$out"
 }
-pg_wait_for 8 after_start
+pg_wait_for 20 after_start
 seen=$?
 touch "$PG_TMP/stop"
 pg_wait_for 15 eval '! kill -0 $sender 2>/dev/null'

@@ -105,46 +105,40 @@ has "$ex" "\"verdict\":\"allowed\"" && has "$ex" "\"rule\":\"$policy:3\""
 result $? explain_names_counted_rule
 
 # Metrics and log sinks ride on monitor's event loop, where the loader offers the options.
-if pgs monitor --help 2>&1 | grep -q -- --metrics; then
-	port=19464
-	pg_bg pg_in "$srv" "$PORTGUARD" monitor --json --pin-dir "$pins" --metrics "127.0.0.1:$port" \
-		--log-file "$PG_TMP/events.json" >"$PG_TMP/monitor.out" 2>&1
-	if pg_wait_for 10 pg_in "$srv" curl -sf "http://127.0.0.1:$port/metrics"; then
-		m=$(pg_in "$srv" curl -sf "http://127.0.0.1:$port/metrics")
-		has "$m" "^portguard_rule_packets_total\\{rule=\"$policy:3\",action=\"allow\"\\} $p1\$" &&
-			has "$m" "^portguard_drops_total\\{reason=\"not-allowed\"\\} $r1\$" &&
-			has "$m" '^portguard_policy_loaded 1$'
-		result $? metrics_served_by_monitor
-	else
-		pg_fail metrics_served_by_monitor
-	fi
-	# A real Prometheus scrapes the monitor, in the server's namespace; bounded wait.
-	if command -v prometheus >/dev/null 2>&1; then
-		printf '%s\n' 'global: { scrape_interval: 1s, scrape_timeout: 1s }' \
-			'scrape_configs:' '  - job_name: portguard' \
-			"    static_configs: [ { targets: ['127.0.0.1:$port'] } ]" >"$PG_TMP/prometheus.yml"
-		pg_bg nsenter --net=/run/netns/"$srv" prometheus --config.file="$PG_TMP/prometheus.yml" \
-			--storage.tsdb.path="$PG_TMP/prom" --web.listen-address=127.0.0.1:19090 \
-			--log.level=error
-		q="portguard_rule_packets_total{rule=\"$policy:3\",action=\"allow\"}"
-		prom_has() {
-			nsenter --net=/run/netns/"$srv" curl -s -G http://127.0.0.1:19090/api/v1/query \
-				--data-urlencode "query=$q" | grep -q "\"job\":\"portguard\".*,\"$p1\"\]"
-		}
-		pg_wait_for 60 prom_has
-		result $? prometheus_scrapes_monitor
-	else
-		pg_skip prometheus_scrapes_monitor "prometheus not installed (make deps)"
-	fi
-	send_udp 3 198.18.7.1 9998
-	pg_wait_for 10 grep -q '"dest_port":9998' "$PG_TMP/events.json"
-	[ "$(stat -c %a "$PG_TMP/events.json")" = 600 ] && grep -q '"event_type":"violation"' "$PG_TMP/events.json"
-	result $? log_file_from_monitor
+port=19464
+pg_bg pg_in "$srv" "$PORTGUARD" monitor --json --pin-dir "$pins" --metrics "127.0.0.1:$port" \
+	--log-file "$PG_TMP/events.json" >"$PG_TMP/monitor.out" 2>&1
+if pg_wait_for 10 pg_in "$srv" curl -sf "http://127.0.0.1:$port/metrics"; then
+	m=$(pg_in "$srv" curl -sf "http://127.0.0.1:$port/metrics")
+	has "$m" "^portguard_rule_packets_total\\{rule=\"$policy:3\",action=\"allow\"\\} $p1\$" &&
+		has "$m" "^portguard_drops_total\\{reason=\"not-allowed\"\\} $r1\$" &&
+		has "$m" '^portguard_policy_loaded 1$'
+	result $? metrics_served_by_monitor
 else
-	pg_skip metrics_served_by_monitor "monitor has no --metrics yet (loader integration)"
-	pg_skip prometheus_scrapes_monitor "monitor has no --metrics yet (loader integration)"
-	pg_skip log_file_from_monitor "monitor has no --log-file yet (loader integration)"
+	pg_fail metrics_served_by_monitor
 fi
+# A real Prometheus scrapes the monitor, in the server's namespace; bounded wait.
+if command -v prometheus >/dev/null 2>&1; then
+	printf '%s\n' 'global: { scrape_interval: 1s, scrape_timeout: 1s }' \
+		'scrape_configs:' '  - job_name: portguard' \
+		"    static_configs: [ { targets: ['127.0.0.1:$port'] } ]" >"$PG_TMP/prometheus.yml"
+	pg_bg nsenter --net=/run/netns/"$srv" prometheus --config.file="$PG_TMP/prometheus.yml" \
+		--storage.tsdb.path="$PG_TMP/prom" --web.listen-address=127.0.0.1:19090 \
+		--log.level=error
+	q="portguard_rule_packets_total{rule=\"$policy:3\",action=\"allow\"}"
+	prom_has() {
+		nsenter --net=/run/netns/"$srv" curl -s -G http://127.0.0.1:19090/api/v1/query \
+			--data-urlencode "query=$q" | grep -q "\"job\":\"portguard\".*,\"$p1\"\]"
+	}
+	pg_wait_for 60 prom_has
+	result $? prometheus_scrapes_monitor
+else
+	pg_skip prometheus_scrapes_monitor "prometheus not installed (make deps)"
+fi
+send_udp 3 198.18.7.1 9998
+pg_wait_for 10 grep -q '"dest_port":9998' "$PG_TMP/events.json"
+[ "$(stat -c %a "$PG_TMP/events.json")" = 600 ] && grep -q '"event_type":"violation"' "$PG_TMP/events.json"
+result $? log_file_from_monitor
 
 pgs unload --pin-dir "$pins" >/dev/null 2>&1
 out=$(pgs status --pin-dir "$pins" 2>&1); rc=$?

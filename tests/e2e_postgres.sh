@@ -32,7 +32,7 @@ as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups -- "$@";
 if ! as_postgres "$bindir/initdb" -D "$pgdir/data" -A trust -U postgres --no-sync \
 	>"$PG_TMP/initdb.log" 2>&1; then
 	sed 's/^/# /' "$PG_TMP/initdb.log"
-	pg_skip_all "initdb failed" $PG_CASES
+	pg_fail_all "initdb failed" $PG_CASES
 fi
 
 # Not $(pg_bpffs): in a command substitution their cleanup would be registered in a subshell,
@@ -55,9 +55,9 @@ run_pid=$PG_BG_PID
 if ! pg_wait_for 20 grep -q '"event_type": *"start"' "$events"; then
 	sed 's/^/# run: /' "$PG_TMP/run.err"
 	pg_fail wildcard_bind_refused
-	pg_skip bind_event_names_postgres "portguard run did not start"
-	pg_skip localhost_starts "portguard run did not start"
-	pg_skip psql_connects "portguard run did not start"
+	pg_fail "bind_event_names_postgres # portguard run did not start"
+	pg_fail "localhost_starts # portguard run did not start"
+	pg_fail "psql_connects # portguard run did not start"
 	pg_done
 	exit
 fi

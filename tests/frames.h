@@ -35,6 +35,7 @@
 
 struct pg_frame_spec {
 	int vlans;	   /* VLAN tags: 802.1ad outer, then 802.1Q */
+	__u16 tpids[3];	   /* or these TPIDs, outer first, where set (a tag beyond 3: 802.1Q) */
 	__u16 ethertype;   /* 0: from family (ARP when family is 0) */
 	int family;	   /* 4, 6, or 0 for ARP */
 	const char *src;   /* addresses as text; defaults from the documentation ranges */
@@ -196,7 +197,8 @@ static inline int pg_frame_build(const struct pg_frame_spec *s, __u8 *buf, size_
 	memcpy(p, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02", 12);
 	p += 12;
 	for (int i = 0; i < s->vlans; i++) {
-		pg_put16(p, i == 0 && s->vlans > 1 ? 0x88a8 : 0x8100);
+		pg_put16(p, i < 3 && s->tpids[i] ? s->tpids[i] :
+			    i == 0 && s->vlans > 1 ? 0x88a8 : 0x8100);
 		pg_put16(p + 2, 100 + i);
 		p += 4;
 	}

@@ -55,6 +55,16 @@ pg_skip_all() {
 	exit 0
 }
 
+# Fail every case of the script (NAME...) with one reason, and exit: the set-up that every case
+# needs broke (a server that did not start, an install that failed). That is no platform limit,
+# so it is no skip either.
+pg_fail_all() {
+	local reason=$1 name
+	shift
+	for name in "$@"; do pg_fail "$name # $reason"; done
+	exit 1
+}
+
 # Require root and the tools named; otherwise skip the cases named in PG_CASES and exit.
 pg_setup() {
 	trap pg_cleanup EXIT

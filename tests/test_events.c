@@ -7,10 +7,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "events.h"
+#include "common/clock.h"
+#include "output/events.h"
 #include "harness.h"
-#include "names.h"
-#include "sha256.h"
+#include "output/names.h"
+#include "policy/sha256.h"
 
 static int fake_meta(void *ctx, __u32 gen, __u32 rule_id, struct pg_rule_meta *out)
 {
@@ -252,9 +253,9 @@ TEST(timestamp_is_rfc3339_utc_microseconds)
 {
 	char buf[40];
 
-	ASSERT_EQ(0, pg_format_timestamp(0, buf, sizeof(buf)));
+	ASSERT_EQ(0, pg_rfc3339(0, buf, sizeof(buf)));
 	ASSERT_STREQ("1970-01-01T00:00:00.000000Z", buf);
-	ASSERT_EQ(0, pg_format_timestamp(951782400999999999LL, buf, sizeof(buf)));
+	ASSERT_EQ(0, pg_rfc3339(951782400999999999LL, buf, sizeof(buf)));
 	ASSERT_STREQ("2000-02-29T00:00:00.999999Z", buf);
 }
 

@@ -22,8 +22,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "apply.h"
-#include "compile.h"
+#include "kernel/generation.h"
+#include "kernel/percpu.h"
+#include "policy/compile.h"
 #include "explain_cases.h"
 #include "frames.h"
 #include "harness.h"
@@ -252,9 +253,9 @@ static void check_xdp(const char *path)
 		len = pg_frame_build(&spec, buf, sizeof(buf));
 		ASSERT_LT(0, len);
 		o.data_size_in = len;
-		ASSERT_EQ(0, pg_counter_read(m.fd[PG_MAP_RULE_STATS], key, &before));
+		ASSERT_EQ(0, pg_percpu_counter(m.fd[PG_MAP_RULE_STATS], key, &before));
 		ASSERT_EQ(0, bpf_prog_test_run_opts(prog, &o));
-		ASSERT_EQ(0, pg_counter_read(m.fd[PG_MAP_RULE_STATS], key, &after));
+		ASSERT_EQ(0, pg_percpu_counter(m.fd[PG_MAP_RULE_STATS], key, &after));
 		if ((int)o.retval != (a[i].blocked ? XDP_DROP : XDP_PASS) ||
 		    after.packets != before.packets + 1) {
 			printf("# case %zu: in %s from %s to %u\n#   explain: %s"

@@ -16,7 +16,7 @@
 #include <bpf/bpf.h>
 
 #include "harness.h"
-#include "seed.h"
+#include "kernel/seed.h"
 
 /* Each case runs in a forked child: a network namespace of its own keeps the sockets of one
  * case (and of the host) out of the next case's dump. */

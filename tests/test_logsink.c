@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "logsink.h"
+#include "output/logsink.h"
 
 static void tmpdir(char *dir, size_t size)
 {

@@ -6,19 +6,24 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
-#include "metrics.h"
+#include "output/logsink.h"
+#include "output/metrics.h"
 #include "ops_pins.h"
 
 static char *render(const char *dir)
@@ -87,6 +92,36 @@ TEST(render_sums_every_cpu_of_the_active_generation)
 	ops_pins_remove(&p);
 }
 
+/* A record the log file cannot take is counted where Prometheus sees it. The file may not
+ * grow (RLIMIT_FSIZE, SIGXFSZ ignored: write fails with EFBIG), as on a full disk. */
+TEST(render_counts_log_write_failures)
+{
+	struct rlimit lim = { .rlim_cur = 0, .rlim_max = RLIM_INFINITY };
+	char tmp[] = "/tmp/pg-metrics-log.XXXXXX", path[64];
+	struct ops_pins p;
+	char *t;
+
+	ops_pins_make(&p);
+	ASSERT_TRUE(mkdtemp(tmp) != NULL);
+	snprintf(path, sizeof(path), "%s/events.json", tmp);
+	ASSERT_EQ(0, pg_logsink_open(&(struct pg_logsink_opts){ .file = path, .keep = 1 }));
+	signal(SIGXFSZ, SIG_IGN);
+	ASSERT_EQ(0, getrlimit(RLIMIT_FSIZE, &lim));
+	lim.rlim_cur = 0;
+	ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &lim));
+	pg_logsink_write("{\"event_type\":\"violation\"}");
+	pg_logsink_write("{\"event_type\":\"violation\"}");
+	pg_logsink_close();
+	lim.rlim_cur = lim.rlim_max;
+	ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &lim));
+	t = render(p.dir);
+	ASSERT_LINE(t, "portguard_log_write_failures_total{sink=\"file\"} 2");
+	free(t);
+	unlink(path);
+	rmdir(tmp);
+	ops_pins_remove(&p);
+}
+
 TEST(render_nothing_loaded)
 {
 	struct ops_pins p;
@@ -106,12 +141,37 @@ TEST(render_nothing_loaded)
 	ops_pins_remove(&p);
 }
 
+/*
+ * A port that is free now and stays free until the test binds it: as root the test process
+ * moves to a network namespace of its own first (its loopback is then ours alone, whatever
+ * else runs on the host); without root a process elsewhere could still take it in between.
+ */
+static void private_loopback(void)
+{
+	static bool done;
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd;
+
+	if (done || geteuid() != 0)
+		return;
+	done = true;
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, SIOCGIFFLAGS, &ifr));
+	ifr.ifr_flags |= IFF_UP;
+	ASSERT_EQ(0, ioctl(fd, SIOCSIFFLAGS, &ifr));
+	close(fd);
+}
+
 static int free_port(void)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+	int fd, port;
 
+	private_loopback();
+	fd = socket(AF_INET, SOCK_STREAM, 0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, bind(fd, (struct sockaddr *)&sin, sizeof(sin)));
 	ASSERT_EQ(0, getsockname(fd, (struct sockaddr *)&sin, &len));

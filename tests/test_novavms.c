@@ -16,7 +16,7 @@
 
 #include "harness.h"
 #include "shipped_policy.h"
-#include "policy.h"
+#include "policy/policy.h"
 
 enum host { CLOUD, DEV, GATEWAY, NHOSTS };
 

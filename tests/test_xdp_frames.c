@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <net/if.h>
 #include <arpa/inet.h>
 
@@ -23,8 +25,9 @@
 
 #include "harness.h"
 #include "frames.h"
-#include "apply.h"
-#include "compile.h"
+#include "kernel/generation.h"
+#include "kernel/percpu.h"
+#include "policy/compile.h"
 #include "xdp_ingress.skel.h"
 #include "tc_egress.skel.h"
 
@@ -227,7 +230,7 @@ static void read_reasons(struct fx *f, __u64 *v)
 	struct pg_counter c;
 
 	for (int r = 0; r < PG_R_MAX; r++) {
-		ASSERT_EQ(0, pg_counter_read(f->m.fd[PG_MAP_REASON_STATS], r, &c));
+		ASSERT_EQ(0, pg_percpu_counter(f->m.fd[PG_MAP_REASON_STATS], r, &c));
 		v[r] = c.packets;
 	}
 }
@@ -236,7 +239,7 @@ static __u64 read_rule(struct fx *f, __u32 gen, __u32 rule)
 {
 	struct pg_counter c;
 
-	ASSERT_EQ(0, pg_counter_read(f->m.fd[PG_MAP_RULE_STATS], gen * PG_MAX_RULES + rule, &c));
+	ASSERT_EQ(0, pg_percpu_counter(f->m.fd[PG_MAP_RULE_STATS], gen * PG_MAX_RULES + rule, &c));
 	return c.packets;
 }
 
@@ -321,6 +324,20 @@ static const struct frame_case l2_cases[] = {
 	{ "tcp 22, 2 tags", TCP4(22, .vlans = 2), PASS, PG_R_PASS_RULE, R_SSH },
 	{ "tcp 22, 3 tags", TCP4(22, .vlans = 3), DROP, PG_R_VLAN_DEPTH, NONE },
 	{ "tcp 24, 2 tags", TCP4(24, .vlans = 2), DROP, PG_R_NOT_ALLOWED, DEF },
+	/* Both TPIDs are tags in any order and any pairing (parse.bpf.h): two 802.1Q tags, and
+	 * 802.1ad inside 802.1Q, are decided on what they carry. */
+	{ "tcp 22, 802.1Q in 802.1Q", TCP4(22, .vlans = 2, .tpids = { 0x8100, 0x8100 }), PASS,
+	  PG_R_PASS_RULE, R_SSH },
+	{ "tcp 24, 802.1Q in 802.1Q", TCP4(24, .vlans = 2, .tpids = { 0x8100, 0x8100 }), DROP,
+	  PG_R_NOT_ALLOWED, DEF },
+	{ "tcp 22, 802.1ad in 802.1Q", TCP4(22, .vlans = 2, .tpids = { 0x8100, 0x88a8 }), PASS,
+	  PG_R_PASS_RULE, R_SSH },
+	{ "tcp 24, 802.1ad in 802.1Q", TCP4(24, .vlans = 2, .tpids = { 0x8100, 0x88a8 }), DROP,
+	  PG_R_NOT_ALLOWED, DEF },
+	{ "ipv6 tcp 24, two 802.1ad", TCP6(24, .vlans = 2, .tpids = { 0x88a8, 0x88a8 }), DROP,
+	  PG_R_NOT_ALLOWED, DEF },
+	{ "tcp 22, 3 tags, 802.1Q", TCP4(22, .vlans = 3, .tpids = { 0x8100, 0x8100, 0x8100 }),
+	  DROP, PG_R_VLAN_DEPTH, NONE },
 	{ "ipv6 tcp 22, 2 tags", TCP6(22, .vlans = 2), PASS, PG_R_PASS_RULE, R_SSH },
 	{ "ipv6 tcp 24, 1 tag", TCP6(24, .vlans = 1), DROP, PG_R_NOT_ALLOWED, DEF },
 	/* ARP payload cut to 2 bytes after the tag: the tag itself is whole */
@@ -1109,6 +1126,62 @@ TEST(generation_switch)
 	pg_compiled_free(&c);
 	RUN_TABLE(&f, dropped);
 	EXPECT_EQ(2 * f.npeers, count_peers(&f));
+}
+
+/*
+ * Every packet is decided wholly by one generation while reloads go on under traffic. Both
+ * policies pass tcp 8080 from 198.18.0.2 and drop 8081, through rules with peers, in
+ * different port classes and rule slots: a packet that took its port slot from one generation
+ * and its peer entry from the other would find no entry and fall to `default in deny`. A child
+ * swaps the two policies back and forth (bounded: 200 swaps or 10 s) while this process runs
+ * frames; not one may come out otherwise.
+ */
+TEST(reload_under_traffic_decides_by_one_generation)
+{
+	static const char *const a[] = { "allow in tcp 8080 from 198.18.0.0/15" };
+	static const char *const b[] = { "allow in tcp 9 from 198.18.0.9",
+					 "allow in tcp 8080,8090 from 198.18.0.0/16" };
+	struct pg_frame_spec pass = TCP4(8080), drop = TCP4(8081);
+	unsigned long frames = 0, wrong = 0;
+	int pipefd[2], st;
+	__u32 swaps = 0;
+	pid_t child;
+	struct fx f;
+
+	fx_setup(&f);
+	fx_policy(&f, &(struct policy_opts){ .rules = a, .nrules = 1 });
+	ASSERT_EQ(0, pipe(pipefd));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		__u64 end = now_ns() + 10 * SEC_NS;
+		__u32 n;
+
+		close(pipefd[0]);
+		for (n = 0; n < 200 && now_ns() < end; n++)
+			fx_policy(&f, &(struct policy_opts){ .rules = n & 1 ? a : b,
+							     .nrules = n & 1 ? 1 : 2 });
+		if (write(pipefd[1], &n, sizeof(n)) != sizeof(n))
+			_exit(2);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	while (waitpid(child, &st, WNOHANG) == 0 && frames < 2000000) {
+		wrong += run_frame(&f, &pass, 0) != XDP_PASS;
+		wrong += run_frame(&f, &drop, 0) != XDP_DROP;
+		frames += 2;
+	}
+	if (frames >= 2000000) {
+		kill(child, SIGKILL);
+		waitpid(child, &st, 0);
+	}
+	ASSERT_EQ(sizeof(swaps), (size_t)read(pipefd[0], &swaps, sizeof(swaps)));
+	close(pipefd[0]);
+	printf("# %lu frames through %u reloads\n", frames, swaps);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	EXPECT_EQ(0, wrong);
+	/* the traffic overlapped the reloads: at least a frame pair per swap on average */
+	EXPECT_GE(frames, 2ul * swaps);
 }
 
 static struct pg_port_val port_slot(struct fx *f, __u32 pidx, __u16 port)

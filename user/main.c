@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* portguard: CLI dispatch only. Each command lives in its own cmd_*.c file. */
+/* portguard: CLI dispatch only. Each command lives in its own file in cmd/. */
 #include <stdio.h>
 #include <string.h>
 
-#include "command.h"
+#include "cmd/command.h"
 
 int pg_verbose;
 static struct pg_command *commands;

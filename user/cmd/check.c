@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+/* portguard check FILE...: validate policies and print their normalized form. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/command.h"
+#include "policy/policy.h"
+
+/*
+ * Each file is parsed on its own. Diagnostics go to stderr as they are found, file by file;
+ * the normalized policy of each valid file goes to stdout, under a "# FILE" header when more
+ * than one file is given. The exit code is 1 if any file has an error, whatever the others.
+ */
+static int cmd_check(int argc, char **argv)
+{
+	int status = 0;
+
+	if (argc < 2)
+		return pg_usage(argv[0]);
+	for (int i = 1; i < argc; i++) {
+		struct pg_diags d = { 0 };
+		struct pg_policy *p = NULL;
+		int err;
+
+		err = pg_policy_load(argv[i], &p, &d);
+		pg_diags_print(&d, stderr);
+		if (err == -ENOMEM) {
+			fprintf(stderr, "portguard: failed to check %s: %s\n", argv[i],
+				strerror(ENOMEM));
+			status = 1;
+		} else if (err) {
+			status = 1;
+		} else {
+			if (argc > 2)
+				printf("%s# %s\n", i > 1 ? "\n" : "", argv[i]);
+			err = pg_policy_format(p, stdout);
+			if (err) {
+				fprintf(stderr, "portguard: failed to write the policy of %s: %s\n",
+					argv[i], strerror(-err));
+				status = 1;
+			}
+		}
+		pg_diags_free(&d);
+		pg_policy_free(p);
+	}
+	if (fflush(stdout)) {
+		fprintf(stderr, "portguard: failed to write to stdout: %s\n", strerror(errno));
+		status = 1;
+	}
+	return status;
+}
+
+PG_COMMAND(check, 10, "FILE...",
+	   "validate policy files and print their normalized form ('-' reads stdin)", cmd_check)

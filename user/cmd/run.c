@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * portguard run POLICY: load, fill, attach, stream violations until SIGINT/SIGTERM, then
+ * detach everything (or, with --keep, leave enforcement pinned). SIGHUP reloads the policy
+ * file atomically. The lifecycle is libbpf-bootstrap's, with pinning for takeover.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "cmd/command.h"
+#include "output/events.h"
+#include "cmd/options.h"
+#include "kernel/bringup.h"
+#include "common/clock.h"
+#include "common/util.h"
+
+static volatile sig_atomic_t exiting, reload_wanted;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_wanted = 1;
+	else
+		exiting = 1;
+}
+
+static void install_signals(void)
+{
+	/* No SA_RESTART: a signal must interrupt the ring buffer's epoll_wait. */
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* A closed stdout (run | head) must not kill us before we detach. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void info_of(const struct pg_up *up, struct pg_stream_info *i, const char *policy)
+{
+	*i = (struct pg_stream_info){
+		.policy = policy,
+		.sha256 = up->src.sha256,
+		.mode = up->enforced.mode,
+		.nrules = up->enforced.nrules,
+		.ifaces = up->ifaces,
+		.nifaces = up->nifaces,
+		.cgroup = up->cgroup,
+		.pin_dir = up->pin_dir,
+		.takeover = up->l.takeover,
+		.seeded = up->enforced.seeded,
+		.load_ms = up->enforced.load_ns / 1e6,
+	};
+}
+
+static void notify(const char *state)
+{
+	int err = pg_notify(state);
+
+	if (err)
+		fprintf(stderr, "portguard: failed to notify systemd (%s): %s\n",
+			getenv("NOTIFY_SOCKET"), strerror(-err));
+}
+
+static bool same_ifaces(const struct pg_up *up, const struct pg_policy *p)
+{
+	size_t i;
+
+	if (p->nifaces != up->nifaces)
+		return false;
+	for (i = 0; i < up->nifaces; i++)
+		if (strcmp(p->ifaces[i], up->ifaces[i]))
+			return false;
+	return true;
+}
+
+/* SIGHUP: re-read the same file. A policy with errors changes nothing. */
+static void reload(struct pg_up *up, const struct pg_up_opts *o, struct pg_stream *s,
+		   const char *policy)
+{
+	struct pg_policy_src src;
+	struct pg_enforced done;
+	struct pg_stream_info info;
+	char msg[96];
+	int lock, err;
+
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)(pg_monotonic_ns() / 1000));
+	notify(msg);
+	err = pg_policy_read(o->policy, &src);
+	if (err) {
+		fprintf(stderr, "portguard: reload of %s rejected; the policy in force stays "
+				"(sha256 %.12s)\n", o->policy, up->src.sha256);
+		notify("READY=1");
+		return;
+	}
+	lock = pg_lock(up->pin_dir);
+	err = lock < 0 ? lock : pg_enforce(&up->l.maps, &src, &o->enforce, &done);
+	pg_unlock(lock);
+	if (err) {
+		fprintf(stderr, "portguard: reload of %s failed; the policy in force stays\n",
+			o->policy);
+		pg_policy_src_free(&src);
+		notify("READY=1");
+		return;
+	}
+	if (!o->nifaces && !same_ifaces(up, src.p))
+		fprintf(stderr, "portguard: the policy's interface lines changed; the new policy is "
+				"in force on the interfaces attached at start (%zu); restart to "
+				"attach elsewhere\n", up->nifaces);
+	pg_policy_src_free(&up->src);
+	up->src = src;
+	up->enforced = done;
+	info_of(up, &info, policy);
+	pg_stream_info(s, "reload", &info);
+	notify("READY=1");
+}
+
+static const struct option longopts[] = {
+	{ "iface", required_argument, NULL, 'i' },
+	{ "cgroup", required_argument, NULL, 'c' },
+	{ "no-cgroup", no_argument, NULL, 'C' },
+	{ "pin-dir", required_argument, NULL, 'p' },
+	{ "xdp-mode", required_argument, NULL, 'x' },
+	{ "dry-run", no_argument, NULL, 'd' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "keep", no_argument, NULL, 'k' },
+	{ "rate-window", required_argument, NULL, 'w' },
+	{ "rate-limit", required_argument, NULL, 'r' },
+	{ "no-events", no_argument, NULL, 'n' },
+	PG_OPS_LONG_OPTIONS,
+	{ 0 },
+};
+
+static void serve_metrics(void *pin_dir)
+{
+	pg_metrics_serve(pin_dir);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct pg_up_opts o = { .enforce = { .ratelimit_ms = -1, .events_per_sec = -1 } };
+	struct pg_ops_opts ops = PG_OPS_OPTS_INIT;
+	bool json = false, keep = false, unloaded = false, ops_started = false;
+	char active[PATH_MAX + 16];
+	struct pg_stream_info info;
+	struct pg_stream *s = NULL;
+	char policy[PATH_MAX];
+	struct pg_up up;
+	int opt, r, err, lock;
+	long long v;
+
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		r = pg_up_option(&o, opt, optarg);
+		if (r == 2)
+			return 2;
+		if (r == 1)
+			continue;
+		switch (opt) {
+		case 'd':
+			o.enforce.dry_run = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'k':
+			keep = true;
+			break;
+		case 'n':
+			o.enforce.no_events = true;
+			break;
+		case 'w':
+			if (pg_parse_ll(optarg, 0, 3600000, &v)) {
+				fprintf(stderr, "portguard: --rate-window is milliseconds, "
+						"0-3600000, not '%s'\n", optarg);
+				return 2;
+			}
+			o.enforce.ratelimit_ms = v;
+			break;
+		case 'r':
+			if (pg_parse_ll(optarg, 0, 10000000, &v)) {
+				fprintf(stderr, "portguard: --rate-limit is events per second and "
+						"CPU, 0-10000000 (0: unlimited), not '%s'\n", optarg);
+				return 2;
+			}
+			o.enforce.events_per_sec = v;
+			break;
+		default:
+			r = pg_ops_option(&ops, opt, optarg);
+			if (r < 0)
+				return 2;
+			if (!r)
+				return pg_usage(argv[0]);
+		}
+	}
+	if (optind != argc - 1)
+		return pg_usage(argv[0]);
+	if (o.cgroup && o.no_cgroup) {
+		fprintf(stderr, "portguard: --cgroup and --no-cgroup exclude each other\n");
+		return 2;
+	}
+	o.policy = argv[optind];
+	o.owner = true;
+	if (pg_abs_path(o.policy, policy, sizeof(policy)))
+		snprintf(policy, sizeof(policy), "%s", o.policy);
+	pg_libbpf_setup(pg_verbose);
+	install_signals();
+
+	/* Every option is checked, and the sinks and the metrics listener opened, before
+	 * anything touches the kernel: a bad --metrics or --log-file exits 2 and leaves the
+	 * state in force as it was. */
+	if (pg_ops_start(&ops))
+		return 1;
+	ops_started = true;
+	err = pg_up(&o, &up);
+	if (err) {
+		pg_ops_stop();
+		return 1;
+	}
+	if (!up.nifaces)
+		fprintf(stderr, "portguard: inbound enforcement is off: no interface named "
+				"(--iface or an `interface` line)\n");
+	if (!up.cgroup[0])
+		fprintf(stderr, "portguard: socket enforcement is off (--no-cgroup)\n");
+	if (up.l.takeover)
+		fprintf(stderr, "portguard: took over the enforcement pinned at %s\n", up.pin_dir);
+
+	s = pg_stream_new(&(struct pg_stream_opts){
+		.json = json,
+		.out = stdout,
+		.events_fd = up.l.maps.fd[PG_MAP_EVENTS],
+		.rule_meta_fd = up.l.maps.fd[PG_MAP_RULE_META],
+		.config_fd = up.l.maps.fd[PG_MAP_CONFIG],
+		.event_stats_fd = up.l.maps.fd[PG_MAP_EVENT_STATS],
+		.extra_fd = pg_metrics_fd(),
+		.extra_ready = serve_metrics,
+		.extra_ctx = up.pin_dir,
+		.json_sink = pg_logsink_active() ? pg_logsink_write : NULL,
+	});
+	if (!s) {
+		fprintf(stderr, "portguard: failed to open the event ring buffer: %s\n",
+			strerror(errno));
+		err = -errno;
+		goto out;
+	}
+	snprintf(active, sizeof(active), "%s/pg_active", up.pin_dir);
+	info_of(&up, &info, policy);
+	pg_stream_info(s, "start", &info);
+	notify("READY=1\nSTATUS=enforcing");
+
+	while (!exiting) {
+		if (reload_wanted) {
+			reload_wanted = 0;
+			reload(&up, &o, s, policy);
+			continue;
+		}
+		r = pg_stream_poll(s, 250);
+		if (r < 0 && r != -EINTR) {
+			fprintf(stderr, "portguard: failed to read events: %s\n", strerror(-r));
+			err = r;
+			break;
+		}
+		if (access(active, F_OK)) {
+			fprintf(stderr, "portguard: the state at %s was unloaded (portguard unload); "
+					"exiting\n", up.pin_dir);
+			unloaded = true;
+			break;
+		}
+	}
+out:
+	notify("STOPPING=1");
+	pg_stream_free(s);
+	if (ops_started)
+		pg_ops_stop();
+	if (unloaded) {
+		/* Nothing of ours is left to detach. */
+	} else if (err && up.l.takeover) {
+		/* A failure after taking over: the state that was in force stays in force. */
+		fprintf(stderr, "portguard: exiting; the enforcement taken over stays in force, "
+				"pinned at %s\n", up.pin_dir);
+	} else if (keep) {
+		fprintf(stderr, "portguard: exiting; enforcement stays in force, pinned at %s\n",
+			up.pin_dir);
+	} else {
+		lock = pg_lock(up.pin_dir);
+		if (lock >= 0 || lock == -ENOENT)
+			pg_detach_all(up.pin_dir);
+		pg_unlock(lock);
+		fprintf(stderr, "portguard: detached; enforcement removed\n");
+	}
+	pg_up_close(&up);
+	return err ? 1 : 0;
+}
+
+PG_COMMAND(run, 20,
+	   "POLICY [--iface IF]... [--cgroup DIR | --no-cgroup] [--dry-run] [--json] "
+	   "[--pin-dir DIR] [--keep] [--rate-window MS] [--rate-limit N] [--no-events] "
+	   "[--xdp-mode native|skb] " PG_OPS_USAGE,
+	   "enforce a policy and stream violations until interrupted", cmd_run)

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `portguard unload`: detach and unpin everything portguard loaded at the pin directory. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "cmd/command.h"
+#include "cmd/pinned.h"
+#include "common/util.h"
+#include "kernel/bringup.h"
+
+static int cmd_unload(int argc, char **argv)
+{
+	char dir[PATH_MAX];
+	int lock, r;
+
+	r = pg_pin_dir_arg(argc, argv, 0, NULL, NULL, dir, sizeof(dir));
+	if (r)
+		return r;
+	pg_libbpf_setup(pg_verbose);
+	lock = pg_lock(dir);
+	if (lock == -ENOENT) {
+		printf("portguard: nothing loaded at %s\n", dir);
+		pg_unlock(lock);
+		return 0;
+	}
+	if (lock < 0)
+		return 1;
+	r = pg_detach_all(dir);
+	pg_unlock(lock);
+	if (r < 0)
+		return 1;
+	if (!r)
+		printf("portguard: nothing loaded at %s\n", dir);
+	else
+		printf("portguard: unloaded: every program detached and every pin removed at %s\n",
+		       dir);
+	return 0;
+}
+
+PG_COMMAND(unload, 31, "[--pin-dir DIR]",
+	   "remove everything portguard attached and pinned, and only that", cmd_unload)

@@ -1,0 +1,677 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Load, share, pin, attach, detach (see loader.h). The lifecycle follows libbpf-bootstrap's:
+ * open the skeletons, load, attach; but the maps and links are pinned, so that enforcement
+ * outlives the process and the next process takes it over without a gap.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kernel/loader.h"
+#include "sock_hooks.skel.h"
+#include "sock_lsm.skel.h"
+#include "tc_egress.skel.h"
+#include "xdp_ingress.skel.h"
+
+
+static bool is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
+/* mkdir -p: every missing ancestor of dir, then dir (0700: pins are root's business). */
+static int mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX], *p;
+
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", dir) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -errno;
+	}
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int pg_pin_dir_prepare(const char *dir)
+{
+	char parent[PATH_MAX], *slash;
+	const char *where;
+	int err;
+
+	if (is_bpffs(dir))
+		goto links;
+	if ((size_t)snprintf(parent, sizeof(parent), "%s", dir) >= sizeof(parent))
+		return -ENAMETOOLONG;
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	else
+		snprintf(parent, sizeof(parent), "/");
+	if (access(dir, F_OK) && is_bpffs(parent)) {
+		if (mkdir(dir, 0700) && errno != EEXIST)
+			goto fail_mkdir;
+		goto links;
+	}
+	/* No bpffs here. /sys/fs/bpf is the conventional mount point (sysfs provides it and
+	 * nothing can be created under it until bpffs is mounted); anywhere else, the pin
+	 * directory itself becomes the mount point. */
+	if (access(dir, F_OK) && !strcmp(parent, "/sys/fs/bpf"))
+		where = parent;
+	else
+		where = dir;
+	if (where == dir && mkdir_p(dir))
+		goto fail_mkdir;
+	if (mount("bpf", where, "bpf", 0, "mode=0700")) {
+		err = -errno;
+		fprintf(stderr, "portguard: failed to mount bpffs on %s: %s\n", where,
+			strerror(-err));
+		return err;
+	}
+	if (where != dir && mkdir(dir, 0700) && errno != EEXIST)
+		goto fail_mkdir;
+links:
+	snprintf(parent, sizeof(parent), "%s/links", dir);
+	if (mkdir(parent, 0700) && errno != EEXIST) {
+		dir = parent;
+		goto fail_mkdir;
+	}
+	return 0;
+fail_mkdir:
+	err = -errno;
+	fprintf(stderr, "portguard: failed to create pin directory %s: %s\n", dir, strerror(-err));
+	return err;
+}
+
+int pg_lock(const char *dir)
+{
+	struct stat a, b;
+	int fd, err;
+
+	for (;;) {
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB)) {
+			if (errno != EWOULDBLOCK)
+				goto fail;
+			fprintf(stderr, "portguard: waiting for another portguard command on %s\n",
+				dir);
+			if (flock(fd, LOCK_EX))
+				goto fail;
+		}
+		/* The holder may have removed the directory (unload) or removed and created it
+		 * again: a lock on a directory that is no longer at dir locks nothing. */
+		if (stat(dir, &a)) {
+			close(fd);
+			return -ENOENT;
+		}
+		if (!fstat(fd, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return fd;
+		close(fd);
+	}
+fail:
+	err = -errno;
+	fprintf(stderr, "portguard: failed to lock %s: %s\n", dir, strerror(-err));
+	close(fd);
+	return err;
+}
+
+void pg_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+}
+
+/*
+ * Give obj the map fds of the XDP object, by name: one set of maps for every program. A map
+ * only obj has (its own scratch state) is pinned like the others, so that a takeover keeps
+ * it too.
+ */
+static int share_maps(struct bpf_object *from, struct bpf_object *obj, const char *pin_dir)
+{
+	char path[PATH_MAX + 64];
+	struct bpf_map *map, *src;
+	int err;
+
+	bpf_object__for_each_map(map, obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		src = bpf_object__find_map_by_name(from, bpf_map__name(map));
+		if (!src) {
+			snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
+			err = bpf_map__set_pin_path(map, path);
+			if (err)
+				return err;
+			continue;
+		}
+		err = bpf_map__reuse_fd(map, bpf_map__fd(src));
+		if (err) {
+			fprintf(stderr, "portguard: failed to share map %s with %s: %s\n",
+				bpf_map__name(map), bpf_object__name(obj), strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* The LSM object is optional: a kernel without the BPF LSM costs packet-socket refusal only. */
+static void load_lsm(struct pg_loader *l)
+{
+	int err;
+
+	l->lsm = sock_lsm_bpf__open();
+	if (!l->lsm) {
+		l->lsm_err = -errno;
+		return;
+	}
+	err = share_maps(l->xdp->obj, l->lsm->obj, l->pin_dir);
+	if (!err)
+		err = sock_lsm_bpf__load(l->lsm);
+	if (err) {
+		l->lsm_err = err;
+		sock_lsm_bpf__destroy(l->lsm);
+		l->lsm = NULL;
+	}
+}
+
+int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool sock)
+{
+	char path[PATH_MAX + 64];
+	struct bpf_map *map;
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", pin_dir);
+	l->xdp = xdp_ingress_bpf__open();
+	l->tc = tc_egress_bpf__open();
+	if (sock)
+		l->sock = sock_hooks_bpf__open();
+	if (!l->xdp || !l->tc || (sock && !l->sock)) {
+		err = -errno;
+		fprintf(stderr, "portguard: failed to open the BPF objects: %s\n", strerror(errno));
+		goto fail;
+	}
+	/*
+	 * The XDP object creates every map, or reuses the pinned one of an earlier state
+	 * (libbpf checks type, sizes and flags), and pins what it created. Then the other
+	 * objects get the same fds: there is one set of maps.
+	 */
+	snprintf(path, sizeof(path), "%s/pg_active", pin_dir);
+	l->takeover = !access(path, F_OK);
+	bpf_object__for_each_map(map, l->xdp->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
+		err = bpf_map__set_pin_path(map, path);
+		if (err)
+			goto fail;
+	}
+	err = xdp_ingress_bpf__load(l->xdp);
+	if (err) {
+		fprintf(stderr,
+			"portguard: failed to load the XDP program: %s%s (-v shows the details)\n",
+			strerror(-err),
+			l->takeover ? " (the maps pinned under the pin directory may be from "
+				      "another version of portguard)"
+				    : "");
+		goto fail;
+	}
+	err = share_maps(l->xdp->obj, l->tc->obj, pin_dir);
+	if (!err && l->sock)
+		err = share_maps(l->xdp->obj, l->sock->obj, pin_dir);
+	if (err)
+		goto fail;
+	err = tc_egress_bpf__load(l->tc);
+	if (err) {
+		fprintf(stderr, "portguard: failed to load the tc egress program: %s "
+				"(-v shows the details)\n", strerror(-err));
+		goto fail;
+	}
+	err = l->sock ? sock_hooks_bpf__load(l->sock) : 0;
+	if (err) {
+		fprintf(stderr, "portguard: failed to load the socket hooks: %s "
+				"(-v shows the details; --no-cgroup runs without them)\n",
+			strerror(-err));
+		goto fail;
+	}
+	err = pg_maps_from_object(&l->maps, l->xdp->obj);
+	if (err)
+		goto fail;
+	if (l->sock)
+		load_lsm(l);
+	return 0;
+fail:
+	pg_loader_close(l);
+	return err;
+}
+
+void pg_loader_close(struct pg_loader *l)
+{
+	sock_lsm_bpf__destroy(l->lsm);
+	l->lsm = NULL;
+	sock_hooks_bpf__destroy(l->sock);
+	tc_egress_bpf__destroy(l->tc);
+	xdp_ingress_bpf__destroy(l->xdp);
+	l->sock = NULL;
+	l->tc = NULL;
+	l->xdp = NULL;
+	pg_maps_close(&l->maps);
+}
+
+static int link_info(int fd, struct bpf_link_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
+}
+
+/* Detach the tc egress filter at our handle and priority on ifindex, if it is ours. */
+static int tc_detach_ours(int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, q, .handle = PG_TC_HANDLE, .priority = PG_TC_PRIORITY);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, d, .handle = PG_TC_HANDLE, .priority = PG_TC_PRIORITY);
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd, err;
+
+	err = bpf_tc_query(&hook, &q);
+	if (err)
+		return 0; /* no clsact, no filter there, or the interface is gone */
+	/* Someone else's filter at our handle and priority is not ours to remove. */
+	fd = bpf_prog_get_fd_by_id(q.prog_id);
+	if (fd < 0)
+		return 0;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (err || strcmp(info.name, "pg_tc_egress"))
+		return 0;
+	err = bpf_tc_detach(&hook, &d);
+	if (err && err != -ENOENT) {
+		char name[IF_NAMESIZE] = "?";
+
+		if_indextoname(ifindex, name);
+		fprintf(stderr, "portguard: failed to detach tc egress from %s: %s\n", name,
+			strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int attach_tc(struct pg_loader *l, const char *name, int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, o, .handle = PG_TC_HANDLE, .priority = PG_TC_PRIORITY,
+			    .flags = BPF_TC_F_REPLACE,
+			    .prog_fd = bpf_program__fd(l->tc->progs.pg_tc_egress));
+	int err;
+
+	/* The clsact qdisc is shared with other tools: created if missing, never removed. */
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		fprintf(stderr, "portguard: failed to create the clsact qdisc on %s: %s\n", name,
+			strerror(-err));
+		return err;
+	}
+	/* One fixed handle and priority: a takeover replaces our filter in one netlink
+	 * request, and unload finds exactly ours. */
+	err = bpf_tc_attach(&hook, &o);
+	if (err)
+		fprintf(stderr, "portguard: failed to attach tc egress to %s: %s\n", name,
+			strerror(-err));
+	return err;
+}
+
+static int attach_xdp(struct pg_loader *l, const char *name, int ifindex, enum pg_xdp_mode mode)
+{
+	DECLARE_LIBBPF_OPTS(bpf_link_create_opts, opts,
+			    .flags = mode == PG_XDP_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+	int prog_fd = bpf_program__fd(l->xdp->progs.pg_xdp_ingress);
+	const char *how = mode == PG_XDP_SKB ? "generic (skb)" : "native";
+	struct bpf_link_info info;
+	char path[PATH_MAX + 64];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/links/xdp-%s", l->pin_dir, name);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		if (!link_info(fd, &info) && info.type == BPF_LINK_TYPE_XDP &&
+		    (int)info.xdp.ifindex == ifindex) {
+			/* Takeover: the kernel swaps the program under the link atomically;
+			 * every packet meets the old program or the new one. */
+			if (bpf_link_update(fd, prog_fd, NULL)) {
+				err = -errno;
+				fprintf(stderr,
+					"portguard: failed to replace the XDP program on %s: %s\n",
+					name, strerror(errno));
+			}
+			close(fd);
+			return err;
+		}
+		/* A link left by an interface that went away (or was renamed): stale. */
+		close(fd);
+		unlink(path);
+	}
+	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
+	if (fd < 0) {
+		err = -errno;
+		fprintf(stderr, "portguard: failed to attach XDP to %s in %s mode: %s%s\n", name, how,
+			strerror(errno),
+			err == -EBUSY ? " (another XDP program is attached there: "
+					"ip link show dev IFACE)"
+			: err == -EOPNOTSUPP || err == -EINVAL
+				? (mode == PG_XDP_NATIVE ? " (its driver may lack native XDP: "
+							   "--xdp-mode skb)"
+							 : "")
+				: "");
+		return err;
+	}
+	if (bpf_obj_pin(fd, path)) {
+		err = -errno;
+		fprintf(stderr, "portguard: failed to pin the XDP link of %s at %s: %s\n", name,
+			path, strerror(errno));
+	}
+	close(fd); /* pinned, the link holds; unpinned (on failure), it detaches here */
+	return err;
+}
+
+/* HOOK of links/cgroup-HOOK: the program name without its "pg_" prefix. */
+static const char *hook_of(const struct bpf_program *prog)
+{
+	const char *n = bpf_program__name(prog);
+
+	return strncmp(n, "pg_", 3) ? n : n + 3;
+}
+
+/* Attach prog to the cgroup (cgfd, id), or update our pinned link there in place. */
+static int attach_hook(struct pg_loader *l, struct bpf_program *prog, int cgfd, __u64 id,
+		       const char *cgroup)
+{
+	enum bpf_attach_type type = bpf_program__expected_attach_type(prog);
+	int prog_fd = bpf_program__fd(prog), fd, nfd, err = 0;
+	struct bpf_link_info info;
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/links/cgroup-%s", l->pin_dir, hook_of(prog));
+	fd = bpf_obj_get(path);
+	if (fd >= 0 && !link_info(fd, &info) && info.type == BPF_LINK_TYPE_CGROUP &&
+	    info.cgroup.cgroup_id == id && info.cgroup.attach_type == type) {
+		if (bpf_link_update(fd, prog_fd, NULL)) {
+			err = -errno;
+			fprintf(stderr, "portguard: failed to replace %s on cgroup %s: %s\n",
+				bpf_program__name(prog), cgroup, strerror(errno));
+		}
+		close(fd);
+		return err;
+	}
+	/* New, or moved to another cgroup: the new link first, then the old one goes, so
+	 * that no moment is left without the hook. */
+	nfd = bpf_link_create(prog_fd, cgfd, type, NULL);
+	if (nfd < 0) {
+		err = -errno;
+		fprintf(stderr, "portguard: failed to attach %s to cgroup %s: %s\n",
+			bpf_program__name(prog), cgroup, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	if (fd >= 0) {
+		unlink(path);
+		close(fd);
+	}
+	if (bpf_obj_pin(nfd, path)) {
+		err = -errno;
+		fprintf(stderr, "portguard: failed to pin the link of %s at %s: %s\n",
+			bpf_program__name(prog), path, strerror(errno));
+	}
+	close(nfd);
+	return err;
+}
+
+static int attach_cgroup(struct pg_loader *l, const char *cgroup)
+{
+	struct bpf_object *objs[] = {
+		l->sock ? l->sock->obj : NULL,
+		l->lsm ? l->lsm->obj : NULL,
+	};
+	struct bpf_program *prog;
+	struct stat st;
+	int cgfd, err = 0;
+	size_t o;
+
+	cgfd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd < 0 || fstat(cgfd, &st)) {
+		err = -errno;
+		fprintf(stderr, "portguard: failed to open cgroup %s: %s\n", cgroup, strerror(errno));
+		goto out;
+	}
+	for (o = 0; o < sizeof(objs) / sizeof(objs[0]) && objs[o]; o++) {
+		bpf_object__for_each_program(prog, objs[o]) {
+			err = attach_hook(l, prog, cgfd, st.st_ino, cgroup);
+			if (err)
+				goto out;
+		}
+	}
+out:
+	if (cgfd >= 0)
+		close(cgfd);
+	return err;
+}
+
+static bool named(const struct pg_attach *a, const char *iface)
+{
+	size_t i;
+
+	for (i = 0; i < a->nifaces; i++)
+		if (!strcmp(a->ifaces[i], iface))
+			return true;
+	return false;
+}
+
+static bool is_hook(struct pg_loader *l, const char *hook)
+{
+	struct bpf_program *prog;
+
+	if (!l->sock)
+		return false;
+	bpf_object__for_each_program(prog, l->sock->obj)
+		if (!strcmp(hook_of(prog), hook))
+			return true;
+	if (l->lsm)
+		bpf_object__for_each_program(prog, l->lsm->obj)
+			if (!strcmp(hook_of(prog), hook))
+				return true;
+	return false;
+}
+
+/* Remove one pinned link (and, for XDP, our tc filter on its interface). Returns 1 when its
+ * interface is in another network namespace, else 0. */
+static int remove_link(const char *dir, const char *entry)
+{
+	int elsewhere = 0;
+	char path[PATH_MAX + 300];
+	struct bpf_link_info info;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/links/%s", dir, entry);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		__u32 here = 0;
+
+		/* An ifindex means an interface of this network namespace only if the link's
+		 * program is the one XDP runs there; otherwise the state was loaded from another
+		 * namespace, whose tc filter this one cannot see. */
+		if (!link_info(fd, &info) && info.type == BPF_LINK_TYPE_XDP && info.xdp.ifindex) {
+			if (!bpf_xdp_query_id(info.xdp.ifindex, 0, &here) &&
+			    here == info.prog_id) {
+				tc_detach_ours(info.xdp.ifindex);
+			} else {
+				elsewhere = 1;
+				fprintf(stderr, "portguard: %s is attached in another network "
+						"namespace: its tc egress filter stays until unload "
+						"runs there or the interface goes\n", entry);
+			}
+		}
+		close(fd);
+	}
+	/* The pin is the link's last reference: removing it detaches the program. */
+	if (unlink(path) && errno != ENOENT)
+		fprintf(stderr, "portguard: failed to remove %s: %s\n", path, strerror(errno));
+	return elsewhere;
+}
+
+int pg_loader_attach(struct pg_loader *l, const struct pg_attach *a)
+{
+	char path[PATH_MAX + 64];
+	struct dirent *de;
+	size_t i;
+	DIR *d;
+	int err;
+
+	for (i = 0; i < a->nifaces; i++) {
+		int ifindex = if_nametoindex(a->ifaces[i]);
+
+		if (!ifindex) {
+			fprintf(stderr, "portguard: interface %s not found: %s\n", a->ifaces[i],
+				strerror(errno));
+			return -ENODEV;
+		}
+		/* Egress first: replies are recorded before XDP starts judging them. */
+		err = attach_tc(l, a->ifaces[i], ifindex);
+		if (!err)
+			err = attach_xdp(l, a->ifaces[i], ifindex, a->xdp_mode);
+		if (err)
+			return err;
+	}
+	if (a->cgroup) {
+		err = attach_cgroup(l, a->cgroup);
+		if (err)
+			return err;
+	}
+	/* What an earlier state attached and this one does not name goes, now that the new
+	 * attachments are in force. */
+	snprintf(path, sizeof(path), "%s/links", l->pin_dir);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (!strncmp(de->d_name, "xdp-", 4) && !named(a, de->d_name + 4))
+			remove_link(l->pin_dir, de->d_name);
+		else if (!strncmp(de->d_name, "cgroup-", 7) &&
+			 (!a->cgroup || !is_hook(l, de->d_name + 7)))
+			remove_link(l->pin_dir, de->d_name);
+	}
+	closedir(d);
+	return 0;
+}
+
+int pg_detach_all(const char *pin_dir)
+{
+	char path[PATH_MAX + 300];
+	struct pg_info info;
+	struct dirent *de;
+	int found = 0, elsewhere = 0, fd;
+	__u32 zero = 0, i;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/links", pin_dir);
+	d = opendir(path);
+	if (d) {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			elsewhere |= remove_link(pin_dir, de->d_name);
+			found = 1;
+		}
+		closedir(d);
+		rmdir(path);
+	}
+	/* tc filters on interfaces whose XDP link was already gone; not when the state lives in
+	 * another namespace, where these ifindexes name other interfaces. */
+	fd = elsewhere ? -1 : pg_map_open_pinned(pin_dir, PG_MAP_INFO, true);
+	if (fd >= 0) {
+		if (!bpf_map_lookup_elem(fd, &zero, &info))
+			for (i = 0; i < info.nifaces && i < PG_MAX_IFACES; i++)
+				tc_detach_ours(info.ifindex[i]);
+		close(fd);
+	}
+	/* Every pg_* pin in our directory is a map of ours: those of maps.bpf.h, an object's
+	 * own, and those an older version of portguard pinned. */
+	d = opendir(pin_dir);
+	if (d) {
+		while ((de = readdir(d))) {
+			if (strncmp(de->d_name, "pg_", 3))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
+			if (!unlink(path))
+				found = 1;
+			else if (errno != ENOENT)
+				fprintf(stderr, "portguard: failed to remove %s: %s\n", path,
+					strerror(errno));
+		}
+		closedir(d);
+	}
+	/* Fails, as it should, when the directory is a mount point or holds others' pins. */
+	rmdir(pin_dir);
+	return found;
+}
+
+/* The map definitions of this build, from the XDP object (which defines every map of
+ * maps.bpf.h), read once without loading anything. */
+int pg_map_spec(enum pg_map_id id, struct pg_map_spec *spec)
+{
+	static struct pg_map_spec specs[PG_MAP_NR];
+	static int err = 1;
+	struct xdp_ingress_bpf *obj;
+
+	if (err > 0) {
+		obj = xdp_ingress_bpf__open();
+		err = obj ? 0 : -errno;
+		for (int i = 0; !err && i < PG_MAP_NR; i++) {
+			struct bpf_map *m = bpf_object__find_map_by_name(obj->obj, pg_map_names[i]);
+
+			if (!m) {
+				err = -ENOENT;
+				break;
+			}
+			specs[i] = (struct pg_map_spec){
+				.type = bpf_map__type(m),
+				.key_size = bpf_map__key_size(m),
+				.value_size = bpf_map__value_size(m),
+				.max_entries = bpf_map__max_entries(m),
+			};
+		}
+		xdp_ingress_bpf__destroy(obj);
+	}
+	if (err)
+		return err;
+	*spec = specs[id];
+	return 0;
+}

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The maps, opened from an object or from pins, checked (see maps.h). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kernel/loader.h"
+#include "kernel/maps.h"
+
+const char *const pg_map_names[PG_MAP_NR] = {
+	[PG_MAP_ACTIVE] = "pg_active",
+	[PG_MAP_CONFIG] = "pg_config",
+	[PG_MAP_PORTS] = "pg_ports",
+	[PG_MAP_PEERS] = "pg_peers",
+	[PG_MAP_RULE_STATS] = "pg_rule_stats",
+	[PG_MAP_REASON_STATS] = "pg_reason_stats",
+	[PG_MAP_EVENT_STATS] = "pg_event_stats",
+	[PG_MAP_FLOWS] = "pg_flows",
+	[PG_MAP_FRAGS] = "pg_frags",
+	[PG_MAP_RATELIMIT] = "pg_ratelimit",
+	[PG_MAP_BUDGET] = "pg_budget",
+	[PG_MAP_EVENTS] = "pg_events",
+	[PG_MAP_RULE_META] = "pg_rule_meta",
+	[PG_MAP_INFO] = "pg_info",
+};
+
+static void pg_maps_reset(struct pg_maps *m)
+{
+	for (int i = 0; i < PG_MAP_NR; i++)
+		m->fd[i] = -1;
+	m->owned = false;
+}
+
+int pg_maps_from_object(struct pg_maps *m, const struct bpf_object *obj)
+{
+	pg_maps_reset(m);
+	for (int i = 0; i < PG_MAP_NR; i++) {
+		m->fd[i] = bpf_object__find_map_fd_by_name(obj, pg_map_names[i]);
+		if (m->fd[i] < 0) {
+			fprintf(stderr, "portguard: failed to find map %s in %s: %s\n", pg_map_names[i],
+				bpf_object__name(obj), strerror(ENOENT));
+			pg_maps_reset(m);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
+int pg_maps_from_pins_some(struct pg_maps *m, const char *dir, unsigned long which)
+{
+	int err;
+
+	pg_maps_reset(m);
+	m->owned = true;
+	for (int i = 0; i < PG_MAP_NR; i++) {
+		if (!(which & PG_MAP_BIT(i)))
+			continue;
+		m->fd[i] = pg_map_open_pinned(dir, i, false);
+		if (m->fd[i] < 0) {
+			err = m->fd[i];
+			goto err;
+		}
+	}
+	return 0;
+err:
+	pg_maps_close(m);
+	return err;
+}
+
+int pg_maps_from_pins(struct pg_maps *m, const char *dir)
+{
+	return pg_maps_from_pins_some(m, dir, PG_MAP_BIT(PG_MAP_NR) - 1);
+}
+
+void pg_maps_close(struct pg_maps *m)
+{
+	for (int i = 0; i < PG_MAP_NR; i++) {
+		if (m->owned && m->fd[i] >= 0)
+			close(m->fd[i]);
+		m->fd[i] = -1;
+	}
+	m->owned = false;
+}
+
+int pg_map_open_pinned(const char *dir, enum pg_map_id id, bool quiet_enoent)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, pg_map_names[id]) >= (int)sizeof(path)) {
+		fprintf(stderr, "portguard: failed to open pinned map %s in %s: %s\n",
+			pg_map_names[id], dir, strerror(ENAMETOOLONG));
+		return -ENAMETOOLONG;
+	}
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		err = -errno;
+		if (err != -ENOENT || !quiet_enoent)
+			fprintf(stderr, "portguard: failed to open pinned map %s: %s\n", path,
+				strerror(-err));
+		return err;
+	}
+	err = pg_map_check(fd, id, path);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int pg_map_check(int fd, enum pg_map_id id, const char *path)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	struct pg_map_spec want;
+	int err;
+
+	err = pg_map_spec(id, &want);
+	if (err) {
+		fprintf(stderr, "portguard: failed to read what map %s is: %s\n", pg_map_names[id],
+			strerror(-err));
+		return err;
+	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		err = -errno;
+		fprintf(stderr, "portguard: failed to read map %s: %s\n", path, strerror(-err));
+		return err;
+	}
+	if (info.type == want.type && info.key_size == want.key_size &&
+	    info.value_size == want.value_size && info.max_entries == want.max_entries)
+		return 0;
+	fprintf(stderr, "portguard: %s is not the map this portguard defines (type %u, key %u "
+			"bytes, value %u bytes, %u entries; expected type %u, key %u, value %u, "
+			"%u entries): refusing it; it may be from another version of portguard\n",
+		path, info.type, info.key_size, info.value_size, info.max_entries, want.type,
+		want.key_size, want.value_size, want.max_entries);
+	return -EINVAL;
+}

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The Prometheus exposition of the pinned state (see metrics.h); metrics_http.c serves it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output/json.h"
+#include "output/logsink.h"
+#include "output/metrics.h"
+#include "output/names.h"
+#include "kernel/snapshot.h"
+
+/* A label value from a file name or the pins: through the one escaper. */
+static void label_value(FILE *f, const char *s)
+{
+	struct pg_out o;
+
+	pg_out_file(&o, f);
+	pg_escape_label(&o, s);
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* allow, deny or local from the rule's normalized text; the default slots are "default". */
+static const char *rule_action(const struct pg_rule_meta *meta)
+{
+	static const char *const kinds[] = { "allow", "deny", "local" };
+
+	if (!strncmp(meta->src, "default", 7))
+		return "default";
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		size_t n = strlen(kinds[i]);
+
+		if (!strncmp(meta->text, kinds[i], n) && (meta->text[n] == ' ' || !meta->text[n]))
+			return kinds[i];
+	}
+	return "other";
+}
+
+/* One sample per (rule source, action): a source line that compiled to several slots is
+ * summed, so that no two samples of a scrape share their labels. */
+static void rule_samples(FILE *f, const struct pg_snapshot *s, const char *name, int what)
+{
+	for (size_t i = 0; i < s->nrules; i++) {
+		const struct pg_snapshot_rule *r = &s->rules[i];
+		const char *act = rule_action(&r->meta);
+		__u64 v = 0;
+		bool seen = false;
+
+		if (!pg_snapshot_rule_used(s, r))
+			continue;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = !strcmp(s->rules[k].meta.src, r->meta.src) &&
+			       !strcmp(rule_action(&s->rules[k].meta), act);
+		if (seen)
+			continue;
+		for (size_t k = i; k < s->nrules; k++) {
+			const struct pg_snapshot_rule *o = &s->rules[k];
+
+			if (strcmp(o->meta.src, r->meta.src) || strcmp(rule_action(&o->meta), act))
+				continue;
+			if (what == 0)
+				v += o->c.packets;
+			else if (what == 1)
+				v += o->c.bytes;
+			else if (o->last_unix_ns / 1000000000ull > v)
+				v = o->last_unix_ns / 1000000000ull;
+		}
+		fprintf(f, "%s{rule=\"", name);
+		label_value(f, r->meta.src);
+		fprintf(f, "\",action=\"%s\"} %llu\n", act, (unsigned long long)v);
+	}
+}
+
+int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats)
+{
+	const struct pg_logsink_stats *ls = pg_logsink_stats();
+	static const char *const sinks[PG_SINK_MAX] = { "file", "syslog" };
+	struct pg_snapshot s;
+	const char *what = NULL;
+	int err;
+
+	err = pg_snapshot_read(pin_dir, &s, &what);
+	if (err && !(err == -ENOENT && what && !strcmp(what, "pg_info")))
+		return err;
+	family(f, "portguard_policy_loaded", "gauge", "1 if a policy is pinned and in force.");
+	fprintf(f, "portguard_policy_loaded %d\n", err ? 0 : 1);
+	if (!err) {
+		family(f, "portguard_policy_info", "gauge",
+		       "The policy in force: its file, its SHA-256 and its mode.");
+		fprintf(f, "portguard_policy_info{policy=\"");
+		label_value(f, s.info.policy);
+		fprintf(f, "\",sha256=\"");
+		label_value(f, s.info.sha256);
+		fprintf(f, "\",mode=\"%s\"} 1\n",
+			s.config.mode == PG_MODE_DRY_RUN ? "dry-run" : "enforce");
+		family(f, "portguard_policy_load_seconds", "gauge",
+		       "Time the last load or reload of the policy took.");
+		fprintf(f, "portguard_policy_load_seconds %.9f\n", s.info.load_ns / 1e9);
+		family(f, "portguard_policy_loaded_timestamp_seconds", "gauge",
+		       "Unix time of the last load or reload of the policy.");
+		fprintf(f, "portguard_policy_loaded_timestamp_seconds %llu\n",
+			(unsigned long long)s.info.loaded_at);
+
+		family(f, "portguard_rule_packets_total", "counter",
+		       "Packets and socket calls decided by each rule of the policy in force.");
+		rule_samples(f, &s, "portguard_rule_packets_total", 0);
+		family(f, "portguard_rule_bytes_total", "counter",
+		       "Bytes decided by each rule of the policy in force.");
+		rule_samples(f, &s, "portguard_rule_bytes_total", 1);
+		family(f, "portguard_rule_last_hit_timestamp_seconds", "gauge",
+		       "Unix time of the last packet a rule decided, 0 if none.");
+		rule_samples(f, &s, "portguard_rule_last_hit_timestamp_seconds", 2);
+
+		family(f, "portguard_drops_total", "counter",
+		       "Packets and calls blocked (dry-run: that would be), by reason.");
+		for (unsigned i = 0; i < PG_R_DROP_MAX; i++)
+			fprintf(f, "portguard_drops_total{reason=\"%s\"} %llu\n",
+				pg_reason_name(i), (unsigned long long)s.reasons[i].packets);
+		family(f, "portguard_drop_bytes_total", "counter",
+		       "Bytes blocked (dry-run: that would be), by reason.");
+		for (unsigned i = 0; i < PG_R_DROP_MAX; i++)
+			fprintf(f, "portguard_drop_bytes_total{reason=\"%s\"} %llu\n",
+				pg_reason_name(i), (unsigned long long)s.reasons[i].bytes);
+		family(f, "portguard_passes_total", "counter", "Packets and calls let through, by reason.");
+		for (unsigned i = PG_R_DROP_MAX; i < PG_R_MAX; i++)
+			fprintf(f, "portguard_passes_total{reason=\"%s\"} %llu\n",
+				pg_reason_name(i), (unsigned long long)s.reasons[i].packets);
+
+		family(f, "portguard_events_submitted_total", "counter",
+		       "Violation events written to the ring buffer.");
+		fprintf(f, "portguard_events_submitted_total %llu\n",
+			(unsigned long long)s.events[PG_EVS_SUBMITTED]);
+		family(f, "portguard_events_suppressed_total", "counter",
+		       "Violation events not reported, by cause; the counters stay exact.");
+		for (unsigned i = PG_EVS_RING_FULL; i < PG_EVS_MAX; i++)
+			fprintf(f, "portguard_events_suppressed_total{cause=\"%s\"} %llu\n",
+				pg_event_stat_name(i), (unsigned long long)s.events[i]);
+		pg_snapshot_free(&s);
+	}
+	if (!log_stats)
+		return 0;
+	family(f, "portguard_log_records_total", "counter",
+	       "Event records written to each log sink by this process.");
+	for (int i = 0; i < PG_SINK_MAX; i++)
+		fprintf(f, "portguard_log_records_total{sink=\"%s\"} %llu\n", sinks[i],
+			(unsigned long long)ls->written[i]);
+	family(f, "portguard_log_write_failures_total", "counter",
+	       "Event records that could not be written to a log sink (lost).");
+	for (int i = 0; i < PG_SINK_MAX; i++)
+		fprintf(f, "portguard_log_write_failures_total{sink=\"%s\"} %llu\n", sinks[i],
+			(unsigned long long)ls->failed[i]);
+	return 0;
+}
+
