@@ -185,9 +185,12 @@ kernel_prepare() { # name
 		src=/lib/modules/$rel
 	else
 		dpkg-deb -x "$deb" "$kd/pkg" || { klog "cannot unpack $deb"; return 1; }
-		rel=$(ls "$kd/pkg/lib/modules" | head -1)
+		# Debian 13's packages ship the modules under /usr/lib (merged /usr).
+		src=$kd/pkg/lib/modules
+		[ -d "$src" ] || src=$kd/pkg/usr/lib/modules
+		rel=$(ls "$src" | head -1)
+		src=$src/$rel
 		cp "$kd/pkg/boot/vmlinuz-$rel" "$kd/vmlinuz" || return 1
-		src=$kd/pkg/lib/modules/$rel
 	fi
 	# The root tree shared by hard links, plus this kernel's modules.
 	cp -al "$PG_KERNELS_CACHE/rootfs" "$stage" &&
@@ -259,10 +262,11 @@ guest_boot() { # name job out timeout
 		-serial file:"$out.console" -serial file:"$out" \
 		-nic none </dev/null >"$out.qemu" 2>&1 &
 	QEMU_PID=$!
+	echo $QEMU_PID >"$out.pid"
 	wait $QEMU_PID
 	rc=$?
 	QEMU_PID=
-	rm -f "$pl"
+	rm -f "$pl" "$out.pid"
 	[ $rc -eq 124 ] || [ $rc -eq 137 ] && return 124
 	return 0
 }
