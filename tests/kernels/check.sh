@@ -165,7 +165,7 @@ report() { # name file
 			echo "# $k lacks: ${lacks:-nothing probed}"
 		elif [[ $line =~ ^(TAP\ version|1\.\.|[0-9]+\ passed,|pg-exit\ ) ]]; then
 			:
-		elif [[ $line =~ ^#\ (test_|e2e_)[a-z_]+:\ [0-9]+\ s$ ]]; then
+		elif [[ $line =~ ^#\ [a-z0-9_]+:\ [0-9]+\ s$ ]]; then
 			echo "# $k/${line#\# }"
 		elif [ -n "$line" ]; then
 			[[ $line == \#* ]] || line="# $line"

@@ -7,6 +7,7 @@
 # PG_KERNEL_SUITES (default below) names the tests/run.sh suites to run.
 set -u
 cd /pg
+t0=$(date +%s)
 SUITES=${PG_KERNEL_SUITES:-test_xdp_frames test_explain test_sock_hooks e2e_run}
 
 # Features from the kernel's own BTF (every Debian kernel has CONFIG_DEBUG_INFO_BTF): an enum
@@ -28,6 +29,8 @@ rm -f "$btf"
 line="release=$(uname -r)"
 for f in btf ringbuf ktime_coarse xdp_frags lsm_cgroup tcx bpf_lsm; do line+=" $f=${feat[$f]}"; done
 echo "# pg-features: $line"
+echo "# features: $(($(date +%s) - t0)) s"
+t0=$(date +%s)
 
 # Each object as the verifier sees it. A refusal fails: the matrix's kernels must accept the
 # programs, except sock_lsm where the kernel has no lsm_cgroup attach type.
@@ -58,6 +61,7 @@ for obj in build/bpf/*.bpf.o; do
 	rm -rf "$pin"
 done
 echo "1..$n"
+echo "# load: $(($(date +%s) - t0)) s"
 
 for s in $SUITES; do
 	start=$(date +%s)

@@ -14,7 +14,8 @@
 
 set -u
 KLIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PG_SRC=$(cd "$KLIB_DIR/../.." && pwd)
+# The checkout whose tests/ and policy/ go into the guest, and the build copied with them.
+PG_SRC=${PG_SRC:-$(cd "$KLIB_DIR/../.." && pwd)}
 BUILD=${BUILD:-$PG_SRC/build}
 PG_KERNELS_CACHE=${PG_KERNELS_CACHE:-/var/cache/portguard-kernels}
 PG_KERNELS_MIRROR=${PG_KERNELS_MIRROR:-http://deb.debian.org/debian}
@@ -159,6 +160,12 @@ initrd_build() { # moddir-root(stage) release out
 # Make kernel/NAME/{vmlinuz,initrd.img,root.img,release}. Fails with a reason on stderr; for
 # the running kernel, returns 2 when it cannot be booted here (a SKIP, not a failure).
 kernel_prepare() { # name
+	mkdir -p "$PG_KERNELS_CACHE" || return 1
+	# One preparation at a time: guest-run.sh and check.sh may run at once and share the cache.
+	(flock 9 && kernel_prepare_locked "$1") 9>"$PG_KERNELS_CACHE/lock"
+}
+
+kernel_prepare_locked() { # name
 	local name=$1 suite kd=$PG_KERNELS_CACHE/kernel/$1 deb key rel stage src
 	suite=$(kernel_suite "$name") || { klog "unknown kernel $name"; return 1; }
 	rootfs_build || return 1
@@ -215,6 +222,8 @@ payload_build() { # out.img jobfile
 	find "$BUILD/tests" -maxdepth 1 -type f -perm -u+x -exec cp -a {} "$p/build/tests/" \; 2>/dev/null
 	cp -a "$BUILD"/bpf/*.bpf.o "$p/build/bpf/" 2>/dev/null
 	cp -a "$PG_SRC/tests" "$PG_SRC/policy" "$p/"
+	# The guest's init and job scripts are always these, whichever checkout PG_SRC names.
+	mkdir -p "$p/tests/kernels" && cp "$KLIB_DIR"/guest-*.sh "$p/tests/kernels/"
 	[ -d "$PG_SRC/dist" ] && cp -a "$PG_SRC/dist" "$p/"
 	cp "$job" "$p/cmd"
 	mkfs.ext4 -q -F -L pgbuild -d "$p" "$out" 512M >/dev/null 2>&1
