@@ -40,14 +40,15 @@ result() { # status text
 # build/kernels/features.md: the README's kernel table, from what each guest reported.
 declare -A feats loads objs
 table() {
-	local k f e obj v
+	local k f e obj v olist
+	olist=$(printf '%s\n' "${!objs[@]}" | sort)
 	{
 		printf '| kernel | release |'
 		for f in ktime_coarse xdp_frags lsm_cgroup tcx bpf_lsm; do printf ' %s |' "$f"; done
-		for obj in "${!objs[@]}"; do printf ' %s |' "$obj"; done
+		for obj in $olist; do printf ' %s |' "$obj"; done
 		echo
 		printf '|---|---|'
-		for f in 1 2 3 4 5 "${!objs[@]}"; do printf -- '---|'; done
+		for f in 1 2 3 4 5 $olist; do printf -- '---|'; done
 		echo
 		for k in $kernels; do
 			[ -n "${feats[$k]:-}" ] || continue
@@ -56,7 +57,7 @@ table() {
 				v=$(tr ' ' '\n' <<<"${feats[$k]}" | sed -n "s/^$f=//p")
 				printf ' %s |' "${v:-?}"
 			done
-			for obj in "${!objs[@]}"; do printf ' %s |' "${loads[$k/$obj]:-?}"; done
+			for obj in $olist; do printf ' %s |' "${loads[$k/$obj]:-?}"; done
 			echo
 		done
 	} >"$OUT/features.md"

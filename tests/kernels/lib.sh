@@ -60,8 +60,12 @@ kapt_setup() { # suite: write the sources and update the lists (at most once an 
 	deb [signed-by=$KEYRING] $PG_KERNELS_SECURITY $suite-security main
 	EOF
 	if [ -z "$(find "$d/lists" -maxdepth 1 -name '*Packages*' -mmin -60 2>/dev/null)" ]; then
-		kapt "$suite" apt-get update >"$d/update.log" 2>&1 ||
-			{ klog "apt-get update for $suite failed: $(tail -1 "$d/update.log")"; return 1; }
+		if ! kapt "$suite" apt-get update >"$d/update.log" 2>&1; then
+			# Offline with lists from an earlier run: their kernel is still in the cache.
+			[ -n "$(find "$d/lists" -maxdepth 1 -name '*Packages*' 2>/dev/null)" ] ||
+				{ klog "apt-get update for $suite failed: $(tail -1 "$d/update.log")"; return 1; }
+			klog "apt-get update for $suite failed, using the lists of an earlier run"
+		fi
 	fi
 }
 
@@ -78,6 +82,8 @@ kernel_fetch() { # name suite
 		(cd "$d/archives" && kapt "$suite" apt-get download "$pkg" >"$d/download.log" 2>&1) ||
 			{ klog "downloading $pkg failed: $(tail -1 "$d/download.log")"; return 1; }
 		deb=$(ls "$d/archives/${pkg}_"*.deb | tail -1)
+		# The kernel it replaces is no longer the suite's: keep one package per suite.
+		find "$d/archives" -maxdepth 1 -name 'linux-image-*.deb' ! -path "$deb" -delete
 	fi
 	echo "$deb"
 }
