@@ -37,7 +37,10 @@ static __always_inline bool pg_event_admit(const struct pg_config *cfg, struct p
 	if (cfg->events_per_sec) {
 		b = bpf_map_lookup_elem(&pg_budget, &zero);
 		if (b) {
-			if (now - b->window_start_ns >= 1000000000ULL) {
+			/* Signed: the budget is per CPU, not per hook, and XDP stamps with
+			 * the coarse clock, the socket hooks with the precise one, which may
+			 * be a tick ahead (bpf/clock.bpf.h). */
+			if ((__s64)(now - b->window_start_ns) >= 1000000000LL) {
 				b->window_start_ns = now;
 				b->count = 0;
 			}
@@ -71,6 +74,43 @@ static __always_inline struct pg_event *pg_event_reserve(void)
 		return NULL;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
+	return e;
+}
+
+/*
+ * The one place an event is filled, for XDP and the socket hooks alike: admitted by the rate
+ * limits under key, reserved, and filled with the verdict and the addresses (left zero when
+ * family is 0). The hook adds its own fields (ifindex; pid, uid, comm, cgroup), then
+ * pg_event_submit(). NULL (counted) when it is not to be reported.
+ */
+static __always_inline struct pg_event *
+pg_event_new(const struct pg_config *cfg, struct pg_rl_key *key, __u64 now, __u64 ts_ns,
+	     __u32 hook, __u32 gen, __u32 rule_id, __u32 reason, __u8 action, __u8 dir,
+	     __u8 proto, __u8 family, const __u8 *saddr, __u16 sport, const __u8 *daddr,
+	     __u16 dport)
+{
+	struct pg_event *e;
+
+	if (!pg_event_admit(cfg, key, now))
+		return NULL;
+	e = pg_event_reserve();
+	if (!e)
+		return NULL;
+	e->ts_ns = ts_ns;
+	e->hook = hook;
+	e->reason = reason;
+	e->gen = gen;
+	e->rule_id = rule_id;
+	e->action = action;
+	e->dir = dir;
+	e->proto = proto;
+	if (family) {
+		e->family = family;
+		e->sport = sport;
+		e->dport = dport;
+		__builtin_memcpy(e->saddr, saddr, 16);
+		__builtin_memcpy(e->daddr, daddr, 16);
+	}
 	return e;
 }
 

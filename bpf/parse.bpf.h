@@ -79,6 +79,22 @@ struct pg_pkt {
 	__u8 pad;
 };
 
+/*
+ * A 16-bit length field of the packet, host order, as a value every verifier we support can
+ * bound. bpf_ntohs() compiles to a byte swap (BPF_END), and the verifiers of 5.10 to 6.12
+ * track no range through it: the result of pointer math with it is refused ("math between
+ * pkt pointer and register with unbounded min value is not allowed"). clang knows a swapped
+ * 16-bit value fits in 16 bits and would drop a plain mask; barrier_var() hides that from it,
+ * so the mask reaches the verifier. The value is the same: the mask removes no bit.
+ */
+static __always_inline __u32 pg_len16(__be16 field)
+{
+	__u32 v = bpf_ntohs(field);
+
+	barrier_var(v);
+	return v & 0xffff;
+}
+
 /* A header that does not fit: in a first fragment it is the fragment that is too short (the
  * whole header chain up to and including the L4 header must be in the first fragment, RFC
  * 7112 and RFC 1858), anywhere else the packet is truncated. */
@@ -154,7 +170,7 @@ static __always_inline int pg_parse_ipv4(struct pg_cursor *c, struct pg_pkt *p)
 	hlen = ip->ihl * 4;
 	if (hlen < sizeof(*ip))
 		return PG_R_BAD_IHL;
-	tot = bpf_ntohs(ip->tot_len);
+	tot = pg_len16(ip->tot_len);
 	if (tot < hlen)
 		return PG_R_BAD_IHL;
 	if (c->pos + hlen > c->end)
@@ -231,7 +247,7 @@ static __always_inline int pg_parse_ipv6(struct pg_cursor *c, struct pg_pkt *p)
 		return PG_R_MALFORMED;
 	if (ip6->version != 6)
 		return PG_R_MALFORMED;
-	plen = bpf_ntohs(ip6->payload_len);
+	plen = pg_len16(ip6->payload_len);
 	if ((void *)(ip6 + 1) + plen > c->end)
 		return PG_R_MALFORMED;
 

@@ -26,6 +26,7 @@
  * - Headers are read from the linear part of the skb without pulling: the stack builds TCP
  *   and UDP headers there. A packet whose headers are not linear is not recorded.
  */
+#include "clock.bpf.h"
 #include "decide.bpf.h"
 #include "parse.bpf.h"
 
@@ -75,8 +76,8 @@ int pg_tc_egress(struct __sk_buff *skb)
 	k.proto = p.proto;
 	k.pad[0] = k.pad[1] = k.pad[2] = 0;
 
-	/* The same coarse clock as ingress: it compares these stamps with its own. */
-	now = bpf_ktime_get_coarse_ns();
+	/* The same clock as ingress: it compares these stamps with its own. */
+	now = pg_ktime_coarse();
 	v = bpf_map_lookup_elem(&pg_flows, &k);
 	if (v) {
 		if ((__s64)(now - v->last_ns) > (__s64)PG_FLOW_REFRESH_NS)

@@ -12,6 +12,7 @@
  * the fragment table only for fragments; the event path only for violations and logged
  * allows. No helper call on that path but the LPM lookup: the clock is read through jiffies.
  */
+#include "clock.bpf.h"
 #include "decide.bpf.h"
 #include "events.bpf.h"
 #include "parse.bpf.h"
@@ -27,14 +28,15 @@
 static volatile __u64 pg_clock_jiffies;
 static volatile __u64 pg_clock_ns;
 
-/* CLOCK_MONOTONIC at tick resolution (a stamp may lag by one tick): enough for counters'
- * last hit, idle timeouts and rate-limit windows. Events carry the precise time. */
+/* CLOCK_MONOTONIC at tick resolution (a stamp may lag by one tick; full resolution before
+ * 5.11, see bpf/clock.bpf.h): enough for counters' last hit, idle timeouts and rate-limit
+ * windows. Events carry the precise time. */
 static __always_inline __u64 pg_now(void)
 {
 	__u64 j = bpf_jiffies64();
 
 	if (pg_clock_jiffies != j) {
-		pg_clock_ns = bpf_ktime_get_coarse_ns();
+		pg_clock_ns = pg_ktime_coarse();
 		pg_clock_jiffies = j;
 	}
 	return pg_clock_ns;
@@ -60,27 +62,12 @@ static __always_inline void pg_report(struct xdp_md *ctx, const struct pg_config
 	k.port = p->dport;
 	k.reason = d->reason;
 	k.hook = PG_HOOK_XDP;
-	if (!pg_event_admit(cfg, &k, now))
-		return;
-	e = pg_event_reserve();
+	e = pg_event_new(cfg, &k, now, bpf_ktime_get_ns(), PG_HOOK_XDP, d->gen, d->rule_id,
+			 d->reason, action, PG_DIR_IN, p->family ? p->proto : 0, p->family,
+			 (const __u8 *)p->saddr, p->sport, (const __u8 *)p->daddr, p->dport);
 	if (!e)
 		return;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->hook = PG_HOOK_XDP;
-	e->reason = d->reason;
-	e->gen = d->gen;
-	e->rule_id = d->rule_id;
 	e->ifindex = ctx->ingress_ifindex;
-	e->action = action;
-	e->dir = PG_DIR_IN;
-	if (p->family) {
-		e->family = p->family;
-		e->proto = p->proto;
-		e->sport = p->sport;
-		e->dport = p->dport;
-		__builtin_memcpy(e->saddr, p->saddr, 16);
-		__builtin_memcpy(e->daddr, p->daddr, 16);
-	}
 	pg_event_submit(e);
 }
 

@@ -63,7 +63,9 @@ result() { if [ "$1" = 0 ]; then pg_ok "$2"; else pg_fail "$2"; fi; }
 [ "$rc" = 0 ]
 result $? walkthrough_completes
 
-has '^policy ok$' && [ -x /usr/local/sbin/portguard ] && [ -f /etc/systemd/system/portguard.service ] &&
+has '^policy ok$' && [ -x /usr/local/sbin/portguard ] &&
+	[ -f /usr/local/lib/systemd/system/portguard.service ] &&
+	[ -f /usr/local/share/doc/portguard/examples/novavms-cloud.policy ] &&
 	[ -f /usr/local/share/man/man8/portguard.8 ]
 result $? doc_install
 has '^EXPOSED +tcp 0\.0\.0\.0:5432 +socat\[[0-9]+\] .*local-only' && has '^audit failed: fix the listeners above$'

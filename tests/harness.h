@@ -6,6 +6,7 @@
  *   ASSERT_*  fails the case and stops it.
  *   EXPECT_*  fails the case and goes on.
  *   SKIP(fmt) ends the case as skipped, with the reason.
+ *   FAIL(fmt) fails the case with the reason and stops it.
  *
  * One argument order throughout: ASSERT_EQ(expected, seen).
  */
@@ -73,6 +74,8 @@ static inline void pg_test_skip(const char *fmt, ...)
 		if (abort)                                                               \
 			exit(PG_EXIT_FAIL);                                              \
 	} while (0)
+
+#define FAIL(...) PG_FAIL_AT(1, __VA_ARGS__)
 
 #define PG_CMP_INT(abort, exp, seen, op)                                                 \
 	do {                                                                             \

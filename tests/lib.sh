@@ -234,18 +234,19 @@ pg_listening() {
 
 # pg_probe NS tcp|udp ADDR PORT [SPORT]: send a token from NS (from source port SPORT if given)
 # and succeed only if the echo server at ADDR PORT sends it back. Blocked traffic gets no
-# answer; the wait for one is bounded: 2 s to connect, or 2 s after a datagram (the echo
-# server forks per connection or datagram, which takes a while on a loaded machine), and 10 s
-# in all.
+# answer; the wait for one is bounded: PG_PROBE_WAIT (4 s) to connect, or that long after a
+# datagram (the echo server forks per connection or datagram, which takes a while on a loaded
+# machine), and 15 s in all. A "blocked" that matters is proven by the drop's record too.
 pg_probe() {
 	local ns=$1 proto=$2 addr=$3 port=$4 sport=${5:-} token="pg-$RANDOM$RANDOM" got
+	local w=${PG_PROBE_WAIT:-4}
 	if [ "$proto" = tcp ]; then
-		got=$(echo "$token" | timeout 10 nsenter --net=/run/netns/"$ns" \
-			ncat -w 2 ${sport:+-p "$sport"} "$addr" "$port" 2>/dev/null)
+		got=$(echo "$token" | timeout 15 nsenter --net=/run/netns/"$ns" \
+			ncat -w "$w" ${sport:+-p "$sport"} "$addr" "$port" 2>/dev/null)
 	else
 		[[ $addr == *:* ]] && addr="[$addr]"
-		got=$(echo "$token" | timeout 10 nsenter --net=/run/netns/"$ns" \
-			socat -t 2 - "UDP:$addr:$port${sport:+,sourceport=$sport}" 2>/dev/null)
+		got=$(echo "$token" | timeout 15 nsenter --net=/run/netns/"$ns" \
+			socat -t "$w" - "UDP:$addr:$port${sport:+,sourceport=$sport}" 2>/dev/null)
 	fi
 	[ "$got" = "$token" ]
 }
@@ -278,15 +279,16 @@ pg_json_all() {
 pg_nmap() {
 	local ns=$1 proto=$2 addr=$3 ports=$4 out
 	shift 4
-	local -a a=(-Pn -n -T4 --max-retries 1 --max-rtt-timeout 500ms --host-timeout 60s -d3
+	local -a a=(-Pn -n -T4 --max-retries 3 --max-rtt-timeout 2000ms --host-timeout 80s -d3
 		-p "$ports")
 	[[ $addr == *:* ]] && a+=(-6)
-	# A UDP echo server forks per datagram and may answer late on a loaded machine: two
-	# retries, so that an open port is not mistaken for an unanswered one.
+	# Retries and round-trip allowance are sized for a loaded 2-core machine: an echo server
+	# forks per connection or datagram and may answer late, and an open port must not be
+	# mistaken for an unanswered one.
 	if [ "$proto" = tcp ]; then
 		a+=(-sS)
 	else
-		a+=(-sU --data-string portguard-probe --max-retries 2 --max-rtt-timeout 1000ms)
+		a+=(-sU --data-string portguard-probe)
 	fi
 	out=$(mktemp -p "${PG_TMP:-/tmp}" nmap.XXXXXX) || return 1
 	if ! timeout 90 nsenter --net=/run/netns/"$ns" nmap "${a[@]}" "$@" -oG "$out" "$addr" \

@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "output/events.h"
+#include "output/json.h"
 #include "harness.h"
 #include "output/names.h"
 #include "policy/sha256.h"
@@ -303,6 +304,53 @@ TEST(sha256_known_answers)
 	memset(big, 'a', sizeof(big));
 	pg_sha256_hex(big, sizeof(big), hex);
 	ASSERT_STREQ("41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3", hex);
+}
+
+/* The one writer: every escaper on the same hostile bytes, and the JSON writer's commas. */
+TEST(escapers_and_json_writer)
+{
+	const char *bad = "a\"b\\c\x1b[31m \xff\xc3\xa9\n";
+	struct pg_out o;
+	struct pg_json j;
+	char buf[256];
+
+	pg_out_buf(&o, buf, sizeof(buf));
+	pg_escape_json(&o, bad);
+	EXPECT_STREQ("\"a\\\"b\\\\c\\u001b[31m \\ufffd\xc3\xa9\\n\"", buf);
+	pg_out_buf(&o, buf, sizeof(buf));
+	pg_escape_text(&o, bad, true);
+	EXPECT_STREQ("a\"b\\x5cc\\x1b[31m\\x20\\xff\\xc3\\xa9\\x0a", buf);
+	pg_out_buf(&o, buf, sizeof(buf));
+	pg_escape_text(&o, "default in", false);
+	EXPECT_STREQ("default in", buf);
+	pg_out_buf(&o, buf, sizeof(buf));
+	pg_escape_label(&o, bad);
+	EXPECT_STREQ("a\\\"b\\\\c\xef\xbf\xbd[31m \xef\xbf\xbd\xc3\xa9\\n", buf);
+
+	pg_out_buf(&o, buf, sizeof(buf));
+	pg_json_init(&j, &o);
+	pg_json_object_start(&j);
+	pg_json_str_field(&j, "s", "x");
+	pg_json_name(&j, "a");
+	pg_json_array_start(&j);
+	pg_json_uint(&j, 1);
+	pg_json_object_start(&j);
+	pg_json_bool_field(&j, "t", true);
+	pg_json_str_or_null_field(&j, "n", "");
+	pg_json_object_end(&j);
+	pg_json_int(&j, -2);
+	pg_json_array_end(&j);
+	pg_json_name(&j, "e");
+	pg_json_object_start(&j);
+	pg_json_object_end(&j);
+	pg_json_object_end(&j);
+	EXPECT_STREQ("{\"s\":\"x\",\"a\":[1,{\"t\":true,\"n\":null},-2],\"e\":{}}", buf);
+
+	/* A buffer too small says so and stays terminated. */
+	pg_out_buf(&o, buf, 4);
+	pg_escape_json(&o, "abcdef");
+	EXPECT_TRUE(o.full);
+	EXPECT_EQ(strlen(buf) < 4, 1);
 }
 
 TEST_MAIN()

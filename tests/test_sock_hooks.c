@@ -45,6 +45,7 @@
 #include "policy/compile.h"
 #include "policy/evaluate.h"
 #include "harness.h"
+#include "limits.h"
 #include "portguard.h"
 #include "policy/policy.h"
 #include "sock_hooks.skel.h"
@@ -1214,9 +1215,12 @@ TEST(deny_raw_refuses_packet_sockets)
 	setup(FX_ENFORCE);
 	if (!bpf_lsm_active())
 		SKIP("the BPF LSM is not active (lsm= lacks bpf): packet sockets cannot be refused");
+	if (!fx.lsm && pg_known_limit("sock_lsm", fx.lsm_err))
+		SKIP("this kernel refuses the lsm_cgroup program (%s): %s: packet sockets cannot "
+		     "be refused here", strerror(-fx.lsm_err), pg_known_limit("sock_lsm", fx.lsm_err));
 	if (!fx.lsm)
-		SKIP("this kernel refuses the lsm_cgroup program (%s): packet sockets cannot be "
-		     "refused here", strerror(-fx.lsm_err));
+		FAIL("cannot load sock_lsm on kernel %s: %s", pg_kernel_release(),
+		     strerror(-fx.lsm_err));
 	CREATE(EPERM, AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
 	expect_event(PG_HOOK_SOCK_CREATE, PG_R_RAW_SOCKET, PG_EV_BLOCKED, NULL, 0,
 		     PG_RULE_DENY_RAW);

@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "harness.h"
+#include "limits.h"
 #include "frames.h"
 #include "kernel/generation.h"
 #include "kernel/percpu.h"
@@ -115,8 +116,10 @@ static void fx_setup(struct fx *f)
 		SKIP("cannot create a network namespace: %s", strerror(errno));
 	libbpf_set_print(quiet_print);
 	f->skel = xdp_ingress_bpf__open_and_load();
+	/* No platform limit excuses it (tests/limits.h): the verifier's log is above. */
 	if (!f->skel)
-		SKIP("cannot load xdp_ingress: %s", strerror(errno));
+		FAIL("cannot load xdp_ingress on kernel %s: %s", pg_kernel_release(),
+		     strerror(errno));
 	ASSERT_EQ(0, pg_maps_from_object(&f->m, f->skel->obj));
 	f->prog = bpf_program__fd(f->skel->progs.pg_xdp_ingress);
 }
@@ -1133,7 +1136,7 @@ TEST(generation_switch)
  * policies pass tcp 8080 from 198.18.0.2 and drop 8081, through rules with peers, in
  * different port classes and rule slots: a packet that took its port slot from one generation
  * and its peer entry from the other would find no entry and fall to `default in deny`. A child
- * swaps the two policies back and forth (bounded: 200 swaps or 10 s) while this process runs
+ * swaps the two policies back and forth (bounded: 200 swaps or 5 s) while this process runs
  * frames; not one may come out otherwise.
  */
 TEST(reload_under_traffic_decides_by_one_generation)
@@ -1154,7 +1157,7 @@ TEST(reload_under_traffic_decides_by_one_generation)
 	child = fork();
 	ASSERT_LE(0, child);
 	if (child == 0) {
-		__u64 end = now_ns() + 10 * SEC_NS;
+		__u64 end = now_ns() + 5 * SEC_NS;
 		__u32 n;
 
 		close(pipefd[0]);
@@ -1166,15 +1169,14 @@ TEST(reload_under_traffic_decides_by_one_generation)
 		_exit(0);
 	}
 	close(pipefd[1]);
-	while (waitpid(child, &st, WNOHANG) == 0 && frames < 2000000) {
+	while (waitpid(child, &st, WNOHANG) == 0 && frames < 400000) {
 		wrong += run_frame(&f, &pass, 0) != XDP_PASS;
 		wrong += run_frame(&f, &drop, 0) != XDP_DROP;
 		frames += 2;
 	}
-	if (frames >= 2000000) {
-		kill(child, SIGKILL);
-		waitpid(child, &st, 0);
-	}
+	/* At the cap the child is still swapping: it ends by its own bound. */
+	if (frames >= 400000)
+		ASSERT_EQ(child, waitpid(child, &st, 0));
 	ASSERT_EQ(sizeof(swaps), (size_t)read(pipefd[0], &swaps, sizeof(swaps)));
 	close(pipefd[0]);
 	printf("# %lu frames through %u reloads\n", frames, swaps);

@@ -1,48 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
-/* portguard: CLI dispatch only. Each command lives in its own file in cmd/. */
+/* portguard: CLI dispatch only, from one static table. Each command lives in cmd/NAME.c. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd/command.h"
 
 int pg_verbose;
-static struct pg_command *commands;
 
-void pg_command_register(struct pg_command *c)
-{
-	struct pg_command **p = &commands;
-
-	while (*p && (*p)->order <= c->order)
-		p = &(*p)->next;
-	c->next = *p;
-	*p = c;
-}
+static const struct pg_command *const cmds[] = {
+	&pg_cmd_check,	&pg_cmd_run,	 &pg_cmd_load,	  &pg_cmd_unload, &pg_cmd_reload,
+	&pg_cmd_monitor, &pg_cmd_status, &pg_cmd_explain, &pg_cmd_audit,
+};
 
 static void help(FILE *f)
 {
-	struct pg_command *c;
-
 	fprintf(f, "usage: portguard [-v] COMMAND [ARGS]\n\n"
 		   "Enforce a host's port policy in the kernel with eBPF.\n\ncommands:\n");
-	for (c = commands; c; c = c->next)
-		fprintf(f, "  %-9s %s\n", c->name, c->summary);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-9s %s\n", cmds[i]->name, cmds[i]->summary);
 	fprintf(f, "\nportguard COMMAND --help shows a command's arguments; see portguard(8).\n");
-}
-
-int pg_usage(const char *name)
-{
-	struct pg_command *c;
-
-	for (c = commands; c; c = c->next)
-		if (!strcmp(c->name, name))
-			fprintf(stderr, "usage: portguard %s %s\n", c->name, c->usage);
-	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	struct pg_command *c;
-
 	while (argc > 1 && !strcmp(argv[1], "-v")) {
 		pg_verbose = 1;
 		argc--;
@@ -56,11 +36,13 @@ int main(int argc, char **argv)
 		help(stdout);
 		return 0;
 	}
-	for (c = commands; c; c = c->next) {
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		const struct pg_command *c = cmds[i];
+
 		if (strcmp(c->name, argv[1]))
 			continue;
 		if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
-			printf("usage: portguard %s %s\n", c->name, c->usage);
+			pg_usage_print(c, stdout);
 			return 0;
 		}
 		return c->run(argc - 1, argv + 1);

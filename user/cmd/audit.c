@@ -28,68 +28,11 @@
 #include "cmd/command.h"
 #include "common/addr.h"
 #include "output/json.h"
+#include "policy/evaluate.h"
 #include "policy/policy.h"
 #include "kernel/sockdiag.h"
 
-enum judgement {
-	J_ALLOWED,	   /* an allow rule lets some off-host peer in */
-	J_ALLOWED_DEFAULT, /* no rule; default in allow */
-	J_LOCAL,	   /* a `local` port */
-	J_DENIED,	   /* denied to every peer */
-	J_NOT_ALLOWED,	   /* no rule; default in deny */
-};
-
-struct verdict {
-	enum judgement j;
-	const struct pg_rule *rule; /* the deciding rule, or NULL for the default */
-};
-
-static bool rule_covers(const struct pg_rule *r, enum pg_proto_idx pidx, __u16 port)
-{
-	if (r->dir != PG_DIR_IN || !(r->protos & (1u << pidx)))
-		return false;
-	for (size_t i = 0; i < r->nports; i++)
-		if (port >= r->ports[i].lo && port <= r->ports[i].hi)
-			return true;
-	return false;
-}
-
-static bool rule_any_peer(const struct pg_rule *r)
-{
-	for (size_t i = 0; i < r->npeers; i++)
-		if (r->peers[i].prefixlen == 0)
-			return true;
-	return r->npeers == 0;
-}
-
-/* What the policy does to inbound traffic from off-host to (pidx, port), by the language's
- * precedence: deny > local > allow > default. */
-static struct verdict judge(const struct pg_policy *p, enum pg_proto_idx pidx, __u16 port)
-{
-	const struct pg_rule *allow = NULL, *local = NULL;
-
-	for (size_t i = 0; i < p->nrules; i++) {
-		const struct pg_rule *r = &p->rules[i];
-
-		if (!rule_covers(r, pidx, port))
-			continue;
-		if (r->kind == PG_RULE_DENY && rule_any_peer(r))
-			return (struct verdict){ J_DENIED, r };
-		if (r->kind == PG_RULE_LOCAL && !local)
-			local = r;
-		if (r->kind == PG_RULE_ALLOW && !allow)
-			allow = r;
-	}
-	if (local)
-		return (struct verdict){ J_LOCAL, local };
-	if (allow)
-		return (struct verdict){ J_ALLOWED, allow };
-	if (p->default_in == PG_DEFAULT_ALLOW)
-		return (struct verdict){ J_ALLOWED_DEFAULT, NULL };
-	return (struct verdict){ J_NOT_ALLOWED, NULL };
-}
-
-static void rule_src(const struct pg_policy *p, const struct verdict *v, char *buf, size_t size)
+static void rule_src(const struct pg_policy *p, const struct pg_port_exposure *v, char *buf, size_t size)
 {
 	if (v->rule)
 		snprintf(buf, size, "%s:%d", v->rule->loc.file, v->rule->loc.line);
@@ -99,18 +42,18 @@ static void rule_src(const struct pg_policy *p, const struct verdict *v, char *b
 		snprintf(buf, size, "default in");
 }
 
-static const char *judgement_text(enum judgement j)
+static const char *judgement_text(enum pg_exposure j)
 {
 	switch (j) {
-	case J_ALLOWED:
+	case PG_EXP_ALLOWED:
 		return "allowed";
-	case J_ALLOWED_DEFAULT:
+	case PG_EXP_ALLOWED_DEFAULT:
 		return "allowed by default";
-	case J_LOCAL:
+	case PG_EXP_LOCAL:
 		return "local-only";
-	case J_DENIED:
+	case PG_EXP_DENIED:
 		return "denied";
-	case J_NOT_ALLOWED:
+	case PG_EXP_NOT_ALLOWED:
 		return "not-allowed";
 	}
 	return "?";
@@ -149,10 +92,10 @@ static const char *proto_name(int proto)
 static void report_socket(struct audit *a, const struct pg_sock *s)
 {
 	enum pg_proto_idx pidx = s->proto == IPPROTO_TCP ? PG_PIDX_TCP : PG_PIDX_UDP;
-	struct verdict v = judge(a->p, pidx, s->lport);
+	struct pg_port_exposure v = pg_port_exposure(a->p, pidx, s->lport);
 	const struct pg_sock_owner *o = pg_sock_owner_find(&a->owners, s->inode);
 	bool loopback = pg_addr_loopback(s->laddr);
-	bool blocked = v.j == J_LOCAL || v.j == J_DENIED || v.j == J_NOT_ALLOWED;
+	bool blocked = v.j == PG_EXP_LOCAL || v.j == PG_EXP_DENIED || v.j == PG_EXP_NOT_ALLOWED;
 	char addr[INET6_ADDRSTRLEN], src[160], proc[80], ep[INET6_ADDRSTRLEN + 16];
 	const char *status, *why;
 	struct pg_out out;
@@ -170,7 +113,7 @@ static void report_socket(struct audit *a, const struct pg_sock *s)
 	}
 	if (loopback) {
 		status = "ok";
-		why = v.j == J_ALLOWED || v.j == J_ALLOWED_DEFAULT
+		why = v.j == PG_EXP_ALLOWED || v.j == PG_EXP_ALLOWED_DEFAULT
 			      ? "loopback only: not reachable from off-host"
 			      : "loopback only";
 		a->ok++;
@@ -184,7 +127,7 @@ static void report_socket(struct audit *a, const struct pg_sock *s)
 		a->clients++;
 	} else {
 		status = "EXPOSED";
-		why = v.j == J_LOCAL ? "a loopback-only port listening off loopback"
+		why = v.j == PG_EXP_LOCAL ? "a loopback-only port listening off loopback"
 				     : "the policy blocks this port inbound";
 		a->exposed++;
 	}
@@ -276,7 +219,7 @@ static void report_unused(struct audit *a)
 				for (unsigned port = r->ports[k].lo; port <= r->ports[k].hi + 1u;
 				     port++) {
 					bool gap = port <= r->ports[k].hi &&
-						   judge(a->p, pidx, port).j == J_ALLOWED &&
+						   pg_port_exposure(a->p, pidx, port).j == PG_EXP_ALLOWED &&
 						   !listened(a, proto, port);
 
 					if (gap && start < 0)
@@ -293,32 +236,23 @@ static void report_unused(struct audit *a)
 
 static int cmd_audit(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{},
-	};
 	struct audit a = {};
 	struct pg_policy *p = NULL;
 	struct pg_diags d = {};
-	int c, err, ret = 1;
+	struct pg_cmdline cl;
+	int err, ret = 1;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			a.json = true;
-			break;
-		default:
-			return pg_usage("audit");
-		}
-	}
-	if (argc - optind != 1)
-		return pg_usage("audit");
+	err = pg_cmdline_parse(&pg_cmd_audit, argc, argv, &cl);
+	if (err)
+		return err;
+	a.json = cl.json;
+	argv = cl.args;
 
 	/* Warnings are `check`'s business; only errors stop an audit. */
-	err = pg_policy_load(argv[optind], &p, &d);
+	err = pg_policy_load(argv[0], &p, &d);
 	if (err) {
 		pg_diags_print(&d, stderr);
-		fprintf(stderr, "portguard: %s: policy not valid, nothing audited\n", argv[optind]);
+		fprintf(stderr, "portguard: %s: policy not valid, nothing audited\n", argv[0]);
 		goto out;
 	}
 	a.p = p;
@@ -358,6 +292,14 @@ out:
 	return ret;
 }
 
-PG_COMMAND(audit, 60, "[--json] POLICY",
-	   "compare the sockets listening here with a policy; exit 1 if one is exposed",
-	   cmd_audit)
+static const enum pg_opt_id audit_opts[] = { PG_OPT_JSON, PG_OPT_END };
+
+const struct pg_command pg_cmd_audit = {
+	.name = "audit",
+	.args = "POLICY",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = audit_opts,
+	.summary = "compare the sockets listening here with a policy; exit 1 if one is exposed",
+	.run = cmd_audit,
+};

@@ -14,10 +14,14 @@
  */
 static int cmd_check(int argc, char **argv)
 {
-	int status = 0;
+	struct pg_cmdline cl;
+	int status;
 
-	if (argc < 2)
-		return pg_usage(argv[0]);
+	status = pg_cmdline_parse(&pg_cmd_check, argc, argv, &cl);
+	if (status)
+		return status;
+	argc = cl.nargs + 1;
+	argv = cl.args - 1;
 	for (int i = 1; i < argc; i++) {
 		struct pg_diags d = { 0 };
 		struct pg_policy *p = NULL;
@@ -51,5 +55,14 @@ static int cmd_check(int argc, char **argv)
 	return status;
 }
 
-PG_COMMAND(check, 10, "FILE...",
-	   "validate policy files and print their normalized form ('-' reads stdin)", cmd_check)
+static const enum pg_opt_id check_opts[] = { PG_OPT_END };
+
+const struct pg_command pg_cmd_check = {
+	.name = "check",
+	.args = "FILE...",
+	.min_args = 1,
+	.max_args = -1,
+	.opts = check_opts,
+	.summary = "validate policy files and print their normalized form ('-' reads stdin)",
+	.run = cmd_check,
+};

@@ -1,36 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Subcommands register themselves with PG_COMMAND() in their own file, so that main.c is
- * only dispatch and adding a command touches no other file.
+ * A subcommand: its name, arguments, options and entry point. Each command defines its
+ * struct pg_command in its own file (cmd/NAME.c); main.c lists them in one static table, as
+ * bpftool's cmds[] does.
  */
 #ifndef PG_COMMAND_H
 #define PG_COMMAND_H
 
+#include "cmd/options.h"
+
 struct pg_command {
 	const char *name;
-	const char *usage;   /* arguments, after the name */
-	const char *summary; /* one line for `portguard help` */
-	int order;	     /* position in the help listing */
+	const char *args;	    /* the positional arguments, for the usage line */
+	int min_args, max_args;	    /* how many positional arguments; max -1: any number */
+	const enum pg_opt_id *opts; /* the options it takes, PG_OPT_END-terminated */
+	const char *summary;	    /* one line for `portguard help` */
 	/* argv[0] is the command name; returns the process exit code: 0 ok, 1 failure, 2 usage */
 	int (*run)(int argc, char **argv);
-	struct pg_command *next;
 };
 
-void pg_command_register(struct pg_command *c);
-
-#define PG_COMMAND(id, ord, use, sum, fn)                                                \
-	static struct pg_command pg_cmd_##id = {                                         \
-		.name = #id, .usage = use, .summary = sum, .order = ord, .run = fn,       \
-	};                                                                               \
-	__attribute__((constructor)) static void pg_cmd_reg_##id(void)                   \
-	{                                                                                \
-		pg_command_register(&pg_cmd_##id);                                        \
-	}
+extern const struct pg_command pg_cmd_check, pg_cmd_run, pg_cmd_load, pg_cmd_unload,
+	pg_cmd_reload, pg_cmd_monitor, pg_cmd_status, pg_cmd_explain, pg_cmd_audit;
 
 /* -v on the command line: libbpf's own messages are shown. */
 extern int pg_verbose;
-
-/* Print "usage: portguard NAME USAGE" for the command to stderr; returns 2. */
-int pg_usage(const char *name);
 
 #endif /* PG_COMMAND_H */

@@ -179,31 +179,25 @@ static int explain_batch(const struct pg_policy *p, bool json)
 
 static int cmd_explain(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{},
-	};
 	struct pg_policy *p = NULL;
 	struct pg_diags d = {};
+	struct pg_cmdline cl;
 	struct pg_query q;
 	char why[160];
-	bool json = false, batch;
-	int c, err, ret = 1;
+	bool json, batch;
+	int err, ret = 1;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		default:
-			return pg_usage("explain");
-		}
-	}
-	argv += optind;
-	argc -= optind;
+	err = pg_cmdline_parse(&pg_cmd_explain, argc, argv, &cl);
+	if (err)
+		return err;
+	json = cl.json;
+	argv = cl.args;
+	argc = cl.nargs;
 	batch = argc == 2 && !strcmp(argv[1], "-");
-	if (argc != 5 && !batch)
-		return pg_usage("explain");
+	if (argc != 5 && !batch) {
+		pg_usage_print(&pg_cmd_explain, stderr);
+		return 2;
+	}
 	if (!batch && pg_query_parse(argv + 1, &q, why, sizeof(why))) {
 		fprintf(stderr, "portguard: %s\n", why);
 		return 2;
@@ -224,5 +218,14 @@ out:
 	return ret;
 }
 
-PG_COMMAND(explain, 55, "[--json] POLICY {in|out tcp|udp PEER PORT | -}",
-	   "show the verdict of a policy for some traffic, the deciding rule and why", cmd_explain)
+static const enum pg_opt_id explain_opts[] = { PG_OPT_JSON, PG_OPT_END };
+
+const struct pg_command pg_cmd_explain = {
+	.name = "explain",
+	.args = "POLICY {in|out tcp|udp PEER PORT | -}",
+	.min_args = 2,
+	.max_args = 5,
+	.opts = explain_opts,
+	.summary = "show the verdict of a policy for some traffic, the deciding rule and why",
+	.run = cmd_explain,
+};

@@ -15,20 +15,8 @@
 #include <bpf/bpf.h>
 
 #include "cmd/command.h"
-#include "cmd/options.h"
 #include "common/util.h"
 #include "kernel/bringup.h"
-
-static const struct option load_opts[] = {
-	{ "iface", required_argument, NULL, 'i' },
-	{ "cgroup", required_argument, NULL, 'c' },
-	{ "no-cgroup", no_argument, NULL, 'C' },
-	{ "pin-dir", required_argument, NULL, 'p' },
-	{ "xdp-mode", required_argument, NULL, 'x' },
-	{ "dry-run", no_argument, NULL, 'd' },
-	{ "json", no_argument, NULL, 'j' },
-	{ 0 },
-};
 
 static void print_ifaces(const char *const *ifaces, size_t n)
 {
@@ -42,24 +30,16 @@ static void print_ifaces(const char *const *ifaces, size_t n)
 
 static int cmd_load(int argc, char **argv)
 {
-	struct pg_up_opts o = { .enforce = { .ratelimit_ms = -1, .events_per_sec = -1 } };
+	struct pg_cmdline cl;
+	struct pg_up_opts o;
 	struct pg_up up;
-	int opt, r;
+	int r;
 
-	while ((opt = getopt_long(argc, argv, "", load_opts, NULL)) != -1) {
-		r = pg_up_option(&o, opt, optarg);
-		if (r == 2)
-			return 2;
-		if (r == 1)
-			continue;
-		if (opt == 'd')
-			o.enforce.dry_run = true;
-		else
-			return pg_usage(argv[0]);
-	}
-	if (optind != argc - 1 || (o.cgroup && o.no_cgroup))
-		return pg_usage(argv[0]);
-	o.policy = argv[optind];
+	r = pg_cmdline_parse(&pg_cmd_load, argc, argv, &cl);
+	if (r)
+		return r;
+	o = cl.up;
+	o.policy = cl.args[0];
 	pg_libbpf_setup(pg_verbose);
 	signal(SIGPIPE, SIG_IGN);
 	if (pg_up(&o, &up))
@@ -74,7 +54,14 @@ static int cmd_load(int argc, char **argv)
 	return 0;
 }
 
-PG_COMMAND(load, 30,
-	   "POLICY [--iface IF]... [--cgroup DIR | --no-cgroup] [--dry-run] [--pin-dir DIR] "
-	   "[--xdp-mode native|skb]",
-	   "enforce a policy, pinned, and exit (persistent enforcement)", cmd_load)
+static const enum pg_opt_id load_opts[] = { PG_OPTS_UP, PG_OPT_END };
+
+const struct pg_command pg_cmd_load = {
+	.name = "load",
+	.args = "POLICY",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = load_opts,
+	.summary = "enforce a policy, pinned, and exit (persistent enforcement)",
+	.run = cmd_load,
+};

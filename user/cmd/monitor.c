@@ -12,17 +12,9 @@
 
 #include "cmd/command.h"
 #include "cmd/options.h"
-#include "cmd/pinned.h"
 #include "common/util.h"
 #include "output/events.h"
 #include "kernel/bringup.h"
-
-static const struct option monitor_opts[] = {
-	{ "pin-dir", required_argument, NULL, 'p' },
-	{ "json", no_argument, NULL, 'j' },
-	PG_OPS_LONG_OPTIONS,
-	{ 0 },
-};
 
 static void serve_metrics(void *pin_dir)
 {
@@ -72,35 +64,21 @@ static void monitor_signal(int sig)
 static int cmd_monitor(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = monitor_signal };
-	struct pg_ops_opts ops = PG_OPS_OPTS_INIT;
 	struct pg_maps m = { .owned = false };
-	const char *pin = PG_PIN_DIR_DEFAULT;
 	struct pg_stream *s = NULL;
-	bool json = false, ops_started = false;
-	char dir[PATH_MAX];
-	int opt, r, status = 1;
+	bool json, ops_started = false;
+	struct pg_ops_opts ops;
+	struct pg_cmdline cl;
+	char *dir = cl.pin_dir;
+	int r, status = 1;
 
-	while ((opt = getopt_long(argc, argv, "", monitor_opts, NULL)) != -1) {
-		if (opt == 'p') {
-			pin = optarg;
-		} else if (opt == 'j') {
-			json = true;
-		} else {
-			r = pg_ops_option(&ops, opt, optarg);
-			if (r < 0)
-				return 2;
-			if (!r)
-				return pg_usage(argv[0]);
-		}
-	}
-	if (optind != argc)
-		return pg_usage(argv[0]);
-	if (pg_abs_path(pin, dir, sizeof(dir))) {
-		fprintf(stderr, "portguard: pin directory %s: %s\n", pin, strerror(ENAMETOOLONG));
-		return 2;
-	}
+	r = pg_cmdline_parse(&pg_cmd_monitor, argc, argv, &cl);
+	if (r)
+		return r;
+	ops = cl.ops;
+	json = cl.json;
 	pg_libbpf_setup(pg_verbose);
-	if (!pg_loaded_at(dir)) {
+	if (!pg_pins_loaded(dir)) {
 		fprintf(stderr, "portguard: nothing loaded at %s\n", dir);
 		return 1;
 	}
@@ -141,7 +119,7 @@ static int cmd_monitor(int argc, char **argv)
 			goto out;
 		}
 		/* Unloaded under us: nothing more will come. */
-		if (!pg_loaded_at(dir)) {
+		if (!pg_pins_loaded(dir)) {
 			fprintf(stderr, "portguard: %s was unloaded\n", dir);
 			break;
 		}
@@ -155,5 +133,14 @@ out:
 	return status;
 }
 
-PG_COMMAND(monitor, 33, "[--json] [--pin-dir DIR] " PG_OPS_USAGE,
-	   "stream the violations of the pinned state", cmd_monitor)
+static const enum pg_opt_id monitor_opts[] = { PG_OPT_JSON, PG_OPT_PIN_DIR, PG_OPTS_OPS, PG_OPT_END };
+
+const struct pg_command pg_cmd_monitor = {
+	.name = "monitor",
+	.args = "",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = monitor_opts,
+	.summary = "stream the violations of the pinned state",
+	.run = cmd_monitor,
+};

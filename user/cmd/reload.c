@@ -11,32 +11,33 @@
 #include <bpf/bpf.h>
 
 #include "cmd/command.h"
-#include "cmd/pinned.h"
 #include "common/util.h"
 #include "kernel/bringup.h"
 
 static int cmd_reload(int argc, char **argv)
 {
-	struct pg_enforce_opts o = { .ratelimit_ms = -1, .events_per_sec = -1 };
+	struct pg_enforce_opts o;
 	struct pg_maps m = { .owned = false };
+	struct pg_cmdline cl;
+	const char *dir = cl.pin_dir;
 	struct pg_policy_src src = { 0 };
 	struct pg_enforced done;
 	struct pg_config cur = { .mode = 0xff };
-	char dir[PATH_MAX];
 	int lock = -1, r, status = 1;
 	__u32 gen;
 
-	r = pg_pin_dir_arg(argc, argv, 1, NULL, &o.dry_run, dir, sizeof(dir));
+	r = pg_cmdline_parse(&pg_cmd_reload, argc, argv, &cl);
 	if (r)
 		return r;
+	o = cl.up.enforce;
 	pg_libbpf_setup(pg_verbose);
 	/* The new policy is checked before anything is locked or touched. */
-	if (pg_policy_read(argv[optind], &src)) {
+	if (pg_policy_read(cl.args[0], &src)) {
 		fprintf(stderr, "portguard: reload rejected; the policy in force stays\n");
 		return 1;
 	}
 	lock = pg_lock(dir);
-	if (lock == -ENOENT || (lock >= 0 && !pg_loaded_at(dir))) {
+	if (lock == -ENOENT || (lock >= 0 && !pg_pins_loaded(dir))) {
 		fprintf(stderr, "portguard: nothing loaded at %s (use load or run)\n", dir);
 		goto out;
 	}
@@ -68,5 +69,14 @@ out:
 	return status;
 }
 
-PG_COMMAND(reload, 32, "POLICY [--dry-run] [--pin-dir DIR]",
-	   "swap the policy of the pinned state atomically", cmd_reload)
+static const enum pg_opt_id reload_opts[] = { PG_OPT_DRY_RUN, PG_OPT_PIN_DIR, PG_OPT_END };
+
+const struct pg_command pg_cmd_reload = {
+	.name = "reload",
+	.args = "POLICY",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = reload_opts,
+	.summary = "swap the policy of the pinned state atomically",
+	.run = cmd_reload,
+};

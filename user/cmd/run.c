@@ -123,22 +123,6 @@ static void reload(struct pg_up *up, const struct pg_up_opts *o, struct pg_strea
 	notify("READY=1");
 }
 
-static const struct option longopts[] = {
-	{ "iface", required_argument, NULL, 'i' },
-	{ "cgroup", required_argument, NULL, 'c' },
-	{ "no-cgroup", no_argument, NULL, 'C' },
-	{ "pin-dir", required_argument, NULL, 'p' },
-	{ "xdp-mode", required_argument, NULL, 'x' },
-	{ "dry-run", no_argument, NULL, 'd' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "keep", no_argument, NULL, 'k' },
-	{ "rate-window", required_argument, NULL, 'w' },
-	{ "rate-limit", required_argument, NULL, 'r' },
-	{ "no-events", no_argument, NULL, 'n' },
-	PG_OPS_LONG_OPTIONS,
-	{ 0 },
-};
-
 static void serve_metrics(void *pin_dir)
 {
 	pg_metrics_serve(pin_dir);
@@ -146,67 +130,25 @@ static void serve_metrics(void *pin_dir)
 
 static int cmd_run(int argc, char **argv)
 {
-	struct pg_up_opts o = { .enforce = { .ratelimit_ms = -1, .events_per_sec = -1 } };
-	struct pg_ops_opts ops = PG_OPS_OPTS_INIT;
-	bool json = false, keep = false, unloaded = false, ops_started = false;
+	bool json, keep, unloaded = false, ops_started = false;
 	char active[PATH_MAX + 16];
 	struct pg_stream_info info;
 	struct pg_stream *s = NULL;
+	struct pg_ops_opts ops;
+	struct pg_cmdline cl;
 	char policy[PATH_MAX];
+	struct pg_up_opts o;
 	struct pg_up up;
-	int opt, r, err, lock;
-	long long v;
+	int r, err, lock;
 
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		r = pg_up_option(&o, opt, optarg);
-		if (r == 2)
-			return 2;
-		if (r == 1)
-			continue;
-		switch (opt) {
-		case 'd':
-			o.enforce.dry_run = true;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'k':
-			keep = true;
-			break;
-		case 'n':
-			o.enforce.no_events = true;
-			break;
-		case 'w':
-			if (pg_parse_ll(optarg, 0, 3600000, &v)) {
-				fprintf(stderr, "portguard: --rate-window is milliseconds, "
-						"0-3600000, not '%s'\n", optarg);
-				return 2;
-			}
-			o.enforce.ratelimit_ms = v;
-			break;
-		case 'r':
-			if (pg_parse_ll(optarg, 0, 10000000, &v)) {
-				fprintf(stderr, "portguard: --rate-limit is events per second and "
-						"CPU, 0-10000000 (0: unlimited), not '%s'\n", optarg);
-				return 2;
-			}
-			o.enforce.events_per_sec = v;
-			break;
-		default:
-			r = pg_ops_option(&ops, opt, optarg);
-			if (r < 0)
-				return 2;
-			if (!r)
-				return pg_usage(argv[0]);
-		}
-	}
-	if (optind != argc - 1)
-		return pg_usage(argv[0]);
-	if (o.cgroup && o.no_cgroup) {
-		fprintf(stderr, "portguard: --cgroup and --no-cgroup exclude each other\n");
-		return 2;
-	}
-	o.policy = argv[optind];
+	r = pg_cmdline_parse(&pg_cmd_run, argc, argv, &cl);
+	if (r)
+		return r;
+	o = cl.up;
+	ops = cl.ops;
+	json = cl.json;
+	keep = cl.keep;
+	o.policy = cl.args[0];
 	o.owner = true;
 	if (pg_abs_path(o.policy, policy, sizeof(policy)))
 		snprintf(policy, sizeof(policy), "%s", o.policy);
@@ -299,8 +241,14 @@ out:
 	return err ? 1 : 0;
 }
 
-PG_COMMAND(run, 20,
-	   "POLICY [--iface IF]... [--cgroup DIR | --no-cgroup] [--dry-run] [--json] "
-	   "[--pin-dir DIR] [--keep] [--rate-window MS] [--rate-limit N] [--no-events] "
-	   "[--xdp-mode native|skb] " PG_OPS_USAGE,
-	   "enforce a policy and stream violations until interrupted", cmd_run)
+static const enum pg_opt_id run_opts[] = { PG_OPTS_UP, PG_OPT_JSON, PG_OPT_KEEP, PG_OPT_RATE_WINDOW, PG_OPT_RATE_LIMIT, PG_OPT_NO_EVENTS, PG_OPTS_OPS, PG_OPT_END };
+
+const struct pg_command pg_cmd_run = {
+	.name = "run",
+	.args = "POLICY",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = run_opts,
+	.summary = "enforce a policy and stream violations until interrupted",
+	.run = cmd_run,
+};

@@ -185,45 +185,26 @@ static void print_json(const struct pg_snapshot *s)
 
 static int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "prometheus", no_argument, NULL, 'P' },
-		{},
-	};
-	const char *pin_dir = PG_PIN_DIR_DEFAULT, *what = NULL;
+	struct pg_cmdline cl;
+	const char *pin_dir = cl.pin_dir, *what = NULL;
 	struct pg_snapshot s;
-	bool json = false, prom = false;
-	int c, err;
+	bool json, prom;
+	int err;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'p':
-			pin_dir = optarg;
-			break;
-		case 'P':
-			prom = true;
-			break;
-		default:
-			return pg_usage("status");
-		}
-	}
-	if (optind != argc)
-		return pg_usage("status");
-
-	if (json && prom)
-		return pg_usage("status");
+	err = pg_cmdline_parse(&pg_cmd_status, argc, argv, &cl);
+	if (err)
+		return err;
+	json = cl.json;
+	prom = cl.prometheus;
 	/* The exposition /metrics serves, for node_exporter's textfile collector (written to
 	 * a file by a timer): metrics without a daemon. Nothing loaded is a valid answer there
 	 * (portguard_policy_loaded 0), so it exits 0. */
 	if (prom) {
 		err = pg_metrics_render(pin_dir, stdout, false);
 		if (err) {
-			fprintf(stderr, "portguard: failed to read the pins under %s: %s\n", pin_dir,
-				strerror(-err));
+			if (err != -EINVAL) /* else the map layer said which pin is wrong */
+				fprintf(stderr, "portguard: failed to read the pins under %s: %s\n",
+					pin_dir, strerror(-err));
 			return 1;
 		}
 		return fflush(stdout) ? 1 : 0;
@@ -247,5 +228,14 @@ static int cmd_status(int argc, char **argv)
 	return 0;
 }
 
-PG_COMMAND(status, 50, "[--json | --prometheus] [--pin-dir DIR]",
-	   "show the policy in force, its rule and drop counters (from the pins)", cmd_status)
+static const enum pg_opt_id status_opts[] = { PG_OPT_JSON, PG_OPT_PROMETHEUS, PG_OPT_PIN_DIR, PG_OPT_END };
+
+const struct pg_command pg_cmd_status = {
+	.name = "status",
+	.args = "",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = status_opts,
+	.summary = "show the policy in force, its rule and drop counters (from the pins)",
+	.run = cmd_status,
+};

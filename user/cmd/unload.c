@@ -11,16 +11,16 @@
 #include <bpf/bpf.h>
 
 #include "cmd/command.h"
-#include "cmd/pinned.h"
 #include "common/util.h"
 #include "kernel/bringup.h"
 
 static int cmd_unload(int argc, char **argv)
 {
-	char dir[PATH_MAX];
+	struct pg_cmdline cl;
+	const char *dir = cl.pin_dir;
 	int lock, r;
 
-	r = pg_pin_dir_arg(argc, argv, 0, NULL, NULL, dir, sizeof(dir));
+	r = pg_cmdline_parse(&pg_cmd_unload, argc, argv, &cl);
 	if (r)
 		return r;
 	pg_libbpf_setup(pg_verbose);
@@ -44,5 +44,14 @@ static int cmd_unload(int argc, char **argv)
 	return 0;
 }
 
-PG_COMMAND(unload, 31, "[--pin-dir DIR]",
-	   "remove everything portguard attached and pinned, and only that", cmd_unload)
+static const enum pg_opt_id unload_opts[] = { PG_OPT_PIN_DIR, PG_OPT_END };
+
+const struct pg_command pg_cmd_unload = {
+	.name = "unload",
+	.args = "",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = unload_opts,
+	.summary = "remove everything portguard attached and pinned, and only that",
+	.run = cmd_unload,
+};

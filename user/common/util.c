@@ -23,7 +23,8 @@ int pg_cgroup2_mount(char *buf, size_t size)
 	int err = -ENOENT;
 	FILE *f;
 
-	f = setmntent("/proc/mounts", "r");
+	/* /proc/self/mounts, not /proc/mounts: the unit's ProcSubset=pid hides the latter. */
+	f = setmntent("/proc/self/mounts", "r");
 	if (!f)
 		return -errno;
 	while ((m = getmntent(f))) {

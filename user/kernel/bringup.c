@@ -15,43 +15,6 @@
 #include "kernel/bringup.h"
 #include "common/util.h"
 
-int pg_up_option(struct pg_up_opts *o, int opt, const char *arg)
-{
-	switch (opt) {
-	case 'i':
-		if (o->nifaces >= PG_MAX_IFACES) {
-			fprintf(stderr, "portguard: at most %d interfaces\n", PG_MAX_IFACES);
-			return 2;
-		}
-		if (!*arg || strlen(arg) >= IF_NAMESIZE) {
-			fprintf(stderr, "portguard: '%s' is not an interface name\n", arg);
-			return 2;
-		}
-		o->ifaces[o->nifaces++] = arg;
-		return 1;
-	case 'c':
-		o->cgroup = arg;
-		return 1;
-	case 'C':
-		o->no_cgroup = true;
-		return 1;
-	case 'p':
-		o->pin_dir = arg;
-		return 1;
-	case 'x':
-		if (!strcmp(arg, "native") || !strcmp(arg, "drv"))
-			o->xdp_mode = PG_XDP_NATIVE;
-		else if (!strcmp(arg, "skb") || !strcmp(arg, "generic"))
-			o->xdp_mode = PG_XDP_SKB;
-		else {
-			fprintf(stderr, "portguard: --xdp-mode is native or skb, not '%s'\n", arg);
-			return 2;
-		}
-		return 1;
-	}
-	return 0;
-}
-
 static int resolve_cgroup(const struct pg_up_opts *o, char *buf, size_t size)
 {
 	struct statfs st;

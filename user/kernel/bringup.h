@@ -38,10 +38,6 @@ struct pg_up {
 	int owner_fd;			   /* flock held on the links directory, or -1 */
 };
 
-/* Parse a --iface/--cgroup/--pin-dir/... option shared by run and load into o. Returns 1 when
- * the option was one of them, 0 when not, 2 (after a message) when its value is unusable. */
-int pg_up_option(struct pg_up_opts *o, int opt, const char *arg);
-
 /* Bring it all up. Errors are printed; on failure nothing new stays attached. Returns 0, or
  * -EINVAL for an invalid policy or attach point, or -errno. */
 int pg_up(const struct pg_up_opts *o, struct pg_up *up);

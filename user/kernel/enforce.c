@@ -83,12 +83,9 @@ int pg_enforce(const struct pg_maps *m, const struct pg_policy_src *src,
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = pg_active_gen(m, &gen);
-	if (err) {
-		fprintf(stderr, "portguard: failed to read the generation in force: %s\n",
-			strerror(-err));
+	err = pg_active_gen(m, &gen); /* prints its own failure, as apply and activate do */
+	if (err)
 		return err;
-	}
 	err = pg_compile(src->p, pg_other_gen(gen), &c);
 	if (err) {
 		fprintf(stderr, "portguard: failed to compile %s: %s\n", src->path,
@@ -115,11 +112,8 @@ int pg_enforce(const struct pg_maps *m, const struct pg_policy_src *src,
 	if (err)
 		goto out;
 	err = pg_activate(m, c.gen);
-	if (err) {
-		fprintf(stderr, "portguard: failed to activate generation %u: %s\n", c.gen,
-			strerror(-err));
+	if (err)
 		goto out;
-	}
 	out->gen = c.gen;
 	out->mode = c.config.mode;
 	out->nrules = c.nmeta;

@@ -26,7 +26,7 @@ int pg_active_gen(const struct pg_maps *m, __u32 *gen)
 	if (bpf_map_lookup_elem(m->fd[PG_MAP_ACTIVE], &zero, &a) < 0) {
 		int err = -errno;
 
-		fprintf(stderr, "failed to read pg_active: %s\n", strerror(-err));
+		fprintf(stderr, "portguard: failed to read pg_active: %s\n", strerror(-err));
 		return err;
 	}
 	*gen = a.gen % PG_NGEN;
@@ -43,7 +43,7 @@ int pg_activate(const struct pg_maps *m, __u32 gen)
 	if (bpf_map_update_elem(m->fd[PG_MAP_ACTIVE], &zero, &a, BPF_ANY) < 0) {
 		int err = -errno;
 
-		fprintf(stderr, "failed to activate generation %u: %s\n", gen, strerror(-err));
+		fprintf(stderr, "portguard: failed to activate generation %u: %s\n", gen, strerror(-err));
 		return err;
 	}
 	return 0;
@@ -229,7 +229,7 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 		goto out;
 	if (gen == cur) {
 		err = -EBUSY;
-		fprintf(stderr, "failed to apply policy to generation %u: it is the active one\n",
+		fprintf(stderr, "portguard: failed to apply policy to generation %u: it is the active one\n",
 			gen);
 		return err;
 	}
@@ -303,7 +303,7 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 	}
 out:
 	if (err)
-		fprintf(stderr, "failed to apply policy to generation %u: %s: %s\n", gen, step,
+		fprintf(stderr, "portguard: failed to apply policy to generation %u: %s: %s\n", gen, step,
 			strerror(-err));
 	free(ports);
 	free(zero_stats);

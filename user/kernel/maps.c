@@ -140,3 +140,11 @@ int pg_map_check(int fd, enum pg_map_id id, const char *path)
 		want.key_size, want.value_size, want.max_entries);
 	return -EINVAL;
 }
+
+bool pg_pins_loaded(const char *dir)
+{
+	char path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, pg_map_names[PG_MAP_ACTIVE]);
+	return !access(path, F_OK);
+}

@@ -60,6 +60,9 @@ int pg_map_open_pinned(const char *dir, enum pg_map_id id, bool quiet_enoent);
 void pg_maps_close(struct pg_maps *m);
 
 
+/* Whether a policy state is pinned at dir (its pg_active map exists). */
+bool pg_pins_loaded(const char *dir);
+
 /* What a map is: from this build's BPF objects. */
 struct pg_map_spec {
 	__u32 type, key_size, value_size, max_entries;

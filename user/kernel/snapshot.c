@@ -10,7 +10,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "output/names.h"
 #include "common/clock.h"
 #include "kernel/maps.h"
 #include "kernel/percpu.h"
@@ -125,12 +124,3 @@ bool pg_snapshot_rule_used(const struct pg_snapshot *s, const struct pg_snapshot
 }
 
 /* One spelling everywhere: the event stream's tables (names.h). */
-const char *pg_snapshot_reason_name(unsigned r)
-{
-	return pg_reason_name(r);
-}
-
-const char *pg_snapshot_evs_name(unsigned stat)
-{
-	return pg_event_stat_name(stat);
-}

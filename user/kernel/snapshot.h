@@ -44,8 +44,4 @@ void pg_snapshot_free(struct pg_snapshot *s);
  * policy without `deny raw`. */
 bool pg_snapshot_rule_used(const struct pg_snapshot *s, const struct pg_snapshot_rule *r);
 
-/* The names of reasons, actions and stats as status, metrics and logs print them. */
-const char *pg_snapshot_reason_name(unsigned reason);
-const char *pg_snapshot_evs_name(unsigned stat);
-
 #endif /* PG_SNAPSHOT_H */

@@ -58,7 +58,8 @@ void pg_metrics_close(void);
 
 /* The exposition of the state pinned under pin_dir, as /metrics answers it (log_stats: with
  * this process's log sink counters). Returns 0 or -errno (nothing loaded is not an error:
- * portguard_policy_loaded 0). */
+ * portguard_policy_loaded 0); -EINVAL when a pin is not the map this build defines, which
+ * is said on stderr already. */
 int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats);
 
 #endif /* PG_METRICS_H */

@@ -74,12 +74,18 @@ static const struct pg_rule *first_of(const struct pg_eval *r, enum pg_rule_kind
 }
 
 /* One reading of the language: 1. a deny blocks; 2. a local port is for loopback only; 3. an
- * allow passes; 4. the direction's default. */
+ * allow passes; 4. the direction's default (the order is pg_precedence()'s). */
 struct judgement {
 	const struct pg_rule *rule; /* NULL: the default */
 	enum pg_action action;
 	bool blocks;
 };
+
+const struct pg_rule *pg_precedence(const struct pg_rule *deny, const struct pg_rule *local,
+				    const struct pg_rule *allow)
+{
+	return deny ? deny : local ? local : allow;
+}
 
 static struct judgement judge(const struct pg_eval *r, bool with_dry_run, bool loopback,
 			      bool default_deny)
@@ -87,13 +93,16 @@ static struct judgement judge(const struct pg_eval *r, bool with_dry_run, bool l
 	const struct pg_rule *rule;
 	size_t n;
 
-	if ((rule = first_of(r, PG_RULE_DENY, with_dry_run, &n)))
+	rule = pg_precedence(first_of(r, PG_RULE_DENY, with_dry_run, &n),
+			     first_of(r, PG_RULE_LOCAL, with_dry_run, &n),
+			     first_of(r, PG_RULE_ALLOW, with_dry_run, &n));
+	if (!rule)
+		return (struct judgement){ NULL, PG_ACT_DEFAULT, default_deny };
+	if (rule->kind == PG_RULE_DENY)
 		return (struct judgement){ rule, PG_ACT_DENY, true };
-	if ((rule = first_of(r, PG_RULE_LOCAL, with_dry_run, &n)))
+	if (rule->kind == PG_RULE_LOCAL)
 		return (struct judgement){ rule, PG_ACT_LOCAL, !loopback };
-	if ((rule = first_of(r, PG_RULE_ALLOW, with_dry_run, &n)))
-		return (struct judgement){ rule, PG_ACT_ALLOW, false };
-	return (struct judgement){ NULL, PG_ACT_DEFAULT, default_deny };
+	return (struct judgement){ rule, PG_ACT_ALLOW, false };
 }
 
 static void why_add(struct pg_eval *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -252,4 +261,72 @@ void pg_eval_free(struct pg_eval *r)
 	free(r->covering);
 	r->covering = NULL;
 	r->ncovering = 0;
+}
+
+/* ---- a port's exposure, for audit ---- */
+
+static bool port_rule_covers(const struct pg_rule *r, enum pg_proto_idx pidx, __u16 port)
+{
+	if (r->dir != PG_DIR_IN || !(r->protos & (1u << pidx)))
+		return false;
+	for (size_t i = 0; i < r->nports; i++)
+		if (port >= r->ports[i].lo && port <= r->ports[i].hi)
+			return true;
+	return false;
+}
+
+static bool rule_any_peer(const struct pg_rule *r)
+{
+	for (size_t i = 0; i < r->npeers; i++)
+		if (r->peers[i].prefixlen == 0)
+			return true;
+	return r->npeers == 0;
+}
+
+/* What the policy does to inbound traffic from off-host to (pidx, port), by the language's
+ * precedence: deny > local > allow > default. */
+static struct pg_port_exposure exposure(const struct pg_policy *p, enum pg_proto_idx pidx,
+				       __u16 port, bool with_dry_run)
+{
+	const struct pg_rule *allow = NULL, *local = NULL, *deny = NULL, *rule;
+
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct pg_rule *r = &p->rules[i];
+
+		if (!port_rule_covers(r, pidx, port) || (r->dry_run && !with_dry_run))
+			continue;
+		/* Only a deny of every peer closes the port to everyone off-host. */
+		if (r->kind == PG_RULE_DENY && rule_any_peer(r) && !deny)
+			deny = r;
+		if (r->kind == PG_RULE_LOCAL && !local)
+			local = r;
+		if (r->kind == PG_RULE_ALLOW && !allow)
+			allow = r;
+	}
+	rule = pg_precedence(deny, local, allow);
+	if (!rule)
+		return (struct pg_port_exposure){ p->default_in == PG_DEFAULT_ALLOW
+							  ? PG_EXP_ALLOWED_DEFAULT
+							  : PG_EXP_NOT_ALLOWED, NULL };
+	if (rule == deny)
+		return (struct pg_port_exposure){ PG_EXP_DENIED, rule };
+	if (rule == local)
+		return (struct pg_port_exposure){ PG_EXP_LOCAL, rule };
+	return (struct pg_port_exposure){ PG_EXP_ALLOWED, rule };
+}
+
+struct pg_port_exposure pg_port_exposure(const struct pg_policy *p, enum pg_proto_idx pidx,
+					 __u16 port)
+{
+	/* As the evaluator reads dry-run rules: what the enforcing rules decide stands when it
+	 * blocks; otherwise a dry-run rule that would block it is what is reported. */
+	struct pg_port_exposure e = exposure(p, pidx, port, false);
+
+	if (e.j == PG_EXP_ALLOWED || e.j == PG_EXP_ALLOWED_DEFAULT) {
+		struct pg_port_exposure f = exposure(p, pidx, port, true);
+
+		if (f.j != PG_EXP_ALLOWED && f.j != PG_EXP_ALLOWED_DEFAULT)
+			return f;
+	}
+	return e;
 }

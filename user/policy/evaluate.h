@@ -48,4 +48,29 @@ int pg_policy_evaluate(const struct pg_policy *p, enum pg_dir dir, enum pg_proto
 		       __u16 port, const __u8 addr[16], struct pg_eval *r);
 void pg_eval_free(struct pg_eval *r);
 
+/* The language's precedence, stated once: of the rules of each kind that cover some traffic
+ * (NULL: none), the one that decides; NULL when none covers it and the default decides.
+ * deny > local > allow > the default. The evaluator and audit judge by it; compile.c's
+ * class verdicts are held against the evaluator by the tests. */
+const struct pg_rule *pg_precedence(const struct pg_rule *deny, const struct pg_rule *local,
+				    const struct pg_rule *allow);
+
+/* What a policy does to inbound traffic from off-host peers to a port, whatever the peer
+ * (what `audit` reports for a listening socket). */
+enum pg_exposure {
+	PG_EXP_ALLOWED,	   /* an allow rule lets some off-host peer in */
+	PG_EXP_ALLOWED_DEFAULT, /* no rule; default in allow */
+	PG_EXP_LOCAL,	   /* a `local` port */
+	PG_EXP_DENIED,	   /* denied to every peer */
+	PG_EXP_NOT_ALLOWED,	   /* no rule; default in deny */
+};
+
+struct pg_port_exposure {
+	enum pg_exposure j;
+	const struct pg_rule *rule; /* the deciding rule, or NULL for the default */
+};
+
+struct pg_port_exposure pg_port_exposure(const struct pg_policy *p, enum pg_proto_idx pidx,
+					 __u16 port);
+
 #endif /* PG_EVALUATE_H */

@@ -59,34 +59,6 @@ void pg_sb_free(struct pg_strbuf *sb)
 	memset(sb, 0, sizeof(*sb));
 }
 
-void pg_peer_format(const struct pg_peer *peer, char *buf, size_t size)
-{
-	char addr[INET6_ADDRSTRLEN];
-	unsigned plen = peer->prefixlen;
-
-	if (!size)
-		return;
-	if (plen == 0) {
-		snprintf(buf, size, "any");
-		return;
-	}
-	/* IPv4 prints as written: a.b.c.d with its own prefix length, host routes bare. */
-	if (peer->v4 && plen >= 96) {
-		inet_ntop(AF_INET, peer->addr + 12, addr, sizeof(addr));
-		plen -= 96;
-		if (plen == 32)
-			snprintf(buf, size, "%s", addr);
-		else
-			snprintf(buf, size, "%s/%u", addr, plen);
-		return;
-	}
-	inet_ntop(AF_INET6, peer->addr, addr, sizeof(addr));
-	if (plen == 128)
-		snprintf(buf, size, "%s", addr);
-	else
-		snprintf(buf, size, "%s/%u", addr, plen);
-}
-
 void pg_range_to_sb(const struct pg_range *r, struct pg_strbuf *sb)
 {
 	if (r->lo == r->hi)

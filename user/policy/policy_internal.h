@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Shared between the parser's own files (parse.c, format.c, lint.c, diag.c).
+ * Shared between the parser's own files (parse.c, peer.c, format.c, lint.c, diag.c).
  * Nothing outside the parser includes this; the public interface is policy.h.
  */
 #ifndef PG_POLICY_INTERNAL_H
@@ -33,6 +33,9 @@ void pg_diags_sort(struct pg_diags *d, size_t start);
 int pg_diag_vadd(struct pg_diags *d, const struct pg_loc *loc, bool warning, const char *fmt,
 		 va_list ap) __attribute__((format(printf, 4, 0)));
 
+/* peer.c: sort, drop duplicates and prefixes that a wider one in the list already covers; a
+ * /0 makes the list "any" (empty when any_is_empty, else one /0 peer). */
+void pg_peers_normalize(struct pg_peer *v, size_t *n, bool any_is_empty);
 /* Two prefixes overlap when one contains the other. */
 bool pg_peer_overlaps(const struct pg_peer *a, const struct pg_peer *b);
 /* Two normalized peer lists (empty means any) share at least one address. */
