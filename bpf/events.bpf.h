@@ -116,6 +116,14 @@ pg_event_new(const struct pg_config *cfg, struct pg_rl_key *key, __u64 now, __u6
 
 static __always_inline void pg_event_submit(struct pg_event *e)
 {
+	/* The policy version of the generation that decided: e->gen alone is reused by the
+	 * reload after next, and userspace reads the record later. The key is copied to the
+	 * stack: 5.10's verifier takes no ring buffer memory as a map key. */
+	__u32 gen = e->gen;
+	struct pg_config *cfg = bpf_map_lookup_elem(&pg_config, &gen);
+
+	if (cfg)
+		e->version = cfg->version;
 	bpf_ringbuf_submit(e, 0);
 	pg_event_stat(PG_EVS_SUBMITTED);
 }

@@ -145,7 +145,9 @@ struct pg_config {
 	__u8 events;	      /* 0 turns violation events off (counters stay exact) */
 	__u16 pad;
 	__u32 events_per_sec; /* global event budget, per CPU; 0 = unlimited */
-	__u32 pad2;
+	__u32 version;	      /* policy version: each (re)load gives the generation it writes
+			       * one more than either generation had; 0 = none (older build).
+			       * Events carry it, so that a record names its rule exactly. */
 	__u64 ratelimit_ns;   /* repeats of one (source, port, reason) within this are suppressed */
 	__u64 flow_tcp_idle_ns;
 	__u64 flow_udp_idle_ns;
@@ -288,7 +290,8 @@ struct pg_event {
 	__u8 saddr[16];	 /* mapped, network order */
 	__u8 daddr[16];
 	char comm[16];
-	__u32 pad;
+	__u32 version;	 /* pg_config.version of gen when it decided: (version, rule_id)
+			  * names the rule whatever reloads came since */
 };
 
 /* Shown by `status` and filled by the loader (pg_info, one entry). */

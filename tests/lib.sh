@@ -346,3 +346,41 @@ pg_allowed_in() {
 		}
 	}' <<<"$norm"
 }
+
+# --- What status says against what the kernel shows (added for e2e_failopen.sh, e2e_faults.sh) ---
+
+# pg_status_agrees NS IFACE PIN: `portguard status` and portguard_enforcing{iface=IFACE} agree
+# with the kernel: IFACE is reported enforcing iff XDP on it (ip link) runs the program of the
+# pinned link (bpftool); status exits 0 only then, 1 only with nothing pinned and nothing
+# attached, 3 when something is pinned that the kernel does not run. Sets PG_STATUS_RC.
+pg_status_agrees() {
+	local ns=$1 ifc=$2 pin=$3 id lp m inc attached=0 prom
+	nsenter --net=/run/netns/"$ns" "$PORTGUARD" status --pin-dir "$pin" >/dev/null 2>&1
+	PG_STATUS_RC=$?
+	id=$(nsenter --net=/run/netns/"$ns" ip -d link show dev "$ifc" 2>/dev/null |
+		grep -o 'prog/xdp id [0-9]*' | grep -o '[0-9]*$')
+	lp=$(bpftool -j link show pinned "$pin/links/xdp-$ifc" 2>/dev/null | grep -o '"prog_id":[0-9]*' | cut -d: -f2)
+	prom=$(nsenter --net=/run/netns/"$ns" "$PORTGUARD" status --prometheus --pin-dir "$pin" 2>/dev/null)
+	m=$(awk -v k="portguard_enforcing{iface=\"$ifc\"}" 'index($0, k) == 1 { print $2 }' <<<"$prom")
+	inc=$(awk 'index($0, "portguard_enforcing{load=\"incomplete\"}") == 1 { print $2 }' <<<"$prom")
+	[ -n "$id" ] && [ "$id" = "$lp" ] && attached=1
+	pg_log "status $PG_STATUS_RC, xdp '$id', link prog '$lp', enforcing{$ifc} '$m', incomplete '$inc'"
+	case $PG_STATUS_RC in
+	0) [ $attached = 1 ] && [ "$m" = 1 ] && [ -z "$inc" ] ;;
+	1) [ -z "$id" ] && [ ! -e "$pin/pg_active" ] ;;
+	3) { [ "$m" = 1 ] && [ $attached = 1 ] && [ -n "$inc" ]; } || { [ "$m" != 1 ] && [ $attached = 0 ]; } ;;
+	*) false ;;
+	esac
+}
+
+# pg_interrupt SIG SECONDS CMD...: start CMD (nsenter execs: the signal reaches the program), send
+# it SIG after SECONDS, and wait for it to end.
+pg_interrupt() {
+	local sig=$1 t=$2 pid
+	shift 2
+	"$@" &
+	pid=$!
+	sleep "$t"
+	kill -"$sig" "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}

@@ -14,11 +14,11 @@
 #include "output/names.h"
 #include "policy/sha256.h"
 
-static int fake_meta(void *ctx, __u32 gen, __u32 rule_id, struct pg_rule_meta *out)
+static int fake_meta(void *ctx, const struct pg_event *e, struct pg_rule_meta *out)
 {
 	(void)ctx;
 	memset(out, 0, sizeof(*out));
-	if (gen == 1 && rule_id == 7) {
+	if (e->gen == 1 && e->rule_id == 7) {
 		snprintf(out->src, sizeof(out->src), "policy/x.policy:12");
 		return 0;
 	}

@@ -56,7 +56,10 @@ TEST(text_shows_the_generation_in_force)
 
 	ops_pins_make(&p);
 	snprintf(cmd, sizeof(cmd), "%s status --pin-dir %s", portguard(), p.dir);
-	ASSERT_EQ(0, run(cmd, out, sizeof(out)));
+	/* Pins alone, nothing attached: loaded but not enforcing (exit 3). */
+	ASSERT_EQ(3, run(cmd, out, sizeof(out)));
+	ASSERT_HAS(out, "state:      loaded but NOT enforcing\n");
+	ASSERT_HAS(out, "iface lo: NOT enforcing: no XDP link is pinned for it\n");
 	if (getenv("PG_SHOW"))
 		printf("%s", out);
 	ASSERT_HAS(out, "policy:     /etc/portguard/t.policy\n");
@@ -88,7 +91,9 @@ TEST(json_carries_the_same_numbers)
 
 	ops_pins_make(&p);
 	snprintf(cmd, sizeof(cmd), "%s status --json --pin-dir %s", portguard(), p.dir);
-	ASSERT_EQ(0, run(cmd, out, sizeof(out)));
+	ASSERT_EQ(3, run(cmd, out, sizeof(out)));
+	ASSERT_HAS(out, "\"state\":\"loaded-not-enforcing\",\"enforcing\":false,"
+			"\"load_complete\":true,\"attach_points\":[{\"iface\":\"lo\",");
 	ASSERT_HAS(out, "{\"policy\":\"/etc/portguard/t.policy\",");
 	ASSERT_HAS(out, "\"mode\":\"enforce\",\"interfaces\":[{\"ifindex\":1,\"name\":\"lo\"}],"
 			"\"cgroup\":\"/sys/fs/cgroup/test\",\"loaded_at\":\"2027-01-15T08:00:00.000000Z\","
@@ -139,9 +144,11 @@ TEST(nothing_loaded_says_so_and_exits_1)
 	ops_pins_make(&p);
 	snprintf(path, sizeof(path), "%s/pg_info", p.dir);
 	ASSERT_EQ(0, unlink(path));
+	/* The other maps are still pinned: a load cut short, not "nothing" (exit 3). */
 	snprintf(cmd, sizeof(cmd), "%s status --pin-dir %s", portguard(), p.dir);
-	ASSERT_EQ(1, run(cmd, out, sizeof(out)));
-	ASSERT_HAS(out, "portguard: nothing loaded under %s\n", p.dir);
+	ASSERT_EQ(3, run(cmd, out, sizeof(out)));
+	ASSERT_HAS(out, "state:      loaded but NOT enforcing\n");
+	ASSERT_HAS(out, "the load did not finish (interrupted?): pg_info is not pinned");
 	snprintf(cmd, sizeof(cmd), "%s status --pin-dir /nonexistent/portguard", portguard());
 	ASSERT_EQ(1, run(cmd, out, sizeof(out)));
 	ASSERT_HAS(out, "nothing loaded under /nonexistent/portguard");

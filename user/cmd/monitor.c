@@ -78,10 +78,8 @@ static int cmd_monitor(int argc, char **argv)
 	ops = cl.ops;
 	json = cl.json;
 	pg_libbpf_setup(pg_verbose);
-	if (!pg_pins_loaded(dir)) {
-		fprintf(stderr, "portguard: nothing loaded at %s\n", dir);
+	if (pg_pins_check_loaded(dir) != 1)
 		return 1;
-	}
 	if (pg_ops_start(&ops))
 		return 1;
 	ops_started = true;
@@ -119,7 +117,7 @@ static int cmd_monitor(int argc, char **argv)
 			goto out;
 		}
 		/* Unloaded under us: nothing more will come. */
-		if (!pg_pins_loaded(dir)) {
+		if (pg_pins_loaded(dir) == 0) {
 			fprintf(stderr, "portguard: %s was unloaded\n", dir);
 			break;
 		}

@@ -37,12 +37,16 @@ static int cmd_reload(int argc, char **argv)
 		return 1;
 	}
 	lock = pg_lock(dir);
-	if (lock == -ENOENT || (lock >= 0 && !pg_pins_loaded(dir))) {
+	if (lock == -ENOENT || (lock >= 0 && pg_pins_loaded(dir) == 0)) {
 		fprintf(stderr, "portguard: nothing loaded at %s (use load or run)\n", dir);
 		goto out;
 	}
-	if (lock < 0 || pg_maps_from_pins(&m, dir))
+	if (lock < 0)
+		goto out; /* pg_lock said why */
+	if (pg_maps_from_pins(&m, dir)) {
+		fprintf(stderr, "portguard: reload failed; the policy in force stays\n");
 		goto out;
+	}
 	/* Event rate settings are the running state's (run --rate-window ...), not the
 	 * policy's: they are kept. */
 	if (!pg_active_gen(&m, &gen) && !bpf_map_lookup_elem(m.fd[PG_MAP_CONFIG], &gen, &cur)) {

@@ -3,9 +3,13 @@
  * `portguard status [--json | --prometheus] [--pin-dir DIR]`: what is in force, from the pinned maps alone,
  * so that it works with no daemon running (after `load`, or after `run --keep` exited).
  *
- * Exit status: 0 when a policy is loaded; 1 when nothing is loaded under the pin directory
- * (it says so on stderr), so that `portguard status >/dev/null` answers "is portguard
- * enforcing?" for scripts and health checks; 1 on any other failure; 2 on a bad command line.
+ * Exit status: 0 when a policy is loaded and the kernel runs portguard's programs at every
+ * attach point it names (kernel/attached.h); 3 when it is loaded but not enforcing (an
+ * interface deleted and re-created, a removed cgroup, an interrupted load: the text says
+ * which); 1 when nothing is loaded under the pin directory (it says so on stderr), so that
+ * `portguard status >/dev/null` answers "is portguard enforcing?" for scripts and health
+ * checks; 1 on any other failure; 2 on a bad command line. --prometheus exits 0 whatever is
+ * loaded: the answer is in portguard_policy_loaded and portguard_enforcing.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,17 +23,29 @@
 #include "common/clock.h"
 #include "output/json.h"
 #include "output/names.h"
+#include "kernel/attached.h"
 #include "kernel/snapshot.h"
+
+/* Loaded, but the kernel does not run portguard everywhere the state says: see above. */
+#define PG_EXIT_NOT_ENFORCING 3
 
 static const char *mode_name(const struct pg_snapshot *s)
 {
 	return s->config.mode == PG_MODE_DRY_RUN ? "dry-run" : "enforce";
 }
 
-static void iface_name(__u32 ifindex, char *buf, size_t size)
+/* The name of a pg_info interface: the one its pinned link was made for when the kernel still
+ * holds that link on it (true in any network namespace), else whatever has the ifindex here. */
+static void iface_name(const struct pg_enforcement *e, __u32 ifindex, char *buf, size_t size)
 {
 	char name[IF_NAMESIZE];
 
+	for (size_t i = 0; i < e->n; i++) {
+		if (e->p[i].kind == PG_POINT_IFACE && e->p[i].ifindex == ifindex) {
+			snprintf(buf, size, "%s", e->p[i].name);
+			return;
+		}
+	}
 	if (if_indextoname(ifindex, name))
 		snprintf(buf, size, "%s", name);
 	else
@@ -51,7 +67,12 @@ static void put_text(const char *s)
 	pg_escape_text(&out, s, false);
 }
 
-static void print_text(const struct pg_snapshot *s)
+static const char *point_kind(const struct pg_point *p)
+{
+	return p->kind == PG_POINT_IFACE ? "iface" : "cgroup";
+}
+
+static void print_text(const struct pg_snapshot *s, const struct pg_enforcement *e)
 {
 	char ts[40], name[IF_NAMESIZE + 1];
 
@@ -60,11 +81,26 @@ static void print_text(const struct pg_snapshot *s)
 	printf("\n");
 	printf("sha256:     %s\n", s->info.sha256);
 	printf("mode:       %s\n", mode_name(s));
+	printf("state:      %s\n", e->enforcing ? "enforcing" : "loaded but NOT enforcing");
+	if (!e->complete)
+		printf("            the load did not finish (interrupted?): run load again, or "
+		       "unload\n");
+	if (!e->n)
+		printf("            nothing of portguard is attached\n");
+	for (size_t i = 0; i < e->n; i++) {
+		const struct pg_point *p = &e->p[i];
+
+		printf("            %s ", point_kind(p));
+		put_text(p->name);
+		printf(": %s%s", p->enforcing ? "enforcing" : "NOT enforcing", p->why[0] ? ": " : "");
+		put_text(p->why);
+		printf("\n");
+	}
 	printf("interfaces:");
 	if (!s->info.nifaces)
 		printf(" none (inbound enforcement off)");
 	for (__u32 i = 0; i < s->info.nifaces; i++) {
-		iface_name(s->info.ifindex[i], name, sizeof(name));
+		iface_name(e, s->info.ifindex[i], name, sizeof(name));
 		printf("%s %s (ifindex %u)", i ? "," : "", name, s->info.ifindex[i]);
 	}
 	printf("\ncgroup:     ");
@@ -110,7 +146,7 @@ static void print_text(const struct pg_snapshot *s)
 	       (unsigned long long)s->events[PG_EVS_BUDGET], pg_event_stat_name(PG_EVS_BUDGET));
 }
 
-static void print_json(const struct pg_snapshot *s)
+static void print_json(const struct pg_snapshot *s, const struct pg_enforcement *e)
 {
 	char ts[40], name[IF_NAMESIZE + 1];
 	struct pg_out out;
@@ -125,7 +161,7 @@ static void print_json(const struct pg_snapshot *s)
 	pg_json_name(&j, "interfaces");
 	pg_json_array_start(&j);
 	for (__u32 i = 0; i < s->info.nifaces; i++) {
-		iface_name(s->info.ifindex[i], name, sizeof(name));
+		iface_name(e, s->info.ifindex[i], name, sizeof(name));
 		pg_json_object_start(&j);
 		pg_json_uint_field(&j, "ifindex", s->info.ifindex[i]);
 		pg_json_str_field(&j, "name", name);
@@ -171,6 +207,19 @@ static void print_json(const struct pg_snapshot *s)
 		pg_json_object_end(&j);
 	}
 	pg_json_object_end(&j);
+	pg_json_str_field(&j, "state", e->enforcing ? "enforcing" : "loaded-not-enforcing");
+	pg_json_bool_field(&j, "enforcing", e->enforcing);
+	pg_json_bool_field(&j, "load_complete", e->complete);
+	pg_json_name(&j, "attach_points");
+	pg_json_array_start(&j);
+	for (size_t i = 0; i < e->n; i++) {
+		pg_json_object_start(&j);
+		pg_json_str_field(&j, point_kind(&e->p[i]), e->p[i].name);
+		pg_json_bool_field(&j, "enforcing", e->p[i].enforcing);
+		pg_json_str_field(&j, "detail", e->p[i].why);
+		pg_json_object_end(&j);
+	}
+	pg_json_array_end(&j);
 	pg_json_name(&j, "events");
 	pg_json_object_start(&j);
 	pg_json_uint_field(&j, "submitted", s->events[PG_EVS_SUBMITTED]);
@@ -187,6 +236,7 @@ static int cmd_status(int argc, char **argv)
 {
 	struct pg_cmdline cl;
 	const char *pin_dir = cl.pin_dir, *what = NULL;
+	struct pg_enforcement e;
 	struct pg_snapshot s;
 	bool json, prom;
 	int err;
@@ -210,7 +260,17 @@ static int cmd_status(int argc, char **argv)
 		return fflush(stdout) ? 1 : 0;
 	}
 	err = pg_snapshot_read(pin_dir, &s, &what);
-	if (err == -ENOENT && what && !strcmp(what, "pg_info")) {
+	if (err == -ENOENT && pg_pins_partial(pin_dir)) {
+		if (json)
+			printf("{\"state\":\"loaded-not-enforcing\",\"enforcing\":false,"
+			       "\"load_complete\":false,\"missing\":\"%s\"}\n", what ? what : "");
+		else
+			printf("state:      loaded but NOT enforcing\n            the load did not "
+			       "finish (interrupted?): %s is not pinned; run load again, or unload\n",
+			       what ? what : "a map");
+		return PG_EXIT_NOT_ENFORCING;
+	}
+	if (err == -ENOENT && (!what || !strncmp(what, "pg_", 3))) {
 		fprintf(stderr, "portguard: nothing loaded under %s\n", pin_dir);
 		return 1;
 	}
@@ -220,12 +280,22 @@ static int cmd_status(int argc, char **argv)
 				strerror(-err));
 		return 1;
 	}
+	err = pg_enforcement_check(pin_dir, &s.info, &e);
+	if (err) {
+		fprintf(stderr, "portguard: failed to ask the kernel what is attached for %s: %s\n",
+			pin_dir, strerror(-err));
+		pg_snapshot_free(&s);
+		return 1;
+	}
 	if (json)
-		print_json(&s);
+		print_json(&s, &e);
 	else
-		print_text(&s);
+		print_text(&s, &e);
 	pg_snapshot_free(&s);
-	return 0;
+	if (!e.enforcing && !json)
+		fprintf(stderr, "portguard: loaded at %s but not enforcing (see state above)\n",
+			pin_dir);
+	return e.enforcing ? 0 : PG_EXIT_NOT_ENFORCING;
 }
 
 static const enum pg_opt_id status_opts[] = { PG_OPT_JSON, PG_OPT_PROMETHEUS, PG_OPT_PIN_DIR, PG_OPT_END };

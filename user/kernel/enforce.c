@@ -72,6 +72,19 @@ static int info_write(const struct pg_maps *m, const struct pg_info *info)
 	return 0;
 }
 
+/* One more than either generation's policy version: versions only grow, so an event's
+ * version names one (re)load. */
+static __u32 next_version(const struct pg_maps *m)
+{
+	struct pg_config cfg;
+	__u32 g, v = 0;
+
+	for (g = 0; g < PG_NGEN; g++)
+		if (!bpf_map_lookup_elem(m->fd[PG_MAP_CONFIG], &g, &cfg) && cfg.version > v)
+			v = cfg.version;
+	return v + 1 ? v + 1 : 1;
+}
+
 int pg_enforce(const struct pg_maps *m, const struct pg_policy_src *src,
 	       const struct pg_enforce_opts *o, struct pg_enforced *out)
 {
@@ -92,6 +105,7 @@ int pg_enforce(const struct pg_maps *m, const struct pg_policy_src *src,
 			err == -E2BIG ? "the policy exceeds the map sizes" : strerror(-err));
 		goto out;
 	}
+	c.config.version = next_version(m);
 	if (o->dry_run)
 		c.config.mode = PG_MODE_DRY_RUN;
 	if (o->no_events)

@@ -284,6 +284,20 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 	if (err)
 		goto out;
 
+	/* The generation's version goes to 0 while its rule sources change: a reader of the
+	 * sources (output/rulemeta.c) checks the version before and after, as a seqlock. */
+	step = "invalidate the version";
+	{
+		struct pg_config idle;
+
+		if (!bpf_map_lookup_elem(m->fd[PG_MAP_CONFIG], &gen, &idle) && idle.version) {
+			idle.version = 0;
+			if (bpf_map_update_elem(m->fd[PG_MAP_CONFIG], &gen, &idle, BPF_ANY) < 0) {
+				err = -errno;
+				goto out;
+			}
+		}
+	}
 	step = "write rule sources";
 	meta = calloc(PG_MAX_RULES, sizeof(*meta));
 	if (!meta) {

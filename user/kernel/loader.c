@@ -10,6 +10,7 @@
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,47 +59,96 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
+/* The conventional bpffs mount point (sysfs provides the empty directory). The only place
+ * portguard mounts bpffs, and only when nothing is mounted there yet. */
+#define PG_BPFFS_ROOT "/sys/fs/bpf"
+
+static bool below_bpffs_root(const char *dir)
+{
+	size_t n = strlen(PG_BPFFS_ROOT);
+
+	return !strncmp(dir, PG_BPFFS_ROOT, n) && (dir[n] == '\0' || dir[n] == '/');
+}
+
+/* The deepest existing directory on the way to dir (dir itself when it exists). */
+static int existing_ancestor(const char *dir, char *buf, size_t size)
+{
+	struct stat st;
+	char *slash;
+
+	if ((size_t)snprintf(buf, size, "%s", dir) >= size)
+		return -ENAMETOOLONG;
+	while (stat(buf, &st)) {
+		if (errno != ENOENT)
+			return -errno;
+		slash = strrchr(buf, '/');
+		if (!slash)
+			return -ENOENT;
+		if (slash == buf)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/*
+ * Mount bpffs on /sys/fs/bpf, once: concurrent commands take a lock on the mount point (the
+ * sysfs directory under it) and look again once they hold it, so that two fresh loads never
+ * stack two mounts. A command that opens the path after the mount locks the bpffs root
+ * instead, and finds bpffs there.
+ */
+static int mount_bpffs_root(void)
+{
+	int fd, err = 0;
+
+	fd = open(PG_BPFFS_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) && errno == EINTR)
+		;
+	if (!is_bpffs(PG_BPFFS_ROOT) && mount("bpf", PG_BPFFS_ROOT, "bpf", 0, "mode=0700"))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
 int pg_pin_dir_prepare(const char *dir)
 {
-	char parent[PATH_MAX], *slash;
-	const char *where;
+	char where[PATH_MAX];
 	int err;
 
-	if (is_bpffs(dir))
-		goto links;
-	if ((size_t)snprintf(parent, sizeof(parent), "%s", dir) >= sizeof(parent))
-		return -ENAMETOOLONG;
-	slash = strrchr(parent, '/');
-	if (slash && slash != parent)
-		*slash = '\0';
-	else
-		snprintf(parent, sizeof(parent), "/");
-	if (access(dir, F_OK) && is_bpffs(parent)) {
-		if (mkdir(dir, 0700) && errno != EEXIST)
-			goto fail_mkdir;
-		goto links;
-	}
-	/* No bpffs here. /sys/fs/bpf is the conventional mount point (sysfs provides it and
-	 * nothing can be created under it until bpffs is mounted); anywhere else, the pin
-	 * directory itself becomes the mount point. */
-	if (access(dir, F_OK) && !strcmp(parent, "/sys/fs/bpf"))
-		where = parent;
-	else
-		where = dir;
-	if (where == dir && mkdir_p(dir))
-		goto fail_mkdir;
-	if (mount("bpf", where, "bpf", 0, "mode=0700")) {
-		err = -errno;
-		fprintf(stderr, "portguard: failed to mount bpffs on %s: %s\n", where,
-			strerror(-err));
+	err = existing_ancestor(dir, where, sizeof(where));
+	if (err) {
+		fprintf(stderr, "portguard: pin directory %s: %s\n", dir, strerror(-err));
 		return err;
 	}
-	if (where != dir && mkdir(dir, 0700) && errno != EEXIST)
+	if (!is_bpffs(where)) {
+		/* Never over an ordinary directory: a mount would hide what it holds, and an
+		 * unload could not tell it from the operator's own. */
+		if (!below_bpffs_root(dir)) {
+			fprintf(stderr, "portguard: pin directory %s is not on bpffs (%s is not): "
+					"use a directory under " PG_BPFFS_ROOT ", or mount bpffs "
+					"first (mount -t bpf bpf DIR)\n", dir, where);
+			return -EINVAL;
+		}
+		err = mount_bpffs_root();
+		if (err) {
+			fprintf(stderr, "portguard: failed to mount bpffs on " PG_BPFFS_ROOT
+					": %s\n", strerror(-err));
+			return err;
+		}
+	}
+	if (mkdir_p(dir))
 		goto fail_mkdir;
-links:
-	snprintf(parent, sizeof(parent), "%s/links", dir);
-	if (mkdir(parent, 0700) && errno != EEXIST) {
-		dir = parent;
+	if (!is_bpffs(dir)) {
+		/* Raced with an unmount, or a symlink out of bpffs. */
+		fprintf(stderr, "portguard: pin directory %s is not on bpffs\n", dir);
+		return -EINVAL;
+	}
+	snprintf(where, sizeof(where), "%s/links", dir);
+	if (mkdir(where, 0700) && errno != EEXIST) {
+		dir = where;
 		goto fail_mkdir;
 	}
 	return 0;
@@ -108,6 +158,38 @@ fail_mkdir:
 	return err;
 }
 
+/*
+ * While a command holds the lock it changes the pinned state: the signals that would kill
+ * it half-way are held back until it lets go (SIGKILL cannot be; status then tells the
+ * truth, see attached.h). One lock at a time per process, so one saved mask.
+ */
+static sigset_t lock_saved_mask;
+static int lock_nheld;
+
+static void block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGALRM);
+	if (!lock_nheld++)
+		sigprocmask(SIG_BLOCK, &set, &lock_saved_mask);
+}
+
+static void lock_hint(const char *dir, int err)
+{
+	fprintf(stderr, "portguard: failed to open the pin directory %s: %s%s\n", dir,
+		strerror(-err),
+		err == -EACCES || err == -EPERM ? " (portguard needs root, or CAP_BPF, "
+						  "CAP_NET_ADMIN and CAP_SYS_ADMIN)" : "");
+}
+
 int pg_lock(const char *dir)
 {
 	struct stat a, b;
@@ -115,15 +197,22 @@ int pg_lock(const char *dir)
 
 	for (;;) {
 		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
+		if (fd < 0) {
+			err = -errno;
+			if (err != -ENOENT)
+				lock_hint(dir, err);
+			return err;
+		}
 		if (flock(fd, LOCK_EX | LOCK_NB)) {
 			if (errno != EWOULDBLOCK)
 				goto fail;
 			fprintf(stderr, "portguard: waiting for another portguard command on %s\n",
 				dir);
-			if (flock(fd, LOCK_EX))
-				goto fail;
+			/* A signal while we wait (SIGHUP asking for another reload) is not a
+			 * failure: wait on. */
+			while (flock(fd, LOCK_EX))
+				if (errno != EINTR)
+					goto fail;
 		}
 		/* The holder may have removed the directory (unload) or removed and created it
 		 * again: a lock on a directory that is no longer at dir locks nothing. */
@@ -131,8 +220,10 @@ int pg_lock(const char *dir)
 			close(fd);
 			return -ENOENT;
 		}
-		if (!fstat(fd, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		if (!fstat(fd, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			block_signals();
 			return fd;
+		}
 		close(fd);
 	}
 fail:
@@ -144,8 +235,11 @@ fail:
 
 void pg_unlock(int fd)
 {
-	if (fd >= 0)
-		close(fd); /* releases the flock */
+	if (fd < 0)
+		return;
+	close(fd); /* releases the flock */
+	if (lock_nheld && !--lock_nheld)
+		sigprocmask(SIG_SETMASK, &lock_saved_mask, NULL);
 }
 
 /*

@@ -56,15 +56,20 @@ struct pg_attach {
 };
 
 /*
- * Make dir a directory on bpffs: create it, and mount bpffs where none is (on dir's parent
- * when that is the empty /sys/fs/bpf mount point, else on dir itself). 0 or -errno.
+ * Make dir a directory on bpffs. It must be on bpffs already, or be created (with its missing
+ * parents) below a directory on bpffs. The one mount made is bpffs on /sys/fs/bpf, when dir
+ * lies below it and nothing is mounted there yet; never over an ordinary directory.
+ * 0 or -errno (message printed).
  */
 int pg_pin_dir_prepare(const char *dir);
 
 /*
  * Serialise commands on one pin directory: flock() on the directory itself, waiting (and
- * saying so) while another command holds it. Returns the lock's fd, -ENOENT when dir does
- * not exist (also when it was removed while we waited), or -errno.
+ * saying so) while another command holds it; a signal while waiting does not end the wait.
+ * Until pg_unlock(), SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1/2 and SIGALRM are blocked, so
+ * that no command is killed half-way through changing the pinned state: they arrive once it
+ * is consistent. Returns the lock's fd, -ENOENT when dir does not exist (also when it was
+ * removed while we waited), or -errno (message printed, e.g. permission denied).
  */
 int pg_lock(const char *dir);
 void pg_unlock(int fd);

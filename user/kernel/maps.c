@@ -141,10 +141,27 @@ int pg_map_check(int fd, enum pg_map_id id, const char *path)
 	return -EINVAL;
 }
 
-bool pg_pins_loaded(const char *dir)
+int pg_pins_loaded(const char *dir)
 {
 	char path[PATH_MAX + 16];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, pg_map_names[PG_MAP_ACTIVE]);
-	return !access(path, F_OK);
+	if (!access(path, F_OK))
+		return 1;
+	/* Only "it is not there" means nothing is loaded. */
+	return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+}
+
+int pg_pins_check_loaded(const char *dir)
+{
+	int r = pg_pins_loaded(dir);
+
+	if (r == 0)
+		fprintf(stderr, "portguard: nothing loaded at %s\n", dir);
+	else if (r < 0)
+		fprintf(stderr, "portguard: failed to look for a loaded state at %s: %s%s\n", dir,
+			strerror(-r),
+			r == -EACCES || r == -EPERM ? " (portguard needs root, or CAP_BPF, "
+						      "CAP_NET_ADMIN and CAP_SYS_ADMIN)" : "");
+	return r;
 }

@@ -60,8 +60,11 @@ int pg_map_open_pinned(const char *dir, enum pg_map_id id, bool quiet_enoent);
 void pg_maps_close(struct pg_maps *m);
 
 
-/* Whether a policy state is pinned at dir (its pg_active map exists). */
-bool pg_pins_loaded(const char *dir);
+/* Whether a policy state is pinned at dir (its pg_active map exists): 1, 0, or -errno when
+ * that cannot be told (-EACCES: not root, the directory may well hold a state). */
+int pg_pins_loaded(const char *dir);
+/* pg_pins_loaded(), saying on stderr why when it is not 1. */
+int pg_pins_check_loaded(const char *dir);
 
 /* What a map is: from this build's BPF objects. */
 struct pg_map_spec {

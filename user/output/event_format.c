@@ -110,9 +110,16 @@ static void rule_source(const struct pg_event *e, const struct pg_event_fmt *f, 
 			size_t size)
 {
 	struct pg_rule_meta m;
+	int err = f->rule_meta ? f->rule_meta(f->ctx, e, &m) : -ENOENT;
 
-	if (f->rule_meta && !f->rule_meta(f->ctx, e->gen, e->rule_id, &m) && m.src[0]) {
+	if (!err && m.src[0]) {
 		snprintf(buf, size, "%.*s", (int)sizeof(m.src), m.src);
+		return;
+	}
+	/* Never another policy's rule in the same slot: say what is known. */
+	if (err == -ESTALE) {
+		snprintf(buf, size, "slot %u of policy version %u (replaced before this event was "
+			 "read)", e->rule_id, e->version);
 		return;
 	}
 	if (e->rule_id == PG_RULE_DEFAULT_IN)
@@ -159,8 +166,19 @@ int pg_event_format(const struct pg_event *e, const struct pg_event_fmt *f, char
 		    pg_dir_name(e->dir), proto);
 		o.first = false;
 	}
-	/* A refused raw or packet socket has no addresses or ports: they are left out. */
-	if (e->hook != PG_HOOK_SOCK_CREATE) {
+	/* A refused raw or packet socket has no addresses or ports: they are left out. A bind
+	 * has no peer: only the local address it asked for is shown, as dest_ip/dest_port
+	 * (the side an inbound packet is addressed to), and src_ip/src_port are left out. */
+	if (e->hook == PG_HOOK_BIND) {
+		pg_addr_format(e->daddr, addr, sizeof(addr));
+		if (o.json) {
+			member_str(&o, "dest_ip", addr);
+			member_num(&o, "dest_port", e->dport);
+		} else {
+			put(&o, pg_addr_is_v4(e->daddr) ? " bind %s:%u" : " bind [%s]:%u", addr,
+			    e->dport);
+		}
+	} else if (e->hook != PG_HOOK_SOCK_CREATE) {
 		if (o.json) {
 			pg_addr_format(e->saddr, addr, sizeof(addr));
 			member_str(&o, "src_ip", addr);

@@ -21,7 +21,9 @@ struct pg_event_fmt {
 	/* Policy mode of each generation: the mode of a `logged` event. */
 	__u8 gen_mode[PG_NGEN];
 	/* Each callback returns 0 or -errno; NULL or a failure leaves the field to a fallback. */
-	int (*rule_meta)(void *ctx, __u32 gen, __u32 rule_id, struct pg_rule_meta *out);
+	/* The source of the rule of e (e->gen, e->rule_id, e->version); -ESTALE when its
+	 * policy version was replaced before the stream could copy it (output/rulemeta.h). */
+	int (*rule_meta)(void *ctx, const struct pg_event *e, struct pg_rule_meta *out);
 	int (*ifname)(void *ctx, __u32 ifindex, char *buf, size_t size);
 	int (*cgroup_path)(void *ctx, __u64 cgroup_id, char *buf, size_t size);
 	void *ctx;

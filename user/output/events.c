@@ -13,6 +13,7 @@
 #include "kernel/percpu.h"
 #include "output/cgroup_path.h"
 #include "output/events.h"
+#include "output/rulemeta.h"
 
 /* ---- the stream ---- */
 
@@ -25,16 +26,14 @@ struct pg_stream {
 	long long next_tick_ns;
 	int printed;
 	struct pg_cgroup_names *cgroups;
+	struct pg_rule_cache *rules;
 };
 
-static int meta_cb(void *ctx, __u32 gen, __u32 rule_id, struct pg_rule_meta *out)
+static int meta_cb(void *ctx, const struct pg_event *e, struct pg_rule_meta *out)
 {
 	struct pg_stream *s = ctx;
-	__u32 key = (gen & 1) * PG_MAX_RULES + rule_id;
 
-	if (rule_id >= PG_MAX_RULES)
-		return -ENOENT;
-	return bpf_map_lookup_elem(s->o.rule_meta_fd, &key, out) ? -errno : 0;
+	return pg_rule_cache_get(s->rules, e->gen, e->version, e->rule_id, out);
 }
 
 static int ifname_cb(void *ctx, __u32 ifindex, char *buf, size_t size)
@@ -130,6 +129,13 @@ struct pg_stream *pg_stream_new(const struct pg_stream_opts *o)
 		.ctx = s,
 	};
 	refresh_modes(s);
+	s->rules = pg_rule_cache_new(o->rule_meta_fd, o->config_fd);
+	if (!s->rules) {
+		pg_cgroup_names_free(s->cgroups);
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
 	s->fmt_json = s->fmt;
 	s->fmt_json.json = true;
 	/* Suppressed counts are reported from now on, not those of an earlier run. */
@@ -138,6 +144,7 @@ struct pg_stream *pg_stream_new(const struct pg_stream_opts *o)
 	s->rb = ring_buffer__new(o->events_fd, handle_event, s, NULL);
 	if (!s->rb) {
 		err = errno;
+		pg_rule_cache_free(s->rules);
 		pg_cgroup_names_free(s->cgroups);
 		free(s);
 		errno = err;
@@ -186,6 +193,9 @@ int pg_stream_poll(struct pg_stream *s, int timeout_ms)
 		err = -errno;
 	if (err && err != -EINTR)
 		return err;
+	/* Copy the sources of a version a reload made since the last poll, before the reload
+	 * after next overwrites them while its events may still be in the ring. */
+	pg_rule_cache_refresh(s->rules);
 	if (pfd[0].revents) {
 		int r = ring_buffer__consume(s->rb);
 
@@ -224,6 +234,7 @@ void pg_stream_free(struct pg_stream *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	pg_rule_cache_free(s->rules);
 	pg_cgroup_names_free(s->cgroups);
 	free(s);
 }

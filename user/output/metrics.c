@@ -9,6 +9,7 @@
 #include "output/logsink.h"
 #include "output/metrics.h"
 #include "output/names.h"
+#include "kernel/attached.h"
 #include "kernel/snapshot.h"
 
 /* A label value from a file name or the pins: through the one escaper. */
@@ -76,6 +77,10 @@ static void rule_samples(FILE *f, const struct pg_snapshot *s, const char *name,
 	}
 }
 
+static const char enforcing_help[] =
+	"1 if the kernel runs portguard's programs at this attach point, as the pinned state "
+	"says; load=\"incomplete\" is 0 for an interrupted load.";
+
 int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats)
 {
 	const struct pg_logsink_stats *ls = pg_logsink_stats();
@@ -85,11 +90,33 @@ int pg_metrics_render(const char *pin_dir, FILE *f, bool log_stats)
 	int err;
 
 	err = pg_snapshot_read(pin_dir, &s, &what);
-	if (err && !(err == -ENOENT && what && !strcmp(what, "pg_info")))
+	if (err && err != -ENOENT)
 		return err;
-	family(f, "portguard_policy_loaded", "gauge", "1 if a policy is pinned and in force.");
+	family(f, "portguard_policy_loaded", "gauge",
+	       "1 if a policy is pinned (portguard_enforcing says where it is attached).");
 	fprintf(f, "portguard_policy_loaded %d\n", err ? 0 : 1);
+	if (err && pg_pins_partial(pin_dir ? pin_dir : PG_PIN_DIR_DEFAULT)) {
+		/* Some maps pinned, not all: a load cut short. */
+		family(f, "portguard_enforcing", "gauge", enforcing_help);
+		fprintf(f, "portguard_enforcing{load=\"incomplete\"} 0\n");
+	}
 	if (!err) {
+		struct pg_enforcement e;
+
+		err = pg_enforcement_check(pin_dir ? pin_dir : PG_PIN_DIR_DEFAULT, &s.info, &e);
+		if (err) {
+			pg_snapshot_free(&s);
+			return err;
+		}
+		family(f, "portguard_enforcing", "gauge", enforcing_help);
+		if (!e.complete || !e.n)
+			fprintf(f, "portguard_enforcing{load=\"incomplete\"} 0\n");
+		for (size_t i = 0; i < e.n; i++) {
+			fprintf(f, "portguard_enforcing{%s=\"",
+				e.p[i].kind == PG_POINT_IFACE ? "iface" : "cgroup");
+			label_value(f, e.p[i].name);
+			fprintf(f, "\"} %d\n", e.p[i].enforcing);
+		}
 		family(f, "portguard_policy_info", "gauge",
 		       "The policy in force: its file, its SHA-256 and its mode.");
 		fprintf(f, "portguard_policy_info{policy=\"");

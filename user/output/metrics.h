@@ -34,6 +34,8 @@
  *   portguard_events_suppressed_total{cause="ring_full|rate_limited|budget"}
  *   portguard_policy_info{policy,sha256,mode}  (always 1)
  *   portguard_policy_loaded                     (1, or 0 when nothing is loaded)
+ *   portguard_enforcing{iface="IF"|cgroup="DIR"}   (1 when the kernel runs portguard there;
+ *                                                  {load="incomplete"} 0 after a cut load)
  *   portguard_policy_load_seconds
  *   portguard_policy_loaded_timestamp_seconds
  *   portguard_log_write_failures_total{sink="file|syslog"}
