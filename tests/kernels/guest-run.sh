@@ -7,6 +7,7 @@
 #
 #   KERNEL    5.10 (Debian 11), 6.1 (Debian 12), 6.12 (Debian 13) or running (this machine's)
 #   -t N      kill the guest after N seconds (default 600): exit 124
+#             (exit 77: the running kernel's image cannot be read here; 1: no boot; 2: usage)
 #   COMMAND   runs with bash -c in /pg, the read-only copy of the checkout:
 #               /pg/build/portguard, /pg/build/tests/*, /pg/build/bpf/*.bpf.o, /pg/tests, /pg/policy
 #             BUILD=/pg/build and PG_KERNEL=KERNEL are set; /tmp is a writable tmpfs; bpffs is
