@@ -65,13 +65,54 @@ void pgg_rule_peer6(unsigned int i, uint8_t addr[16])
 	addr[15] = 1;
 }
 
+/* Blocklist prefix i: IPv4 /8 to /32 (first octet never 127, 198 or 199, nor 224 and up:
+ * the frames' sources stay outside) for even i, IPv6 /29 to /128 under 2a00::/8 for odd i. */
+static int blocklist_prefix(unsigned int i, char *buf, size_t size)
+{
+	__u64 h = (__u64)i * 0x9e3779b97f4a7c15ull;
+
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 32;
+	if (i % 2 == 0) {
+		static const unsigned char skip[] = { 127, 198, 199 };
+		unsigned int len = 8 + (i / 2) % 25, o1 = 1 + h % 223, k;
+		__u32 a;
+
+		for (k = 0; k < sizeof(skip); k++)
+			if (o1 == skip[k])
+				o1 = 200 + k;
+		a = o1 << 24 | ((__u32)(h >> 8) & 0xffffff);
+		a &= len == 32 ? ~0u : ~(~0u >> len);
+		return snprintf(buf, size, "%u.%u.%u.%u/%u", a >> 24, (a >> 16) & 0xff,
+				(a >> 8) & 0xff, a & 0xff, len);
+	}
+	{
+		unsigned int len = 29 + (i / 2) % 100, b;
+		__u8 a[16];
+		char txt[64];
+
+		for (b = 0; b < 16; b++)
+			a[b] = (__u8)(h >> (8 * (b % 8))) ^ (__u8)(b * 37 + i);
+		a[0] = 0x2a;
+		for (b = len; b < 128; b++)
+			a[b / 8] &= ~(0x80 >> (b % 8));
+		snprintf(txt, sizeof(txt), "%x:%x:%x:%x:%x:%x:%x:%x", a[0] << 8 | a[1],
+			 a[2] << 8 | a[3], a[4] << 8 | a[5], a[6] << 8 | a[7], a[8] << 8 | a[9],
+			 a[10] << 8 | a[11], a[12] << 8 | a[13], a[14] << 8 | a[15]);
+		return snprintf(buf, size, "%s/%u", txt, len);
+	}
+}
+
 char *pgg_policy_text(unsigned int nrules, size_t *len)
 {
-	size_t cap = 256 + (size_t)nrules * 96, n = 0;
+	const char *bl_env = getenv("PGG_BLOCKLIST");
+	unsigned long nblock = bl_env ? strtoul(bl_env, NULL, 10) : 0;
+	size_t cap = 256 + (size_t)nrules * 96 + nblock * 48, n = 0;
 	char *buf;
 	unsigned int i;
 
-	if (!nrules || nrules > PGG_MAX_RULES) {
+	if (!nrules || nrules > PGG_MAX_RULES || nblock > 2000000) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -79,8 +120,17 @@ char *pgg_policy_text(unsigned int nrules, size_t *len)
 	if (!buf)
 		return NULL;
 	n += snprintf(buf + n, cap - n,
-		      "# synthetic benchmark policy: %u rules (bench/pgglue.c)\n"
-		      "default in deny\ndefault out allow\nallow in tcp 22\n", nrules);
+		      "# synthetic benchmark policy: %u rules, %lu blocklist prefixes "
+		      "(bench/pgglue.c)\n"
+		      "default in deny\ndefault out allow\nallow in tcp 22\n", nrules, nblock);
+	if (nblock) {
+		n += snprintf(buf + n, cap - n, "set blocklist = ");
+		for (i = 0; i < nblock; i++) {
+			n += snprintf(buf + n, cap - n, "%s", i ? ", " : "");
+			n += blocklist_prefix(i, buf + n, cap - n);
+		}
+		n += snprintf(buf + n, cap - n, "\ndeny in tcp,udp 1-65535 from @blocklist\n");
+	}
 	for (i = 1; i < nrules; i++)
 		n += snprintf(buf + n, cap - n,
 			      "allow in tcp %u from 198.19.%u.%u/32, 2001:db8:%x::/48\n",

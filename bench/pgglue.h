@@ -27,6 +27,9 @@ static inline uint16_t pgg_rule_port(unsigned int i)
 void pgg_rule_peer4(unsigned int i, uint8_t addr[4]);
 void pgg_rule_peer6(unsigned int i, uint8_t addr[16]);
 /* The policy text; free() it. NULL and errno on failure. */
+/* With PGG_BLOCKLIST=N in the environment, the policy also denies every TCP and UDP port
+ * from a set of N prefixes (IPv4 /8-/32, IPv6 /29-/128, none covering the frames' sources):
+ * the blocklist workload. */
 char *pgg_policy_text(unsigned int nrules, size_t *len);
 
 struct pgg;

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The decision every hook shares: one array lookup for the port's class, one LPM lookup for
- * the peer, in the generation in force. Constant time, whatever the size of the policy: the
- * precedence of the policy language (deny > local > allow > default) was resolved by
- * userspace into each trie entry.
+ * The decision every hook shares, in the generation in force: one array lookup for the port,
+ * whose slot holds its class's base verdict; only when the class decides some peers otherwise
+ * (PG_PORT_PEERS), the peer's group (pg_peer_group: a bucket, and one exact probe per prefix
+ * length in use in that bucket) and one hash lookup of (class, group). The precedence of the
+ * policy language (deny > local > allow > default) was resolved by userspace into each
+ * verdict. A set shared by many ports and rules is stored once, and no step walks a structure
+ * whose depth grows with the number of prefixes.
  */
 #ifndef PG_DECIDE_BPF_H
 #define PG_DECIDE_BPF_H
@@ -46,6 +49,64 @@ static __always_inline bool pg_addr_is_loopback(const __u8 *addr)
 	return !w[2] && w[3] == bpf_htonl(1);
 }
 
+/* The words of addr masked to its first len bits (0..128), into key. */
+static __always_inline void pg_mask_into(__u8 *dst, const __u8 *addr, __u32 len)
+{
+	const __u32 *w = (const __u32 *)addr;
+	__u32 *d = (__u32 *)dst;
+
+#pragma unroll
+	for (int j = 0; j < 4; j++) {
+		__s32 n = (__s32)len - 32 * j;
+
+		d[j] = n <= 0 ? 0 : n >= 32 ? w[j] : w[j] & bpf_htonl(~0u << (32 - n));
+	}
+}
+
+/* The peer group of addr (mapped, network order) in generation gen; 0 when no prefix of the
+ * policy contains it. At most 1 array lookup, 1 hash lookup and PG_BUCKET_LENS probes, all
+ * bounded at compile time; in practice one probe or none. */
+static __always_inline __u32 pg_peer_group(__u32 gen, const __u8 *addr)
+{
+	const __u32 *w = (const __u32 *)addr;
+	struct pg_peer_key k = { .gen = gen };
+	const struct pg_bucket *b;
+	struct pg_peer_val *v;
+	__u32 idx, group;
+	int i;
+
+	if (!w[0] && !w[1] && w[2] == bpf_htonl(0xffff)) {
+		idx = pg_bucket_index(gen, 0, bpf_ntohl(w[3]) >> 16);
+		b = bpf_map_lookup_elem(&pg_buckets, &idx);
+	} else {
+		struct pg_bucket32_key bk = { .gen = gen, .top32 = w[0] };
+
+		idx = pg_bucket_index(gen, 1, bpf_ntohl(w[0]) >> 16);
+		b = bpf_map_lookup_elem(&pg_buckets, &idx);
+		if (!b)
+			return 0;
+		if (!b->nlens)
+			return b->group;
+		group = b->group;
+		b = bpf_map_lookup_elem(&pg_buckets32, &bk);
+		if (!b)
+			return group;
+	}
+	if (!b)
+		return 0;
+	group = b->group;
+	for (i = 0; i < PG_BUCKET_LENS; i++) {
+		if (i >= b->nlens)
+			break;
+		k.prefixlen = b->lens[i];
+		pg_mask_into(k.addr, addr, k.prefixlen);
+		v = bpf_map_lookup_elem(&pg_peers, &k);
+		if (v)
+			return v->group;
+	}
+	return group;
+}
+
 /* The port's PG_PORT_* flags and class, or NULL. */
 static __always_inline struct pg_port_val *pg_port_lookup(__u32 gen, __u32 dir, __u32 pidx,
 							  __u16 port)
@@ -70,31 +131,32 @@ static __always_inline void pg_decide(__u32 gen, const struct pg_config *cfg, __
 				      __u32 pidx, __u16 port, const __u8 *addr,
 				      struct pg_decision *d)
 {
-	struct pg_verdict *v = NULL;
 	struct pg_port_val *pv;
+	struct pg_verdict *v;
 	__u8 action = PG_ACT_DEFAULT, flags = 0;
 	__u32 rule_id = 0;
 
 	d->gen = gen;
 	d->log = 0;
 	pv = pg_port_lookup(gen, dir, pidx, port);
-	if (pv && (pv->flags & PG_PORT_UNIFORM)) {
-		/* One verdict for every peer, inlined by pg_apply: no trie walk. */
+	if (pv) {
 		action = (pv->flags >> PG_PORT_V_ACTION_SHIFT) & 3;
 		flags = (pv->flags >> PG_PORT_V_FLAGS_SHIFT) & 3;
-		rule_id = pv->flags >> PG_PORT_V_RULE_SHIFT;
-	} else if (pv && pv->class_id) {
-		struct pg_peer_key k = {
-			.prefixlen = 32 + 128,
-			.class_id = bpf_htonl(pv->class_id),
-		};
+		rule_id = pv->rule_id;
+	}
+	if (pv && (pv->flags & PG_PORT_PEERS)) {
+		struct pg_class_peer_key ck;
+		__u32 g = pg_peer_group(gen, addr);
 
-		__builtin_memcpy(k.addr, addr, 16);
-		v = bpf_map_lookup_elem(&pg_peers, &k);
-		if (v) {
-			action = v->action;
-			flags = v->flags;
-			rule_id = v->rule_id;
+		if (g) {
+			ck.class_id = pv->class_id;
+			ck.group = g;
+			v = bpf_map_lookup_elem(&pg_class_peers, &ck);
+			if (v) {
+				action = v->action;
+				flags = v->flags;
+				rule_id = v->rule_id;
+			}
 		}
 	}
 

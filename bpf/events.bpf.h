@@ -17,22 +17,49 @@ static __always_inline void pg_event_stat(__u32 which)
 		(*v)++;
 }
 
+/* The rate limiter's slot for key: a multiplicative hash of its five words. */
+static __always_inline __u32 pg_rl_index(const struct pg_rl_key *key)
+{
+	const __u32 *w = (const __u32 *)key;
+	__u32 h = 0;
+
+	h = (h ^ w[0]) * 0x9e3779b1u;
+	h = (h ^ w[1]) * 0x9e3779b1u;
+	h = (h ^ w[2]) * 0x9e3779b1u;
+	h = (h ^ w[3]) * 0x9e3779b1u;
+	h = (h ^ w[4]) * 0x9e3779b1u;
+	return (h >> 16) & (PG_RL_SLOTS - 1);
+}
+
+static __always_inline bool pg_rl_same(const struct pg_rl_key *a, const struct pg_rl_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
 /*
  * May an event for key be reported now? Repeats of one key within cfg->ratelimit_ns, and
  * anything past cfg->events_per_sec on this CPU, are suppressed and counted.
  *
- * The budget is checked first, before the LRU lookup of the key: under a flood from many
- * sources the budget runs out within the first second, and from then on each violation costs
- * one per-CPU array access instead of a hash lookup that mostly misses. The budget is only
+ * The budget is checked first: under a flood from many sources it runs out within the first
+ * second, and from then on each violation costs one per-CPU array access. The budget is only
  * consumed by an event that is admitted, so repeats never use it up. (A repeat that arrives
  * after the budget is spent is counted as budget, not rate_limited; the sum is the same.)
+ *
+ * Recent keys live in a per-CPU direct-mapped table (pg_ratelimit): one array lookup, no
+ * hash map, no LRU list, no lock, a bounded cost whatever the flood. A key's slot holds the
+ * last key admitted there; another key hashing to the same slot replaces it, and the
+ * replaced key's next repeat is then admitted again: a collision can let through an extra
+ * event (counted as submitted), never hide one, so the counts stay exact. Per CPU: a source
+ * whose packets land on two CPUs (RSS keeps a flow on one) may be reported once per CPU.
  */
 static __always_inline bool pg_event_admit(const struct pg_config *cfg, struct pg_rl_key *key,
 					   __u64 now)
 {
+	struct pg_rl_slot *slot = NULL;
 	struct pg_budget *b = NULL;
-	__u32 zero = 0;
-	__u64 *last;
+	__u32 zero = 0, idx;
 
 	if (cfg->events_per_sec) {
 		b = bpf_map_lookup_elem(&pg_budget, &zero);
@@ -51,16 +78,20 @@ static __always_inline bool pg_event_admit(const struct pg_config *cfg, struct p
 		}
 	}
 	if (cfg->ratelimit_ns) {
-		last = bpf_map_lookup_elem(&pg_ratelimit, key);
-		if (last && now - *last < cfg->ratelimit_ns) {
+		idx = pg_rl_index(key);
+		slot = bpf_map_lookup_elem(&pg_ratelimit, &idx);
+		if (slot && slot->last_ns && pg_rl_same(&slot->key, key) &&
+		    now - slot->last_ns < cfg->ratelimit_ns) {
 			pg_event_stat(PG_EVS_RATE_LIMITED);
 			return false;
 		}
 	}
 	if (b)
 		b->count++;
-	if (cfg->ratelimit_ns)
-		bpf_map_update_elem(&pg_ratelimit, key, &now, BPF_ANY);
+	if (slot) {
+		slot->key = *key;
+		slot->last_ns = now ? now : 1;
+	}
 	return true;
 }
 

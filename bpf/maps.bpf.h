@@ -35,14 +35,41 @@ struct {
 	__type(value, struct pg_port_val);
 } pg_ports SEC(".maps");
 
-/* Effective verdict per (port class, peer prefix). Written by userspace. */
+/* The peer-group lookup of include/portguard.h, written by userspace. The hashes are not
+ * preallocated: max_entries is a limit, not memory. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PG_BUCKET_SLOTS);
+	__type(key, __u32);
+	__type(value, struct pg_bucket);
+} pg_buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PG_NGEN * PG_MAX_BUCKETS32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pg_bucket32_key);
+	__type(value, struct pg_bucket);
+} pg_buckets32 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PG_MAX_PEER_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct pg_peer_key);
-	__type(value, struct pg_verdict);
+	__type(value, struct pg_peer_val);
 } pg_peers SEC(".maps");
+
+/* Verdict per (port class, peer group), where the group changes the class's base verdict.
+ * Written by userspace. Not preallocated: the limit is sized for big policies, the memory
+ * for the policy loaded. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PG_NGEN * PG_MAX_CLASS_PEERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pg_class_peer_key);
+	__type(value, struct pg_verdict);
+} pg_class_peers SEC(".maps");
 
 /* Per rule slot, key = gen * PG_MAX_RULES + rule_id. Written by the datapath. */
 struct {
@@ -85,12 +112,13 @@ struct {
 	__type(value, struct pg_frag_val);
 } pg_frags SEC(".maps");
 
-/* Time of the last event per (source, port, reason, hook): repeats are suppressed. */
+/* The recent (source, port, reason, hook) keys let through, per CPU, direct-mapped by a hash
+ * of the key: repeats within the window are suppressed. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PG_MAX_RATELIMIT);
-	__type(key, struct pg_rl_key);
-	__type(value, __u64);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PG_RL_SLOTS);
+	__type(key, __u32);
+	__type(value, struct pg_rl_slot);
 } pg_ratelimit SEC(".maps");
 
 /* The global events-per-second budget, per CPU so that CPUs never contend. */

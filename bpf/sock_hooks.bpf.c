@@ -170,7 +170,7 @@ static __always_inline int judge_bind(struct bpf_sock_addr *ctx, const __u8 *add
 		d.drop = 1;
 		d.dry_run = cfg->mode == PG_MODE_DRY_RUN || (pv->flags & PG_PORT_LOCAL_DRY_RUN);
 	}
-	/* The `local` rule, for counters and the event's "rule", from the port slot: the trie's
+	/* The `local` rule, for counters and the event's "rule", from the port slot: the peer's
 	 * verdict is about peers and may name a deny, a dry-run rule or the default. */
 	d.rule_id = pg_port_local_rule(pv);
 	sock_report(cfg, &d, PG_HOOK_BIND, PG_DIR_IN, pidx_proto(pidx), family, zero, 0, addr,

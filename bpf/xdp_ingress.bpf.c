@@ -5,12 +5,14 @@
  * is a violation (or a logged allow).
  *
  * The cost of an allowed packet is the parse, two array lookups for the generation and its
- * config, one per-CPU array lookup for the clock, one array lookup for the port, one LPM
- * lookup when a rule covers the port and its verdict depends on the peer (a `from any` rule's
- * verdict is inlined in the port slot, PG_PORT_UNIFORM), and two per-CPU counter updates.
+ * config, one per-CPU array lookup for the clock, one array lookup for the port (its slot
+ * holds the base verdict), and, only when the port's class decides some peers otherwise
+ * (PG_PORT_PEERS), the peer's group (a bucket and one exact probe per prefix length in use
+ * there, usually one) and one hash lookup of (class, group);
+ * then two per-CPU counter updates.
  * The flow table is read only for a packet the policy would drop (and never for a bare SYN);
  * the fragment table only for fragments; the event path only for violations and logged
- * allows. No helper call on that path but the LPM lookup: the clock is read through jiffies.
+ * allows. No helper call on that path but the peer lookups: the clock is read through jiffies.
  */
 #include "clock.bpf.h"
 #include "decide.bpf.h"
@@ -246,12 +248,12 @@ int pg_xdp_ingress(struct xdp_md *ctx)
 			 * host). The stack drops it unless route_localnet is set, which
 			 * kube-proxy does: a `local` port stays local-only here unless this is
 			 * lo itself. So such a packet to a local port is decided as from an
-			 * off-host peer. The trie answered for a loopback peer, which differs
+			 * off-host peer. The verdict answered for a loopback peer, which differs
 			 * only in what the local rule says: what already blocks (an enforcing
 			 * deny, the default) stands; else an enforcing local blocks; else (only
 			 * dry-run locals) a dry-run deny that already reports stands, and
 			 * otherwise the dry-run local reports. The local rule is the port's,
-			 * not the trie entry's (which may name another rule).
+			 * not the verdict's (which may name another rule).
 			 */
 			if (pg_addr_is_loopback((const __u8 *)p.saddr) &&
 			    ctx->ingress_ifindex != PG_LOOPBACK_IFINDEX &&

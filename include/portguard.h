@@ -30,11 +30,19 @@
 /* rule_id of a verdict no rule reached: parse-level drops (malformed, fragments without a
  * first fragment), replies, ICMP and non-IP passes. Counted per reason only. */
 #define PG_RULE_NONE 0xffffffffu
-/* Peer (LPM) entries across both generations. */
-#define PG_MAX_PEER_ENTRIES (1 << 18)
+/* Capacity, per generation (each policy map holds two). `check` enforces them, naming the
+ * limit at the line that overflows it, so that a policy check accepts is one load loads.
+ * Peer prefixes: distinct prefixes of the whole policy (a set shared by many rules and ports
+ * is stored once), sized for blocklists of 1,000,000 prefixes and more. The trie allocates
+ * per entry: the limit costs no memory until it is used. */
+#define PG_MAX_PREFIXES (1u << 21)
+#define PG_MAX_PEER_ENTRIES (PG_NGEN * PG_MAX_PREFIXES)
+/* (port class, peer group) verdicts: one for each class a peer group changes. */
+#define PG_MAX_CLASS_PEERS (1u << 20)
 #define PG_MAX_FLOWS 65536
 #define PG_MAX_FRAGS 8192
-#define PG_MAX_RATELIMIT 16384
+/* Slots of the rate limiter's per-CPU direct-mapped table of recent keys (a power of 2). */
+#define PG_RL_SLOTS 4096
 #define PG_RINGBUF_BYTES (1 << 20)
 /* IPv6 extension headers walked before the chain is declared too long. */
 #define PG_MAX_EXT_HDRS 6
@@ -63,47 +71,101 @@ static inline __u32 pg_port_index(__u32 gen, __u32 dir, __u32 pidx, __u32 port)
 
 /* Value of the port array (pg_ports). Written by userspace at (re)load, read by every hook.
  * class_id names the set of rules that cover this port; ports covered by the same rules share
- * one class. Class 0 means no rule covers the port. Class ids are unique across generations. */
+ * one class. Class 0 means no rule covers the port. Class ids are unique across generations.
+ * The class's base verdict, for every peer no peer group of the class changes, is inlined:
+ * a decision reads the peer only on a port whose class has PG_PORT_PEERS. */
 struct pg_port_val {
 	__u32 class_id;
-	__u32 flags; /* PG_PORT_* */
+	__u32 flags;   /* PG_PORT_* */
+	__u32 rule_id; /* the base verdict's rule slot within the generation */
 };
 /*
  * flags, bit by bit:
  *   0      PG_PORT_LOCAL           some `local` rule covers the port (loopback-only)
  *   1      PG_PORT_LOCAL_DRY_RUN   ...and every such rule is dry-run
- *   2      PG_PORT_UNIFORM         a verdict for every peer is inlined in bits 4-7 and 16-31
+ *   2      PG_PORT_PEERS           some peers are decided otherwise than the base verdict:
+ *                                  look the peer's group up (pg_peers), then (class, group)
+ *                                  in pg_class_peers; no entry there means the base verdict
  *   3      unused
- *   4-5    PG_PORT_V_ACTION_SHIFT  the inlined verdict's enum pg_action (UNIFORM only)
- *   6-7    PG_PORT_V_FLAGS_SHIFT   the inlined verdict's PG_VF_* (UNIFORM only)
+ *   4-5    PG_PORT_V_ACTION_SHIFT  the base verdict's enum pg_action
+ *   6-7    PG_PORT_V_FLAGS_SHIFT   the base verdict's PG_VF_*
  *   8-15   unused
- *   16-31  the rule slot within the generation: of the inlined verdict when UNIFORM, of the
- *          port's `local` rule when LOCAL (the first enforcing one, else the first). When
- *          both are set the two are the same slot: pg_apply inlines a verdict on a local
- *          port only when it names that rule.
- * The bind hook and XDP's spoofed-loopback check read the local rule from here and not from
- * the trie: the trie gives the verdict for a peer, which under a dry-run rule or a deny may
- * name another rule (or the default) while the port is still local.
+ *   16-31  the slot of the port's `local` rule (LOCAL only): the first enforcing one, else
+ *          the first.
+ * The bind hook and XDP's spoofed-loopback check read the local rule from here: the verdict
+ * for a peer, under a dry-run rule or a deny, may name another rule (or the default) while
+ * the port is still local. A zeroed slot (no rule) is the direction's default.
  */
 #define PG_PORT_LOCAL (1u << 0)
 #define PG_PORT_LOCAL_DRY_RUN (1u << 1)
-/* The port's class has one verdict for every peer (its only trie entry is the whole address
- * space): the verdict is inlined here and the datapath skips the trie. Written by pg_apply,
- * which derives it from the compiled trie entries; the trie entry is written all the same. */
-#define PG_PORT_UNIFORM (1u << 2)
+#define PG_PORT_PEERS (1u << 2)
 #define PG_PORT_V_ACTION_SHIFT 4 /* enum pg_action, 2 bits */
 #define PG_PORT_V_FLAGS_SHIFT 6	 /* PG_VF_*, 2 bits */
-#define PG_PORT_V_RULE_SHIFT 16	 /* rule slot within the generation, 16 bits */
-/* The local rule's slot (LOCAL only); written by compile. Shares bits 16-31 with
- * PG_PORT_V_RULE_SHIFT, see above. */
 #define PG_PORT_LOCAL_RULE_SHIFT 16
 
-/* Key of the peer LPM trie (pg_peers). prefixlen counts the bits after itself: 32 for
- * class_id (always matched whole) plus the peer prefix over the 128-bit mapped address. */
+/*
+ * The peer lookup, in two steps whose cost depends on neither the number of prefixes nor the
+ * number of rules that share them:
+ *
+ *   1. the peer's group: the set of the policy's distinct peer lists (and loopback) that
+ *      contain the address. Every prefix of the policy is stored once, whatever the number of
+ *      rules and port classes that use it, in a multibit structure of fixed depth:
+ *        pg_buckets    array, one slot per (generation, family, first 16 bits): the group of
+ *                      the longest prefix no longer than the bucket (IPv4 /16, IPv6 /16), and
+ *                      for IPv4 the lengths /17-/32 in use under it, longest first;
+ *        pg_buckets32  hash, (generation, first 32 bits of an IPv6 address): the same for an
+ *                      IPv6 /32 with longer prefixes under it (at most PG_BUCKET_LENS lengths);
+ *        pg_peers      hash, (generation, length, masked address) -> group, for the prefixes
+ *                      longer than their bucket: one exact probe per length in use there,
+ *                      longest first (ipset's hash:net, per bucket). Prefixes up to the
+ *                      bucket's length are expanded into the buckets at compile time.
+ *   2. pg_class_peers  hash, (class, group) -> verdict, only where the group changes the
+ *                      class's base verdict (the blocklist on every port: one entry per class).
+ *
+ * Key of pg_peers. Lengths are over the 128-bit mapped form (IPv4 /24 is 120).
+ */
+#define PG_BUCKET_LENS 16
 struct pg_peer_key {
-	__u32 prefixlen;
-	__u32 class_id; /* big endian, so that the trie compares it whole first */
-	__u8 addr[16];
+	__u32 prefixlen; /* 0..128, mapped */
+	__u32 gen;
+	__u8 addr[16];	 /* mapped, network order, host bits zero */
+};
+
+/* Value of pg_peers: the peer group, with its generation in bit 30 as class ids (group ids
+ * restart at each compile). 0 is never stored: no match means no group. */
+struct pg_peer_val {
+	__u32 group;
+};
+
+/* Value of pg_buckets and pg_buckets32. Written by userspace. */
+struct pg_bucket {
+	__u32 group;			/* longest prefix up to the bucket's length; 0: none */
+	__u8 nlens;			/* lengths used in lens; an IPv6 /16 slot: 1 when some
+					 * pg_buckets32 entry lies under it */
+	__u8 lens[PG_BUCKET_LENS];	/* mapped prefix lengths in use under it, longest first */
+	__u8 pad[3];
+};
+
+/* pg_buckets index: (gen * 2 + family) * 65536 + the address's first 16 bits, family 0 for
+ * IPv4 (bits of the IPv4 address), 1 for IPv6. */
+#define PG_BUCKET_SLOTS (PG_NGEN * 2 * 65536)
+static inline __u32 pg_bucket_index(__u32 gen, __u32 v6, __u32 top16)
+{
+	return ((gen & 1) * 2 + (v6 & 1)) * 65536 + (top16 & 0xffff);
+}
+
+/* Key of pg_buckets32. */
+struct pg_bucket32_key {
+	__u32 gen;
+	__u32 top32; /* the IPv6 address's first word, network order */
+};
+/* IPv6 /32 buckets with longer prefixes under them, per generation. */
+#define PG_MAX_BUCKETS32 (1u << 20)
+
+/* Key of pg_class_peers; value struct pg_verdict. Host order. */
+struct pg_class_peer_key {
+	__u32 class_id;
+	__u32 group;
 };
 
 enum pg_action {
@@ -116,7 +178,7 @@ enum pg_action {
 #define PG_VF_LOG (1u << 0)	/* allow ... log: report allowed traffic too */
 #define PG_VF_DRY_RUN (1u << 1) /* the deciding rule is dry-run: report, do not block */
 
-/* Value of the peer LPM trie: the effective verdict for every address under the prefix,
+/* Value of pg_class_peers, and the base verdict inlined in pg_port_val: the effective verdict,
  * already combined by userspace from all rules that cover it (deny > local > allow). */
 struct pg_verdict {
 	__u32 rule_id; /* slot in this generation, without the generation offset */
@@ -215,13 +277,20 @@ struct pg_budget {
 	__u32 pad;
 };
 
-/* Key of the rate limiter (pg_ratelimit, LRU hash); value is the __u64 time of the last
- * event let through for this key. */
+/* Key of the rate limiter: what makes two violations "the same" for reporting. */
 struct pg_rl_key {
 	__u8 addr[16]; /* the source (XDP) or the remote peer (socket hooks) */
 	__u16 port;    /* the port the rule judged */
 	__u8 reason;
 	__u8 hook;
+};
+
+/* A slot of the rate limiter (pg_ratelimit, per-CPU array of PG_RL_SLOTS, indexed by a hash
+ * of the key): the last key let through there on this CPU and when. Written by the datapath. */
+struct pg_rl_slot {
+	struct pg_rl_key key;
+	__u32 pad;
+	__u64 last_ns;
 };
 
 /* Key of the flow table (pg_flows, LRU hash), written at egress by the host's own traffic,
@@ -315,13 +384,19 @@ struct pg_rule_meta {
 };
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct pg_port_val) == 8, "pg_port_val");
-_Static_assert(PG_MAX_RULES <= 1u << (32 - PG_PORT_V_RULE_SHIFT), "rule slot in pg_port_val");
+_Static_assert(sizeof(struct pg_port_val) == 12, "pg_port_val");
+_Static_assert(PG_MAX_RULES <= 1u << (32 - PG_PORT_LOCAL_RULE_SHIFT), "rule slot in pg_port_val");
 _Static_assert(sizeof(struct pg_peer_key) == 24, "pg_peer_key");
+_Static_assert(sizeof(struct pg_peer_val) == 4, "pg_peer_val");
+_Static_assert(sizeof(struct pg_bucket) == 24, "pg_bucket");
+_Static_assert(sizeof(struct pg_bucket32_key) == 8, "pg_bucket32_key");
+_Static_assert(sizeof(struct pg_class_peer_key) == 8, "pg_class_peer_key");
 _Static_assert(sizeof(struct pg_verdict) == 8, "pg_verdict");
 _Static_assert(sizeof(struct pg_config) == 40, "pg_config");
 _Static_assert(sizeof(struct pg_counter) == 24, "pg_counter");
 _Static_assert(sizeof(struct pg_rl_key) == 20, "pg_rl_key");
+_Static_assert(sizeof(struct pg_rl_slot) == 32, "pg_rl_slot");
+_Static_assert((PG_RL_SLOTS & (PG_RL_SLOTS - 1)) == 0, "PG_RL_SLOTS is a power of 2");
 _Static_assert(sizeof(struct pg_flow_key) == 40, "pg_flow_key");
 _Static_assert(sizeof(struct pg_frag_key) == 40, "pg_frag_key");
 _Static_assert(sizeof(struct pg_frag_val) == 8, "pg_frag_val");

@@ -190,7 +190,7 @@ TEST(class_ids_carry_the_generation)
 	struct pg_policy *p = pol_new();
 	struct pg_compiled c0, c1;
 
-	rule(p, PG_RULE_ALLOW, IN, TCP, "22", NULL);
+	rule(p, PG_RULE_ALLOW, IN, TCP, "22", "198.18.0.0/15");
 	ASSERT_EQ(0, pg_compile(p, 0, &c0));
 	ASSERT_EQ(0, pg_compile(p, 1, &c1));
 	ASSERT_EQ(1, c0.nports);
@@ -201,9 +201,22 @@ TEST(class_ids_carry_the_generation)
 	EXPECT_NE(c0.ports[0].val.class_id, c1.ports[0].val.class_id);
 	EXPECT_EQ(0, pg_class_id_gen(c0.ports[0].val.class_id));
 	EXPECT_EQ(1, pg_class_id_gen(c1.ports[0].val.class_id));
+	/* the prefix is keyed by its generation; its group and the (class, group) entry carry
+	 * the generation too */
 	ASSERT_EQ(1, c1.npeers);
-	EXPECT_EQ(htonl(c1.ports[0].val.class_id), c1.peers[0].key.class_id);
-	EXPECT_EQ(32, c1.peers[0].key.prefixlen);
+	EXPECT_EQ(1, c1.peers[0].key.gen);
+	EXPECT_EQ(96 + 15, c1.peers[0].key.prefixlen);
+	/* a /15 is expanded into its two /16 buckets, not probed */
+	EXPECT_EQ(0, pg_compiled_probed(&c1.peers[0].key));
+	EXPECT_EQ(c1.peers[0].val.group, c1.buckets[198 << 8 | 18].group);
+	EXPECT_EQ(c1.peers[0].val.group, c1.buckets[198 << 8 | 19].group);
+	EXPECT_EQ(0, c1.buckets[198 << 8 | 20].group);
+	EXPECT_EQ(1, pg_class_id_gen(c1.peers[0].val.group));
+	EXPECT_EQ(0, pg_class_id_gen(c0.peers[0].val.group));
+	ASSERT_EQ(1, c1.ncpeers);
+	EXPECT_EQ(c1.ports[0].val.class_id, c1.cpeers[0].key.class_id);
+	EXPECT_EQ(c1.peers[0].val.group, c1.cpeers[0].key.group);
+	EXPECT_EQ(PG_PORT_PEERS, c1.ports[0].val.flags & PG_PORT_PEERS);
 	EXPECT_EQ(-EINVAL, pg_compile(p, 2, &c1));
 	pg_compiled_free(&c0);
 	pg_compiled_free(&c1);
@@ -259,8 +272,9 @@ TEST(allow_inside_deny_cidr)
 	/* deny wins even where a narrower allow covers: precedence, not specificity */
 	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 22, "198.18.7.7", PG_ACT_DENY, R(1), 0);
 	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 22, "198.18.7.8", PG_ACT_DENY, R(1), 0);
-	/* the /128 entry says what its parent says, so it is not written */
-	EXPECT_EQ(1, c.npeers);
+	/* two prefixes, two groups ({deny's set}, {both sets}), each changing the class */
+	EXPECT_EQ(2, c.npeers);
+	EXPECT_EQ(2, c.ncpeers);
 	pg_compiled_free(&c);
 	pol_free(p);
 }
@@ -448,7 +462,7 @@ TEST(too_many_rules)
 		rule(p, PG_RULE_ALLOW, IN, TCP, "22", NULL);
 	ASSERT_EQ(0, pg_compile(p, 0, &c));
 	EXPECT_EQ(1, c.nclasses);
-	EXPECT_EQ(1, c.npeers);
+	EXPECT_EQ(0, c.npeers); /* from any: the verdict is the port slot's */
 	pg_compiled_free(&c);
 	rule(p, PG_RULE_ALLOW, IN, TCP, "22", NULL);
 	ASSERT_EQ(-E2BIG, pg_compile(p, 0, &c));
@@ -456,32 +470,92 @@ TEST(too_many_rules)
 	pol_free(p);
 }
 
-TEST(too_many_peer_entries)
+/* n distinct IPv6 hosts under 2001:db8::/32 */
+static void host_peers(struct pg_rule *r, size_t n)
 {
-	struct pg_policy *p = pol_new();
-	struct pg_compiled c;
-	struct pg_rule *r;
-	size_t i, n = PG_MAX_PEER_ENTRIES / 2 / 4 + 1;
-
-	/* One rule with n host peers: n entries, within one generation's share. */
-	r = rule(p, PG_RULE_ALLOW, IN, TCP, "1-4", NULL);
 	r->peers = calloc(n, sizeof(*r->peers));
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		r->peers[i] = peer("2001:db8::");
+		r->peers[i].addr[12] = i >> 24;
 		r->peers[i].addr[13] = i >> 16;
 		r->peers[i].addr[14] = i >> 8;
 		r->peers[i].addr[15] = i;
 	}
 	r->npeers = n;
-	ASSERT_EQ(0, pg_compile(p, 0, &c));
-	EXPECT_EQ(n, c.npeers);
+}
+
+TEST(a_set_on_many_ports_is_stored_once)
+{
+	struct pg_policy *p = pol_new();
+	struct pg_compiled c;
+	struct pg_rule *r;
+	size_t n = 100000;
+	char port[16];
+
+	/* the blocklist on every port, as blocklists are written, under many port rules */
+	r = rule(p, PG_RULE_DENY, IN, TCP | UDP, "1-65535", NULL);
+	host_peers(r, n);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(port, sizeof(port), "%d", 1000 + i);
+		rule(p, PG_RULE_ALLOW, IN, TCP, port, i % 2 ? NULL : "198.18.0.0/15");
+	}
+	/* the same list again, written inline on another rule: still one set */
+	r = rule(p, PG_RULE_DENY, OUT, TCP, "25", NULL);
+	host_peers(r, n);
+	ASSERT_EQ(0, pg_compile(p, 1, &c));
+	printf("# %zu classes, %zu prefixes, %zu groups, %zu class peer entries\n", c.nclasses,
+	       c.npeers, c.ngroups, c.ncpeers);
+	/* tcp 1000-1999 one each; every other tcp and udp port {the blocklist}; out tcp 25 */
+	EXPECT_EQ(1000 + 1 + 1, c.nclasses);
+	EXPECT_EQ(n + 1, c.npeers);
+	EXPECT_EQ(2, c.ngroups);
+	/* one entry per class for the blocklist, one per 198.18.0.0/15 class */
+	EXPECT_EQ(1002 + 500, c.ncpeers);
+	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 1000, "2001:db8::77", PG_ACT_DENY, R(0), 0);
+	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 1000, "198.18.0.1", PG_ACT_ALLOW, R(1), 0);
+	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 1001, "198.20.0.1", PG_ACT_ALLOW, R(2), 0);
+	ASSERT_VERDICT(&c, IN, PG_PIDX_UDP, 1001, "198.20.0.1", PG_ACT_DEFAULT,
+		       PG_RULE_DEFAULT_IN, 0);
+	ASSERT_VERDICT(&c, OUT, PG_PIDX_TCP, 25, "2001:db8::77", PG_ACT_DENY, R(1001), 0);
 	pg_compiled_free(&c);
-	/* Three more rules split its ports into 4 classes that each need all n peers. */
-	rule(p, PG_RULE_ALLOW, IN, TCP, "2", NULL);
-	rule(p, PG_RULE_ALLOW, IN, TCP, "3", NULL);
-	rule(p, PG_RULE_ALLOW, IN, TCP, "4", NULL);
-	ASSERT_EQ(-E2BIG, pg_compile(p, 0, &c));
+	pol_free(p);
+}
+
+TEST(too_many_prefixes_is_an_error_at_the_rule)
+{
+	struct pg_policy *p = pol_new();
+	struct pg_diags d = { 0 };
+	struct pg_compiled c;
+	struct pg_rule *r;
+
+	/* a million prefixes in one set fit */
+	rule(p, PG_RULE_ALLOW, IN, TCP, "22", NULL);
+	r = rule(p, PG_RULE_DENY, IN, TCP, "1-4", NULL);
+	host_peers(r, 1000000);
+	ASSERT_EQ(0, pg_compile_diag(p, 0, &c, &d));
+	EXPECT_EQ(1000000, c.npeers);
+	EXPECT_EQ(0, d.n);
+	pg_compiled_free(&c);
+	/* one more list that does not fit: the error is at its rule and names the limit */
+	r = rule(p, PG_RULE_DENY, IN, TCP, "5", NULL);
+	host_peers(r, PG_MAX_PREFIXES - 1000000 - 1);
+	r->peers[0] = peer("198.18.0.1"); /* another list than rule 1's */
+	ASSERT_EQ(-E2BIG, pg_compile_diag(p, 0, &c, &d));
 	EXPECT_EQ(0, c.npeers);
+	ASSERT_EQ(1, d.n);
+	EXPECT_EQ(r->loc.line, d.v[0].loc.line);
+	printf("# %d: %s\n", d.v[0].loc.line, d.v[0].msg);
+	EXPECT_TRUE(strstr(d.v[0].msg, "PG_MAX_PREFIXES") != NULL);
+	pg_diags_free(&d);
+	/* without it, the same list on more rules and ports costs nothing more */
+	r->npeers = 0;
+	free(r->peers);
+	r->peers = NULL;
+	r = rule(p, PG_RULE_DENY, OUT, TCP | UDP, "1-65535", NULL);
+	host_peers(r, 1000000);
+	ASSERT_EQ(0, pg_compile(p, 0, &c));
+	EXPECT_EQ(1000000, c.npeers);
+	pg_compiled_free(&c);
 	pol_free(p);
 }
 
@@ -752,11 +826,17 @@ TEST(random_policies_agree_with_evaluator)
 		/* keys strictly increase: sorted for lookup, and no key written twice */
 		for (i = 1; i < c.npeers; i++) {
 			const struct pg_peer_key *a = &c.peers[i - 1].key, *b = &c.peers[i].key;
-			int d = ntohl(a->class_id) != ntohl(b->class_id) ?
-					(ntohl(a->class_id) < ntohl(b->class_id) ? -1 : 1) :
-					memcmp(a->addr, b->addr, 16);
+			int d = memcmp(a->addr, b->addr, 16);
 
+			ASSERT_EQ(a->gen, b->gen);
 			ASSERT_TRUE(d < 0 || (d == 0 && a->prefixlen < b->prefixlen));
+		}
+		for (i = 1; i < c.ncpeers; i++) {
+			const struct pg_class_peer_key *a = &c.cpeers[i - 1].key,
+						       *b = &c.cpeers[i].key;
+
+			ASSERT_TRUE(a->class_id < b->class_id ||
+				    (a->class_id == b->class_id && a->group < b->group));
 		}
 		for (q = 0; q < 200; q++) {
 			enum pg_dir dir = rnd(2);
@@ -1126,7 +1206,8 @@ static void scale_case(bool one_port)
 	} else {
 		EXPECT_EQ(10000, c.nclasses);
 		EXPECT_EQ(10000 + 2000, c.nports);
-		EXPECT_EQ(10000, c.npeers);
+		/* 256 distinct /24s and 5000 /64s: a list many rules repeat is stored once */
+		EXPECT_EQ(256 + 5000, c.npeers);
 	}
 	for (i = 0; i < 2000; i++) {
 		int k = rnd(10000);

@@ -88,7 +88,7 @@ struct fx {
 	struct pg_maps m;
 	int prog;
 	__u32 gen;
-	size_t npeers;		       /* peer entries of the active policy */
+	size_t npeers;		       /* pg_peers + pg_buckets32 + pg_class_peers entries */
 	__u32 slot[R_END - PG_RULE_FIRST]; /* rule slot of each rule of the active policy */
 };
 
@@ -168,7 +168,9 @@ static void fx_policy(struct fx *f, const struct policy_opts *o)
 	ASSERT_EQ(0, pg_apply(&f->m, &c));
 	ASSERT_EQ(0, pg_activate(&f->m, c.gen));
 	f->gen = c.gen;
-	f->npeers = c.npeers;
+	f->npeers = c.nb32 + c.ncpeers;
+	for (size_t i = 0; i < c.npeers; i++)
+		f->npeers += pg_compiled_probed(&c.peers[i].key);
 	pg_compiled_free(&c);
 }
 
@@ -1064,16 +1066,21 @@ TEST(events_off_reports_nothing)
 
 /* ---- generations ---- */
 
+/* Entries of pg_peers, pg_buckets32 and pg_class_peers. */
 static __u32 count_peers(struct fx *f)
 {
-	struct pg_peer_key k, next;
-	void *prev = NULL;
+	static const int maps[] = { PG_MAP_PEERS, PG_MAP_BUCKETS32, PG_MAP_CLASS_PEERS };
+	char k[64], next[64];
 	__u32 n = 0;
 
-	while (bpf_map_get_next_key(f->m.fd[PG_MAP_PEERS], prev, &next) == 0) {
-		n++;
-		k = next;
-		prev = &k;
+	for (int i = 0; i < 3; i++) {
+		void *prev = NULL;
+
+		while (bpf_map_get_next_key(f->m.fd[maps[i]], prev, next) == 0) {
+			n++;
+			memcpy(k, next, sizeof(k));
+			prev = k;
+		}
 	}
 	return n;
 }
@@ -1213,45 +1220,47 @@ TEST(apply_inlines_verdicts_that_do_not_depend_on_the_peer)
 		.rules = inline_rules,
 		.nrules = sizeof(inline_rules) / sizeof(inline_rules[0]),
 	};
+	const __u32 lmask = PG_PORT_PEERS | PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN;
 	struct pg_port_val v;
 	struct fx f;
 
 	fx_setup(&f);
 	fx_policy(&f, &o);
-	/* `allow in tcp 22`: one entry for every peer, inlined */
+	/* `allow in tcp 22`: one verdict for every peer, in the slot, no peer lookup */
 	v = port_slot(&f, PG_PIDX_TCP, 22);
 	EXPECT_NE(0, v.class_id);
-	EXPECT_EQ(PG_PORT_UNIFORM, v.flags & PG_PORT_UNIFORM);
+	EXPECT_EQ(0, v.flags & PG_PORT_PEERS);
 	EXPECT_EQ(PG_ACT_ALLOW, (v.flags >> PG_PORT_V_ACTION_SHIFT) & 3);
-	EXPECT_EQ(slot_of(&f, PG_RULE_FIRST + 0), v.flags >> PG_PORT_V_RULE_SHIFT);
+	EXPECT_EQ(slot_of(&f, PG_RULE_FIRST + 0), v.rule_id);
 	/* a dry-run deny over an allow: the rule's flags travel along */
 	v = port_slot(&f, PG_PIDX_TCP, 25);
-	EXPECT_EQ(PG_PORT_UNIFORM, v.flags & PG_PORT_UNIFORM);
+	EXPECT_EQ(0, v.flags & PG_PORT_PEERS);
 	EXPECT_EQ(PG_ACT_DENY, (v.flags >> PG_PORT_V_ACTION_SHIFT) & 3);
 	EXPECT_EQ(PG_VF_DRY_RUN, (v.flags >> PG_PORT_V_FLAGS_SHIFT) & 3);
-	EXPECT_EQ(slot_of(&f, PG_RULE_FIRST + 2), v.flags >> PG_PORT_V_RULE_SHIFT);
-	/* `local tcp 5432`: one verdict naming the local rule, inlined with the local flag */
+	EXPECT_EQ(slot_of(&f, PG_RULE_FIRST + 2), v.rule_id);
+	/* `local tcp 5432`: off-host peers are refused by the local rule, loopback passes by
+	 * it too: one verdict, and the local flag naming the rule */
 	v = port_slot(&f, PG_PIDX_TCP, 5432);
-	EXPECT_EQ(PG_PORT_UNIFORM | PG_PORT_LOCAL,
-		  v.flags & (PG_PORT_UNIFORM | PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN));
+	EXPECT_EQ(PG_PORT_LOCAL, v.flags & lmask);
 	EXPECT_EQ(PG_ACT_LOCAL, (v.flags >> PG_PORT_V_ACTION_SHIFT) & 3);
+	EXPECT_EQ(slot_of(&f, PG_RULE_FIRST + 3), v.rule_id);
 	EXPECT_EQ(slot_of(&f, PG_RULE_FIRST + 3), v.flags >> PG_PORT_LOCAL_RULE_SHIFT);
-	/* a deny from any over `local tcp 8090`: one verdict, but it names the deny while the
-	 * slot's rule bits name the local rule (for bind): not inlined, the trie answers */
+	/* a deny from any over `local tcp 8090`: the verdict names the deny, the local rule
+	 * bits still name the local rule (for bind); both fit in the slot */
 	v = port_slot(&f, PG_PIDX_TCP, 8090);
-	EXPECT_EQ(PG_PORT_LOCAL, v.flags & (PG_PORT_UNIFORM | PG_PORT_LOCAL |
-					    PG_PORT_LOCAL_DRY_RUN));
+	EXPECT_EQ(PG_PORT_LOCAL, v.flags & lmask);
+	EXPECT_EQ(PG_ACT_DENY, (v.flags >> PG_PORT_V_ACTION_SHIFT) & 3);
+	EXPECT_EQ(slot_of(&f, PG_RULE_FIRST + 5), v.rule_id);
 	EXPECT_EQ(slot_of(&f, PG_RULE_FIRST + 4), v.flags >> PG_PORT_LOCAL_RULE_SHIFT);
-	/* `local tcp 6379 dry-run` on an open port: loopback and the rest differ, the trie
-	 * answers; the local flags stay */
+	/* `local tcp 6379 dry-run` on an open port: loopback and the rest differ, the peer
+	 * decides; the local flags stay */
 	v = port_slot(&f, PG_PIDX_TCP, 6379);
-	EXPECT_EQ(PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN,
-		  v.flags & (PG_PORT_UNIFORM | PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN));
+	EXPECT_EQ(PG_PORT_PEERS | PG_PORT_LOCAL | PG_PORT_LOCAL_DRY_RUN, v.flags & lmask);
 	EXPECT_EQ(slot_of(&f, PG_RULE_FIRST + 7), v.flags >> PG_PORT_LOCAL_RULE_SHIFT);
-	/* `allow in udp 53 from 198.18.0.0/24`: the peer decides, the trie answers */
+	/* `allow in udp 53 from 198.18.0.0/24`: the peer decides */
 	v = port_slot(&f, PG_PIDX_UDP, 53);
 	EXPECT_NE(0, v.class_id);
-	EXPECT_EQ(0, v.flags & PG_PORT_UNIFORM);
+	EXPECT_EQ(PG_PORT_PEERS, v.flags & PG_PORT_PEERS);
 	/* no rule: class 0, nothing inlined */
 	v = port_slot(&f, PG_PIDX_TCP, 24);
 	EXPECT_EQ(0, v.class_id);
@@ -1262,7 +1271,7 @@ TEST(apply_inlines_verdicts_that_do_not_depend_on_the_peer)
 			{ "inlined deny dry-run over an allow", TCP4(25), PASS, PG_R_DENIED,
 			  PG_RULE_FIRST + 2 },
 			{ "inlined local", TCP4(5432), DROP, PG_R_LOCAL_ONLY, PG_RULE_FIRST + 3 },
-			{ "deny over a local, from the trie", TCP4(8090), DROP, PG_R_DENIED,
+			{ "deny over a local, from the slot", TCP4(8090), DROP, PG_R_DENIED,
 			  PG_RULE_FIRST + 5 },
 			{ "deny over a local, from loopback", TCP4(8090, .src = "127.0.0.1"), DROP,
 			  PG_R_DENIED, PG_RULE_FIRST + 5 },

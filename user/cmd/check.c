@@ -5,10 +5,14 @@
 #include <string.h>
 
 #include "cmd/command.h"
+#include "policy/compile.h"
 #include "policy/policy.h"
 
 /*
- * Each file is parsed on its own. Diagnostics go to stderr as they are found, file by file;
+ * Each file is parsed on its own, then compiled as `load` compiles it: a policy that does not
+ * fit the maps (include/portguard.h's capacity limits) is an error at the rule that overflows,
+ * naming the limit, so that what check accepts, load loads.
+ * Diagnostics go to stderr as they are found, file by file;
  * the normalized policy of each valid file goes to stdout, under a "# FILE" header when more
  * than one file is given. The exit code is 1 if any file has an error, whatever the others.
  */
@@ -28,6 +32,14 @@ static int cmd_check(int argc, char **argv)
 		int err;
 
 		err = pg_policy_load(argv[i], &p, &d);
+		if (!err) {
+			struct pg_compiled c;
+
+			err = pg_compile_diag(p, 1, &c, &d);
+			pg_compiled_free(&c);
+			if (err == -E2BIG)
+				err = -EINVAL;
+		}
 		pg_diags_print(&d, stderr);
 		if (err == -ENOMEM) {
 			fprintf(stderr, "portguard: failed to check %s: %s\n", argv[i],

@@ -99,7 +99,14 @@ int pg_enforce(const struct pg_maps *m, const struct pg_policy_src *src,
 	err = pg_active_gen(m, &gen); /* prints its own failure, as apply and activate do */
 	if (err)
 		return err;
-	err = pg_compile(src->p, pg_other_gen(gen), &c);
+	{
+		/* The same compile as `check`: an overflow is the same error at the same line. */
+		struct pg_diags d = { 0 };
+
+		err = pg_compile_diag(src->p, pg_other_gen(gen), &c, &d);
+		pg_diags_print(&d, stderr);
+		pg_diags_free(&d);
+	}
 	if (err) {
 		fprintf(stderr, "portguard: failed to compile %s: %s\n", src->path,
 			err == -E2BIG ? "the policy exceeds the map sizes" : strerror(-err));

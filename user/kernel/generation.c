@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Writing a compiled policy into a generation of the maps, and activating it. See generation.h. */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -70,40 +71,43 @@ static int pg_write_slots(int fd, __u32 first, __u32 n, const void *vals)
 }
 
 /*
- * Delete every peer entry of generation gen (its class ids carry gen, see pg_class_id_gen):
- * compile restarts class ids at 1, so an entry of the policy gen held before would be found
- * again by the new one. The keys are collected before any is deleted: get_next_key on a
- * deleted trie key restarts from the first key.
+ * Delete every entry of generation gen from pg_peers (the key's gen) or pg_class_peers (the
+ * class id's generation bit, see pg_class_id_gen): compile restarts ids at 1, so an entry of
+ * the policy gen held before would be found again by the new one. The keys are collected
+ * before any is deleted: get_next_key on a deleted trie key restarts from the first key.
+ * This runs on the idle generation only, entry by entry: the kernel frees each node after an
+ * RCU grace period, so the datapath never waits on it (no whole-map free, no trie_free).
  */
-static int pg_delete_stale_peers(int fd, __u32 gen)
+static int pg_delete_stale(int fd, size_t key_size, bool (*stale_key)(const void *, __u32),
+			   __u32 gen)
 {
-	struct pg_peer_key key, next, *stale = NULL, *tmp;
+	char key[64], next[64], *stale = NULL, *tmp;
 	size_t n = 0, cap = 0;
 	void *prev = NULL;
 	int err = 0;
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		if (pg_class_id_gen(ntohl(next.class_id)) == gen) {
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		if (stale_key(next, gen)) {
 			if (n == cap) {
 				cap = cap ? cap * 2 : 1024;
-				tmp = realloc(stale, cap * sizeof(*stale));
+				tmp = realloc(stale, cap * key_size);
 				if (!tmp) {
 					err = -ENOMEM;
 					goto out;
 				}
 				stale = tmp;
 			}
-			stale[n++] = next;
+			memcpy(stale + n++ * key_size, next, key_size);
 		}
-		key = next;
-		prev = &key;
+		memcpy(key, next, key_size);
+		prev = key;
 	}
 	if (errno != ENOENT) {
 		err = -errno;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (bpf_map_delete_elem(fd, &stale[i]) < 0 && errno != ENOENT) {
+		if (bpf_map_delete_elem(fd, stale + i * key_size) < 0 && errno != ENOENT) {
 			err = -errno;
 			goto out;
 		}
@@ -113,81 +117,83 @@ out:
 	return err;
 }
 
-struct pg_class_peers {
-	__u32 class_id; /* host order */
-	__u32 n;	/* trie entries of the class */
-	__u32 idx;	/* the first of them in c->peers */
-};
-
-static int cmp_class_id(const void *a, const void *b)
+static bool pg_peer_key_stale(const void *k, __u32 gen)
 {
-	const struct pg_class_peers *x = a, *y = b;
+	const struct pg_peer_key *key = k;
 
-	return x->class_id < y->class_id ? -1 : x->class_id > y->class_id;
+	return key->gen == gen;
 }
 
-static int cmp_class(const void *a, const void *b)
+static bool pg_bucket32_key_stale(const void *k, __u32 gen)
 {
-	const struct pg_class_peers *x = a, *y = b;
+	const struct pg_bucket32_key *key = k;
 
-	if (x->class_id != y->class_id)
-		return x->class_id < y->class_id ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
+	return key->gen == gen;
 }
 
-/*
- * The port values of generation c->gen, every slot: class 0 where no rule covers the port.
- * A class whose only trie entry is the whole address space (prefix /0: `from any`) decides
- * every peer alike: its verdict is inlined in its port slots (PG_PORT_UNIFORM), so that the
- * datapath decides it with one array lookup instead of a trie walk. A local port's slots
- * already carry the local rule in the same bits (include/portguard.h): there the verdict is
- * inlined only when it names that rule.
- */
-static int pg_port_values(const struct pg_compiled *c, struct pg_port_val *ports)
+static bool pg_class_peer_key_stale(const void *k, __u32 gen)
 {
-	__u32 base = pg_port_index(c->gen, 0, 0, 0);
-	struct pg_class_peers *cls, key, *hit;
-	size_t n = 0;
+	const struct pg_class_peer_key *key = k;
 
-	cls = calloc(c->npeers ? c->npeers : 1, sizeof(*cls));
-	if (!cls)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->npeers; i++) {
-		cls[i].class_id = ntohl(c->peers[i].key.class_id);
-		cls[i].idx = i;
-	}
-	qsort(cls, c->npeers, sizeof(*cls), cmp_class);
-	for (size_t i = 0; i < c->npeers; i++) {
-		if (n && cls[n - 1].class_id == cls[i].class_id) {
-			cls[n - 1].n++;
-		} else {
-			cls[n] = cls[i];
-			cls[n++].n = 1;
-		}
-	}
+	return pg_class_id_gen(key->class_id) == gen;
+}
 
-	for (size_t i = 0; i < c->nports; i++) {
-		struct pg_port_val v = c->ports[i].val;
-		const struct pg_peer_entry *pe;
+/* Write n entries of a hash map: in batches where the kernel has them (5.6), else one by
+ * one. keys and vals are n packed keys and values. */
+static int pg_write_hash(int fd, const void *keys, size_t key_size, const void *vals,
+			 size_t val_size, size_t n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = 0, .flags = 0);
+	__u32 count = n;
 
-		key.class_id = v.class_id;
-		hit = v.class_id ? bsearch(&key, cls, n, sizeof(*cls), cmp_class_id) : NULL;
-		if (hit && hit->n == 1) {
-			pe = &c->peers[hit->idx];
-			/* On a local port bits 16-31 already name the local rule: inline only a
-			 * verdict of that same rule (the usual `local` port), else use the trie. */
-			if (pe->key.prefixlen == 32 &&
-			    (!(v.flags & PG_PORT_LOCAL) ||
-			     v.flags >> PG_PORT_LOCAL_RULE_SHIFT == pe->val.rule_id))
-				v.flags |= PG_PORT_UNIFORM |
-					   (__u32)(pe->val.action & 3) << PG_PORT_V_ACTION_SHIFT |
-					   (__u32)(pe->val.flags & 3) << PG_PORT_V_FLAGS_SHIFT |
-					   pe->val.rule_id << PG_PORT_V_RULE_SHIFT;
-		}
-		ports[c->ports[i].index - base] = v;
-	}
-	free(cls);
+	if (!n)
+		return 0;
+	if (bpf_map_update_batch(fd, keys, vals, &count, &opts) == 0 && count == n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, (const char *)keys + i * key_size,
+					(const char *)vals + i * val_size, BPF_ANY) < 0)
+			return -errno;
 	return 0;
+}
+
+/* Write n compiled entries of a hash map, each a key followed by its value (entry_size
+ * apart), skipping those whose key keep() refuses, in one batch where the kernel can. */
+static int pg_write_entries(int fd, const void *entries, size_t entry_size, size_t n,
+			    size_t key_size, size_t val_size, bool (*keep)(const void *key))
+{
+	char *keys = malloc((n + 1) * key_size), *vals = malloc((n + 1) * val_size);
+	const char *e = entries;
+	size_t k = 0;
+	int err;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++, e += entry_size) {
+		if (keep && !keep(e))
+			continue;
+		memcpy(keys + k * key_size, e, key_size);
+		memcpy(vals + k++ * val_size, e + key_size, val_size);
+	}
+	err = pg_write_hash(fd, keys, key_size, vals, val_size, k);
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* pg_write_entries() takes the value to follow the key without padding. */
+_Static_assert(offsetof(struct pg_peer_entry, val) == sizeof(struct pg_peer_key), "peer entry");
+_Static_assert(offsetof(struct pg_bucket32_entry, val) == sizeof(struct pg_bucket32_key),
+	       "bucket32 entry");
+_Static_assert(offsetof(struct pg_class_peer_entry, val) == sizeof(struct pg_class_peer_key),
+	       "class peer entry");
+
+static bool pg_peer_probed(const void *key)
+{
+	return pg_compiled_probed(key);
 }
 
 /* Refuse a compiled policy that would write outside its generation: a bug in compile must
@@ -198,16 +204,30 @@ static int pg_check(const struct pg_compiled *c)
 
 	if (c->gen >= PG_NGEN || c->nmeta > PG_MAX_RULES)
 		return -EINVAL;
+	if (c->npeers > PG_MAX_PREFIXES || c->ncpeers > PG_MAX_CLASS_PEERS)
+		return -E2BIG;
 	for (size_t i = 0; i < c->nports; i++) {
 		if (c->ports[i].index - base >= PG_GEN_PORT_SLOTS)
 			return -EINVAL;
 		if (c->ports[i].val.class_id && pg_class_id_gen(c->ports[i].val.class_id) != c->gen)
 			return -EINVAL;
-	}
-	for (size_t i = 0; i < c->npeers; i++) {
-		if (pg_class_id_gen(ntohl(c->peers[i].key.class_id)) != c->gen)
+		if (c->ports[i].val.rule_id >= PG_MAX_RULES)
 			return -EINVAL;
-		if (c->peers[i].val.rule_id >= PG_MAX_RULES)
+	}
+	for (size_t i = 0; i < c->npeers; i++)
+		if (c->peers[i].key.gen != c->gen ||
+		    pg_class_id_gen(c->peers[i].val.group) != c->gen)
+			return -EINVAL;
+	for (size_t i = 0; i < c->nb32; i++)
+		if (c->b32[i].key.gen != c->gen)
+			return -EINVAL;
+	if (!c->buckets)
+		return -EINVAL;
+	for (size_t i = 0; i < c->ncpeers; i++) {
+		if (pg_class_id_gen(c->cpeers[i].key.class_id) != c->gen ||
+		    pg_class_id_gen(c->cpeers[i].key.group) != c->gen)
+			return -EINVAL;
+		if (c->cpeers[i].val.rule_id >= PG_MAX_RULES)
 			return -EINVAL;
 	}
 	return 0;
@@ -239,7 +259,18 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 		goto out;
 
 	step = "delete stale peer entries";
-	err = pg_delete_stale_peers(m->fd[PG_MAP_PEERS], gen);
+	err = pg_delete_stale(m->fd[PG_MAP_PEERS], sizeof(struct pg_peer_key), pg_peer_key_stale,
+			      gen);
+	if (err)
+		goto out;
+	step = "delete stale IPv6 /32 buckets";
+	err = pg_delete_stale(m->fd[PG_MAP_BUCKETS32], sizeof(struct pg_bucket32_key),
+			      pg_bucket32_key_stale, gen);
+	if (err)
+		goto out;
+	step = "delete stale class peer entries";
+	err = pg_delete_stale(m->fd[PG_MAP_CLASS_PEERS], sizeof(struct pg_class_peer_key),
+			      pg_class_peer_key_stale, gen);
 	if (err)
 		goto out;
 
@@ -250,22 +281,35 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 		err = -ENOMEM;
 		goto out;
 	}
-	err = pg_port_values(c, ports);
-	if (err)
-		goto out;
+	for (size_t i = 0; i < c->nports; i++)
+		ports[c->ports[i].index - pg_port_index(gen, 0, 0, 0)] = c->ports[i].val;
 	err = pg_write_slots(m->fd[PG_MAP_PORTS], pg_port_index(gen, 0, 0, 0),
 			     PG_GEN_PORT_SLOTS, ports);
 	if (err)
 		goto out;
 
+	/* Before the ports that point at them are live: nothing reads them until activation. */
+	step = "write peer buckets";
+	err = pg_write_slots(m->fd[PG_MAP_BUCKETS], pg_bucket_index(gen, 0, 0), 2 * 65536,
+			     c->buckets);
+	if (err)
+		goto out;
+	step = "insert IPv6 /32 buckets";
+	err = pg_write_entries(m->fd[PG_MAP_BUCKETS32], c->b32, sizeof(*c->b32), c->nb32,
+			       sizeof(c->b32->key), sizeof(c->b32->val), NULL);
+	if (err)
+		goto out;
+	/* Only the prefixes longer than their bucket are probed; the others live in it. */
 	step = "insert peer entries";
-	for (size_t i = 0; i < c->npeers; i++) {
-		if (bpf_map_update_elem(m->fd[PG_MAP_PEERS], &c->peers[i].key, &c->peers[i].val,
-					BPF_ANY) < 0) {
-			err = -errno;
-			goto out;
-		}
-	}
+	err = pg_write_entries(m->fd[PG_MAP_PEERS], c->peers, sizeof(*c->peers), c->npeers,
+			       sizeof(c->peers->key), sizeof(c->peers->val), pg_peer_probed);
+	if (err)
+		goto out;
+	step = "insert class peer entries";
+	err = pg_write_entries(m->fd[PG_MAP_CLASS_PEERS], c->cpeers, sizeof(*c->cpeers),
+			       c->ncpeers, sizeof(c->cpeers->key), sizeof(c->cpeers->val), NULL);
+	if (err)
+		goto out;
 
 	step = "zero rule counters";
 	ncpus = libbpf_num_possible_cpus();

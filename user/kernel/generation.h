@@ -42,7 +42,7 @@ static inline __u32 pg_other_gen(__u32 gen)
 
 /*
  * Write c into generation c->gen, which must not be the active one (-EBUSY): its stale
- * peer entries are deleted, every one of its port slots is written (a port no rule covers
+ * peer and class peer entries are deleted, every one of its port slots is written (a port no rule covers
  * gets class 0), the peer entries inserted, its rule counters zeroed, its rule sources and
  * its config written. -EINVAL when c is inconsistent (a port slot or a class id of another
  * generation, see pg_class_id_gen in compile.h). Errors are printed to stderr with the step.

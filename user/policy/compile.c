@@ -91,16 +91,6 @@ static void agg_add_rule(const struct pg_policy *p, struct agg *g, size_t ri)
 	}
 }
 
-static struct agg agg_merge(const struct pg_policy *p, struct agg a, const struct agg *b)
-{
-	a.deny = min_rule(a.deny, b->deny);
-	a.deny_dry = min_rule(a.deny_dry, b->deny_dry);
-	a.local = min_rule(a.local, b->local);
-	a.local_dry = min_rule(a.local_dry, b->local_dry);
-	a.allow = better_allow(p, a.allow, b->allow);
-	return a;
-}
-
 /* The verdict for peers under a prefix, given the rules covering it, whether those peers are
  * loopback (only `local` cares), and the slot and policy of the class's direction default. */
 static struct pg_verdict agg_verdict(const struct pg_policy *p, const __u32 *slot,
@@ -209,7 +199,8 @@ struct cls {
 struct ctx {
 	const struct pg_policy *p;
 	struct pg_compiled *out;
-	size_t ports_cap, peers_cap;
+	struct pg_diags *diags; /* NULL: report overflows by -E2BIG alone */
+	size_t ports_cap;
 	/* The active rule set of the sweep: a doubly linked list over rule indices, head at
 	 * index nrules, and its Zobrist hash (xor of a fixed random word per rule). */
 	size_t *next, *prev, nactive;
@@ -430,10 +421,25 @@ out:
 
 /* ---- peers ---- */
 
+/*
+ * Peers are compiled once for the whole policy, not per class. A "set" is a distinct peer
+ * list of some rule (a named set used by many rules, or the same inline list, is one set),
+ * plus loopback when a `local` rule exists (loopback peers decide apart from the rest). The
+ * peer group of an address is the set of sets that contain it; the trie maps every prefix
+ * of every set, once, to the group of the addresses whose longest match it is. Because
+ * prefixes are nested or disjoint, a set contains an address exactly when it has a prefix
+ * containing the address's longest match: the group of a prefix is its parent's group plus
+ * the sets that list the prefix itself, computed in one pre-order pass with the chain of
+ * ancestors on a stack. Then, per group, only the classes that have a rule on one of its
+ * sets (or a `local` rule, for groups with loopback) are decided for it, and an entry is
+ * written where the verdict differs from the class's base verdict (its rules without peers).
+ * A blocklist on every port is then its prefixes once, one group, and one entry per class.
+ */
+
 struct pfx {
 	__u8 addr[16];
 	__u8 len;
-	size_t rule; /* NONE for the loopback prefixes added to classes with a `local` rule */
+	size_t set; /* index into the sets; the loopback set for the loopback prefixes */
 };
 
 static void mask_addr(__u8 *dst, const __u8 *src, unsigned len)
@@ -462,7 +468,7 @@ static int cmp_pfx(const void *a, const void *b)
 		return d;
 	if (x->len != y->len)
 		return x->len < y->len ? -1 : 1;
-	return x->rule < y->rule ? -1 : x->rule > y->rule;
+	return x->set < y->set ? -1 : x->set > y->set;
 }
 
 static bool prefix_contains(const __u8 *oaddr, unsigned olen, const __u8 *iaddr, unsigned ilen)
@@ -479,107 +485,591 @@ static bool prefix_contains(const __u8 *oaddr, unsigned olen, const __u8 *iaddr,
 static const __u8 lo4[16] = { [10] = 0xff, [11] = 0xff, [12] = 127 };
 static const __u8 lo6[16] = { [15] = 1 };
 
-static bool prefix_is_loopback(const __u8 *addr, unsigned len)
-{
-	return prefix_contains(lo4, 104, addr, len) || prefix_contains(lo6, 128, addr, len);
-}
-
-struct node {
-	__u8 addr[16];
-	__u8 len;
-	struct agg eff;	       /* every rule covering this prefix */
-	struct pg_verdict v;   /* what the trie says here (written or inherited) */
+struct pset {
+	const struct pg_peer *peers;
+	size_t n;
+	__u64 hash;
+	size_t rule; /* the first rule with this list: where an overflow is reported */
 };
 
-static int class_peers(struct ctx *x, size_t ci, struct pfx **buf, size_t *cap)
+struct group {
+	size_t off, n; /* its sets, sorted, in pctx.gmem[off..off+n) */
+	__u64 hash;
+};
+
+struct pctx {
+	struct pset *sets;
+	size_t nsets, lo;  /* lo: the loopback set's index, or NONE */
+	size_t *rule_set;  /* per rule: its set, or NONE (no peers: any; or a `local` rule) */
+	struct group *groups;
+	size_t ngroups, groups_cap;
+	size_t *gmem, ngmem, gmem_cap;
+	size_t *gtab, gcap; /* group index + 1; 0 is empty */
+};
+
+static __u64 peers_hash(const struct pg_peer *v, size_t n)
+{
+	__u64 h = 0x84222325cbf29ce4ull;
+
+	for (size_t i = 0; i < n; i++) {
+		__u64 w[2];
+
+		memcpy(w, v[i].addr, 16);
+		h = splitmix64(h ^ w[0]);
+		h = splitmix64(h ^ w[1] ^ ((__u64)v[i].prefixlen << 56));
+	}
+	return h;
+}
+
+static bool peers_equal(const struct pg_peer *a, const struct pg_peer *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i].prefixlen != b[i].prefixlen || memcmp(a[i].addr, b[i].addr, 16))
+			return false;
+	return true;
+}
+
+/* Diagnose an overflow at rule ri, if the caller wants diagnostics. */
+static int overflow(struct ctx *x, size_t ri, const char *what, unsigned long limit,
+		    const char *name)
+{
+	const struct pg_loc *loc = ri < x->p->nrules ? &x->p->rules[ri].loc : NULL;
+	struct pg_loc none = { .file = x->p->file };
+
+	if (x->diags && pg_diag_add(x->diags, loc ? loc : &none, false,
+				    "%s exceed the limit of %lu per generation (%s)", what, limit,
+				    name))
+		return -ENOMEM;
+	return -E2BIG;
+}
+
+/* The distinct peer lists of the rules; the capacity of the trie is checked here, in rule
+ * order, against their prefixes before any deduplication across lists: an upper bound of
+ * what compile writes, so that what passes here always fits. */
+static int find_sets(struct ctx *x, struct pctx *pc)
 {
 	const struct pg_policy *p = x->p;
-	const struct cls *cl = &x->classes[ci];
-	struct pg_compiled *c = x->out;
-	/* A class's rules share one direction: a rule has one, and a class is one rule set. */
-	enum pg_dir dir = rule_dir(&p->rules[x->members[cl->off]]);
-	__u32 default_slot = dir == PG_DIR_IN ? PG_RULE_DEFAULT_IN : PG_RULE_DEFAULT_OUT;
-	bool default_deny = (dir == PG_DIR_IN ? p->default_in : p->default_out) == PG_DEFAULT_DENY;
-	const struct pg_verdict none = { .rule_id = default_slot, .action = PG_ACT_DEFAULT };
-	struct node stack[130];
-	size_t n = 2, i, k, depth = 0;
+	size_t cap = 16, *tab, nprefixes = 0, i, h;
+	bool any_local = false;
+
+	for (i = 0; i < p->nrules; i++)
+		any_local |= p->rules[i].kind == PG_RULE_LOCAL;
+	while (cap < 2 * p->nrules + 2)
+		cap *= 2;
+	tab = calloc(cap, sizeof(*tab));
+	pc->sets = malloc((p->nrules + 1) * sizeof(*pc->sets));
+	pc->rule_set = malloc((p->nrules ? p->nrules : 1) * sizeof(*pc->rule_set));
+	if (!tab || !pc->sets || !pc->rule_set) {
+		free(tab);
+		return -ENOMEM;
+	}
+	for (i = 0; i < p->nrules; i++) {
+		const struct pg_rule *r = &p->rules[i];
+		__u64 hash;
+
+		pc->rule_set[i] = NONE;
+		if (r->kind == PG_RULE_LOCAL || !r->npeers)
+			continue;
+		hash = peers_hash(r->peers, r->npeers);
+		for (h = hash & (cap - 1); tab[h]; h = (h + 1) & (cap - 1)) {
+			const struct pset *s = &pc->sets[tab[h] - 1];
+
+			if (s->hash == hash && s->n == r->npeers &&
+			    peers_equal(s->peers, r->peers, s->n))
+				break;
+		}
+		if (!tab[h]) {
+			nprefixes += r->npeers;
+			if (nprefixes + 2 > PG_MAX_PREFIXES) {
+				free(tab);
+				return overflow(x, i, "the policy's distinct peer prefixes",
+						PG_MAX_PREFIXES, "PG_MAX_PREFIXES");
+			}
+			pc->sets[pc->nsets] = (struct pset){ r->peers, r->npeers, hash, i };
+			tab[h] = ++pc->nsets;
+		}
+		pc->rule_set[i] = tab[h] - 1;
+	}
+	free(tab);
+	pc->lo = NONE;
+	if (any_local) {
+		pc->lo = pc->nsets;
+		pc->sets[pc->nsets++] = (struct pset){ NULL, 0, 0, NONE };
+	}
+	return 0;
+}
+
+static int gtab_resize(struct pctx *pc)
+{
+	size_t ncap = pc->gcap ? pc->gcap * 2 : 1024, i, h;
+	size_t *nt = calloc(ncap, sizeof(*nt));
+
+	if (!nt)
+		return -ENOMEM;
+	for (i = 0; i < pc->ngroups; i++) {
+		for (h = pc->groups[i].hash & (ncap - 1); nt[h]; h = (h + 1) & (ncap - 1))
+			;
+		nt[h] = i + 1;
+	}
+	free(pc->gtab);
+	pc->gtab = nt;
+	pc->gcap = ncap;
+	return 0;
+}
+
+/* The group of the sorted sets v[0..n), created if new. Returns its index or -ENOMEM. */
+static long group_of(struct pctx *pc, const size_t *v, size_t n)
+{
+	__u64 hash = 0x9ae16a3b2f90404full;
+	struct group *g;
+	size_t h, i;
 	int err;
 
-	for (i = 0; i < cl->n; i++) {
-		const struct pg_rule *r = &p->rules[x->members[cl->off + i]];
-
-		n += r->kind == PG_RULE_LOCAL || !r->npeers ? 1 : r->npeers;
+	for (i = 0; i < n; i++)
+		hash = splitmix64(hash ^ v[i]);
+	for (h = hash & (pc->gcap - 1); pc->gtab[h]; h = (h + 1) & (pc->gcap - 1)) {
+		g = &pc->groups[pc->gtab[h] - 1];
+		if (g->hash == hash && g->n == n &&
+		    !memcmp(pc->gmem + g->off, v, n * sizeof(*v)))
+			return pc->gtab[h] - 1;
 	}
-	err = grow((void **)buf, cap, n, sizeof(**buf));
+	err = grow((void **)&pc->groups, &pc->groups_cap, pc->ngroups + 1, sizeof(*pc->groups));
+	if (!err)
+		err = grow((void **)&pc->gmem, &pc->gmem_cap, pc->ngmem + n, sizeof(*pc->gmem));
 	if (err)
 		return err;
-	n = 0;
-	for (i = 0; i < cl->n; i++) {
-		size_t ri = x->members[cl->off + i];
-		const struct pg_rule *r = &p->rules[ri];
+	g = &pc->groups[pc->ngroups++];
+	*g = (struct group){ .off = pc->ngmem, .n = n, .hash = hash };
+	memcpy(pc->gmem + pc->ngmem, v, n * sizeof(*v));
+	pc->ngmem += n;
+	if (pc->ngroups * 2 > pc->gcap)
+		return gtab_resize(pc) ?: (long)pc->ngroups - 1;
+	for (h = hash & (pc->gcap - 1); pc->gtab[h]; h = (h + 1) & (pc->gcap - 1))
+		;
+	pc->gtab[h] = pc->ngroups;
+	return pc->ngroups - 1;
+}
 
-		/* `local` is about every peer (loopback passes, the rest is refused), and a rule
-		 * without peers means any: both are the /0 over the mapped space. */
-		if (r->kind == PG_RULE_LOCAL || !r->npeers) {
-			(*buf)[n++] = (struct pfx){ .len = 0, .rule = ri };
+static __u32 group_id(__u32 gen, size_t idx)
+{
+	return (gen << PG_CLASS_GEN_SHIFT) | (__u32)(idx + 1);
+}
+
+struct gnode {
+	__u8 addr[16];
+	__u8 len;
+	size_t group; /* NONE: no set contains it (only the root of the chain) */
+};
+
+/* The trie entries: every distinct prefix whose group differs from its parent's. */
+static int peer_groups(struct ctx *x, struct pctx *pc)
+{
+	struct pg_compiled *c = x->out;
+	struct pfx *v = NULL;
+	size_t n = 0, i, k, depth = 0, *tmp = NULL, cap = 0;
+	struct gnode stack[130];
+	int err = -ENOMEM;
+
+	for (i = 0; i < pc->nsets; i++)
+		n += i == pc->lo ? 2 : pc->sets[i].n;
+	v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v)
+		goto out;
+	n = 0;
+	for (i = 0; i < pc->nsets; i++) {
+		if (i == pc->lo) {
+			v[n] = (struct pfx){ .len = 104, .set = i };
+			memcpy(v[n++].addr, lo4, 16);
+			v[n] = (struct pfx){ .len = 128, .set = i };
+			memcpy(v[n++].addr, lo6, 16);
 			continue;
 		}
-		for (k = 0; k < r->npeers; k++) {
-			struct pfx *f = &(*buf)[n++];
+		for (k = 0; k < pc->sets[i].n; k++) {
+			const struct pg_peer *pe = &pc->sets[i].peers[k];
 
-			f->len = r->peers[k].prefixlen > 128 ? 128 : r->peers[k].prefixlen;
-			mask_addr(f->addr, r->peers[k].addr, f->len);
-			f->rule = ri;
+			v[n].len = pe->prefixlen > 128 ? 128 : pe->prefixlen;
+			mask_addr(v[n].addr, pe->addr, v[n].len);
+			v[n++].set = i;
 		}
 	}
-	/* Where a local rule is, loopback peers are decided apart from the rest: give them their
-	 * own prefixes, so that every longest match is either all loopback or none. */
-	if (cl->flags & PG_PORT_LOCAL) {
-		(*buf)[n] = (struct pfx){ .len = 104, .rule = NONE };
-		memcpy((*buf)[n++].addr, lo4, 16);
-		(*buf)[n] = (struct pfx){ .len = 128, .rule = NONE };
-		memcpy((*buf)[n++].addr, lo6, 16);
+	qsort(v, n, sizeof(*v), cmp_pfx);
+	err = gtab_resize(pc);
+	if (err)
+		goto out;
+	c->peers = malloc((n ? n : 1) * sizeof(*c->peers));
+	if (!c->peers) {
+		err = -ENOMEM;
+		goto out;
 	}
-	qsort(*buf, n, sizeof(**buf), cmp_pfx);
-
 	for (i = 0; i < n;) {
-		struct node cur = { .len = (*buf)[i].len, .eff = agg_none };
-		const struct node *parent;
-		struct pg_peer_entry *e;
+		struct gnode cur = { .len = v[i].len };
+		const struct group *pg;
+		size_t m = 0, j = 0, pn;
+		long gi;
 
-		memcpy(cur.addr, (*buf)[i].addr, 16);
-		/* Every rule with exactly this prefix. */
-		for (; i < n && (*buf)[i].len == cur.len && !memcmp((*buf)[i].addr, cur.addr, 16);
-		     i++)
-			if ((*buf)[i].rule != NONE)
-				agg_add_rule(p, &cur.eff, (*buf)[i].rule);
+		memcpy(cur.addr, v[i].addr, 16);
 		while (depth && !prefix_contains(stack[depth - 1].addr, stack[depth - 1].len,
 						 cur.addr, cur.len))
 			depth--;
-		parent = depth ? &stack[depth - 1] : NULL;
-		if (parent)
-			cur.eff = agg_merge(p, cur.eff, &parent->eff);
-		cur.v = agg_verdict(p, c->rule_slot, &cur.eff, prefix_is_loopback(cur.addr, cur.len),
-				    default_slot, default_deny);
+		pg = depth ? &pc->groups[stack[depth - 1].group] : NULL;
+		pn = pg ? pg->n : 0;
+		/* The parent's sets merged with this prefix's own (both sorted, v by set). */
+		k = i;
+		while (k < n && v[k].len == cur.len && !memcmp(v[k].addr, cur.addr, 16))
+			k++;
+		err = grow((void **)&tmp, &cap, pn + (k - i), sizeof(*tmp));
+		if (err)
+			goto out;
+		while (j < pn || i < k) {
+			size_t a = j < pn ? pc->gmem[pg->off + j] : NONE;
+			size_t b = i < k ? v[i].set : NONE;
+
+			if (a <= b)
+				j++;
+			if (b <= a)
+				i++;
+			if (!m || tmp[m - 1] != (a < b ? a : b))
+				tmp[m++] = a < b ? a : b;
+		}
+		gi = group_of(pc, tmp, m);
+		if (gi < 0) {
+			err = gi;
+			goto out;
+		}
+		cur.group = gi;
 		/* Lengths strictly grow along the chain: at most 129 deep. */
 		stack[depth++] = cur;
-		/* An entry that says what the longest match would find without it (its parent's
-		 * verdict, or no entry at all: the default) is redundant. */
-		if (!memcmp(&cur.v, parent ? &parent->v : &none, sizeof(cur.v)))
-			continue;
-		if (c->npeers >= PG_MAX_PEER_ENTRIES / 2)
-			return -E2BIG;
-		err = grow((void **)&c->peers, &x->peers_cap, c->npeers + 1, sizeof(*c->peers));
-		if (err)
-			return err;
-		e = &c->peers[c->npeers++];
-		memset(e, 0, sizeof(*e));
-		e->key.prefixlen = 32 + cur.len;
-		e->key.class_id = htonl(class_id(c->gen, ci));
-		memcpy(e->key.addr, cur.addr, 16);
-		e->val = cur.v;
+		if (depth > 1 && stack[depth - 2].group == cur.group)
+			continue; /* the parent's entry already says it */
+		{
+			struct pg_peer_entry *e = &c->peers[c->npeers++];
+
+			memset(e, 0, sizeof(*e));
+			e->key.prefixlen = cur.len;
+			e->key.gen = c->gen;
+			memcpy(e->key.addr, cur.addr, 16);
+			e->val.group = group_id(c->gen, gi);
+		}
 	}
+	err = 0;
+out:
+	free(v);
+	free(tmp);
+	return err;
+}
+
+/*
+ * The fixed-depth lookup structure of include/portguard.h from the prefix entries, in their
+ * pre-order (an ancestor before its descendants, so a longer prefix overwrites what a shorter
+ * one expanded into the same buckets). The prefixes longer than their bucket (IPv4 /17 and
+ * more, IPv6 /33 and more) stay in c->peers as they are, to be probed; each bucket lists
+ * the lengths to probe, longest first.
+ */
+static const __u8 v4space[16] = { [10] = 0xff, [11] = 0xff };
+
+static bool in_v4(const __u8 *a, unsigned len)
+{
+	return len >= 96 && prefix_contains(v4space, 96, a, len);
+}
+
+static int add_len(struct pg_bucket *b, unsigned len)
+{
+	int i, j;
+
+	for (i = 0; i < b->nlens && b->lens[i] >= len; i++)
+		if (b->lens[i] == len)
+			return 0;
+	if (b->nlens >= PG_BUCKET_LENS)
+		return -E2BIG;
+	for (j = b->nlens; j > i; j--)
+		b->lens[j] = b->lens[j - 1];
+	b->lens[i] = len;
+	b->nlens++;
 	return 0;
+}
+
+static int cmp_b32(const void *a, const void *b)
+{
+	const struct pg_bucket32_entry *x = a, *y = b;
+	__u32 p = ntohl(x->key.top32), q = ntohl(y->key.top32);
+
+	return p < q ? -1 : p > q;
+}
+
+struct b32tab {
+	size_t *slot, cap; /* index + 1 into c->b32; 0 is empty */
+	size_t ecap;
+};
+
+static struct pg_bucket *b32_get(struct ctx *x, struct b32tab *t, __u32 top32)
+{
+	struct pg_compiled *c = x->out;
+	size_t h, i;
+
+	if ((c->nb32 + 1) * 2 > t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 4096, *ns = calloc(ncap, sizeof(*ns));
+
+		if (!ns)
+			return NULL;
+		for (i = 0; i < c->nb32; i++) {
+			for (h = splitmix64(c->b32[i].key.top32) & (ncap - 1); ns[h];
+			     h = (h + 1) & (ncap - 1))
+				;
+			ns[h] = i + 1;
+		}
+		free(t->slot);
+		t->slot = ns;
+		t->cap = ncap;
+	}
+	for (h = splitmix64(top32) & (t->cap - 1); t->slot[h]; h = (h + 1) & (t->cap - 1))
+		if (c->b32[t->slot[h] - 1].key.top32 == top32)
+			return &c->b32[t->slot[h] - 1].val;
+	if (c->nb32 >= PG_MAX_BUCKETS32)
+		return NULL;
+	if (grow((void **)&c->b32, &t->ecap, c->nb32 + 1, sizeof(*c->b32)))
+		return NULL;
+	memset(&c->b32[c->nb32], 0, sizeof(*c->b32));
+	c->b32[c->nb32].key = (struct pg_bucket32_key){ .gen = c->gen, .top32 = top32 };
+	/* What the /16 says, until a prefix of its own says otherwise. */
+	c->b32[c->nb32].val.group = c->buckets[65536 + (ntohl(top32) >> 16)].group;
+	t->slot[h] = ++c->nb32;
+	return &c->b32[c->nb32 - 1].val;
+}
+
+/* The rule an overflow at a prefix of group gv is reported at: its group's first set's. */
+static size_t group_rule(struct pctx *pc, __u32 gv)
+{
+	const struct group *g = &pc->groups[(gv & ((1u << PG_CLASS_GEN_SHIFT) - 1)) - 1];
+
+	for (size_t i = 0; i < g->n; i++)
+		if (pc->sets[pc->gmem[g->off + i]].rule != NONE)
+			return pc->sets[pc->gmem[g->off + i]].rule;
+	return NONE;
+}
+
+static int build_buckets(struct ctx *x, struct pctx *pc)
+{
+	struct pg_compiled *c = x->out;
+	struct b32tab t = { 0 };
+	int err = 0;
+
+	c->buckets = calloc(2 * 65536, sizeof(*c->buckets));
+	if (!c->buckets)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->npeers && !err; i++) {
+		const struct pg_peer_entry *e = &c->peers[i];
+		unsigned len = e->key.prefixlen;
+		const __u8 *a = e->key.addr;
+		__u32 g = e->val.group, top32, n, j;
+		struct pg_bucket *b;
+
+		if (len <= 96 && prefix_contains(a, len, v4space, 96))
+			for (j = 0; j < 65536; j++)
+				c->buckets[j].group = g; /* contains every IPv4 address */
+		if (in_v4(a, len)) {
+			j = a[12] << 8 | a[13];
+			if (len <= 112) {
+				for (n = 1u << (112 - len); n--; j++)
+					c->buckets[j].group = g;
+			} else {
+				err = add_len(&c->buckets[j], len);
+			}
+			continue;
+		}
+		memcpy(&top32, a, 4);
+		if (len <= 16) {
+			j = ntohl(top32) >> 16;
+			for (n = 1u << (16 - len); n--; j++)
+				c->buckets[65536 + j].group = g;
+		} else if (len <= 32) {
+			for (n = 1u << (32 - len), j = ntohl(top32); n--; j++) {
+				b = b32_get(x, &t, htonl(j));
+				if (!b) {
+					err = c->nb32 >= PG_MAX_BUCKETS32 ? -E2BIG : -ENOMEM;
+					break;
+				}
+				b->group = g;
+				c->buckets[65536 + (j >> 16)].nlens = 1;
+			}
+		} else {
+			b = b32_get(x, &t, top32);
+			err = b ? add_len(b, len) : c->nb32 >= PG_MAX_BUCKETS32 ? -E2BIG : -ENOMEM;
+			c->buckets[65536 + (ntohl(top32) >> 16)].nlens = 1;
+		}
+		if (err == -E2BIG)
+			err = overflow(x, group_rule(pc, g),
+				       c->nb32 >= PG_MAX_BUCKETS32 ?
+					       "the IPv6 /32 buckets of the policy's prefixes" :
+					       "the prefix lengths in use under one IPv6 /32",
+				       c->nb32 >= PG_MAX_BUCKETS32 ? PG_MAX_BUCKETS32 : PG_BUCKET_LENS,
+				       c->nb32 >= PG_MAX_BUCKETS32 ? "PG_MAX_BUCKETS32" :
+								     "PG_BUCKET_LENS");
+	}
+	free(t.slot);
+	if (!err)
+		qsort(c->b32, c->nb32, sizeof(*c->b32), cmp_b32);
+	return err;
+}
+
+static int cmp_class_peer(const void *a, const void *b)
+{
+	const struct pg_class_peer_entry *x = a, *y = b;
+
+	if (x->key.class_id != y->key.class_id)
+		return x->key.class_id < y->key.class_id ? -1 : 1;
+	return x->key.group < y->key.group ? -1 : x->key.group > y->key.group;
+}
+
+/* The verdict of class ci for peers of group gi (NONE: no group), whose sets are marked
+ * with stamp in set_mark. */
+static struct pg_verdict class_verdict(struct ctx *x, struct pctx *pc, size_t ci, bool lo,
+				       const __u32 *set_mark, __u32 stamp)
+{
+	const struct pg_policy *p = x->p;
+	const struct cls *cl = &x->classes[ci];
+	enum pg_dir dir = rule_dir(&p->rules[x->members[cl->off]]);
+	struct agg g = agg_none;
+
+	for (size_t i = 0; i < cl->n; i++) {
+		size_t ri = x->members[cl->off + i], s = pc->rule_set[ri];
+
+		if (s == NONE || (stamp && set_mark[s] == stamp))
+			agg_add_rule(p, &g, ri);
+	}
+	return agg_verdict(p, x->out->rule_slot, &g, lo,
+			   dir == PG_DIR_IN ? PG_RULE_DEFAULT_IN : PG_RULE_DEFAULT_OUT,
+			   (dir == PG_DIR_IN ? p->default_in : p->default_out) == PG_DEFAULT_DENY);
+}
+
+/* Base verdicts into the port slots, and the (class, group) entries where a group changes
+ * them. */
+static int class_peers(struct ctx *x, struct pctx *pc)
+{
+	struct pg_compiled *c = x->out;
+	size_t nc = x->nclasses, *soff = NULL, *scls = NULL, *locals = NULL, nlocals = 0;
+	size_t cap = 0, i, j, k;
+	struct pg_verdict *base = NULL;
+	__u32 *set_mark = NULL, *cls_mark = NULL;
+	bool *has_peers = NULL;
+	int err = -ENOMEM;
+
+	/* The classes of each set, deduplicated (CSR: soff[s]..soff[s + 1] in scls). */
+	soff = calloc(pc->nsets + 1, sizeof(*soff));
+	set_mark = calloc(pc->nsets + 1, sizeof(*set_mark));
+	cls_mark = calloc(nc + 1, sizeof(*cls_mark));
+	base = calloc(nc + 1, sizeof(*base));
+	has_peers = calloc(nc + 1, sizeof(*has_peers));
+	locals = malloc((nc + 1) * sizeof(*locals));
+	if (!soff || !set_mark || !cls_mark || !base || !has_peers || !locals)
+		goto out;
+	for (i = 0; i < nc; i++) {
+		const struct cls *cl = &x->classes[i];
+
+		for (j = 0; j < cl->n; j++) {
+			size_t s = pc->rule_set[x->members[cl->off + j]];
+
+			if (s != NONE && set_mark[s] != i + 1) {
+				set_mark[s] = i + 1;
+				soff[s + 1]++;
+			}
+		}
+		if (cl->flags & PG_PORT_LOCAL)
+			locals[nlocals++] = i;
+		base[i] = class_verdict(x, pc, i, false, set_mark, 0);
+	}
+	for (i = 0; i < pc->nsets; i++)
+		soff[i + 1] += soff[i];
+	scls = malloc((soff[pc->nsets] ? soff[pc->nsets] : 1) * sizeof(*scls));
+	if (!scls)
+		goto out;
+	memset(set_mark, 0, (pc->nsets + 1) * sizeof(*set_mark));
+	{
+		size_t *fill = calloc(pc->nsets + 1, sizeof(*fill));
+
+		if (!fill)
+			goto out;
+		for (i = 0; i < nc; i++) {
+			const struct cls *cl = &x->classes[i];
+
+			for (j = 0; j < cl->n; j++) {
+				size_t s = pc->rule_set[x->members[cl->off + j]];
+
+				if (s != NONE && set_mark[s] != i + 1) {
+					set_mark[s] = i + 1;
+					scls[soff[s] + fill[s]++] = i;
+				}
+			}
+		}
+		free(fill);
+	}
+	memset(set_mark, 0, (pc->nsets + 1) * sizeof(*set_mark));
+
+	for (i = 0; i < pc->ngroups; i++) {
+		const struct group *g = &pc->groups[i];
+		__u32 stamp = i + 1;
+		bool lo = false;
+
+		for (j = 0; j < g->n; j++) {
+			set_mark[pc->gmem[g->off + j]] = stamp;
+			lo |= pc->gmem[g->off + j] == pc->lo;
+		}
+		for (j = 0; j <= g->n; j++) {
+			size_t s = j < g->n ? pc->gmem[g->off + j] : NONE;
+			const size_t *cv = s == NONE ? locals : s == pc->lo ? NULL : scls + soff[s];
+			size_t ncv = s == NONE ? (lo ? nlocals : 0) : s == pc->lo ? 0 :
+						 soff[s + 1] - soff[s];
+
+			for (k = 0; k < ncv; k++) {
+				size_t ci = cv[k];
+				struct pg_verdict v;
+				struct pg_class_peer_entry *e;
+
+				if (cls_mark[ci] == stamp)
+					continue;
+				cls_mark[ci] = stamp;
+				v = class_verdict(x, pc, ci, lo, set_mark, stamp);
+				if (!memcmp(&v, &base[ci], sizeof(v)))
+					continue;
+				if (c->ncpeers >= PG_MAX_CLASS_PEERS) {
+					err = overflow(x, s == NONE ? x->members[x->classes[ci].off] :
+								      pc->sets[s].rule,
+						       "the (port class, peer group) verdicts",
+						       PG_MAX_CLASS_PEERS, "PG_MAX_CLASS_PEERS");
+					goto out;
+				}
+				err = grow((void **)&c->cpeers, &cap, c->ncpeers + 1,
+					   sizeof(*c->cpeers));
+				if (err)
+					goto out;
+				e = &c->cpeers[c->ncpeers++];
+				e->key.class_id = class_id(c->gen, ci);
+				e->key.group = group_id(c->gen, i);
+				e->val = v;
+				has_peers[ci] = true;
+			}
+		}
+	}
+	qsort(c->cpeers, c->ncpeers, sizeof(*c->cpeers), cmp_class_peer);
+
+	for (i = 0; i < c->nports; i++) {
+		struct pg_port_val *pv = &c->ports[i].val;
+		size_t ci = (pv->class_id & ((1u << PG_CLASS_GEN_SHIFT) - 1)) - 1;
+
+		pv->flags |= (__u32)(base[ci].action & 3) << PG_PORT_V_ACTION_SHIFT |
+			     (__u32)(base[ci].flags & 3) << PG_PORT_V_FLAGS_SHIFT |
+			     (has_peers[ci] ? PG_PORT_PEERS : 0);
+		pv->rule_id = base[ci].rule_id;
+	}
+	err = 0;
+out:
+	free(soff);
+	free(scls);
+	free(set_mark);
+	free(cls_mark);
+	free(base);
+	free(has_peers);
+	free(locals);
+	return err;
 }
 
 /* ---- the whole ---- */
@@ -599,18 +1089,20 @@ static void fill_config(const struct pg_policy *p, struct pg_config *cfg)
 	cfg->flow_udp_idle_ns = PG_COMPILE_FLOW_UDP_IDLE_NS;
 }
 
-int pg_compile(const struct pg_policy *p, __u32 gen, struct pg_compiled *out)
+int pg_compile_diag(const struct pg_policy *p, __u32 gen, struct pg_compiled *out,
+		    struct pg_diags *d)
 {
-	struct ctx x = { .p = p, .out = out };
-	struct pfx *pbuf = NULL;
-	size_t pcap = 0, i, n = p->nrules;
+	struct ctx x = { .p = p, .out = out, .diags = d };
+	struct pctx pc = { 0 };
+	size_t i, n = p->nrules;
 	int err;
 
 	memset(out, 0, sizeof(*out));
 	if (gen >= PG_NGEN)
 		return -EINVAL;
 	if (n > PG_MAX_RULES - PG_RULE_FIRST)
-		return -E2BIG;
+		return overflow(&x, PG_MAX_RULES - PG_RULE_FIRST, "the policy's rules",
+				PG_MAX_RULES - PG_RULE_FIRST, "PG_MAX_RULES");
 	out->gen = gen;
 	fill_config(p, &out->config);
 
@@ -641,15 +1133,21 @@ int pg_compile(const struct pg_policy *p, __u32 gen, struct pg_compiled *out)
 			goto out;
 	}
 	out->nclasses = x.nclasses;
-	/* Class-major, each in pre-order: the peer entries come out sorted too. */
-	for (i = 0; i < x.nclasses; i++) {
-		err = class_peers(&x, i, &pbuf, &pcap);
-		if (err)
-			goto out;
-	}
-	err = 0;
+	/* The prefixes come out in pre-order, sorted by (address, length). */
+	err = find_sets(&x, &pc);
+	if (!err)
+		err = peer_groups(&x, &pc);
+	if (!err)
+		err = build_buckets(&x, &pc);
+	if (!err)
+		err = class_peers(&x, &pc);
+	out->ngroups = pc.ngroups;
 out:
-	free(pbuf);
+	free(pc.sets);
+	free(pc.rule_set);
+	free(pc.groups);
+	free(pc.gmem);
+	free(pc.gtab);
 	free(x.next);
 	free(x.prev);
 	free(x.zob);
@@ -662,12 +1160,20 @@ out:
 	return err;
 }
 
+int pg_compile(const struct pg_policy *p, __u32 gen, struct pg_compiled *out)
+{
+	return pg_compile_diag(p, gen, out, NULL);
+}
+
 void pg_compiled_free(struct pg_compiled *c)
 {
 	if (!c)
 		return;
 	free(c->ports);
 	free(c->peers);
+	free(c->buckets);
+	free(c->b32);
+	free(c->cpeers);
 	free(c->meta);
 	free(c->rule_slot);
 	memset(c, 0, sizeof(*c));
@@ -677,12 +1183,8 @@ void pg_compiled_free(struct pg_compiled *c)
 
 static int cmp_peer_key(const struct pg_peer_key *a, const struct pg_peer_key *b)
 {
-	__u32 ca = ntohl(a->class_id), cb = ntohl(b->class_id);
-	int d;
+	int d = memcmp(a->addr, b->addr, 16);
 
-	if (ca != cb)
-		return ca < cb ? -1 : 1;
-	d = memcmp(a->addr, b->addr, 16);
 	if (d)
 		return d;
 	return a->prefixlen < b->prefixlen ? -1 : a->prefixlen > b->prefixlen;
@@ -707,13 +1209,44 @@ static const struct pg_peer_entry *find_peer(const struct pg_compiled *c,
 	return NULL;
 }
 
+__u32 pg_compiled_group(const struct pg_compiled *c, const __u8 addr[16])
+{
+	const struct pg_bucket *b;
+	__u32 w0;
+
+	memcpy(&w0, addr, 4);
+	if (!memcmp(addr, v4space, 12)) {
+		b = &c->buckets[addr[12] << 8 | addr[13]];
+	} else {
+		struct pg_bucket32_entry key = { .key = { .top32 = w0 } };
+		const struct pg_bucket32_entry *e;
+
+		b = &c->buckets[65536 + (ntohl(w0) >> 16)];
+		if (!b->nlens)
+			return b->group;
+		e = bsearch(&key, c->b32, c->nb32, sizeof(*c->b32), cmp_b32);
+		if (!e)
+			return b->group;
+		b = &e->val;
+	}
+	for (int i = 0; i < b->nlens && i < PG_BUCKET_LENS; i++) {
+		struct pg_peer_key k = { .prefixlen = b->lens[i], .gen = c->gen };
+		const struct pg_peer_entry *e;
+
+		mask_addr(k.addr, addr, k.prefixlen);
+		e = find_peer(c, &k);
+		if (e)
+			return e->val.group;
+	}
+	return b->group;
+}
+
 __u32 pg_compiled_lookup(const struct pg_compiled *c, enum pg_dir dir, enum pg_proto_idx pidx,
 			 __u16 port, const __u8 addr[16], struct pg_verdict *v)
 {
-	__u32 idx = pg_port_index(c->gen, dir, pidx, port);
+	__u32 idx = pg_port_index(c->gen, dir, pidx, port), group = 0;
 	const struct pg_port_entry *pe = NULL;
 	size_t lo = 0, hi = c->nports;
-	int len;
 
 	memset(v, 0, sizeof(*v));
 	v->action = PG_ACT_DEFAULT;
@@ -731,21 +1264,20 @@ __u32 pg_compiled_lookup(const struct pg_compiled *c, enum pg_dir dir, enum pg_p
 			hi = mid;
 	}
 	if (!pe || !pe->val.class_id)
-		return pe ? pe->val.flags : 0;
-	/* The trie's longest match, by trying every prefix length from the longest. */
-	for (len = 128; len >= 0; len--) {
-		struct pg_peer_key k = {
-			.prefixlen = 32 + len,
-			.class_id = htonl(pe->val.class_id),
-		};
-		const struct pg_peer_entry *e;
+		return pe ? pe->val.flags & PG_COMPILED_PORT_FLAGS : 0;
+	/* The base verdict, inlined in the port slot. */
+	v->action = (pe->val.flags >> PG_PORT_V_ACTION_SHIFT) & 3;
+	v->flags = (pe->val.flags >> PG_PORT_V_FLAGS_SHIFT) & 3;
+	v->rule_id = pe->val.rule_id;
+	if (!(pe->val.flags & PG_PORT_PEERS))
+		return pe->val.flags & PG_COMPILED_PORT_FLAGS;
+	group = pg_compiled_group(c, addr);
+	if (group) {
+		struct pg_class_peer_entry key = { .key = { pe->val.class_id, group } }, *e;
 
-		mask_addr(k.addr, addr, len);
-		e = find_peer(c, &k);
-		if (e) {
+		e = bsearch(&key, c->cpeers, c->ncpeers, sizeof(*c->cpeers), cmp_class_peer);
+		if (e)
 			*v = e->val;
-			break;
-		}
 	}
-	return pe->val.flags;
+	return pe->val.flags & PG_COMPILED_PORT_FLAGS;
 }
