@@ -61,6 +61,7 @@ all: $(BUILD)/portguard
 help:
 	@echo 'make            build build/portguard'
 	@echo 'make check      build and run every test (root for the BPF and network tests)'
+	@echo 'make check-kernels  the BPF tests on Debian 11/12/13 and this kernel, in QEMU (root)'
 	@echo 'make demo       a two-namespace demo of the NovaVMS cloud policy (root)'
 	@echo 'make bench      benchmarks, written to bench/results.md (root)'
 	@echo 'make fuzz       run the fuzzers (parser, compiler, explain) FUZZ_SECONDS each'
@@ -276,5 +277,7 @@ $(DEB): $(DEB_INPUTS) | need-deb-tools
 
 clean:
 	rm -rf $(BUILD)
+
+include tests/kernels/kernels.mk
 
 -include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/user/*/*.d $(BUILD)/tests/*.d)

@@ -7,6 +7,7 @@
 #
 #   KERNEL    5.10 (Debian 11), 6.1 (Debian 12), 6.12 (Debian 13) or running (this machine's)
 #   -t N      kill the guest after N seconds (default 600): exit 124
+#             (exit 77: the running kernel's image cannot be read here; 1: no boot; 2: usage)
 #   COMMAND   runs with bash -c in /pg, the read-only copy of the checkout:
 #               /pg/build/portguard, /pg/build/tests/*, /pg/build/bpf/*.bpf.o, /pg/tests, /pg/policy
 #             BUILD=/pg/build and PG_KERNEL=KERNEL are set; /tmp is a writable tmpfs; bpffs is
@@ -17,14 +18,17 @@
 #   tests/kernels/guest-run.sh 6.1 -- build/tests/test_xdp_frames
 #   tests/kernels/guest-run.sh 5.10 -- 'build/portguard load -v policy/novavms-cloud.policy; echo rc=$?'
 #   tests/kernels/guest-run.sh 6.12 -- bpftool prog load build/bpf/sock_hooks.bpf.o /sys/fs/bpf/x
-#   BUILD=/work/wt/compat/build tests/kernels/guest-run.sh 6.1 -- tests/run.sh test_sock_hooks
+#   tests/kernels/guest-run.sh 6.1 -- tests/run.sh test_sock_hooks
 #
-# BUILD (default: this checkout's build/) picks the build copied in; the tests/ and policy/
-# copied are those next to this script. The first use downloads the kernel and builds the
-# Debian 12 root with debootstrap (a minute or two); later boots reuse the cache in
+# PG_SRC (default: the checkout holding this script) picks the checkout whose tests/ and
+# policy/ are copied in, BUILD (default: $PG_SRC/build) the build: from another worktree,
+#   PG_SRC=/work/wt/compat /work/wt/kernels/tests/kernels/guest-run.sh 5.10 -- tests/run.sh test_sock_hooks
+# The first use of a kernel downloads it and makes its images (the first of all also builds
+# the Debian 12 root with debootstrap): a few minutes. Later boots reuse the cache in
 # PG_KERNELS_CACHE (default /var/cache/portguard-kernels). A boot under TCG takes 15-20 s to
 # reach userspace. The kernel log of the last boot is in $PG_KERNELS_CACHE/last-console.log.
-# Several guest-run.sh may run at once: each boot has its own temporary files.
+# Several guest-run.sh may run at once: each boot has its own temporary files, and the cache
+# is prepared under a lock. The last-console.log is the last boot's, whichever it was.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"

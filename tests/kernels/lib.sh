@@ -14,7 +14,8 @@
 
 set -u
 KLIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PG_SRC=$(cd "$KLIB_DIR/../.." && pwd)
+# The checkout whose tests/ and policy/ go into the guest, and the build copied with them.
+PG_SRC=${PG_SRC:-$(cd "$KLIB_DIR/../.." && pwd)}
 BUILD=${BUILD:-$PG_SRC/build}
 PG_KERNELS_CACHE=${PG_KERNELS_CACHE:-/var/cache/portguard-kernels}
 PG_KERNELS_MIRROR=${PG_KERNELS_MIRROR:-http://deb.debian.org/debian}
@@ -59,8 +60,12 @@ kapt_setup() { # suite: write the sources and update the lists (at most once an 
 	deb [signed-by=$KEYRING] $PG_KERNELS_SECURITY $suite-security main
 	EOF
 	if [ -z "$(find "$d/lists" -maxdepth 1 -name '*Packages*' -mmin -60 2>/dev/null)" ]; then
-		kapt "$suite" apt-get update >"$d/update.log" 2>&1 ||
-			{ klog "apt-get update for $suite failed: $(tail -1 "$d/update.log")"; return 1; }
+		if ! kapt "$suite" apt-get update >"$d/update.log" 2>&1; then
+			# Offline with lists from an earlier run: their kernel is still in the cache.
+			[ -n "$(find "$d/lists" -maxdepth 1 -name '*Packages*' 2>/dev/null)" ] ||
+				{ klog "apt-get update for $suite failed: $(tail -1 "$d/update.log")"; return 1; }
+			klog "apt-get update for $suite failed, using the lists of an earlier run"
+		fi
 	fi
 }
 
@@ -77,6 +82,8 @@ kernel_fetch() { # name suite
 		(cd "$d/archives" && kapt "$suite" apt-get download "$pkg" >"$d/download.log" 2>&1) ||
 			{ klog "downloading $pkg failed: $(tail -1 "$d/download.log")"; return 1; }
 		deb=$(ls "$d/archives/${pkg}_"*.deb | tail -1)
+		# The kernel it replaces is no longer the suite's: keep one package per suite.
+		find "$d/archives" -maxdepth 1 -name 'linux-image-*.deb' ! -path "$deb" -delete
 	fi
 	echo "$deb"
 }
@@ -159,6 +166,12 @@ initrd_build() { # moddir-root(stage) release out
 # Make kernel/NAME/{vmlinuz,initrd.img,root.img,release}. Fails with a reason on stderr; for
 # the running kernel, returns 2 when it cannot be booted here (a SKIP, not a failure).
 kernel_prepare() { # name
+	mkdir -p "$PG_KERNELS_CACHE" || return 1
+	# One preparation at a time: guest-run.sh and check.sh may run at once and share the cache.
+	(flock 9 && kernel_prepare_locked "$1") 9>"$PG_KERNELS_CACHE/lock"
+}
+
+kernel_prepare_locked() { # name
 	local name=$1 suite kd=$PG_KERNELS_CACHE/kernel/$1 deb key rel stage src
 	suite=$(kernel_suite "$name") || { klog "unknown kernel $name"; return 1; }
 	rootfs_build || return 1
@@ -185,9 +198,12 @@ kernel_prepare() { # name
 		src=/lib/modules/$rel
 	else
 		dpkg-deb -x "$deb" "$kd/pkg" || { klog "cannot unpack $deb"; return 1; }
-		rel=$(ls "$kd/pkg/lib/modules" | head -1)
+		# Debian 13's packages ship the modules under /usr/lib (merged /usr).
+		src=$kd/pkg/lib/modules
+		[ -d "$src" ] || src=$kd/pkg/usr/lib/modules
+		rel=$(ls "$src" | head -1)
+		src=$src/$rel
 		cp "$kd/pkg/boot/vmlinuz-$rel" "$kd/vmlinuz" || return 1
-		src=$kd/pkg/lib/modules/$rel
 	fi
 	# The root tree shared by hard links, plus this kernel's modules.
 	cp -al "$PG_KERNELS_CACHE/rootfs" "$stage" &&
@@ -212,6 +228,8 @@ payload_build() { # out.img jobfile
 	find "$BUILD/tests" -maxdepth 1 -type f -perm -u+x -exec cp -a {} "$p/build/tests/" \; 2>/dev/null
 	cp -a "$BUILD"/bpf/*.bpf.o "$p/build/bpf/" 2>/dev/null
 	cp -a "$PG_SRC/tests" "$PG_SRC/policy" "$p/"
+	# The guest's init and job scripts are always these, whichever checkout PG_SRC names.
+	mkdir -p "$p/tests/kernels" && cp "$KLIB_DIR"/guest-*.sh "$p/tests/kernels/"
 	[ -d "$PG_SRC/dist" ] && cp -a "$PG_SRC/dist" "$p/"
 	cp "$job" "$p/cmd"
 	mkfs.ext4 -q -F -L pgbuild -d "$p" "$out" 512M >/dev/null 2>&1
@@ -259,10 +277,11 @@ guest_boot() { # name job out timeout
 		-serial file:"$out.console" -serial file:"$out" \
 		-nic none </dev/null >"$out.qemu" 2>&1 &
 	QEMU_PID=$!
+	echo $QEMU_PID >"$out.pid"
 	wait $QEMU_PID
 	rc=$?
 	QEMU_PID=
-	rm -f "$pl"
+	rm -f "$pl" "$out.pid"
 	[ $rc -eq 124 ] || [ $rc -eq 137 ] && return 124
 	return 0
 }

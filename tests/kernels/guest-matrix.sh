@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The job of one `make check-kernels` guest (run by guest-init.sh, in /pg): say what BPF features
+# the kernel has, load each BPF object as the verifier sees it, then run the BPF suites. Prints
+# TAP (several streams, renumbered by tests/kernels/check.sh) and one comment line
+#   # pg-features: release=R ktime_coarse=yes|no xdp_frags=... lsm_cgroup=... tcx=... ...
+# PG_KERNEL_SUITES (default below) names the tests/run.sh suites to run.
+set -u
+cd /pg
+t0=$(date +%s)
+SUITES=${PG_KERNEL_SUITES:-test_xdp_frames test_explain test_sock_hooks e2e_run}
+
+# Features from the kernel's own BTF (every Debian kernel has CONFIG_DEBUG_INFO_BTF): an enum
+# value's name is there exactly when the kernel implements it, whatever its version says.
+btf=$(mktemp)
+# The names are read from BTF's string section directly: a dump of every type takes half a
+# minute under TCG.
+tr '\0' '\n' </sys/kernel/btf/vmlinux 2>/dev/null | grep '^BPF_' | sort -u >"$btf"
+has() { grep -qx "$1" "$btf" && echo yes || echo no; }
+declare -A feat
+feat[btf]=$([ -r /sys/kernel/btf/vmlinux ] && echo yes || echo no)
+feat[ringbuf]=$(has BPF_MAP_TYPE_RINGBUF)                 # 5.8
+feat[ktime_coarse]=$(has BPF_FUNC_ktime_get_coarse_ns)    # 5.11
+feat[xdp_frags]=$(has BPF_FUNC_xdp_get_buff_len)          # 5.18, with BPF_F_XDP_HAS_FRAGS
+feat[lsm_cgroup]=$(has BPF_LSM_CGROUP)                    # 6.0
+feat[tcx]=$(has BPF_TCX_INGRESS)                          # 6.6
+mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
+feat[bpf_lsm]=$(grep -qw bpf /sys/kernel/security/lsm 2>/dev/null && echo yes || echo no)
+rm -f "$btf"
+line="release=$(uname -r)"
+for f in btf ringbuf ktime_coarse xdp_frags lsm_cgroup tcx bpf_lsm; do line+=" $f=${feat[$f]}"; done
+echo "# pg-features: $line"
+echo "# features: $(($(date +%s) - t0)) s"
+t0=$(date +%s)
+
+# Each object as the verifier sees it. A refusal fails: the matrix's kernels must accept the
+# programs, except sock_lsm where the kernel has no lsm_cgroup attach type.
+echo "TAP version 13"
+n=0
+for obj in build/bpf/*.bpf.o; do
+	[ -f "$obj" ] || continue
+	name=$(basename "$obj" .bpf.o)
+	n=$((n + 1))
+	if [ "$name" = sock_lsm ] && [ "${feat[lsm_cgroup]}" = no ]; then
+		echo "ok $n - load: $name # SKIP kernel lacks lsm_cgroup (6.0)"
+		continue
+	fi
+	pin=/sys/fs/bpf/pgk-$name
+	if bpftool prog loadall "$obj" "$pin" >/tmp/load.log 2>&1; then
+		echo "ok $n - load: $name"
+	else
+		# The failing program, and the verifier's last word (its log ends with statistics),
+		# before the case's line, as a test program's diagnostics come.
+		grep -E "^libbpf: prog '[^']*': (BPF program load failed|failed to load)" /tmp/load.log |
+			head -1 | sed 's/^/# /'
+		sed -n '/BEGIN PROG LOAD LOG/,/END PROG LOAD LOG/p' /tmp/load.log |
+			grep -vE 'PROG LOAD LOG|^processed [0-9]+ insns|^verification time|^stack depth|^$' |
+			tail -2 | sed 's/^/# verifier: /'
+		grep -q 'BEGIN PROG LOAD LOG' /tmp/load.log || tail -2 /tmp/load.log | sed 's/^/# /'
+		echo "not ok $n - load: $name"
+	fi
+	rm -rf "$pin"
+done
+echo "1..$n"
+echo "# load: $(($(date +%s) - t0)) s"
+
+for s in $SUITES; do
+	start=$(date +%s)
+	tests/run.sh "$s"
+	echo "# $s: $(($(date +%s) - start)) s"
+done
