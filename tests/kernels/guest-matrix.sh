@@ -45,6 +45,13 @@ for obj in build/bpf/*.bpf.o; do
 		echo "ok $n - load: $name # SKIP kernel lacks lsm_cgroup (6.0)"
 		continue
 	fi
+	# bpftool loads every program of an object; the loader leaves xdp_ingress's xdp.frags
+	# program out where the kernel has no multi-buffer XDP (5.18), and test_xdp_frames loads
+	# the object that way, failing if the verifier refuses the rest.
+	if [ "$name" = xdp_ingress ] && [ "${feat[xdp_frags]}" = no ]; then
+		echo "ok $n - load: $name # SKIP kernel lacks xdp_frags (5.18): test_xdp_frames loads it without its frags program, as portguard does"
+		continue
+	fi
 	pin=/sys/fs/bpf/pgk-$name
 	if bpftool prog loadall "$obj" "$pin" >/tmp/load.log 2>&1; then
 		echo "ok $n - load: $name"
