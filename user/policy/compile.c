@@ -259,22 +259,38 @@ static bool class_is_active_set(struct ctx *x, const struct cls *c)
 	return true;
 }
 
-static int htab_resize(struct ctx *x)
+/*
+ * An open-addressing index over n items (slot = item index + 1, 0 = empty), rebuilt at twice
+ * its capacity: the class table and the group table both grow this way. hash_of(items, i)
+ * is item i's hash.
+ */
+static int index_grow(size_t **tab, size_t *cap, size_t n, const void *items,
+		      __u64 (*hash_of)(const void *items, size_t i))
 {
-	size_t ncap = x->hcap ? x->hcap * 2 : 1024, i, h;
+	size_t ncap = *cap ? *cap * 2 : 1024, i, h;
 	size_t *nt = calloc(ncap, sizeof(*nt));
 
 	if (!nt)
 		return -ENOMEM;
-	for (i = 0; i < x->nclasses; i++) {
-		for (h = x->classes[i].hash & (ncap - 1); nt[h]; h = (h + 1) & (ncap - 1))
+	for (i = 0; i < n; i++) {
+		for (h = hash_of(items, i) & (ncap - 1); nt[h]; h = (h + 1) & (ncap - 1))
 			;
 		nt[h] = i + 1;
 	}
-	free(x->htab);
-	x->htab = nt;
-	x->hcap = ncap;
+	free(*tab);
+	*tab = nt;
+	*cap = ncap;
 	return 0;
+}
+
+static __u64 class_hash(const void *items, size_t i)
+{
+	return ((const struct cls *)items)[i].hash;
+}
+
+static int htab_resize(struct ctx *x)
+{
+	return index_grow(&x->htab, &x->hcap, x->nclasses, x->classes, class_hash);
 }
 
 /* The class of the active rule set, created if new. Returns its index or -ENOMEM. */
@@ -599,22 +615,14 @@ static int find_sets(struct ctx *x, struct pctx *pc)
 	return 0;
 }
 
+static __u64 group_hash(const void *items, size_t i)
+{
+	return ((const struct group *)items)[i].hash;
+}
+
 static int gtab_resize(struct pctx *pc)
 {
-	size_t ncap = pc->gcap ? pc->gcap * 2 : 1024, i, h;
-	size_t *nt = calloc(ncap, sizeof(*nt));
-
-	if (!nt)
-		return -ENOMEM;
-	for (i = 0; i < pc->ngroups; i++) {
-		for (h = pc->groups[i].hash & (ncap - 1); nt[h]; h = (h + 1) & (ncap - 1))
-			;
-		nt[h] = i + 1;
-	}
-	free(pc->gtab);
-	pc->gtab = nt;
-	pc->gcap = ncap;
-	return 0;
+	return index_grow(&pc->gtab, &pc->gcap, pc->ngroups, pc->groups, group_hash);
 }
 
 /* The group of the sorted sets v[0..n), created if new. Returns its index or -ENOMEM. */
