@@ -28,4 +28,16 @@ int bench_connect6(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
+SEC("cgroup/sendmsg4")
+int bench_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return 1;
+}
+
+SEC("cgroup/sendmsg6")
+int bench_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return 1;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -1,18 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sockbench: the cost of the cgroup socket hooks (issue 5, item 4).
+ * sockbench: the cost of the cgroup socket hooks (issue 5, item 4; issue 15, items 5 and 6).
  *
  *   sockbench --cgroup DIR [--iters N] [--cpu C] [--trivial] [--bind-port P] [--connect-port P]
+ *             [--send-port P]
  *
  * Moves itself into DIR (a child cgroup the caller created), optionally attaches the trivial
- * hooks (bench/sock_trivial.bpf.c, return 1) to it, then times two loops on loopback:
- *   bind     socket(AF_INET, SOCK_STREAM) + SO_REUSEADDR + bind(127.0.0.1:P) + close()
- *   connect  connect() of one UDP socket to 127.0.0.1:P, again and again (no handshake: the
- *            syscall and the hook are all there is)
- * Output, one line: bind_ns=X connect_ns=Y (CPU time of this thread per iteration; the caller
- * compares configurations run the same way) and, when programs are attached to DIR, bind_prog_ns and
- * connect_prog_ns: the run time per invocation of those programs alone, from the kernel's
- * BPF run-time statistics (BPF_ENABLE_STATS, on only while this process holds its fd).
+ * hooks (bench/sock_trivial.bpf.c, return 1) to it, then times these loops on loopback:
+ *   bind      socket(AF_INET, SOCK_STREAM) + SO_REUSEADDR + bind(127.0.0.1:P) + close()
+ *   connect   connect() of one UDP socket to 127.0.0.1:P, again and again (no handshake: the
+ *             syscall and the hook are all there is)
+ *   sendmsg   sendto() of an empty datagram from one unconnected UDP socket to 127.0.0.1:P,
+ *             where a socket of ours is bound and never reads: once its buffer is full the
+ *             datagrams are dropped on arrival, with no ICMP error and no reader to wake
+ *   sendmsg6  the same to [::1]:P (skipped, and left out of the output, when the namespace
+ *             has no ::1)
+ * Output, one line: bind_ns=X connect_ns=Y sendmsg_ns=Z sendmsg6_ns=W (CPU time of this thread
+ * per iteration; the caller compares configurations run the same way) and, when programs are
+ * attached to DIR, bind_prog_ns, connect_prog_ns, sendmsg_prog_ns and sendmsg6_prog_ns: the run
+ * time per invocation of those programs alone, from the kernel's BPF run-time statistics
+ * (BPF_ENABLE_STATS, on only while this process holds its fd). cgroup sock_addr programs have
+ * no BPF_PROG_TEST_RUN, so these statistics over real syscalls are the way to time them.
  * A call that fails (EPERM from a hook) is an error.
  */
 #include <errno.h>
@@ -22,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -33,16 +40,6 @@
 
 #include "cpu.h"
 #include "sock_trivial.skel.h"
-
-/* The thread's CPU time: on a machine shared with other work, the time this thread waited
- * for the CPU says nothing about the syscalls. */
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static int join_cgroup(const char *dir)
 {
@@ -83,17 +80,50 @@ static void prog_stats(int cgfd, enum bpf_attach_type type, __u64 *ns, __u64 *cn
 	}
 }
 
-static int loop_bind(long iters, int port, double *ns)
+/* One timed loop: the syscall it repeats and the hook that judges it. */
+struct loop {
+	const char *name; /* the output's key: NAME_ns=, NAME_prog_ns= */
+	enum bpf_attach_type type;
+	int (*run)(struct loop *l, long iters, double *ns);
+	int family;
+	long port;
+	int skipped; /* sendmsg6 without ::1 */
+	double ns;
+	__u64 prog_ns, prog_cnt;
+};
+
+/* The loopback address of l's family, port l->port. */
+static socklen_t loop_addr(const struct loop *l, struct sockaddr_storage *ss)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	memset(ss, 0, sizeof(*ss));
+	if (l->family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(l->port);
+		a->sin6_addr = in6addr_loopback;
+		return sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(l->port);
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return sizeof(*a);
+	}
+}
+
+static int loop_bind(struct loop *l, long iters, double *ns)
+{
+	struct sockaddr_storage a;
+	socklen_t alen = loop_addr(l, &a);
 	double t0;
 	long i;
 	int s, one = 1;
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	t0 = mono();
+	t0 = bench_thread_cpu_ns();
 	for (i = 0; i < iters; i++) {
-		s = socket(AF_INET, SOCK_STREAM, 0);
+		s = socket(l->family, SOCK_STREAM, 0);
 		if (s < 0)
 			return -errno;
 		/* The same port every time: a closed, never-listening socket frees it at once,
@@ -104,7 +134,7 @@ static int loop_bind(long iters, int port, double *ns)
 			close(s);
 			return err;
 		}
-		if (bind(s, (struct sockaddr *)&a, sizeof(a))) {
+		if (bind(s, (struct sockaddr *)&a, alen)) {
 			int err = -errno;
 
 			close(s);
@@ -112,30 +142,79 @@ static int loop_bind(long iters, int port, double *ns)
 		}
 		close(s);
 	}
-	*ns = (mono() - t0) / iters;
+	*ns = (bench_thread_cpu_ns() - t0) / iters;
 	return 0;
 }
 
-static int loop_connect(long iters, int port, double *ns)
+static int loop_connect(struct loop *l, long iters, double *ns)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_storage a;
+	socklen_t alen = loop_addr(l, &a);
 	double t0;
 	long i;
 	int s, err = 0;
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s = socket(AF_INET, SOCK_DGRAM, 0);
+	s = socket(l->family, SOCK_DGRAM, 0);
 	if (s < 0)
 		return -errno;
-	t0 = mono();
+	t0 = bench_thread_cpu_ns();
 	for (i = 0; i < iters; i++) {
-		if (connect(s, (struct sockaddr *)&a, sizeof(a))) {
+		if (connect(s, (struct sockaddr *)&a, alen)) {
 			err = -errno;
 			break;
 		}
 	}
-	*ns = (mono() - t0) / iters;
+	*ns = (bench_thread_cpu_ns() - t0) / iters;
 	close(s);
+	return err;
+}
+
+/*
+ * The receiver is bound for the whole loop so that the datagrams have somewhere to go
+ * without an ICMP port unreachable each (which would time the ICMP path, not the hook); its
+ * receive buffer is the smallest the kernel allows, so it fills at once and the rest are
+ * dropped on arrival. A namespace without ::1 skips the IPv6 loop rather than fail the run.
+ */
+static int loop_sendmsg(struct loop *l, long iters, double *ns)
+{
+	struct sockaddr_storage a;
+	socklen_t alen = loop_addr(l, &a);
+	int r = -1, s = -1, err = 0, small = 1;
+	double t0;
+	long i;
+
+	r = socket(l->family, SOCK_DGRAM, 0);
+	if (r < 0) {
+		err = -errno;
+		goto out;
+	}
+	setsockopt(r, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	if (bind(r, (struct sockaddr *)&a, alen)) {
+		err = -errno;
+		goto out;
+	}
+	s = socket(l->family, SOCK_DGRAM, 0);
+	if (s < 0) {
+		err = -errno;
+		goto out;
+	}
+	t0 = bench_thread_cpu_ns();
+	for (i = 0; i < iters; i++) {
+		if (sendto(s, "", 0, 0, (struct sockaddr *)&a, alen) < 0) {
+			err = -errno;
+			break;
+		}
+	}
+	*ns = (bench_thread_cpu_ns() - t0) / iters;
+out:
+	if (err && l->family == AF_INET6 && (err == -EADDRNOTAVAIL || err == -EAFNOSUPPORT)) {
+		l->skipped = 1;
+		err = 0;
+	}
+	if (s >= 0)
+		close(s);
+	if (r >= 0)
+		close(r);
 	return err;
 }
 
@@ -148,15 +227,26 @@ int main(int argc, char **argv)
 		{ "trivial", no_argument, NULL, 't' },
 		{ "bind-port", required_argument, NULL, 'b' },
 		{ "connect-port", required_argument, NULL, 'p' },
+		{ "send-port", required_argument, NULL, 's' },
 		{},
 	};
-	long iters = 100000, cpu = -1, bport = 20000, cport = 20001;
+	struct loop loops[] = {
+		{ .name = "bind", .type = BPF_CGROUP_INET4_BIND, .run = loop_bind,
+		  .family = AF_INET, .port = 20000 },
+		{ .name = "connect", .type = BPF_CGROUP_INET4_CONNECT, .run = loop_connect,
+		  .family = AF_INET, .port = 20001 },
+		{ .name = "sendmsg", .type = BPF_CGROUP_UDP4_SENDMSG, .run = loop_sendmsg,
+		  .family = AF_INET },
+		{ .name = "sendmsg6", .type = BPF_CGROUP_UDP6_SENDMSG, .run = loop_sendmsg,
+		  .family = AF_INET6 },
+	};
+	const int nloops = sizeof(loops) / sizeof(loops[0]);
+	long iters = 100000, cpu = -1, sport = 20002;
 	struct sock_trivial_bpf *skel = NULL;
-	struct bpf_link *links[4] = {};
+	struct bpf_link *links[6] = {};
+	const int nlinks = sizeof(links) / sizeof(links[0]);
 	const char *cg = NULL;
 	int opt, trivial = 0, cgfd = -1, statsfd = -1, err = 1, i;
-	double bind_ns = 0, connect_ns = 0;
-	__u64 b0, bc0, b1, bc1, c0, cc0, c1, cc1;
 	char *end;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -167,11 +257,13 @@ int main(int argc, char **argv)
 		case 't': trivial = 1; continue;
 		case 'n': dst = &iters, max = 100000000; break;
 		case 'c': dst = &cpu, max = CPU_SETSIZE - 1, min = 0; break;
-		case 'b': dst = &bport, max = 65535; break;
-		case 'p': dst = &cport, max = 65535; break;
+		case 'b': dst = &loops[0].port, max = 65535; break;
+		case 'p': dst = &loops[1].port, max = 65535; break;
+		case 's': dst = &sport, max = 65535; break;
 		default:
 			fprintf(stderr, "usage: sockbench --cgroup DIR [--iters N] [--cpu C] "
-					"[--trivial] [--bind-port P] [--connect-port P]\n");
+					"[--trivial] [--bind-port P] [--connect-port P] "
+					"[--send-port P]\n");
 			return 2;
 		}
 		errno = 0;
@@ -181,6 +273,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	loops[2].port = loops[3].port = sport;
 	if (!cg) {
 		fprintf(stderr, "sockbench: --cgroup DIR is required (a child cgroup you made)\n");
 		return 2;
@@ -203,7 +296,9 @@ int main(int argc, char **argv)
 		links[1] = bpf_program__attach_cgroup(skel->progs.bench_bind6, cgfd);
 		links[2] = bpf_program__attach_cgroup(skel->progs.bench_connect4, cgfd);
 		links[3] = bpf_program__attach_cgroup(skel->progs.bench_connect6, cgfd);
-		for (i = 0; i < 4; i++) {
+		links[4] = bpf_program__attach_cgroup(skel->progs.bench_sendmsg4, cgfd);
+		links[5] = bpf_program__attach_cgroup(skel->progs.bench_sendmsg6, cgfd);
+		for (i = 0; i < nlinks; i++) {
 			if (!links[i]) {
 				fprintf(stderr, "sockbench: failed to attach the trivial hooks to %s: "
 						"%s\n", cg, strerror(errno));
@@ -220,38 +315,40 @@ int main(int argc, char **argv)
 	/* Statistics cost a clock read per program run: they are on only for the warm-up
 	 * passes, which give the per-program figures; the timed passes run without them. */
 	statsfd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	prog_stats(cgfd, BPF_CGROUP_INET4_BIND, &b0, &bc0);
-	prog_stats(cgfd, BPF_CGROUP_INET4_CONNECT, &c0, &cc0);
-	err = loop_bind(iters / 10 + 1, bport, &bind_ns);
-	if (!err)
-		err = loop_connect(iters / 10 + 1, cport, &connect_ns);
-	prog_stats(cgfd, BPF_CGROUP_INET4_BIND, &b1, &bc1);
-	prog_stats(cgfd, BPF_CGROUP_INET4_CONNECT, &c1, &cc1);
+	for (i = 0; i < nloops && !err; i++) {
+		struct loop *l = &loops[i];
+		__u64 ns0, cnt0;
+
+		prog_stats(cgfd, l->type, &ns0, &cnt0);
+		err = l->run(l, iters / 10 + 1, &l->ns);
+		prog_stats(cgfd, l->type, &l->prog_ns, &l->prog_cnt);
+		l->prog_ns -= ns0;
+		l->prog_cnt -= cnt0;
+	}
 	if (statsfd >= 0)
 		close(statsfd);
-	if (!err)
-		err = loop_bind(iters, bport, &bind_ns);
+	for (i = 0; i < nloops && !err; i++)
+		if (!loops[i].skipped)
+			err = loops[i].run(&loops[i], iters, &loops[i].ns);
 	if (err) {
-		fprintf(stderr, "sockbench: failed to bind 127.0.0.1:%ld: %s\n", bport,
-			strerror(-err));
+		struct loop *l = &loops[i - 1];
+
+		fprintf(stderr, "sockbench: %s loop to %s port %ld failed: %s\n", l->name,
+			l->family == AF_INET6 ? "::1" : "127.0.0.1", l->port, strerror(-err));
 		err = 1;
 		goto out;
 	}
-	err = loop_connect(iters, cport, &connect_ns);
-	if (err) {
-		fprintf(stderr, "sockbench: failed to connect to 127.0.0.1:%ld: %s\n", cport,
-			strerror(-err));
-		err = 1;
-		goto out;
-	}
-	printf("bind_ns=%.1f connect_ns=%.1f", bind_ns, connect_ns);
-	if (statsfd >= 0 && bc1 > bc0 && cc1 > cc0)
-		printf(" bind_prog_ns=%.1f connect_prog_ns=%.1f", (double)(b1 - b0) / (bc1 - bc0),
-		       (double)(c1 - c0) / (cc1 - cc0));
+	for (i = 0; i < nloops; i++)
+		if (!loops[i].skipped)
+			printf("%s%s_ns=%.1f", i ? " " : "", loops[i].name, loops[i].ns);
+	for (i = 0; i < nloops; i++)
+		if (statsfd >= 0 && !loops[i].skipped && loops[i].prog_cnt)
+			printf(" %s_prog_ns=%.1f", loops[i].name,
+			       (double)loops[i].prog_ns / loops[i].prog_cnt);
 	printf("\n");
 	err = 0;
 out:
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < nlinks; i++)
 		bpf_link__destroy(links[i]);
 	sock_trivial_bpf__destroy(skel);
 	if (cgfd >= 0)
