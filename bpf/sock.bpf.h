@@ -6,6 +6,7 @@
 #ifndef PG_SOCK_BPF_H
 #define PG_SOCK_BPF_H
 
+#include "clock.bpf.h"
 #include "decide.bpf.h"
 #include "events.bpf.h"
 
@@ -22,22 +23,37 @@
 #define PG_ALLOW 1
 
 /*
- * Count the verdict and, when it is a violation (blocked, or let through by dry-run) or an
- * allow with `log`, report it with the calling process. The event's "destination" is always
- * the port the rule judged: the bound port for bind, the remote port for connect and sendmsg,
- * as it is this host's port for inbound packets in XDP.
+ * Whether a verdict is reported (a violation: blocked, or let through by dry-run; or an allow
+ * with `log`) rather than only counted. Everything a report needs and a verdict does not (the
+ * socket's local address, the process's identity, the precise clock, the rate limiter, the
+ * ring) is read behind this test: the allow path is the decision and two counters.
+ */
+static __always_inline bool sock_reports(const struct pg_config *cfg, const struct pg_decision *d)
+{
+	return (d->drop || d->log) && cfg->events;
+}
+
+/*
+ * Count the verdict and, when sock_reports(), report it with the calling process. The event's
+ * "destination" is always the port the rule judged: the bound port for bind, the remote port
+ * for connect and sendmsg, as it is this host's port for inbound packets in XDP.
+ *
+ * Clocks: the counters' last-hit stamp and the rate limiter use the coarse clock, as XDP
+ * does (bpf/clock.bpf.h: a tick's resolution is plenty for "last hit" and for rate limits of
+ * a second, and it costs a fraction of a precise read, on every verdict); only the event's
+ * own time stamp is precise.
  */
 static __always_inline void sock_report(const struct pg_config *cfg, const struct pg_decision *d,
 					__u32 hook, __u32 dir, __u8 proto, __u8 family,
 					const __u8 *saddr, __u16 sport, const __u8 *daddr,
 					__u16 dport)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = pg_ktime_coarse();
 	struct pg_rl_key rk = {};
 	struct pg_event *e;
 
 	pg_count_verdict(d->gen, d->rule_id, d->reason, 0, now);
-	if (!(d->drop || d->log) || !cfg->events)
+	if (!sock_reports(cfg, d))
 		return;
 
 	/* Socket hooks rate-limit by the peer (the bound address for bind) and the port. */
@@ -45,11 +61,13 @@ static __always_inline void sock_report(const struct pg_config *cfg, const struc
 	rk.port = dport;
 	rk.reason = d->reason;
 	rk.hook = hook;
-	e = pg_event_new(cfg, &rk, now, now, hook, d->gen, d->rule_id, d->reason,
+	e = pg_event_new(cfg, &rk, now, bpf_ktime_get_ns(), hook, d->gen, d->rule_id, d->reason,
 			 !d->drop ? PG_EV_LOGGED : d->dry_run ? PG_EV_ALLOWED : PG_EV_BLOCKED, dir,
 			 proto, family, saddr, sport, daddr, dport);
 	if (!e)
 		return;
+	/* The process's identity: read only for a record the limits admitted and the ring
+	 * had room for. */
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->uid = (__u32)bpf_get_current_uid_gid();

@@ -219,6 +219,31 @@ int pg_bind6(struct bpf_sock_addr *ctx)
  *   use to give each client its own socket. TCP has no such case: replies on accepted
  *   sockets pass no hook.
  */
+/*
+ * The socket's local address (mapped, network order), for a report: read only then. Every
+ * word is loaded before the family is tested, each at its constant offset: left to choose
+ * by family, clang sinks the loads into the branches and computes one pointer into the
+ * socket for them, which the verifier refuses ("pointer arithmetic on sock prohibited").
+ * barrier_var() pins each load before the test.
+ */
+static __always_inline void sock_local(struct bpf_sock *sk, __u8 *laddr)
+{
+	struct pg_sock_view *sv = (struct pg_sock_view *)sk;
+	__u32 fam = sk->family, ip4 = sv->src_ip4;
+	__u32 w0 = sv->src_ip6[0], w1 = sv->src_ip6[1];
+	__u32 w2 = sv->src_ip6[2], w3 = sv->src_ip6[3];
+
+	barrier_var(ip4);
+	barrier_var(w0);
+	barrier_var(w1);
+	barrier_var(w2);
+	barrier_var(w3);
+	if (fam == PG_AF_INET)
+		map4(laddr, ip4);
+	else
+		map6(laddr, w0, w1, w2, w3);
+}
+
 static __always_inline int judge_out(struct bpf_sock_addr *ctx, const __u8 *raddr, __u8 family,
 				     __u32 hook)
 {
@@ -239,26 +264,15 @@ static __always_inline int judge_out(struct bpf_sock_addr *ctx, const __u8 *radd
 		return PG_REFUSE;
 	pg_decide(gen, cfg, PG_DIR_OUT, pidx, rport, raddr, &d);
 
-	if (sk) {
-		/* Loaded unconditionally, each at its constant offset: left to choose by family,
-		 * clang computes one pointer into the socket, which the verifier refuses. */
-		struct pg_sock_view *sv = (struct pg_sock_view *)sk;
-		__u32 fam = sk->family, ip4 = sv->src_ip4;
-		__u32 w0 = sv->src_ip6[0], w1 = sv->src_ip6[1];
-		__u32 w2 = sv->src_ip6[2], w3 = sv->src_ip6[3];
-
-		lport = sk->src_port;
-		if (fam == PG_AF_INET)
-			map4(laddr, ip4);
-		else
-			map6(laddr, w0, w1, w2, w3);
-	}
-
 	if (d.drop && d.reason == PG_R_NOT_ALLOWED && pg_addr_is_loopback(raddr)) {
 		d.reason = PG_R_PASS_LOOPBACK;
 		d.drop = 0;
 		d.dry_run = 0;
 	}
+	/* The bound port matters to a UDP datagram the policy would block (a reply?) and to a
+	 * report; an allowed call needs nothing of the socket. */
+	if (sk && (d.drop || sock_reports(cfg, &d)))
+		lport = sk->src_port;
 	if (d.drop && pidx == PG_PIDX_UDP && lport) {
 		struct pg_decision in = {};
 
@@ -272,6 +286,8 @@ static __always_inline int judge_out(struct bpf_sock_addr *ctx, const __u8 *radd
 			d.log = 0;
 		}
 	}
+	if (sk && sock_reports(cfg, &d))
+		sock_local(sk, laddr);
 	sock_report(cfg, &d, hook, PG_DIR_OUT, pidx_proto(pidx), family, laddr, lport, raddr,
 		    rport);
 	return verdict(&d);
