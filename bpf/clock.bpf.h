@@ -25,4 +25,30 @@ static __always_inline __u64 pg_ktime_coarse(void)
 	return bpf_ktime_get_ns();
 }
 
+/*
+ * A cache of the coarse clock. The coarse clock only moves when the tick advances jiffies,
+ * so it is read again only when jiffies changed: bpf_jiffies64() is inlined by the verifier
+ * into one load, while even the coarse clock is a helper call that costs a large share of an
+ * allowed packet's decision (and of a socket hook's allow path). Global variables (.bss:
+ * private to each object that includes this, neither pinned nor shared), written once per
+ * tick by the first CPU to see the tick; a CPU that reads the pair while another writes it
+ * gets the previous tick's time.
+ */
+static volatile __u64 pg_clock_jiffies;
+static volatile __u64 pg_clock_ns;
+
+/* CLOCK_MONOTONIC at tick resolution (a stamp may lag by one tick; full resolution before
+ * 5.11, see pg_ktime_coarse()): enough for counters' last hit, idle timeouts and rate-limit
+ * windows. Events carry the precise time. */
+static __always_inline __u64 pg_now(void)
+{
+	__u64 j = bpf_jiffies64();
+
+	if (pg_clock_jiffies != j) {
+		pg_clock_ns = pg_ktime_coarse();
+		pg_clock_jiffies = j;
+	}
+	return pg_clock_ns;
+}
+
 #endif /* PG_CLOCK_BPF_H */

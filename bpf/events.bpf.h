@@ -17,27 +17,6 @@ static __always_inline void pg_event_stat(__u32 which)
 		(*v)++;
 }
 
-/* The rate limiter's slot for key: a multiplicative hash of its five words. */
-static __always_inline __u32 pg_rl_index(const struct pg_rl_key *key)
-{
-	const __u32 *w = (const __u32 *)key;
-	__u32 h = 0;
-
-	h = (h ^ w[0]) * 0x9e3779b1u;
-	h = (h ^ w[1]) * 0x9e3779b1u;
-	h = (h ^ w[2]) * 0x9e3779b1u;
-	h = (h ^ w[3]) * 0x9e3779b1u;
-	h = (h ^ w[4]) * 0x9e3779b1u;
-	return (h >> 16) & (PG_RL_SLOTS - 1);
-}
-
-static __always_inline bool pg_rl_same(const struct pg_rl_key *a, const struct pg_rl_key *b)
-{
-	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
-
-	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
-}
-
 /*
  * May an event for key be reported now? Repeats of one key within cfg->ratelimit_ns, and
  * anything past cfg->events_per_sec on this CPU, are suppressed and counted.
@@ -78,9 +57,9 @@ static __always_inline bool pg_event_admit(const struct pg_config *cfg, struct p
 		}
 	}
 	if (cfg->ratelimit_ns) {
-		idx = pg_rl_index(key);
+		idx = pg_hash5(key) & (PG_RL_SLOTS - 1);
 		slot = bpf_map_lookup_elem(&pg_ratelimit, &idx);
-		if (slot && slot->last_ns && pg_rl_same(&slot->key, key) &&
+		if (slot && slot->last_ns && pg_same5(&slot->key, key) &&
 		    now - slot->last_ns < cfg->ratelimit_ns) {
 			pg_event_stat(PG_EVS_RATE_LIMITED);
 			return false;

@@ -23,31 +23,6 @@
 #include "flow.bpf.h"
 #include "parse.bpf.h"
 
-/*
- * A cache of the coarse clock. The coarse clock only moves when the tick advances jiffies,
- * so it is read again only when jiffies changed: bpf_jiffies64() is inlined by the verifier
- * into one load, while even the coarse clock is a helper call that costs a large share of an
- * allowed packet's decision. Global variables (.bss: private to this object, neither pinned
- * nor shared), written once per tick by the first CPU to see the tick; a CPU that reads the
- * pair while another writes it gets the previous tick's time.
- */
-static volatile __u64 pg_clock_jiffies;
-static volatile __u64 pg_clock_ns;
-
-/* CLOCK_MONOTONIC at tick resolution (a stamp may lag by one tick; full resolution before
- * 5.11, see bpf/clock.bpf.h): enough for counters' last hit, idle timeouts and rate-limit
- * windows. Events carry the precise time. */
-static __always_inline __u64 pg_now(void)
-{
-	__u64 j = bpf_jiffies64();
-
-	if (pg_clock_jiffies != j) {
-		pg_clock_ns = pg_ktime_coarse();
-		pg_clock_jiffies = j;
-	}
-	return pg_clock_ns;
-}
-
 /* Interface index of lo in every network namespace. */
 #define PG_LOOPBACK_IFINDEX 1
 

@@ -130,6 +130,17 @@ struct {
 	__type(value, struct pg_rl_slot);
 } pg_ratelimit SEC(".maps");
 
+/* The socket hooks' recent decisions, per CPU, direct-mapped by a hash of the question:
+ * what the peer lookups answered for a (peer, port, direction, protocol) under one policy
+ * version (bpf/sock_hooks.bpf.c). Scratch state of the datapath: userspace never reads it,
+ * and it is not one of the maps userspace opens by name. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PG_SOCK_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct pg_sock_cache_slot);
+} pg_sock_cache SEC(".maps");
+
 /* The global events-per-second budget, per CPU so that CPUs never contend. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -158,5 +169,30 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pg_info);
 } pg_info SEC(".maps");
+
+/*
+ * The per-CPU direct-mapped tables (pg_ratelimit, pg_sock_cache) are indexed by a hash of a
+ * 20-byte key and hold the key to compare: a multiplicative hash of its five words (take the
+ * low bits: slot = pg_hash5(key) & (slots - 1)), and their equality.
+ */
+static __always_inline __u32 pg_hash5(const void *key)
+{
+	const __u32 *w = (const __u32 *)key;
+	__u32 h = 0;
+
+	h = (h ^ w[0]) * 0x9e3779b1u;
+	h = (h ^ w[1]) * 0x9e3779b1u;
+	h = (h ^ w[2]) * 0x9e3779b1u;
+	h = (h ^ w[3]) * 0x9e3779b1u;
+	h = (h ^ w[4]) * 0x9e3779b1u;
+	return h >> 16;
+}
+
+static __always_inline bool pg_same5(const void *a, const void *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
 
 #endif /* PG_MAPS_BPF_H */

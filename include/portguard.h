@@ -48,6 +48,8 @@
 #define PG_MAX_FRAGS 8192
 /* Slots of the rate limiter's per-CPU direct-mapped table of recent keys (a power of 2). */
 #define PG_RL_SLOTS 4096
+/* Slots of the socket hooks' per-CPU direct-mapped decision cache (a power of 2). */
+#define PG_SOCK_CACHE_SLOTS 256
 #define PG_RINGBUF_BYTES (1 << 20)
 /* IPv6 extension headers walked before the chain is declared too long. */
 #define PG_MAX_EXT_HDRS 6
@@ -301,6 +303,31 @@ struct pg_rl_slot {
 	__u64 last_ns;
 };
 
+/* What the socket hooks' decision cache is keyed by: one pg_decide() question. */
+struct pg_sock_cache_key {
+	__u8 addr[16]; /* the peer, mapped, network order */
+	__u16 port;    /* host order: the remote port (out), the bound port (a UDP reply's in) */
+	__u8 dir;      /* PG_DIR_* */
+	__u8 pidx;     /* PG_PIDX_* */
+};
+
+/* A slot of the socket hooks' decision cache (pg_sock_cache, per-CPU array of
+ * PG_SOCK_CACHE_SLOTS, indexed by a hash of the key): the last answer pg_decide() gave on this
+ * CPU for that key, and the policy version it holds for. Written and read by the socket hooks
+ * only (bpf/sock_hooks.bpf.c says how); userspace never reads it. */
+struct pg_sock_cache_slot {
+	struct pg_sock_cache_key key;
+	__u32 version; /* pg_config.version of the generation that decided; 0: empty */
+	__u32 busy;    /* hook runs on this CPU inside the slot (a preempted one included) */
+	__u32 rule_id; /* the pg_decision, less its gen (the version implies it) */
+	__u8 reason;
+	__u8 drop;
+	__u8 dry_run;
+	__u8 log;
+	__u8 vflags;
+	__u8 pad[3];
+};
+
 /* Key of the flow table (pg_flows, LRU hash), written at egress by the host's own traffic,
  * read at XDP ingress to let replies in. "local" is this host's side. */
 struct pg_flow_key {
@@ -441,6 +468,10 @@ _Static_assert(sizeof(struct pg_counter) == 24, "pg_counter");
 _Static_assert(sizeof(struct pg_rl_key) == 20, "pg_rl_key");
 _Static_assert(sizeof(struct pg_rl_slot) == 32, "pg_rl_slot");
 _Static_assert((PG_RL_SLOTS & (PG_RL_SLOTS - 1)) == 0, "PG_RL_SLOTS is a power of 2");
+_Static_assert(sizeof(struct pg_sock_cache_key) == 20, "pg_sock_cache_key");
+_Static_assert(sizeof(struct pg_sock_cache_slot) == 40, "pg_sock_cache_slot");
+_Static_assert((PG_SOCK_CACHE_SLOTS & (PG_SOCK_CACHE_SLOTS - 1)) == 0,
+	       "PG_SOCK_CACHE_SLOTS is a power of 2");
 _Static_assert(sizeof(struct pg_flow_key) == 40, "pg_flow_key");
 _Static_assert(sizeof(struct pg_flow_val) == 16, "pg_flow_val");
 _Static_assert(sizeof(struct pg_frag_key) == 40, "pg_frag_key");

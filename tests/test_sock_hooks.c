@@ -154,6 +154,7 @@ static struct {
 	int nev;
 	pid_t last_pid;
 	__u32 gen; /* the generation in force */
+	__u32 loads; /* policies loaded: the version of the last */
 } fx;
 
 static void fx_cleanup(void)
@@ -235,6 +236,9 @@ static void load_policy(const char *mode, bool deny_raw)
 	ASSERT_EQ(0, pg_maps_from_object(&m, fx.skel->obj));
 	ASSERT_EQ(0, pg_active_gen(&m, &gen));
 	compile_policy(mode, deny_raw, pg_other_gen(gen), &c);
+	/* A new version for every load, as pg_enforce() gives it: the hooks' remembered
+	 * answers hold for one version only. */
+	c.config.version = ++fx.loads;
 	c.config.ratelimit_ns = 0;
 	c.config.events_per_sec = 0;
 	ASSERT_EQ(0, pg_apply(&m, &c));
@@ -1091,6 +1095,47 @@ TEST(dry_run_rule_allows_and_reports)
 	OUT(do_connect, EPERM, SOCK_STREAM, "2001:db8::1", 80);
 	expect_event(PG_HOOK_CONNECT, PG_R_NOT_ALLOWED, PG_EV_BLOCKED, "2001:db8::1", 80,
 		     PG_RULE_DEFAULT_OUT);
+}
+
+/*
+ * The hooks remember recent outbound answers per CPU (pg_sock_cache, bpf/sock_hooks.bpf.c),
+ * for the policy version they were made under; every load must retire them. Pinned to one
+ * CPU, so that the children's calls meet the answers the earlier ones left. Three loads, so
+ * that the last writes the generation the first did: the first's answers must not be taken
+ * for the last's because the generation matches (only the version tells them apart). Both
+ * kinds of question: one whose verdict depends on the peer (tcp 443 to 198.18.1.1, denied by
+ * a rule naming it) and one only the default decides (tcp 22).
+ */
+TEST(reload_retires_remembered_decisions)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	setup(FX_ENFORCE);
+	listen_tcp(443);
+	listen_tcp(22);
+	for (int i = 0; i < 2; i++) {
+		OUT(do_connect, EPERM, SOCK_STREAM, "198.18.1.1", 443);
+		expect_event(PG_HOOK_CONNECT, PG_R_DENIED, PG_EV_BLOCKED, "198.18.1.1", 443,
+			     SLOT(10));
+		OUT(do_sendto, EPERM, SOCK_DGRAM, "198.18.0.1", 22);
+		expect_event(PG_HOOK_SENDMSG, PG_R_NOT_ALLOWED, PG_EV_BLOCKED, "198.18.0.1", 22,
+			     PG_RULE_DEFAULT_OUT);
+	}
+	load_policy("enforce", true);
+	OUT(do_connect, EPERM, SOCK_STREAM, "198.18.1.1", 443);
+	expect_event(PG_HOOK_CONNECT, PG_R_DENIED, PG_EV_BLOCKED, "198.18.1.1", 443, SLOT(10));
+	load_policy("dry-run", true);
+	for (int i = 0; i < 2; i++) {
+		OUT(do_connect, 0, SOCK_STREAM, "198.18.1.1", 443);
+		expect_event(PG_HOOK_CONNECT, PG_R_DENIED, PG_EV_ALLOWED, "198.18.1.1", 443,
+			     SLOT(10));
+		OUT(do_sendto, 0, SOCK_DGRAM, "198.18.0.1", 22);
+		expect_event(PG_HOOK_SENDMSG, PG_R_NOT_ALLOWED, PG_EV_ALLOWED, "198.18.0.1", 22,
+			     PG_RULE_DEFAULT_OUT);
+	}
 }
 
 TEST(events_name_the_process)
