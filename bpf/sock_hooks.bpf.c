@@ -226,6 +226,65 @@ int pg_bind6(struct bpf_sock_addr *ctx)
  *   sockets pass no hook.
  */
 /*
+ * pg_decide()'s answer in one word, for the decision cache and for pg_sock_decide():
+ * bits 0-31 rule_id, 32-39 reason, 40 drop, 41 dry_run, 42 log, 48-55 vflags (gen is the
+ * caller's).
+ */
+static __always_inline __u64 sock_pack(const struct pg_decision *d)
+{
+	return (__u64)d->rule_id | (__u64)d->reason << 32 | (__u64)(d->drop & 1) << 40 |
+	       (__u64)(d->dry_run & 1) << 41 | (__u64)(d->log & 1) << 42 |
+	       (__u64)d->vflags << 48;
+}
+
+static __always_inline void sock_unpack(__u64 answer, __u32 gen, struct pg_decision *d)
+{
+	d->gen = gen;
+	d->rule_id = (__u32)answer;
+	d->reason = (__u8)(answer >> 32);
+	d->drop = (answer >> 40) & 1;
+	d->dry_run = (answer >> 41) & 1;
+	d->log = (answer >> 42) & 1;
+	d->vflags = (__u8)(answer >> 48);
+}
+
+/*
+ * pg_decide() for the socket hooks, as a global function: the verifier checks it once, on
+ * its own, with every argument unknown, and the caller goes on with an answer it knows
+ * nothing of. Inlined, each constant verdict pg_decide() can reach was followed through the
+ * rest of the hook separately, and again through the UDP-reply decision: connect6 and
+ * sendmsg6 took 213,000 instructions to verify, and 415,000 with the decision cache, which
+ * is load time on every kernel (minutes on 5.10 under emulation). 5.10 passes a global
+ * function scalars only (and the context), five at the most: hence the question packed in
+ * three words (sock_decide_packed()) and the config looked up again inside. The config cannot be missing (see the top of this file); if it
+ * were, the answer is the default-out refusal, failing closed as the hooks do.
+ */
+__noinline __u64 pg_sock_decide(__u32 q, __u64 a01, __u64 a23)
+{
+	struct pg_decision d = { .rule_id = PG_RULE_DEFAULT_OUT, .reason = PG_R_NOT_ALLOWED,
+				 .drop = 1 };
+	__u32 gen = (q >> 18) & 1, dir = (q >> 17) & 1, pidx = (q >> 16) & 1;
+	const struct pg_config *cfg;
+	__u64 addr[2] = { a01, a23 };
+
+	cfg = bpf_map_lookup_elem(&pg_config, &gen);
+	if (cfg)
+		pg_decide(gen, cfg, dir, pidx, (__u16)q, (const __u8 *)addr, &d);
+	return sock_pack(&d);
+}
+
+/* The question for pg_sock_decide(): gen, dir and pidx (one bit each) and the port in one
+ * word, the address (mapped, network order) in two, as the bytes lie. */
+static __always_inline __u64 sock_decide_packed(__u32 gen, __u32 dir, __u32 pidx, __u16 port,
+						const __u8 *addr)
+{
+	const __u64 *w = (const __u64 *)addr;
+
+	return pg_sock_decide((gen & 1) << 18 | (dir & 1) << 17 | (pidx & 1) << 16 | port, w[0],
+			      w[1]);
+}
+
+/*
  * pg_decide() for connect and sendmsg, through a per-CPU cache of its recent answers
  * (pg_sock_cache). Why: where a rule names peers, pg_decide() looks the peer up in hash maps
  * of up to millions of entries (pg_peers, pg_class_peers); from a syscall, with the caches
@@ -260,6 +319,7 @@ static __always_inline void sock_decide(__u32 gen, const struct pg_config *cfg, 
 	__u32 version = *(volatile const __u32 *)&cfg->version, idx;
 	struct pg_sock_cache_slot *s = NULL;
 	bool own = false;
+	__u64 answer;
 
 	__builtin_memcpy(k.addr, addr, 16);
 	if (version) {
@@ -271,28 +331,19 @@ static __always_inline void sock_decide(__u32 gen, const struct pg_config *cfg, 
 		own = *(volatile __u32 *)&s->busy == 1;
 	}
 	if (own && s->version == version && pg_same5(&s->key, &k)) {
-		d->gen = gen;
-		d->rule_id = s->rule_id;
-		d->reason = s->reason;
-		d->drop = s->drop;
-		d->dry_run = s->dry_run;
-		d->log = s->log;
-		d->vflags = s->vflags;
+		answer = s->answer;
 	} else {
-		pg_decide(gen, cfg, dir, pidx, port, addr, d);
-		if (own && *(volatile const __u32 *)&cfg->version == version) {
+		answer = sock_decide_packed(gen, dir, pidx, port, addr);
+		if (own) {
 			s->key = k;
-			s->version = version;
-			s->rule_id = d->rule_id;
-			s->reason = d->reason;
-			s->drop = d->drop;
-			s->dry_run = d->dry_run;
-			s->log = d->log;
-			s->vflags = d->vflags;
+			s->answer = answer;
+			/* An answer made while the version moved is kept for no version. */
+			s->version = *(volatile const __u32 *)&cfg->version == version ? version : 0;
 		}
 	}
 	if (s)
 		__sync_fetch_and_add(&s->busy, -1);
+	sock_unpack(answer, gen, d);
 }
 
 /*
@@ -352,7 +403,7 @@ static __always_inline int judge_out(struct bpf_sock_addr *ctx, const __u8 *radd
 	if (d.drop && pidx == PG_PIDX_UDP && lport) {
 		struct pg_decision in = {};
 
-		sock_decide(gen, cfg, PG_DIR_IN, pidx, lport, raddr, &in);
+		sock_unpack(sock_decide_packed(gen, PG_DIR_IN, pidx, lport, raddr), gen, &in);
 		if (!in.drop) {
 			/* Counted against the `in` rule that lets the peer reach this port. */
 			d.rule_id = in.rule_id;

@@ -319,13 +319,9 @@ struct pg_sock_cache_slot {
 	struct pg_sock_cache_key key;
 	__u32 version; /* pg_config.version of the generation that decided; 0: empty */
 	__u32 busy;    /* hook runs on this CPU inside the slot (a preempted one included) */
-	__u32 rule_id; /* the pg_decision, less its gen (the version implies it) */
-	__u8 reason;
-	__u8 drop;
-	__u8 dry_run;
-	__u8 log;
-	__u8 vflags;
-	__u8 pad[3];
+	__u32 pad;
+	__u64 answer;  /* the pg_decision, less its gen (the version implies it), packed as
+			* bpf/sock_hooks.bpf.c's sock_pack() packs it */
 };
 
 /* Key of the flow table (pg_flows, LRU hash), written at egress by the host's own traffic,
