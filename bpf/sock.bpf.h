@@ -23,6 +23,20 @@
 #define PG_ALLOW 1
 
 /*
+ * The counters' and the rate limiter's clock: pg_now() (bpf/clock.bpf.h) in the cgroup
+ * hooks; the precise clock in an object that defines PG_SOCK_PRECISE_CLOCK (the LSM object,
+ * whose program type may not read the coarse clock).
+ */
+static __always_inline __u64 sock_now(void)
+{
+#ifdef PG_SOCK_PRECISE_CLOCK
+	return bpf_ktime_get_ns();
+#else
+	return pg_now();
+#endif
+}
+
+/*
  * Whether a verdict is reported (a violation: blocked, or let through by dry-run; or an allow
  * with `log`) rather than only counted. Everything a report needs and a verdict does not (the
  * socket's local address, the process's identity, the precise clock, the rate limiter, the
@@ -38,8 +52,8 @@ static __always_inline bool sock_reports(const struct pg_config *cfg, const stru
  * "destination" is always the port the rule judged: the bound port for bind, the remote port
  * for connect and sendmsg, as it is this host's port for inbound packets in XDP.
  *
- * Clocks: the counters' last-hit stamp and the rate limiter use pg_now(), the coarse clock
- * read through jiffies, as XDP does (bpf/clock.bpf.h: a tick's resolution is plenty for
+ * Clocks: the counters' last-hit stamp and the rate limiter use sock_now(): pg_now(), the
+ * coarse clock read through jiffies, as XDP does (bpf/clock.bpf.h: a tick's resolution is plenty for
  * "last hit" and for rate limits of a second, and on every verdict it costs one load where
  * a clock helper costs a call); only the event's own time stamp is precise.
  */
@@ -48,7 +62,7 @@ static __always_inline void sock_report(const struct pg_config *cfg, const struc
 					const __u8 *saddr, __u16 sport, const __u8 *daddr,
 					__u16 dport)
 {
-	__u64 now = pg_now();
+	__u64 now = sock_now();
 	struct pg_rl_key rk = {};
 	struct pg_event *e;
 

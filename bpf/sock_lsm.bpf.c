@@ -10,6 +10,10 @@
  * own object so that such a refusal costs this program only: the loader loads it after the
  * socket hooks, reusing their maps, and says so when it cannot.
  */
+/* LSM programs are tracing programs to the verifier, which refuses them the coarse clock
+ * (bpf_ktime_get_coarse_ns is not NMI-safe: 6.1 says "unknown func"): this object counts
+ * with the precise one (sock.bpf.h, sock_now()). */
+#define PG_SOCK_PRECISE_CLOCK
 #include "sock.bpf.h"
 #include <bpf/bpf_tracing.h>
 
