@@ -52,10 +52,11 @@ static __always_inline bool sock_reports(const struct pg_config *cfg, const stru
  * "destination" is always the port the rule judged: the bound port for bind, the remote port
  * for connect and sendmsg, as it is this host's port for inbound packets in XDP.
  *
- * Clocks: the counters' last-hit stamp and the rate limiter use sock_now(): pg_now(), the
- * coarse clock read through jiffies, as XDP does (bpf/clock.bpf.h: a tick's resolution is plenty for
- * "last hit" and for rate limits of a second, and on every verdict it costs one load where
- * a clock helper costs a call); only the event's own time stamp is precise.
+ * Clocks: the counters' last-hit stamp and the rate limiter use sock_now(), in the cgroup
+ * hooks pg_now(), the coarse clock read through jiffies, as XDP does (bpf/clock.bpf.h: a
+ * tick's resolution is plenty for "last hit" and for rate limits of a second, and on every
+ * verdict it costs one load where a clock helper costs a call); only the event's own time
+ * stamp is precise.
  */
 static __always_inline void sock_report(const struct pg_config *cfg, const struct pg_decision *d,
 					__u32 hook, __u32 dir, __u8 proto, __u8 family,

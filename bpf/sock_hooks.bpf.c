@@ -254,10 +254,11 @@ static __always_inline void sock_unpack(__u64 answer, __u32 gen, struct pg_decis
  * nothing of. Inlined, each constant verdict pg_decide() can reach was followed through the
  * rest of the hook separately, and again through the UDP-reply decision: connect6 and
  * sendmsg6 took 213,000 instructions to verify, and 415,000 with the decision cache, which
- * is load time on every kernel (minutes on 5.10 under emulation). 5.10 passes a global
- * function scalars only (and the context), five at the most: hence the question packed in
- * three words (sock_decide_packed()) and the config looked up again inside. The config cannot be missing (see the top of this file); if it
- * were, the answer is the default-out refusal, failing closed as the hooks do.
+ * is load time on every kernel (minutes on 5.10 under emulation); now 23,000. 5.10 passes a
+ * global function scalars only (and the context), five at the most: hence the question
+ * packed in three words (sock_decide_packed()) and the config looked up again inside. The
+ * config cannot be missing (see the top of this file); if it were, the answer is the
+ * default-out refusal, failing closed as the hooks do.
  */
 __noinline __u64 pg_sock_decide(__u32 q, __u64 a01, __u64 a23)
 {
@@ -296,8 +297,9 @@ static __always_inline __u64 sock_decide_packed(__u32 gen, __u32 dir, __u32 pidx
  * Correctness, decided here:
  * - A slot answers only for the policy version it was filled under. A version is never
  *   reused (each load gives the generation it writes one more than either had), so a reload
- *   retires every slot at once, with no flush. A slot is filled only when cfg->version read
- *   before and after pg_decide() agree and are not 0: a generation being rewritten changes
+ *   retires every slot at once, with no flush. An answer is stored under cfg->version only
+ *   when the version read before and after pg_decide() agree (else under 0, which no lookup
+ *   matches): a generation being rewritten changes
  *   its version (0, then a new one), and an answer made while its maps changed can only be
  *   stored under its old version, which is never in force again. Version 0 (no policy, or
  *   a state of an older build) is never cached. (Versions wrap after 2^32 loads; no slot
