@@ -310,15 +310,17 @@ item2() {
 ########################################################################################
 # Item 4: socket-hook overhead.
 ########################################################################################
-SOCK_POLICY_TEXT='# bench: socket hooks. The loops bind 127.0.0.1:20000, connect UDP to 127.0.0.1:20001 and
-# send UDP to 127.0.0.1:20002 and [::1]:20002: each allowed by a rule naming its peer, as a
-# DNS or NTP client rule would (the peer is looked up, not only the port).
+SOCK_POLICY_TEXT='# bench: socket hooks. The loops bind 127.0.0.1:20000, connect UDP to 127.0.0.1:20001,
+# send UDP to 127.0.0.1:20002 and [::1]:20002, and to 1024 addresses of 127.0.0.0/8 on 20003:
+# each allowed by a rule naming its peer, as a DNS or NTP client rule would (the peer is
+# looked up, not only the port).
 default in deny
 default out deny
 allow in tcp 22
 allow in tcp 20000
 allow out udp 20001 to 127.0.0.1
 allow out udp 20002 to 127.0.0.1, ::1
+allow out udp 20003 to 127.0.0.0/8
 allow out tcp 443
 local tcp 5432
 '
@@ -369,15 +371,17 @@ item4() {
 				continue
 			fi
 			# config round bind_ns connect_ns bind_prog_ns connect_prog_ns sendmsg_ns
-			# sendmsg_prog_ns sendmsg6_ns sendmsg6_prog_ns ("-": not measured)
+			# sendmsg_prog_ns sendmsg6_ns sendmsg6_prog_ns sendmsg_spread_ns
+			# sendmsg_spread_prog_ns ("-": not measured)
 			echo "$out" | awk -v c=$cfg -v r=$round '
 				function f(k) { return v[k] == "" ? "-" : v[k] }
 				{
 				for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-				printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c, r, v["bind_ns"],
-					v["connect_ns"], f("bind_prog_ns"), f("connect_prog_ns"),
-					f("sendmsg_ns"), f("sendmsg_prog_ns"), f("sendmsg6_ns"),
-					f("sendmsg6_prog_ns") }' >>"$RAW/sock.tsv"
+				printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c, r,
+					v["bind_ns"], v["connect_ns"], f("bind_prog_ns"),
+					f("connect_prog_ns"), f("sendmsg_ns"), f("sendmsg_prog_ns"),
+					f("sendmsg6_ns"), f("sendmsg6_prog_ns"), f("sendmsg_spread_ns"),
+					f("sendmsg_spread_prog_ns") }' >>"$RAW/sock.tsv"
 		done
 	done
 }

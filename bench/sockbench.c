@@ -15,10 +15,12 @@
  *             datagrams are dropped on arrival, with no ICMP error and no reader to wake
  *   sendmsg6  the same to [::1]:P (skipped, and left out of the output, when the namespace
  *             has no ::1)
- * Output, one line: bind_ns=X connect_ns=Y sendmsg_ns=Z sendmsg6_ns=W (CPU time of this thread
- * per iteration; the caller compares configurations run the same way) and, when programs are
- * attached to DIR, bind_prog_ns, connect_prog_ns, sendmsg_prog_ns and sendmsg6_prog_ns: the run
- * time per invocation of those programs alone, from the kernel's BPF run-time statistics
+ *   sendmsg_spread  the same to 1024 peers in turn, 127.0.0.1 to 127.0.4.0, port P + 1 (the
+ *             receiver bound to 0.0.0.0): more peers than the hooks' per-CPU cache of recent
+ *             answers holds, so that every call is decided afresh
+ * Output, one line: NAME_ns=X for each loop (CPU time of this thread per iteration; the
+ * caller compares configurations run the same way) and, when programs are attached to DIR,
+ * NAME_prog_ns=Y: the run time per invocation of those programs alone, from the kernel's BPF run-time statistics
  * (BPF_ENABLE_STATS, on only while this process holds its fd). cgroup sock_addr programs have
  * no BPF_PROG_TEST_RUN, so these statistics over real syscalls are the way to time them.
  * A call that fails (EPERM from a hook) is an error.
@@ -87,6 +89,7 @@ struct loop {
 	int (*run)(struct loop *l, long iters, double *ns);
 	int family;
 	long port;
+	int spread;  /* peers taken in turn (sendmsg_spread), 0: one */
 	int skipped; /* sendmsg6 without ::1 */
 	double ns;
 	__u64 prog_ns, prog_cnt;
@@ -178,6 +181,7 @@ static int loop_connect(struct loop *l, long iters, double *ns)
 static int loop_sendmsg(struct loop *l, long iters, double *ns)
 {
 	struct sockaddr_storage a;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&a; /* the spread loop is IPv4 */
 	socklen_t alen = loop_addr(l, &a);
 	int r = -1, s = -1, err = 0, small = 1;
 	double t0;
@@ -189,6 +193,8 @@ static int loop_sendmsg(struct loop *l, long iters, double *ns)
 		goto out;
 	}
 	setsockopt(r, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	if (l->spread)
+		a4->sin_addr.s_addr = htonl(INADDR_ANY);
 	if (bind(r, (struct sockaddr *)&a, alen)) {
 		err = -errno;
 		goto out;
@@ -200,6 +206,8 @@ static int loop_sendmsg(struct loop *l, long iters, double *ns)
 	}
 	t0 = bench_thread_cpu_ns();
 	for (i = 0; i < iters; i++) {
+		if (l->spread)
+			a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK + i % l->spread);
 		if (sendto(s, "", 0, 0, (struct sockaddr *)&a, alen) < 0) {
 			err = -errno;
 			break;
@@ -239,6 +247,8 @@ int main(int argc, char **argv)
 		  .family = AF_INET },
 		{ .name = "sendmsg6", .type = BPF_CGROUP_UDP6_SENDMSG, .run = loop_sendmsg,
 		  .family = AF_INET6 },
+		{ .name = "sendmsg_spread", .type = BPF_CGROUP_UDP4_SENDMSG, .run = loop_sendmsg,
+		  .family = AF_INET, .spread = 1024 },
 	};
 	const int nloops = sizeof(loops) / sizeof(loops[0]);
 	long iters = 100000, cpu = -1, sport = 20002;
@@ -274,6 +284,7 @@ int main(int argc, char **argv)
 		}
 	}
 	loops[2].port = loops[3].port = sport;
+	loops[4].port = sport + 1 > 65535 ? 1 : sport + 1;
 	if (!cg) {
 		fprintf(stderr, "sockbench: --cgroup DIR is required (a child cgroup you made)\n");
 		return 2;
