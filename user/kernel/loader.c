@@ -31,6 +31,7 @@
 #include "tc_egress.skel.h"
 #include "tc_ingress.skel.h"
 #include "xdp_ingress.skel.h"
+#include "output/stderr.h"
 
 
 static bool is_bpffs(const char *path)
@@ -209,7 +210,7 @@ int pg_lock(const char *dir)
 		if (flock(fd, LOCK_EX | LOCK_NB)) {
 			if (errno != EWOULDBLOCK)
 				goto fail;
-			fprintf(stderr, "portguard: waiting for another portguard command on %s\n",
+			pg_notice("portguard: waiting for another portguard command on %s\n",
 				dir);
 			/* A signal while we wait (SIGHUP asking for another reload) is not a
 			 * failure: wait on. */
