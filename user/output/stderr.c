@@ -23,8 +23,7 @@ static __u64 dropped_before; /* by queues closed since */
 static enum pg_severity next_sev = PG_SEV_ERROR;
 static char line[PG_STDERR_LINE];
 static size_t line_len;
-/* A rendered line: every byte of the message escaped at worst as \u00XX, and the rest. */
-static char rendered[6 * PG_STDERR_LINE + 256];
+static char rendered[PG_STDERR_RENDERED];
 
 static const char *sev_name(enum pg_severity sev)
 {
@@ -63,6 +62,9 @@ size_t pg_stderr_render(const char *s, size_t len, enum pg_severity sev, bool wi
 	if (with_prefix)
 		pg_out_printf(&o, "<%d>", sev);
 	if (!as_json) {
+		/* Cut to what fits with the newline (and the NUL pg_out keeps). */
+		if (len + 2 > size - o.len)
+			len = size - o.len > 2 ? size - o.len - 2 : 0;
 		pg_out_write(&o, s, len);
 	} else {
 		if (len >= sizeof(me) - 1 && !memcmp(s, me, sizeof(me) - 1)) {
@@ -81,8 +83,6 @@ size_t pg_stderr_render(const char *s, size_t len, enum pg_severity sev, bool wi
 		pg_json_object_end(&j);
 	}
 	pg_out_write(&o, "\n", 1);
-	if (o.full && o.len) /* cut: the line still ends */
-		buf[o.len - 1] = '\n';
 	return o.len;
 }
 

@@ -31,6 +31,8 @@
 
 #define PG_STDERR_BUFFER (1u << 20) /* the daemon's queue, bytes */
 #define PG_STDERR_LINE 4096	    /* a longer line is cut into lines of this size */
+/* A rendered line at most: every byte of the message escaped as \u00XX, and the rest. */
+#define PG_STDERR_RENDERED (6 * PG_STDERR_LINE + 256)
 
 enum pg_severity {
 	PG_SEV_ERROR = 3, /* syslog's LOG_ERR ... */
@@ -55,7 +57,8 @@ void pg_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pg_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* One line (without its newline) as written: prefix with a priority, json as above. Returns
- * the length written into buf (newline included, NUL-terminated), cut to fit. For tests. */
+ * the length written into buf (newline included, NUL-terminated): a text line is cut to fit,
+ * a record needs PG_STDERR_RENDERED bytes (0 if buf is smaller). For tests. */
 size_t pg_stderr_render(const char *line, size_t len, enum pg_severity sev, bool prefix,
 			bool json, long long realtime_ns, char *buf, size_t size);
 
