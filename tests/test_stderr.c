@@ -28,10 +28,10 @@ static const char *render(const char *line, enum pg_severity sev, bool prefix, b
 
 TEST(text_is_the_line_as_printed)
 {
-	ASSERT_STREQ("portguard: failed to x: y\n", render("portguard: failed to x: y",
-							     PG_SEV_ERROR, false, false));
-	ASSERT_STREQ("<5>portguard: took over\n", render("portguard: took over", PG_SEV_NOTICE,
-							   true, false));
+	ASSERT_STREQ("portguard: failed to x: y\n",
+		     render("portguard: failed to x: y", PG_SEV_ERROR, false, false));
+	ASSERT_STREQ("<5>portguard: took over\n",
+		     render("portguard: took over", PG_SEV_NOTICE, true, false));
 }
 
 TEST(json_records_say_severity_and_escape_the_message)
@@ -39,17 +39,18 @@ TEST(json_records_say_severity_and_escape_the_message)
 	ASSERT_STREQ("{\"event_type\":\"diagnostic\",\"timestamp\":\"2026-12-01T00:00:00.000000Z\","
 		     "\"severity\":\"error\",\"message\":\"a \\\"b\\\"\\tc\\u0001\"}\n",
 		     render("portguard: a \"b\"\tc\x01", PG_SEV_ERROR, false, true));
-	ASSERT_STREQ("<4>{\"event_type\":\"diagnostic\",\"timestamp\":\"2026-12-01T00:00:00.000000Z\","
-		     "\"severity\":\"warning\",\"message\":\"eth9: awaited\"}\n",
-		     render("portguard: eth9: awaited", PG_SEV_WARNING, true, true));
+	ASSERT_STREQ(
+	    "<4>{\"event_type\":\"diagnostic\",\"timestamp\":\"2026-12-01T00:00:00.000000Z\","
+	    "\"severity\":\"warning\",\"message\":\"eth9: awaited\"}\n",
+	    render("portguard: eth9: awaited", PG_SEV_WARNING, true, true));
 }
 
 /* A line printed as an error may name its kind after the first ": ", as policy diagnostics
  * and "portguard: note:" do. */
 TEST(a_policy_warning_is_a_warning_a_note_a_notice)
 {
-	render("/etc/p.policy:3:9: warning: set 'x' is defined but never used", PG_SEV_ERROR,
-	       true, false);
+	render("/etc/p.policy:3:9: warning: set 'x' is defined but never used", PG_SEV_ERROR, true,
+	       false);
 	ASSERT_EQ(0, strncmp(buf, "<4>/etc/p.policy:3:9: warning:", 30));
 	render("/etc/p.policy:4:1: error: port 70000 out of range (1-65535)", PG_SEV_ERROR, true,
 	       false);

@@ -15,7 +15,8 @@
  * Diagnostics go to stderr as they are found, file by file;
  * the normalized policy of each valid file goes to stdout, under a "# FILE" header when more
  * than one file is given. With --json the diagnostics are JSON records (stderr.h), as the unit's
- * journal wants; the normalized policy stays text. The exit code is 1 if any file has an error, whatever the others.
+ * journal wants; the normalized policy stays text. The exit code is 1 if any file has an error,
+ * whatever the others.
  */
 static int cmd_check(int argc, char **argv)
 {

@@ -19,7 +19,7 @@ static int cmd_confirm(int argc, char **argv)
 	if (pg_change_confirm(cl.pin_dir, &p))
 		return 1;
 	pg_notice("portguard: confirmed: %s (sha256 %.12s) stays in force at %s\n",
-		p.new_info.policy, p.new_info.sha256, cl.pin_dir);
+		  p.new_info.policy, p.new_info.sha256, cl.pin_dir);
 	return 0;
 }
 

@@ -84,7 +84,7 @@ static int sub_line(struct sub *u, char *line, const char *sock)
 		if (!strncmp(line, "#portguard subscribed", 21)) {
 			if (u->to_stdout)
 				pg_notice("portguard: subscribed to the daemon's stream at %s\n",
-					sock);
+					  sock);
 			return SUB_MORE;
 		}
 		if (!strncmp(line, "#portguard cut-off: ", 20)) {

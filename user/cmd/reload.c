@@ -139,8 +139,8 @@ static int cmd_reload(int argc, char **argv)
 	}
 	if (confirm)
 		pg_change_applied(&m, dir, &change);
-	pg_notice("portguard: reloaded %s (%s, %u rule slots, generation %u) at %s\n",
-		src.path, done.mode ? "dry-run" : "enforce", done.nrules, done.gen, dir);
+	pg_notice("portguard: reloaded %s (%s, %u rule slots, generation %u) at %s\n", src.path,
+		  done.mode ? "dry-run" : "enforce", done.nrules, done.gen, dir);
 	/* A run --dry-run overrides the policy's mode; a reload without --dry-run does not. */
 	if (cur.mode != 0xff && cur.mode != done.mode)
 		fprintf(stderr, "portguard: note: the mode changed from %s to %s%s\n",

@@ -112,8 +112,8 @@ static void report_change(struct pg_stream *s, const struct pg_pending *p)
 
 	if (p->state == PG_CHANGE_ROLLED_BACK)
 		pg_notice("portguard: rolled back the change to %s: not confirmed within "
-				"%u s; %s (sha256 %.12s) is in force again\n", p->new_info.policy,
-			p->seconds, p->old_info.policy, p->old_info.sha256);
+			  "%u s; %s (sha256 %.12s) is in force again\n",
+			  p->new_info.policy, p->seconds, p->old_info.policy, p->old_info.sha256);
 	pg_stream_change(s, &c);
 }
 
@@ -125,13 +125,13 @@ static void on_iface(void *ctx, const char *name, const char *state, int ifindex
 	struct pg_stream *s = ctx;
 
 	if (!strcmp(state, "appeared"))
-		pg_notice("portguard: %s appeared (ifindex %d): enforcing with %s\n", name,
-			ifindex, pg_ifmode_name(ifmode));
+		pg_notice("portguard: %s appeared (ifindex %d): enforcing with %s\n", name, ifindex,
+			  pg_ifmode_name(ifmode));
 	else if (!strcmp(state, "gone"))
 		pg_warning("portguard: %s disappeared: awaited until it comes back\n", name);
 	else
 		pg_warning("portguard: %s appeared but could not be attached: still awaited\n",
-			name);
+			   name);
 	if (s)
 		pg_stream_iface(s, name, state, ifindex, pg_ifmode_name(ifmode));
 }
@@ -232,14 +232,14 @@ static int serve_stream(const char *pin_dir, size_t buffer)
 	    pg_run_path(pin_dir, "lock", lock, sizeof(lock)) || pg_run_dir_prepare() ||
 	    pg_fanout_open(sock, buffer)) {
 		pg_warning("portguard: monitors cannot subscribe to this daemon; events are "
-				"still written to its own outputs\n");
+			   "still written to its own outputs\n");
 		return -1;
 	}
 	fd = pg_ring_lock(lock, true, 5000, &exiting);
 	if (fd == -EWOULDBLOCK)
 		pg_warning("portguard: a monitor reading the ring did not hand over within "
-				"5 s (stopped?); until it exits, it may read records this daemon "
-				"does not\n");
+			   "5 s (stopped?); until it exits, it may read records this daemon "
+			   "does not\n");
 	else if (fd < 0)
 		fprintf(stderr, "portguard: failed to lock %s: %s\n", lock, strerror(-fd));
 	/* The monitors that handed over are waiting in the backlog, hello sent: they get
@@ -298,7 +298,7 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (!up.nifaces)
 		pg_warning("portguard: inbound enforcement is off: no interface named "
-				"(--iface or an `interface` line)\n");
+			   "(--iface or an `interface` line)\n");
 	if (!up.cgroup[0])
 		pg_warning("portguard: socket enforcement is off (--no-cgroup)\n");
 	if (up.l.takeover)
@@ -364,7 +364,8 @@ static int cmd_run(int argc, char **argv)
 			report_change(s, &change);
 		if (access(active, F_OK)) {
 			pg_notice("portguard: the state at %s was unloaded (portguard unload); "
-					"exiting\n", up.pin_dir);
+				  "exiting\n",
+				  up.pin_dir);
 			unloaded = true;
 			break;
 		}
@@ -390,10 +391,11 @@ out:
 	} else if (err && up.l.takeover) {
 		/* A failure after taking over: the state that was in force stays in force. */
 		pg_warning("portguard: exiting; the enforcement taken over stays in force, "
-				"pinned at %s\n", up.pin_dir);
+			   "pinned at %s\n",
+			   up.pin_dir);
 	} else if (keep) {
 		pg_notice("portguard: exiting; enforcement stays in force, pinned at %s\n",
-			up.pin_dir);
+			  up.pin_dir);
 	} else {
 		lock = pg_lock(up.pin_dir);
 		if (lock >= 0 || lock == -ENOENT)

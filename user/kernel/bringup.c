@@ -80,7 +80,8 @@ static int check_owner(struct pg_up *up, bool owner)
 		return -EBUSY;
 	}
 	pg_notice("portguard: note: a running portguard run owns %s; it removes this "
-			"state when it exits (unless it runs with --keep)\n", up->pin_dir);
+		  "state when it exits (unless it runs with --keep)\n",
+		  up->pin_dir);
 	return 0;
 }
 
@@ -229,8 +230,8 @@ void pg_up_print_ifaces(const struct pg_up *up)
 
 	for (i = 0; i < up->nifaces; i++)
 		(up->ifmode[i] == PG_IFMODE_AWAITED ? pg_warning : pg_notice)(
-			"portguard: %s: %s\n", up->ifaces[i],
-			up->ifmode[i] < PG_IFMODE_MAX ? how[up->ifmode[i]] : "?");
+		    "portguard: %s: %s\n", up->ifaces[i],
+		    up->ifmode[i] < PG_IFMODE_MAX ? how[up->ifmode[i]] : "?");
 }
 
 void pg_up_close(struct pg_up *up)

@@ -33,7 +33,6 @@
 #include "xdp_ingress.skel.h"
 #include "output/stderr.h"
 
-
 static bool is_bpffs(const char *path)
 {
 	struct statfs st;
@@ -210,8 +209,7 @@ int pg_lock(const char *dir)
 		if (flock(fd, LOCK_EX | LOCK_NB)) {
 			if (errno != EWOULDBLOCK)
 				goto fail;
-			pg_notice("portguard: waiting for another portguard command on %s\n",
-				dir);
+			pg_notice("portguard: waiting for another portguard command on %s\n", dir);
 			/* A signal while we wait (SIGHUP asking for another reload) is not a
 			 * failure: wait on. */
 			while (flock(fd, LOCK_EX))

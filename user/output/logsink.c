@@ -66,7 +66,7 @@ static void succeeded(int sink)
 	__atomic_add_fetch(&ls.st.written[sink], 1, __ATOMIC_RELAXED);
 	if (ls.failing[sink])
 		pg_notice("portguard: log writes to %s recovered; %llu records were lost\n",
-			sink_name(sink), (unsigned long long)ls.lost_in_outage[sink]);
+			  sink_name(sink), (unsigned long long)ls.lost_in_outage[sink]);
 	ls.failing[sink] = false;
 	ls.lost_in_outage[sink] = 0;
 }
@@ -141,7 +141,7 @@ static void file_check(void)
 	__atomic_add_fetch(&ls.st.reopened, 1, __ATOMIC_RELAXED);
 	err = file_open();
 	pg_warning("portguard: log file %s was deleted or moved; %s\n", ls.file,
-		err ? "reopening it failed" : "reopened it");
+		   err ? "reopening it failed" : "reopened it");
 	if (err)
 		fprintf(stderr, "portguard: failed to reopen log file %s: %s\n", ls.file,
 			open_error(err));
@@ -363,7 +363,7 @@ int pg_logsink_open(const struct pg_logsink_opts *o)
 		err = syslog_connect();
 		if (err)
 			pg_warning("portguard: syslog socket %s not reachable yet: %s\n", path,
-				strerror(-err));
+				   strerror(-err));
 	}
 	ls.open = ls.file || ls.syslog;
 	return 0;

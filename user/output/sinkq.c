@@ -143,8 +143,8 @@ int pg_sinkq_push(struct pg_sinkq *q, const char *rec, size_t len)
 		q->st.dropped++;
 		if (!q->dropping && !q->quiet)
 			pg_warning("portguard: %s is not keeping up: its buffer of %zu bytes is "
-					"full; records are dropped and counted until it drains\n",
-				q->name, q->cap);
+				   "full; records are dropped and counted until it drains\n",
+				   q->name, q->cap);
 		q->dropping = true;
 		pthread_mutex_unlock(&q->mu);
 		return -ENOBUFS;
