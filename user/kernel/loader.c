@@ -26,12 +26,13 @@
 
 #include "kernel/loader.h"
 #include "output/names.h"
+#include "output/stderr.h"
 #include "sock_hooks.skel.h"
 #include "sock_lsm.skel.h"
 #include "tc_egress.skel.h"
 #include "tc_ingress.skel.h"
 #include "xdp_ingress.skel.h"
-#include "output/stderr.h"
+
 
 static bool is_bpffs(const char *path)
 {
