@@ -215,11 +215,18 @@ pg_check package_installs eval '[ $rc = 0 ] &&
 pg_check not_started_on_install eval '[ "$(unit ActiveState)" = inactive ] &&
 	[ "$(E systemctl is-enabled portguard)" = disabled ] && [ ! -e "$BPFFS/portguard" ]'
 
-# No policy named: the start fails, saying why, and nothing is pinned.
+# No policy named: the start fails, saying why (a JSON record at priority err, as the daemon's
+# own would be), and nothing is pinned.
 E systemctl start portguard 2>/dev/null
 rc=$?
+no_policy_said() {
+	E journalctl -u portguard -p err -o cat --no-pager | jq -cR 'fromjson? |
+		select(.event_type == "diagnostic" and .severity == "error" and (.message |
+		startswith("no policy configured: set PORTGUARD_POLICY in /etc/portguard/portguard.conf")))' |
+		grep -q .
+}
 pg_check refuses_without_policy eval '[ $rc != 0 ] && [ "$(unit ActiveState)" = failed ] &&
-	journal | grep -q "no policy configured: set PORTGUARD_POLICY in /etc/portguard/portguard.conf" &&
+	no_policy_said &&
 	[ ! -e "$BPFFS/portguard" ]'
 E systemctl reset-failed portguard
 
