@@ -35,7 +35,7 @@ run_bg() { # LOG ARG...: run with --log-file LOG; RUN is its pid; stdout is the 
 	pg_in_bg "$srv" "$PORTGUARD" run "$pol" --iface pgks0 --no-cgroup --pin-dir "$pins" \
 		--rate-limit 0 --log-file "$log" "$@"
 	RUN=$PG_BG_PID
-	pg_json_wait 15 "$log" '.event_type == "start"' >/dev/null
+	pg_json_wait $PG_START_SECS "$log" '.event_type == "start"' >/dev/null
 }
 gone() { timeout "$2" tail --pid="$1" -f /dev/null; ! kill -0 "$1" 2>/dev/null; }
 metric() { pg_in "$srv" curl -sf -m 5 "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { print $2 }'; }
