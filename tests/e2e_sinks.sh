@@ -36,7 +36,7 @@ run_bg() { # LOG ARG...: run with --log-file LOG; RUN is its pid; stdout is the 
 	pg_in_bg "$srv" "$PORTGUARD" run "$pol" --iface pgks0 --no-cgroup --pin-dir "$pins" \
 		--rate-limit 0 --log-file "$log" "$@"
 	RUN=$PG_BG_PID
-	pg_json_wait 15 "$log" '.event_type == "start"' >/dev/null
+	pg_json_wait $PG_START_SECS "$log" '.event_type == "start"' >/dev/null
 }
 gone() { pg_gone "$@"; }
 metric() { pg_metric "$srv" "$@"; }

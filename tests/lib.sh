@@ -11,6 +11,10 @@ BUILD=${BUILD:-$PG_TESTS/../build}
 PORTGUARD=${PORTGUARD:-$BUILD/portguard}
 PG_ID="pg$$$RANDOM"
 PG_TMP=""
+# How long a daemon may take from its start to its start record: loading means the verifier
+# walking each BPF object, seconds of CPU apiece, and longer while tests/run.sh runs suites side
+# by side. A bound for what must happen, not a measurement: no case passes by being fast.
+PG_START_SECS=${PG_START_SECS:-60}
 pg_n=0
 pg_failed=0
 pg_cleanups=()
