@@ -129,7 +129,7 @@ stalled() { # SEEN UNSTALL OUT ARG...: stdout to OUT; ARG names the stalled sink
 	pg_in_bg "$srv" "$PORTGUARD" run "$pol" --iface pgs0 --no-cgroup --pin-dir "$pin" --keep \
 		--json --rate-limit 0 --metrics 127.0.0.1:19481 "$@" >"$out" 2>"$err"
 	RUN=$PG_BG_PID
-	pg_json_wait 15 "$seen" '.event_type == "start"' >/dev/null || { pg_log "no start"; ok=0; }
+	pg_json_wait $PG_START_SECS "$seen" '.event_type == "start"' >/dev/null || { pg_log "no start"; ok=0; }
 	STALL "$seen"
 	pg_udp_burst "$cli" 198.18.12.1 30000 31499
 	kill -HUP "$RUN"
