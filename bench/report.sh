@@ -341,6 +341,21 @@ report() {
 			printf ' | %s' "$(sub "$(lookup "$f/$k" portguard 2)" "$(lookup "$f/$k" trivial 2)")"
 		done
 		echo " |"
+		# The same difference within each round (the two ran side by side).
+		awk -F'\t' '$1 == "trivial" { for (c = 5; c <= 12; c++) t[$2, c] = $c }
+			$1 == "portguard" { r[++n] = $2; for (c = 5; c <= 12; c++) p[$2, c] = $c }
+			END {
+				printf "| the same, round by round"
+				split("5 6 8 10 12", C, " ")
+				for (j = 1; j <= 5; j++) {
+					s = ""
+					for (i = 1; i <= n; i++)
+						if ((r[i], C[j]) in t && t[r[i], C[j]] != "-" && p[r[i], C[j]] != "-")
+							s = s (s == "" ? "" : " ") sprintf("%+.0f", p[r[i], C[j]] - t[r[i], C[j]])
+					printf " | %s", s == "" ? "-" : s
+				}
+				print " |"
+			}' "$RAW/sock.tsv"
 	fi
 	[ -s "$f/sock_bind" ] || echo "_Not measured._"
 
@@ -437,7 +452,7 @@ target_rows() {
 		worst=$(awk -v w="$worst" -v d="$d" 'BEGIN { print (w == "-" || d + 0 > w + 0) ? d + 0 : w }')
 	done
 	d=$(sub "$(lookup "$f/sock_spprog" portguard 2)" "$(lookup "$f/sock_spprog" trivial 2)")
-	echo "| socket hooks at most +50 ns of program time over the trivial hook (bind, connect, sendmsg) | $parts over trivial (kernel run-time stats, medians; one peer again and again, the decision cache's hits); sendmsg4 to 1024 peers in turn (every call decided afresh): $d ns | $(verdict "$worst" '<=' 50)$( [ "$worst" = - ] && echo ' (portguard run had not attached its hooks when the bench measured: the run log says "attached no hooks")') for one peer; $(verdict "$d" '<=' 50) for 1024 peers |"
+	echo "| socket hooks at most +50 ns of program time over the trivial hook (bind, connect, sendmsg) | $parts over trivial (kernel run-time stats, medians; one peer again and again, the decision cache's hits); sendmsg4 to 1024 peers in turn (every call decided afresh): $d ns | $(verdict "$worst" '<=' 50)$( [ "$worst" = - ] && echo ' (portguard run had not attached its hooks when the bench measured: the run log says "attached no hooks")') for one peer$(why_sock "$worst" one); $(verdict "$d" '<=' 50) for 1024 peers$(why_sock "$d" spread) |"
 	# 5. Events, both floods.
 	local fl
 	for fl in one-source new-source; do
@@ -456,6 +471,11 @@ target_rows() {
 }
 
 fmt1() { awk -v x="$1" 'BEGIN { if (x == "") print "-"; else printf "%.1f", x }'; }
+why_sock() { # delta kind: why a socket-hook figure is over the target
+	awk -v x="$1" -v k="$2" 'BEGIN { if (x == "-" || x <= 50) exit
+		if (k == "one") print " (an allowed call costs the generation and config lookups, the cache slot with its two atomic adds, and the two per-CPU counters; see the round-by-round differences in section 4)"
+		else print " (a call decided afresh pays the peer lookups: for a peer it has not seen, the exact probe of pg_peers lands in a bucket of a hash table sized for millions of prefixes that no earlier call touched, with the cache and TLB misses that brings from a syscall; the per-CPU cache of 256 answers saves it only for peers seen again)" }'
+}
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%+.0f", a - b }'; }
 why_events() { awk -v x="$1" -v fl="$2" 'BEGIN { if (x != "-" && x < 0.9) print ": with events on, every violation also checks the per-CPU event budget and, while the budget lasts, the rate limiter (one slot of a per-CPU direct-mapped table of recent keys); those admitted also cost a ring buffer reservation, a 104-byte record and a wakeup of run; " (fl == "new-source" ? "with a new source per packet every one is admitted until the budget (10,000 events per second and CPU) is spent, and each packet after that costs the budget check alone" : "each repeat costs the budget check and one table slot") }'; }
 why_growth() {
