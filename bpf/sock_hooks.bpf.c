@@ -203,29 +203,6 @@ int pg_bind6(struct bpf_sock_addr *ctx)
 }
 
 /*
- * connect() and sendmsg(): outbound, judged by the remote port and the peer exactly as the
- * policy's `out` rules say, with two exceptions that keep the host working:
- *
- * - Loopback peers. Outbound rules are about the host talking to the network. Traffic to
- *   127.0.0.0/8 or ::1 never leaves the host, and a `local` port exists precisely to be
- *   reached over loopback; under `default out deny` a local client of the loopback-only
- *   database would otherwise be refused. So when nothing but the default would block a
- *   loopback destination, it passes (PG_R_PASS_LOOPBACK). An explicit `deny out` rule still
- *   applies to loopback.
- *
- * - UDP replies. A UDP server answers with sendto() from its bound port to the client's
- *   address, which the `out` policy may not allow (default out deny, a client on any port).
- *   The policy language lets replies to allowed flows through. The hook cannot see the
- *   request, so it judges the reply by what it can see: the socket's bound port is a port
- *   the `in` policy allows from this peer (pg_decide(PG_DIR_IN, udp, local port, peer)
- *   passes). A datagram from that port to that peer is then traffic the policy allows in
- *   the other direction: the peer may send to this port, and this port may answer it.
- *   Limit: a process that binds a port open to the world can send from it to anyone,
- *   without having heard from them first. The same holds for UDP connect(), which servers
- *   use to give each client its own socket. TCP has no such case: replies on accepted
- *   sockets pass no hook.
- */
-/*
  * pg_decide()'s answer in one word, for the decision cache and for pg_sock_decide():
  * bits 0-31 rule_id, 32-39 reason, 40 drop, 41 dry_run, 42 log, 48-55 vflags (gen is the
  * caller's).
@@ -299,11 +276,10 @@ static __always_inline __u64 sock_decide_packed(__u32 gen, __u32 dir, __u32 pidx
  *   reused (each load gives the generation it writes one more than either had), so a reload
  *   retires every slot at once, with no flush. An answer is stored under cfg->version only
  *   when the version read before and after pg_decide() agree (else under 0, which no lookup
- *   matches): a generation being rewritten changes
- *   its version (0, then a new one), and an answer made while its maps changed can only be
- *   stored under its old version, which is never in force again. Version 0 (no policy, or
- *   a state of an older build) is never cached. (Versions wrap after 2^32 loads; no slot
- *   lives that long.)
+ *   matches): a generation being rewritten changes its version (0, then a new one), and an
+ *   answer made while its maps changed can only be stored under its old version, which is
+ *   never in force again. Version 0 (no policy, or a state of an older build) is never
+ *   cached. (Versions wrap after 2^32 loads; no slot lives that long.)
  * - The key is compared whole: a collision is a miss, never another key's answer.
  * - Preemption: a hook runs with migration disabled, not preemption, so on a preemptible
  *   kernel another hook run on this CPU may start inside this one's use of the slot, and a
@@ -373,6 +349,29 @@ static __always_inline void sock_local(struct bpf_sock *sk, __u8 *laddr)
 		map6(laddr, w0, w1, w2, w3);
 }
 
+/*
+ * connect() and sendmsg(): outbound, judged by the remote port and the peer exactly as the
+ * policy's `out` rules say, with two exceptions that keep the host working:
+ *
+ * - Loopback peers. Outbound rules are about the host talking to the network. Traffic to
+ *   127.0.0.0/8 or ::1 never leaves the host, and a `local` port exists precisely to be
+ *   reached over loopback; under `default out deny` a local client of the loopback-only
+ *   database would otherwise be refused. So when nothing but the default would block a
+ *   loopback destination, it passes (PG_R_PASS_LOOPBACK). An explicit `deny out` rule still
+ *   applies to loopback.
+ *
+ * - UDP replies. A UDP server answers with sendto() from its bound port to the client's
+ *   address, which the `out` policy may not allow (default out deny, a client on any port).
+ *   The policy language lets replies to allowed flows through. The hook cannot see the
+ *   request, so it judges the reply by what it can see: the socket's bound port is a port
+ *   the `in` policy allows from this peer (pg_decide(PG_DIR_IN, udp, local port, peer)
+ *   passes). A datagram from that port to that peer is then traffic the policy allows in
+ *   the other direction: the peer may send to this port, and this port may answer it.
+ *   Limit: a process that binds a port open to the world can send from it to anyone,
+ *   without having heard from them first. The same holds for UDP connect(), which servers
+ *   use to give each client its own socket. TCP has no such case: replies on accepted
+ *   sockets pass no hook.
+ */
 static __always_inline int judge_out(struct bpf_sock_addr *ctx, const __u8 *raddr, __u8 family,
 				     __u32 hook)
 {
