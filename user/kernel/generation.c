@@ -105,72 +105,120 @@ static int pg_write_slots(int fd, __u32 first, __u32 n, const void *vals)
 	return err;
 }
 
-/*
- * Delete every entry of generation gen from pg_peers (the key's gen) or pg_class_peers (the
- * class id's generation bit, see pg_class_id_gen): compile restarts ids at 1, so an entry of
- * the policy gen held before would be found again by the new one. The keys are collected
- * before any is deleted: get_next_key on a deleted trie key restarts from the first key.
- * This runs on the idle generation only, entry by entry: the kernel frees each node after an
- * RCU grace period, so the datapath never waits on it (no whole-map free, no trie_free).
- */
-static int pg_delete_stale(int fd, size_t key_size, bool (*stale_key)(const void *, __u32),
-			   __u32 gen)
+/* The kernel's answer for a batch operation it lacks on this map type (or kernel). */
+static bool pg_batch_unsupported(int err)
 {
-	char key[64], next[64], *stale = NULL, *tmp;
-	size_t n = 0, cap = 0;
-	void *prev = NULL;
+	return err == -EINVAL || err == -PG_ENOTSUPP || err == -EOPNOTSUPP;
+}
+
+/*
+ * Every entry of hash map fd, keys and values packed in *keys and *vals (*n of them): in
+ * batches of BPF_MAP_LOOKUP_BATCH (5.6), a few syscalls for the whole map; one get_next_key
+ * and one lookup per key where the kernel has no batch. Nothing else writes these maps while
+ * the loader holds its lock (the datapath only reads them).
+ */
+static int pg_hash_read(int fd, size_t key_size, size_t val_size, char **keys, char **vals,
+			size_t *n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = 0, .flags = 0);
+	size_t cap = 16384, got = 0;
+	char token[64], *k = NULL, *v = NULL, *tmp;
+	void *in = NULL, *prev = NULL;
 	int err = 0;
 
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		if (stale_key(next, gen)) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 1024;
-				tmp = realloc(stale, cap * key_size);
+	for (;;) {
+		__u32 count;
+
+		if (cap - got < 16384) {
+			cap *= 2;
+			tmp = realloc(k, cap * key_size);
+			if (tmp)
+				k = tmp;
+			tmp = tmp ? realloc(v, cap * val_size) : NULL;
+			if (!tmp) {
+				err = -ENOMEM;
+				goto out;
+			}
+			v = tmp;
+		} else if (!k) {
+			k = malloc(cap * key_size);
+			v = malloc(cap * val_size);
+			if (!k || !v) {
+				err = -ENOMEM;
+				goto out;
+			}
+		}
+		count = cap - got;
+		err = bpf_map_lookup_batch(fd, in, token, k + got * key_size, v + got * val_size,
+					   &count, &opts) < 0 ? -errno : 0;
+		if (!err || err == -ENOENT)
+			got += count;
+		if (err == -ENOENT) {
+			err = 0;
+			break;
+		}
+		if (err == -ENOSPC && count == 0)
+			continue; /* one hash bucket holds more than there is room for: grow */
+		if (err)
+			break;
+		in = token;
+	}
+	if (pg_batch_unsupported(err) && !in) {
+		/* No batch lookup: walk the keys. got is 0: the first batch failed. */
+		for (err = 0; bpf_map_get_next_key(fd, prev, k + got * key_size) == 0;) {
+			if (bpf_map_lookup_elem(fd, k + got * key_size, v + got * val_size) < 0) {
+				err = -errno;
+				goto out;
+			}
+			prev = k + got++ * key_size;
+			if (got == cap) {
+				cap *= 2;
+				tmp = realloc(k, cap * key_size);
 				if (!tmp) {
 					err = -ENOMEM;
 					goto out;
 				}
-				stale = tmp;
+				k = tmp;
+				prev = k + (got - 1) * key_size;
+				tmp = realloc(v, cap * val_size);
+				if (!tmp) {
+					err = -ENOMEM;
+					goto out;
+				}
+				v = tmp;
 			}
-			memcpy(stale + n++ * key_size, next, key_size);
 		}
-		memcpy(key, next, key_size);
-		prev = key;
-	}
-	if (errno != ENOENT) {
-		err = -errno;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (bpf_map_delete_elem(fd, stale + i * key_size) < 0 && errno != ENOENT) {
+		if (errno != ENOENT)
 			err = -errno;
-			goto out;
-		}
 	}
 out:
-	free(stale);
+	if (err) {
+		free(k);
+		free(v);
+		k = v = NULL;
+		got = 0;
+	}
+	*keys = k;
+	*vals = v;
+	*n = got;
 	return err;
 }
 
-static bool pg_peer_key_stale(const void *k, __u32 gen)
+/* Delete n packed keys from hash map fd: in one BPF_MAP_DELETE_BATCH where the kernel has
+ * it, one by one otherwise. Each key's node is freed after an RCU grace period: a packet
+ * being decided never waits for it (no whole-map free, no trie_free). */
+static int pg_hash_delete(int fd, const char *keys, size_t key_size, size_t n)
 {
-	const struct pg_peer_key *key = k;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = 0, .flags = 0);
+	__u32 count = n;
 
-	return key->gen == gen;
-}
-
-static bool pg_bucket32_key_stale(const void *k, __u32 gen)
-{
-	const struct pg_bucket32_key *key = k;
-
-	return key->gen == gen;
-}
-
-static bool pg_class_peer_key_stale(const void *k, __u32 gen)
-{
-	const struct pg_class_peer_key *key = k;
-
-	return pg_class_id_gen(key->class_id) == gen;
+	if (!n || (bpf_map_delete_batch(fd, keys, &count, &opts) == 0 && count == n))
+		return 0;
+	/* Unsupported, or stopped part way: again one by one; those gone already are ENOENT. */
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(fd, keys + i * key_size) < 0 && errno != ENOENT)
+			return -errno;
+	return 0;
 }
 
 /* Write n entries of a hash map: in batches where the kernel has them (5.6), else one by
@@ -192,34 +240,128 @@ static int pg_write_hash(int fd, const void *keys, size_t key_size, const void *
 	return 0;
 }
 
-/* Write n compiled entries of a hash map, each a key followed by its value (entry_size
- * apart), skipping those whose key keep() refuses, in one batch where the kernel can. */
-static int pg_write_entries(int fd, const void *entries, size_t entry_size, size_t n,
-			    size_t key_size, size_t val_size, bool (*keep)(const void *key))
+static int pg_key_cmp(const void *a, const void *b, void *key_size)
 {
-	char *keys = malloc((n + 1) * key_size), *vals = malloc((n + 1) * val_size);
+	return memcmp(a, b, *(const size_t *)key_size);
+}
+
+/* The record of n sorted by key (rec bytes each, the key first) whose key is key, or NULL. */
+static const char *pg_find_key(const char *recs, size_t n, size_t rec, const void *key,
+			       size_t key_size)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(key, recs + mid * rec, key_size);
+
+		if (!c)
+			return recs + mid * rec;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/*
+ * Make the generation gen of hash map fd hold exactly the n compiled entries (each a key
+ * followed by its value, entry_size apart) that keep() accepts (all: NULL), writing only what
+ * differs from what the generation holds now. gen_of() says a key's generation.
+ *
+ * The generation holds the policy of two loads ago, often nearly the same one: its entries
+ * are read back in batches, those the new policy does not have are deleted, those it has
+ * with the same value are left alone, and only the rest is written. Keys are generation
+ * tagged, so that the entries in force are never touched.
+ */
+static int pg_sync_hash(int fd, const void *entries, size_t entry_size, size_t n,
+			size_t key_size, size_t val_size, bool (*keep)(const void *key),
+			__u32 (*gen_of)(const void *key), __u32 gen)
+{
+	size_t rec = key_size + val_size, k = 0, nold = 0, ndel = 0, nw = 0;
+	char *recs = NULL, *okeys = NULL, *ovals = NULL, *keys = NULL, *vals = NULL;
+	bool *same = NULL;
 	const char *e = entries;
-	size_t k = 0;
 	int err;
 
-	if (!keys || !vals) {
+	recs = malloc((n + 1) * rec);
+	same = calloc(n + 1, sizeof(*same));
+	if (!recs || !same) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++, e += entry_size) {
 		if (keep && !keep(e))
 			continue;
-		memcpy(keys + k * key_size, e, key_size);
-		memcpy(vals + k++ * val_size, e + key_size, val_size);
+		memcpy(recs + k++ * rec, e, rec);
 	}
-	err = pg_write_hash(fd, keys, key_size, vals, val_size, k);
+	qsort_r(recs, k, rec, pg_key_cmp, &key_size);
+
+	err = pg_hash_read(fd, key_size, val_size, &okeys, &ovals, &nold);
+	if (err)
+		goto out;
+	/* The deletions are packed over the keys read (ndel never passes i). */
+	for (size_t i = 0; i < nold; i++) {
+		const char *ok = okeys + i * key_size, *r;
+
+		if (gen_of(ok) != gen)
+			continue;
+		r = pg_find_key(recs, k, rec, ok, key_size);
+		if (!r)
+			memmove(okeys + ndel++ * key_size, ok, key_size);
+		else if (!memcmp(r + key_size, ovals + i * val_size, val_size))
+			same[(r - recs) / rec] = true;
+	}
+	err = pg_hash_delete(fd, okeys, key_size, ndel);
+	if (err)
+		goto out;
+
+	keys = malloc((k + 1) * key_size);
+	vals = malloc((k + 1) * val_size);
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < k; i++) {
+		if (same[i])
+			continue;
+		memcpy(keys + nw * key_size, recs + i * rec, key_size);
+		memcpy(vals + nw++ * val_size, recs + i * rec + key_size, val_size);
+	}
+	err = pg_write_hash(fd, keys, key_size, vals, val_size, nw);
 out:
+	free(recs);
+	free(same);
+	free(okeys);
+	free(ovals);
 	free(keys);
 	free(vals);
 	return err;
 }
 
-/* pg_write_entries() takes the value to follow the key without padding. */
+static __u32 pg_peer_key_gen(const void *k)
+{
+	const struct pg_peer_key *key = k;
+
+	return key->gen;
+}
+
+static __u32 pg_bucket32_key_gen(const void *k)
+{
+	const struct pg_bucket32_key *key = k;
+
+	return key->gen;
+}
+
+static __u32 pg_class_peer_key_gen(const void *k)
+{
+	const struct pg_class_peer_key *key = k;
+
+	return pg_class_id_gen(key->class_id);
+}
+
+/* pg_sync_hash() takes the value to follow the key without padding. */
 _Static_assert(offsetof(struct pg_peer_entry, val) == sizeof(struct pg_peer_key), "peer entry");
 _Static_assert(offsetof(struct pg_bucket32_entry, val) == sizeof(struct pg_bucket32_key),
 	       "bucket32 entry");
@@ -293,22 +435,6 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 	if (err)
 		goto out;
 
-	step = "delete stale peer entries";
-	err = pg_delete_stale(m->fd[PG_MAP_PEERS], sizeof(struct pg_peer_key), pg_peer_key_stale,
-			      gen);
-	if (err)
-		goto out;
-	step = "delete stale IPv6 /32 buckets";
-	err = pg_delete_stale(m->fd[PG_MAP_BUCKETS32], sizeof(struct pg_bucket32_key),
-			      pg_bucket32_key_stale, gen);
-	if (err)
-		goto out;
-	step = "delete stale class peer entries";
-	err = pg_delete_stale(m->fd[PG_MAP_CLASS_PEERS], sizeof(struct pg_class_peer_key),
-			      pg_class_peer_key_stale, gen);
-	if (err)
-		goto out;
-
 	/* Every slot of the generation, so that no port of an older policy survives. */
 	step = "write port slots";
 	ports = calloc(PG_GEN_PORT_SLOTS, sizeof(*ports));
@@ -329,20 +455,22 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 			     c->buckets);
 	if (err)
 		goto out;
-	step = "insert IPv6 /32 buckets";
-	err = pg_write_entries(m->fd[PG_MAP_BUCKETS32], c->b32, sizeof(*c->b32), c->nb32,
-			       sizeof(c->b32->key), sizeof(c->b32->val), NULL);
+	step = "write IPv6 /32 buckets";
+	err = pg_sync_hash(m->fd[PG_MAP_BUCKETS32], c->b32, sizeof(*c->b32), c->nb32,
+			   sizeof(c->b32->key), sizeof(c->b32->val), NULL, pg_bucket32_key_gen, gen);
 	if (err)
 		goto out;
 	/* Only the prefixes longer than their bucket are probed; the others live in it. */
-	step = "insert peer entries";
-	err = pg_write_entries(m->fd[PG_MAP_PEERS], c->peers, sizeof(*c->peers), c->npeers,
-			       sizeof(c->peers->key), sizeof(c->peers->val), pg_peer_probed);
+	step = "write peer entries";
+	err = pg_sync_hash(m->fd[PG_MAP_PEERS], c->peers, sizeof(*c->peers), c->npeers,
+			   sizeof(c->peers->key), sizeof(c->peers->val), pg_peer_probed,
+			   pg_peer_key_gen, gen);
 	if (err)
 		goto out;
-	step = "insert class peer entries";
-	err = pg_write_entries(m->fd[PG_MAP_CLASS_PEERS], c->cpeers, sizeof(*c->cpeers),
-			       c->ncpeers, sizeof(c->cpeers->key), sizeof(c->cpeers->val), NULL);
+	step = "write class peer entries";
+	err = pg_sync_hash(m->fd[PG_MAP_CLASS_PEERS], c->cpeers, sizeof(*c->cpeers), c->ncpeers,
+			   sizeof(c->cpeers->key), sizeof(c->cpeers->val), NULL,
+			   pg_class_peer_key_gen, gen);
 	if (err)
 		goto out;
 
