@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <arpa/inet.h>
 
 #include <bpf/bpf.h>
@@ -103,6 +104,81 @@ static int pg_write_slots(int fd, __u32 first, __u32 n, const void *vals)
 	if (err == -PG_ENOTSUPP)
 		err = pg_write_slots_each(fd, first, n, vals);
 	return err;
+}
+
+/* A shared mapping of array map fd when it is BPF_F_MMAPABLE: slot i at i * *stride. NULL
+ * otherwise (a map pinned by an older portguard, or a kernel refusing it): the caller falls
+ * back to syscalls. */
+static char *pg_slots_mmap(int fd, int prot, size_t *len, size_t *stride)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 ilen = sizeof(info);
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen) < 0 || !(info.map_flags & BPF_F_MMAPABLE) ||
+	    info.type != BPF_MAP_TYPE_ARRAY || page <= 0)
+		return NULL;
+	*stride = (info.value_size + 7) & ~7U;
+	*len = ((size_t)info.max_entries * *stride + page - 1) & ~((size_t)page - 1);
+	p = mmap(NULL, *len, prot, MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * Make the n array slots from key first hold vals, writing only the slots that differ from
+ * what they hold. Through a shared mapping where the map has one: a reload of a policy much
+ * like the one before writes a few slots at memory speed, where the batch syscall copies
+ * every slot in and out. The datapath reads these slots only once the generation is
+ * activated, by a syscall after this.
+ */
+static int pg_sync_slots(int fd, __u32 first, __u32 n, const void *vals, size_t value_size)
+{
+	size_t len, stride;
+	char *p = pg_slots_mmap(fd, PROT_READ | PROT_WRITE, &len, &stride);
+
+	if (!p)
+		return pg_write_slots(fd, first, n, vals);
+	if (((size_t)first + n) * stride > len) {
+		munmap(p, len);
+		return -EINVAL;
+	}
+	for (__u32 i = 0; i < n; i++) {
+		char *slot = p + (size_t)(first + i) * stride;
+		const char *v = (const char *)vals + i * value_size;
+
+		if (memcmp(slot, v, value_size))
+			memcpy(slot, v, value_size);
+	}
+	/* The slots before the activation that makes them read, on every architecture. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	munmap(p, len);
+	return 0;
+}
+
+/*
+ * Rule slots of generation gen whose counters may be non-zero: the datapath counts only
+ * rules the generation's policy has, and every one of those has a source in pg_rule_meta
+ * (the defaults too), so the last slot with a source bounds them. All of them when the
+ * sources cannot be mapped. pg_apply zeroes these counters before it writes new sources:
+ * should it fail half way, every counter of the generation is zero, whatever sources it
+ * left.
+ */
+static __u32 pg_rules_counted(int meta_fd, __u32 gen)
+{
+	static const struct pg_rule_meta none;
+	size_t len, stride;
+	char *p = pg_slots_mmap(meta_fd, PROT_READ, &len, &stride);
+	__u32 n = PG_MAX_RULES;
+
+	if (!p)
+		return n;
+	if ((size_t)(gen + 1) * PG_MAX_RULES * stride <= len)
+		while (n && !memcmp(p + ((size_t)gen * PG_MAX_RULES + n - 1) * stride, &none,
+				    sizeof(none)))
+			n--;
+	munmap(p, len);
+	return n;
 }
 
 /* The kernel's answer for a batch operation it lacks on this map type (or kernel). */
@@ -240,29 +316,27 @@ static int pg_write_hash(int fd, const void *keys, size_t key_size, const void *
 	return 0;
 }
 
-static int pg_key_cmp(const void *a, const void *b, void *key_size)
+/* FNV-1a over a key: the index of the new entries by key (pg_sync_hash). */
+static __u64 pg_key_hash(const void *key, size_t key_size)
 {
-	return memcmp(a, b, *(const size_t *)key_size);
+	const unsigned char *b = key;
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < key_size; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
 }
 
-/* The record of n sorted by key (rec bytes each, the key first) whose key is key, or NULL. */
-static const char *pg_find_key(const char *recs, size_t n, size_t rec, const void *key,
-			       size_t key_size)
+/* The slot of key in an open-addressing index of nslots (a power of 2) over recs: where it
+ * is, or the empty slot where it would go. Slots hold a record's position + 1; 0 is empty. */
+static size_t pg_index_slot(const __u32 *slots, size_t nslots, const char *recs, size_t rec,
+			    const void *key, size_t key_size)
 {
-	size_t lo = 0, hi = n;
+	size_t i = pg_key_hash(key, key_size) & (nslots - 1);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(key, recs + mid * rec, key_size);
-
-		if (!c)
-			return recs + mid * rec;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+	while (slots[i] && memcmp(recs + (slots[i] - 1) * rec, key, key_size))
+		i = (i + 1) & (nslots - 1);
+	return i;
 }
 
 /*
@@ -281,6 +355,8 @@ static int pg_sync_hash(int fd, const void *entries, size_t entry_size, size_t n
 {
 	size_t rec = key_size + val_size, k = 0, nold = 0, ndel = 0, nw = 0;
 	char *recs = NULL, *okeys = NULL, *ovals = NULL, *keys = NULL, *vals = NULL;
+	size_t nslots = 1;
+	__u32 *slots = NULL;
 	bool *same = NULL;
 	const char *e = entries;
 	int err;
@@ -291,27 +367,36 @@ static int pg_sync_hash(int fd, const void *entries, size_t entry_size, size_t n
 		err = -ENOMEM;
 		goto out;
 	}
+	while (nslots < 2 * n + 2)
+		nslots *= 2;
+	slots = calloc(nslots, sizeof(*slots));
+	if (!slots) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* Compiled keys are unique: each goes into an empty slot. */
 	for (size_t i = 0; i < n; i++, e += entry_size) {
 		if (keep && !keep(e))
 			continue;
-		memcpy(recs + k++ * rec, e, rec);
+		memcpy(recs + k * rec, e, rec);
+		slots[pg_index_slot(slots, nslots, recs, rec, e, key_size)] = ++k;
 	}
-	qsort_r(recs, k, rec, pg_key_cmp, &key_size);
 
 	err = pg_hash_read(fd, key_size, val_size, &okeys, &ovals, &nold);
 	if (err)
 		goto out;
 	/* The deletions are packed over the keys read (ndel never passes i). */
 	for (size_t i = 0; i < nold; i++) {
-		const char *ok = okeys + i * key_size, *r;
+		const char *ok = okeys + i * key_size;
+		__u32 at;
 
 		if (gen_of(ok) != gen)
 			continue;
-		r = pg_find_key(recs, k, rec, ok, key_size);
-		if (!r)
+		at = slots[pg_index_slot(slots, nslots, recs, rec, ok, key_size)];
+		if (!at)
 			memmove(okeys + ndel++ * key_size, ok, key_size);
-		else if (!memcmp(r + key_size, ovals + i * val_size, val_size))
-			same[(r - recs) / rec] = true;
+		else if (!memcmp(recs + (at - 1) * rec + key_size, ovals + i * val_size, val_size))
+			same[at - 1] = true;
 	}
 	err = pg_hash_delete(fd, okeys, key_size, ndel);
 	if (err)
@@ -332,6 +417,7 @@ static int pg_sync_hash(int fd, const void *entries, size_t entry_size, size_t n
 	err = pg_write_hash(fd, keys, key_size, vals, val_size, nw);
 out:
 	free(recs);
+	free(slots);
 	free(same);
 	free(okeys);
 	free(ovals);
@@ -415,7 +501,7 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 	struct pg_rule_meta *meta = NULL;
 	struct pg_port_val *ports = NULL;
 	void *zero_stats = NULL;
-	__u32 gen = c->gen, cur;
+	__u32 gen = c->gen, cur, counted;
 	const char *step;
 	size_t stat_size;
 	int ncpus, err;
@@ -444,15 +530,15 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 	}
 	for (size_t i = 0; i < c->nports; i++)
 		ports[c->ports[i].index - pg_port_index(gen, 0, 0, 0)] = c->ports[i].val;
-	err = pg_write_slots(m->fd[PG_MAP_PORTS], pg_port_index(gen, 0, 0, 0),
-			     PG_GEN_PORT_SLOTS, ports);
+	err = pg_sync_slots(m->fd[PG_MAP_PORTS], pg_port_index(gen, 0, 0, 0), PG_GEN_PORT_SLOTS,
+			    ports, sizeof(*ports));
 	if (err)
 		goto out;
 
 	/* Before the ports that point at them are live: nothing reads them until activation. */
 	step = "write peer buckets";
-	err = pg_write_slots(m->fd[PG_MAP_BUCKETS], pg_bucket_index(gen, 0, 0), 2 * 65536,
-			     c->buckets);
+	err = pg_sync_slots(m->fd[PG_MAP_BUCKETS], pg_bucket_index(gen, 0, 0), 2 * 65536,
+			    c->buckets, sizeof(*c->buckets));
 	if (err)
 		goto out;
 	step = "write IPv6 /32 buckets";
@@ -481,13 +567,16 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 		goto out;
 	}
 	stat_size = (size_t)ncpus * sizeof(struct pg_counter);
-	zero_stats = calloc(PG_MAX_RULES, stat_size);
+	/* Only those that may have counted: per-CPU slots cannot be mapped, and writing all
+	 * of them copies 16,384 x the CPUs' counters through the syscall. */
+	counted = pg_rules_counted(m->fd[PG_MAP_RULE_META], gen);
+	zero_stats = calloc(counted + 1, stat_size);
 	if (!zero_stats) {
 		err = -ENOMEM;
 		goto out;
 	}
-	err = pg_write_slots(m->fd[PG_MAP_RULE_STATS], gen * PG_MAX_RULES, PG_MAX_RULES,
-			     zero_stats);
+	err = counted ? pg_write_slots(m->fd[PG_MAP_RULE_STATS], gen * PG_MAX_RULES, counted,
+				       zero_stats) : 0;
 	if (err)
 		goto out;
 
@@ -513,7 +602,8 @@ int pg_apply(const struct pg_maps *m, const struct pg_compiled *c)
 	}
 	if (c->nmeta)
 		memcpy(meta, c->meta, c->nmeta * sizeof(*meta));
-	err = pg_write_slots(m->fd[PG_MAP_RULE_META], gen * PG_MAX_RULES, PG_MAX_RULES, meta);
+	err = pg_sync_slots(m->fd[PG_MAP_RULE_META], gen * PG_MAX_RULES, PG_MAX_RULES, meta,
+			    sizeof(*meta));
 	if (err)
 		goto out;
 
