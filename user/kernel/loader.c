@@ -450,13 +450,11 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock
 	memset(l, 0, sizeof(*l));
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", pin_dir);
 	l->xdp = xdp_ingress_bpf__open();
-	if (net) {
+	if (net)
 		l->tc = tc_egress_bpf__open();
-		l->tci = tc_ingress_bpf__open();
-	}
 	if (sock)
 		l->sock = sock_hooks_bpf__open();
-	if (!l->xdp || (net && (!l->tc || !l->tci)) || (sock && !l->sock)) {
+	if (!l->xdp || (net && !l->tc) || (sock && !l->sock)) {
 		err = -errno;
 		fprintf(stderr, "portguard: failed to open the BPF objects: %s\n", strerror(errno));
 		goto fail;
@@ -472,10 +470,10 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock
 	 */
 	snprintf(path, sizeof(path), "%s/pg_active", pin_dir);
 	l->takeover = !access(path, F_OK);
-	/* Multi-buffer XDP where the kernel has it; elsewhere the frags program is not loaded
-	 * (an old kernel would refuse the whole object) and tc is the fallback. */
+	/* Multi-buffer XDP where the kernel has it; elsewhere tc is the fallback. Either is
+	 * loaded when an interface first needs it (load_fallback). */
 	l->frags = pg_xdp_frags_supported();
-	bpf_program__set_autoload(l->xdp->progs.pg_xdp_ingress_frags, net && l->frags);
+	bpf_program__set_autoload(l->xdp->progs.pg_xdp_ingress_frags, false);
 	l->max_flows = flows_size(pin_dir, max_flows);
 	err = bpf_map__set_max_entries(l->xdp->maps.pg_flows, l->max_flows);
 	if (err)
@@ -498,8 +496,6 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock
 		goto fail;
 	}
 	err = l->tc ? share_maps(l->xdp->obj, l->tc->obj, pin_dir) : 0;
-	if (!err && l->tci)
-		err = share_maps(l->xdp->obj, l->tci->obj, pin_dir);
 	if (!err && l->sock)
 		err = share_maps(l->xdp->obj, l->sock->obj, pin_dir);
 	if (err)
@@ -509,12 +505,6 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock
 		PG_LOAD_CATCH(err, tc_egress_bpf__load(l->tc));
 	if (err) {
 		load_failed("tc_egress", err, "");
-		goto fail;
-	}
-	if (l->tci)
-		PG_LOAD_CATCH(err, tc_ingress_bpf__load(l->tci));
-	if (err) {
-		load_failed("tc_ingress", err, "");
 		goto fail;
 	}
 	if (l->sock)
@@ -541,10 +531,12 @@ void pg_loader_close(struct pg_loader *l)
 	sock_hooks_bpf__destroy(l->sock);
 	tc_egress_bpf__destroy(l->tc);
 	tc_ingress_bpf__destroy(l->tci);
+	xdp_ingress_bpf__destroy(l->xdpf);
 	xdp_ingress_bpf__destroy(l->xdp);
 	l->sock = NULL;
 	l->tc = NULL;
 	l->tci = NULL;
+	l->xdpf = NULL;
 	l->xdp = NULL;
 	pg_maps_close(&l->maps);
 }
@@ -643,10 +635,56 @@ static const char *ifmode_what(unsigned mode)
 	return "nothing";
 }
 
+/*
+ * Load a fallback the first time an interface needs it: tc ingress (frags: false), or a
+ * second XDP object holding only pg_xdp_ingress_frags. The verifier takes about as long on
+ * each as on the XDP program every interface gets, and most hosts attach neither: loading
+ * them up front made a load of a large policy take over a second. Both use the XDP
+ * object's maps. Prints the failure.
+ */
+static int load_fallback(struct pg_loader *l, bool frags)
+{
+	struct bpf_object *obj;
+	int err;
+
+	if (frags ? !!l->xdpf : !!l->tci)
+		return 0;
+	if (frags) {
+		l->xdpf = xdp_ingress_bpf__open();
+		if (l->xdpf)
+			bpf_program__set_autoload(l->xdpf->progs.pg_xdp_ingress, false);
+		obj = l->xdpf ? l->xdpf->obj : NULL;
+	} else {
+		l->tci = tc_ingress_bpf__open();
+		obj = l->tci ? l->tci->obj : NULL;
+	}
+	err = obj ? share_maps(l->xdp->obj, obj, l->pin_dir) : -errno;
+	if (!err && frags)
+		PG_LOAD_CATCH(err, xdp_ingress_bpf__load(l->xdpf));
+	else if (!err)
+		PG_LOAD_CATCH(err, tc_ingress_bpf__load(l->tci));
+	if (err) {
+		load_failed(frags ? "xdp_ingress (frags)" : "tc_ingress", err, "");
+		if (frags) {
+			xdp_ingress_bpf__destroy(l->xdpf);
+			l->xdpf = NULL;
+		} else {
+			tc_ingress_bpf__destroy(l->tci);
+			l->tci = NULL;
+		}
+	}
+	return err;
+}
+
+/* The XDP program of mode, loading it first if it is the frags one; -errno (printed). */
 static int xdp_prog_fd(struct pg_loader *l, unsigned mode)
 {
-	return bpf_program__fd(mode == PG_IFMODE_XDP_FRAGS ? l->xdp->progs.pg_xdp_ingress_frags
-							   : l->xdp->progs.pg_xdp_ingress);
+	int err;
+
+	if (mode != PG_IFMODE_XDP_FRAGS)
+		return bpf_program__fd(l->xdp->progs.pg_xdp_ingress);
+	err = load_fallback(l, true);
+	return err ? err : bpf_program__fd(l->xdpf->progs.pg_xdp_ingress_frags);
 }
 
 /* The mode of the XDP program attached to ifindex now (after a takeover's update). */
@@ -679,7 +717,7 @@ static int update_xdp(struct pg_loader *l, const char *name, int ifindex, enum p
 	struct bpf_link_info info;
 	char path[PATH_MAX + 64];
 	unsigned kind;
-	int fd, err = 0;
+	int fd, prog, err = 0;
 
 	snprintf(path, sizeof(path), "%s/links/xdp-%s", l->pin_dir, name);
 	fd = bpf_obj_get(path);
@@ -701,8 +739,10 @@ static int update_xdp(struct pg_loader *l, const char *name, int ifindex, enum p
 		/* This kernel cannot load it now: the earlier one could? Keep it honest. */
 		kind = PG_IFMODE_XDP;
 	}
-	if (bpf_link_update(fd, xdp_prog_fd(l, kind == PG_IFMODE_XDP_SKB ? PG_IFMODE_XDP : kind),
-			    NULL)) {
+	prog = xdp_prog_fd(l, kind == PG_IFMODE_XDP_SKB ? PG_IFMODE_XDP : kind);
+	if (prog < 0) {
+		err = prog;
+	} else if (bpf_link_update(fd, prog, NULL)) {
 		err = -errno;
 		fprintf(stderr, "portguard: failed to replace the XDP program on %s: %s\n", name,
 			strerror(errno));
@@ -712,8 +752,8 @@ static int update_xdp(struct pg_loader *l, const char *name, int ifindex, enum p
 	return err;
 }
 
-/* A new XDP link in kind (PG_IFMODE_XDP*), pinned. Prints nothing: the caller says what
- * every attempt gave. */
+/* A new XDP link in kind (PG_IFMODE_XDP*), pinned. Prints nothing but a failure to load the
+ * frags program: the caller says what every attempt gave. */
 static int create_xdp(struct pg_loader *l, const char *name, int ifindex, unsigned kind)
 {
 	DECLARE_LIBBPF_OPTS(bpf_link_create_opts, opts,
@@ -722,7 +762,10 @@ static int create_xdp(struct pg_loader *l, const char *name, int ifindex, unsign
 	char path[PATH_MAX + 64];
 	int fd, err = 0;
 
-	fd = bpf_link_create(xdp_prog_fd(l, kind), ifindex, BPF_XDP, &opts);
+	fd = xdp_prog_fd(l, kind);
+	if (fd < 0)
+		return fd;
+	fd = bpf_link_create(fd, ifindex, BPF_XDP, &opts);
 	if (fd < 0)
 		return -errno;
 	snprintf(path, sizeof(path), "%s/links/xdp-%s", l->pin_dir, name);
@@ -812,7 +855,9 @@ int pg_loader_attach_iface(struct pg_loader *l, const char *name, enum pg_xdp_mo
 							  "XDP (5.18 or later)",
 			l->frags ? strerror(-errs[1]) : "", l->frags ? ")" : "");
 	}
-	err = attach_tc(name, idx, BPF_TC_INGRESS, bpf_program__fd(l->tci->progs.pg_tc_ingress));
+	err = load_fallback(l, false);
+	if (!err)
+		err = attach_tc(name, idx, BPF_TC_INGRESS, bpf_program__fd(l->tci->progs.pg_tc_ingress));
 	if (err)
 		return err;
 	*ifmode = PG_IFMODE_TC;
