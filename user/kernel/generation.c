@@ -187,6 +187,29 @@ static bool pg_batch_unsupported(int err)
 	return err == -EINVAL || err == -PG_ENOTSUPP || err == -EOPNOTSUPP;
 }
 
+/* Room for at least want entries in *keys and *vals (*cap of them now). */
+static int pg_grow(char **keys, char **vals, size_t *cap, size_t want, size_t key_size,
+		   size_t val_size)
+{
+	size_t n = *cap ? *cap : 16384;
+	char *tmp;
+
+	while (n < want)
+		n *= 2;
+	if (n == *cap)
+		return 0;
+	tmp = realloc(*keys, n * key_size);
+	if (!tmp)
+		return -ENOMEM;
+	*keys = tmp;
+	tmp = realloc(*vals, n * val_size);
+	if (!tmp)
+		return -ENOMEM;
+	*vals = tmp;
+	*cap = n;
+	return 0;
+}
+
 /*
  * Every entry of hash map fd, keys and values packed in *keys and *vals (*n of them): in
  * batches of BPF_MAP_LOOKUP_BATCH (5.6), a few syscalls for the whole map; one get_next_key
@@ -197,34 +220,17 @@ static int pg_hash_read(int fd, size_t key_size, size_t val_size, char **keys, c
 			size_t *n)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = 0, .flags = 0);
-	size_t cap = 16384, got = 0;
-	char token[64], *k = NULL, *v = NULL, *tmp;
-	void *in = NULL, *prev = NULL;
-	int err = 0;
+	size_t cap = 0, got = 0, chunk = 16384;
+	char token[64], *k = NULL, *v = NULL;
+	void *in = NULL;
+	int err;
 
 	for (;;) {
-		__u32 count;
+		__u32 count = chunk;
 
-		if (cap - got < 16384) {
-			cap *= 2;
-			tmp = realloc(k, cap * key_size);
-			if (tmp)
-				k = tmp;
-			tmp = tmp ? realloc(v, cap * val_size) : NULL;
-			if (!tmp) {
-				err = -ENOMEM;
-				goto out;
-			}
-			v = tmp;
-		} else if (!k) {
-			k = malloc(cap * key_size);
-			v = malloc(cap * val_size);
-			if (!k || !v) {
-				err = -ENOMEM;
-				goto out;
-			}
-		}
-		count = cap - got;
+		err = pg_grow(&k, &v, &cap, got + chunk, key_size, val_size);
+		if (err)
+			goto out;
 		err = bpf_map_lookup_batch(fd, in, token, k + got * key_size, v + got * val_size,
 					   &count, &opts) < 0 ? -errno : 0;
 		if (!err || err == -ENOENT)
@@ -233,36 +239,28 @@ static int pg_hash_read(int fd, size_t key_size, size_t val_size, char **keys, c
 			err = 0;
 			break;
 		}
-		if (err == -ENOSPC && count == 0)
-			continue; /* one hash bucket holds more than there is room for: grow */
+		if (err == -ENOSPC && chunk < (1u << 24)) {
+			chunk *= 2; /* one hash bucket holds more than there was room for */
+			continue;
+		}
 		if (err)
 			break;
 		in = token;
 	}
 	if (pg_batch_unsupported(err) && !in) {
-		/* No batch lookup: walk the keys. got is 0: the first batch failed. */
+		/* No batch lookup: walk the keys (nothing was read: the first batch failed). */
+		void *prev = NULL;
+
 		for (err = 0; bpf_map_get_next_key(fd, prev, k + got * key_size) == 0;) {
 			if (bpf_map_lookup_elem(fd, k + got * key_size, v + got * val_size) < 0) {
 				err = -errno;
 				goto out;
 			}
-			prev = k + got++ * key_size;
-			if (got == cap) {
-				cap *= 2;
-				tmp = realloc(k, cap * key_size);
-				if (!tmp) {
-					err = -ENOMEM;
-					goto out;
-				}
-				k = tmp;
-				prev = k + (got - 1) * key_size;
-				tmp = realloc(v, cap * val_size);
-				if (!tmp) {
-					err = -ENOMEM;
-					goto out;
-				}
-				v = tmp;
-			}
+			got++;
+			err = pg_grow(&k, &v, &cap, got + 1, key_size, val_size);
+			if (err)
+				goto out;
+			prev = k + (got - 1) * key_size;
 		}
 		if (errno != ENOENT)
 			err = -errno;
