@@ -173,7 +173,7 @@ bench: need-deps $(BUILD)/portguard
 DEPS := make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 pkg-config \
 	libclang-rt-14-dev util-linux procps ncat nmap socat jq postgresql postgresql-client \
 	xdp-tools netsniff-ng nftables iptables gnuplot-nox prometheus rsyslog curl \
-	dpkg-dev debhelper devscripts lintian man-db systemd-container debootstrap
+	dpkg-dev debhelper devscripts lintian man-db systemd-container debootstrap e2fsprogs
 
 deps:
 	@missing=$$(for p in $(DEPS); do \

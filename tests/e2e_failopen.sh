@@ -201,7 +201,7 @@ unload
 pg_bg nsenter --net=/run/netns/"$srv" "$PORTGUARD" run "$pol" --iface pgs0 --cgroup "$cg" --pin-dir "$pin" \
 	--json >"$out" 2>"$err"
 run=$PG_BG_PID
-pg_wait_for 10 grep -q '"event_type":"start"' "$out"
+pg_wait_for $PG_START_SECS grep -q '"event_type":"start"' "$out"
 timeout 5 nsenter --net=/run/netns/"$srv" sh -c 'echo $$ >"$1/cgroup.procs"; exec socat TCP-LISTEN:5432,bind=0.0.0.0 -' \
 	_ "$cg" 2>/dev/null
 pg_check bind_event_has_no_peer eval 'pg_wait_for 5 grep -q "\"hook\":\"bind\"" "$out" &&

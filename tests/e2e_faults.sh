@@ -3,17 +3,16 @@
 # Fault injection (issue 11): a probe loop knocks on a blocked port from another namespace the
 # whole time, and not one probe may get through, while load, reload and run's start are hit
 # by SIGTERM and SIGKILL at random moments, every command gets options it cannot use, and the
-# enforced interface is deleted and re-created. After each step, `status` and
-# portguard_enforcing agree with what the kernel shows attached (pg_status_agrees).
-#
-# TODO(issue 14, events helper): stalled stdout, syslog and log-file sinks while run enforces
-#   (a pipe nobody reads, a syslog socket never read, a log file on a full disk): add those
-#   steps here once non-blocking sinks are on main.
+# enforced interface is deleted and re-created, and run enforces with a sink that stopped
+# answering (stdout a pipe nobody reads, a syslog socket never read, the log file on a frozen
+# filesystem) while violations pour in: SIGHUP and SIGTERM are answered within 5 s all the
+# same. After each step, `status` and portguard_enforcing agree with what the kernel shows
+# attached (pg_status_agrees).
 . "$(dirname "$0")/lib.sh"
 
 PG_CASES="probe_reaches_unprotected load_killed reload_killed run_start_killed bad_options
-iface_recreated_reported iface_reloaded_enforcing zero_probes_through probes_ran"
-pg_setup bpftool socat flock
+stalled_stdout stalled_syslog stalled_log_file iface_recreated_reported iface_reloaded_enforcing zero_probes_through probes_ran"
+pg_setup bpftool socat flock jq curl
 
 bpffs=$(pg_bpffs) || pg_skip_all "cannot mount bpffs" $PG_CASES
 pin=$bpffs/pg
@@ -118,6 +117,54 @@ bad 1 reload "$PG_TMP/no-such.policy"
 bad 1 load "$PG_TMP/no-such.policy" --iface pgs0
 bad 1 load "$pol" --iface no-such-if0
 pg_check bad_options [ $ok = 1 ]
+
+# run --keep takes the state over with one sink stalled (the stall helpers are lib.sh's), and
+# a burst of violations (UDP to closed ports, not rate-limited) fills it. Then, within 5 s each:
+# SIGHUP reloads (the reload record is seen where SEEN is written), /metrics answers, status and
+# portguard_enforcing agree with the kernel, SIGTERM is answered ("exiting" on stderr); once the
+# sink answers again the daemon is gone, and the state it kept is in force.
+stalled() { # SEEN UNSTALL OUT ARG...: stdout to OUT; ARG names the stalled sink
+	local seen=$1 unstall=$2 out=$3 err=$PG_TMP/stalled.err ok=1
+	shift 3
+	pg_in_bg "$srv" "$PORTGUARD" run "$pol" --iface pgs0 --no-cgroup --pin-dir "$pin" --keep \
+		--json --rate-limit 0 --metrics 127.0.0.1:19481 "$@" >"$out" 2>"$err"
+	RUN=$PG_BG_PID
+	pg_json_wait $PG_START_SECS "$seen" '.event_type == "start"' >/dev/null || { pg_log "no start"; ok=0; }
+	STALL "$seen"
+	pg_udp_burst "$cli" 198.18.12.1 30000 31499
+	kill -HUP "$RUN"
+	pg_json_wait 5 "$seen" '.event_type == "reload"' >/dev/null || { pg_log "no reload in 5 s"; ok=0; }
+	[ "$(pg_metric "$srv" 19481 portguard_policy_loaded)" = 1 ] || { pg_log "no metrics"; ok=0; }
+	enforcing || { pg_log "not enforcing while stalled"; ok=0; }
+	kill -TERM "$RUN"
+	pg_wait_for 5 grep -q "exiting; enforcement stays in force" "$err" ||
+		{ pg_log "SIGTERM not answered in 5 s"; ok=0; }
+	kill -0 "$RUN" 2>/dev/null && pg_log "$*: still there after SIGTERM, held by the stalled sink"
+	$unstall
+	pg_gone "$RUN" 5 || { pg_log "not gone 5 s after the sink answered"; ok=0; }
+	pg_stop "$RUN"
+	enforcing || { pg_log "not enforcing after"; ok=0; }
+	[ $ok = 1 ]
+}
+STALL() { :; } # what stalls the sink once the daemon is up (the log file's filesystem)
+
+pg_stall_pipe "$PG_TMP/stdout.pipe"
+pg_check stalled_stdout stalled "$PG_TMP/s1.json" pg_unstall_pipe "$PG_TMP/stdout.pipe" \
+	--log-file "$PG_TMP/s1.json"
+
+pg_stall_syslog "$PG_TMP/syslog.sock"
+pg_check stalled_syslog stalled "$PG_TMP/s2.json" pg_unstall_syslog /dev/null \
+	--log-file "$PG_TMP/s2.json" --syslog-socket "$PG_TMP/syslog.sock"
+
+if command -v mkfs.ext4 >/dev/null && command -v fsfreeze >/dev/null &&
+	pg_stall_fs "$PG_TMP/frozen"; then
+	STALL() { pg_freeze "$PG_TMP/frozen"; }
+	pg_check stalled_log_file stalled "$PG_TMP/s3.json" "pg_thaw $PG_TMP/frozen" \
+		"$PG_TMP/s3.json" --log-file "$PG_TMP/frozen/events.json"
+	STALL() { :; }
+else
+	pg_skip stalled_log_file "no ext4 image to freeze here (mkfs.ext4, fsfreeze, a loop device)"
+fi
 
 # The interface is deleted and re-created (down, so that nothing reaches it until portguard is
 # on it again): status says not enforcing, exit 3, and the kernel agrees; a load re-attaches.

@@ -58,7 +58,7 @@ pg_stop "$lpid"
 pg_in_bg "$ns" "$PORTGUARD" run "$policy" --cgroup "$cg" --pin-dir "$bpffs/pg" \
 	--log-file "$PG_TMP/events.json" >"$PG_TMP/events.txt" 2>"$PG_TMP/run.err"
 run=$PG_BG_PID
-pg_wait_for 10 grep -q '"event_type":"start"' "$PG_TMP/events.json" || pg_log "run did not start"
+pg_wait_for $PG_START_SECS grep -q '"event_type":"start"' "$PG_TMP/events.json" || pg_log "run did not start"
 nsenter --net=/run/netns/"$ns" sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" -T1 \
 	TCP4-LISTEN:5432,bind=0.0.0.0 SYSTEM:true' sh "$cg" "$bin" 2>/dev/null
 pg_wait_for 5 grep -q '"hook":"bind"' "$PG_TMP/events.json" || pg_log "no bind event"

@@ -42,7 +42,7 @@ log=$PG_TMP/run.json
 pg_in_bg "$srv" "$PORTGUARD" run "$pol" --iface pg-srv --iface pg-late --pin-dir "$bpffs" \
 	--no-cgroup --json >"$log" 2>"$log.err"
 run_pid=$PG_BG_PID
-pg_json_wait 15 "$log" '.event_type == "start"' >/dev/null ||
+pg_json_wait $PG_START_SECS "$log" '.event_type == "start"' >/dev/null ||
 	pg_fail_all "run did not start: $(tr '\n' ' ' <"$log.err")" $PG_CASES
 
 pg_check awaited-said grep -q "pg-late: awaited" "$log.err"
@@ -83,7 +83,7 @@ printf '%s\n' "interface pg-a" "mode enforce" "default in deny" "default out all
 log=$PG_TMP/run2.json
 pg_in_bg "$srv" "$PORTGUARD" run "$pol" --pin-dir "$bpffs" --no-cgroup --json >"$log" 2>"$log.err"
 run_pid=$PG_BG_PID
-pg_json_wait 15 "$log" '.event_type == "start"' >/dev/null || pg_log "run #2 did not start"
+pg_json_wait $PG_START_SECS "$log" '.event_type == "start"' >/dev/null || pg_log "run #2 did not start"
 has_xdp pg-a || pg_log "pg-a is not attached at start"
 printf '%s\n' "interface pg-b" "mode enforce" "default in deny" "default out allow" \
 	"allow in tcp 7100" >"$pol"

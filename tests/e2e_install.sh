@@ -70,7 +70,8 @@ has 'Type=notify' &&
 	has 'EnvironmentFile=-/etc/portguard/portguard.conf' &&
 	has 'Environment=PORTGUARD_POLICY= PORTGUARD_OPTS=' &&
 	grep -q '^ExecStartPre=.*no policy configured: set PORTGUARD_POLICY in /etc/portguard/portguard.conf' "$unit" &&
-	has "ExecReload=/bin/sh -c '/usr/sbin/portguard check \"\$\$PORTGUARD_POLICY\" >/dev/null && kill -HUP \"\$\$MAINPID\"'" &&
+	has "ExecReload=/bin/sh -c '/usr/sbin/portguard check --json \"\$\$PORTGUARD_POLICY\" >/dev/null && kill -HUP \"\$\$MAINPID\"'" &&
+	has 'LogLevelMax=notice' && has 'SyslogLevel=notice' &&
 	has 'CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_SYS_ADMIN CAP_DAC_READ_SEARCH' &&
 	has 'ProtectSystem=strict' && has 'ProtectKernelTunables=no' && has 'ReadOnlyPaths=/sys' &&
 	has 'ReadWritePaths=/sys/fs/bpf' && has 'NoNewPrivileges=yes' && has 'ProtectHome=yes' &&

@@ -37,7 +37,7 @@ start_run() {
 	# nsenter execs portguard: PG_BG_PID is portguard itself, which the signals must reach.
 	pg_bg nsenter --net=/run/netns/"$srv" "$PORTGUARD" run "$pol" --iface pgs0 --cgroup "$cg" --pin-dir "$pin" \
 		--json "$@" >"$out" 2>"$err"
-	pg_wait_for 10 grep -q '"event_type":"start"' "$out"
+	pg_wait_for $PG_START_SECS grep -q '"event_type":"start"' "$out"
 }
 link_field() { # FILE FIELD: a field of a pinned link, from bpftool's JSON
 	bpftool -j link show pinned "$1" 2>/dev/null | grep -o "\"$2\":[0-9]*" | head -1 | cut -d: -f2

@@ -138,11 +138,14 @@ start_run() {
 	pg_in_bg "$srv" "$PORTGUARD" run "$POLICY" --iface pg-srv --pin-dir "$bpffs" --no-cgroup \
 		--json "$@" >"$log" 2>"$log.err"
 	RUN_PID=$PG_BG_PID
-	if pg_json_wait 10 "$log" '.event_type == "start"' | grep -q pg-srv; then
+	if pg_json_wait $PG_START_SECS "$log" '.event_type == "start"' | grep -q pg-srv; then
 		pg_ok "$name"
 	else
 		pg_log "$name: $(tail -n 5 "$log.err" | tr '\n' ' ')"
 		pg_fail "$name"
+		# A run still loading would hold the pin directory and fail the next start too.
+		kill -TERM "$RUN_PID" 2>/dev/null
+		timeout 10 tail --pid="$RUN_PID" -f /dev/null
 		return 1
 	fi
 }

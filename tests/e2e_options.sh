@@ -28,7 +28,7 @@ start_run() {
 	pg_bg nsenter --net=/run/netns/"$srv" "$PORTGUARD" run "$pol" --iface pgo0 --no-cgroup \
 		--pin-dir "$pin" --json "$@" >"$out" 2>"$err"
 	RUN_PID=$PG_BG_PID
-	pg_wait_for 20 grep -q '"event_type":"start"' "$out" ||
+	pg_wait_for $PG_START_SECS grep -q '"event_type":"start"' "$out" ||
 		{ sed 's/^/# run: /' "$err"; return 1; }
 }
 stop_run() { pg_stop "$RUN_PID"; }

@@ -136,7 +136,7 @@ start_run() {
 	pg_in_bg "$srv" "$PORTGUARD" run "$pol" --iface pg-srv --pin-dir "$bpffs" --no-cgroup \
 		--json "$@" >"$log" 2>"$log.err"
 	RUN_PID=$PG_BG_PID
-	if ! START=$(pg_json_wait 40 "$log" '.event_type == "start"'); then
+	if ! START=$(pg_json_wait $PG_START_SECS "$log" '.event_type == "start"'); then
 		pg_log "$name: no start record; stderr: $(tr '\n' ' ' <"$log.err")"
 		return 1
 	fi

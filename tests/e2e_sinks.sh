@@ -5,12 +5,16 @@
 #   - stdout a pipe whose reader stopped: SIGHUP still reloads, /metrics answers, SIGTERM
 #     stops it;
 #   - a syslog socket never read: failures are counted and SIGTERM stops it;
+#   - stderr a pipe whose reader stopped, filled by the daemon's own diagnostics (a reload
+#     of a policy with 1000 errors): SIGHUP still reloads, /metrics answers and counts the
+#     lines dropped, SIGTERM stops it;
 #   - the log file: a symlink, a file of someone else's, a FIFO are refused; an existing
 #     file gets mode 0600; deleted or moved while in use, it is opened again and counted;
 #   - stdout closed at start: the log file does not take fd 1 (text stays out of it).
 # Every wait is bounded: a daemon stuck in a write fails the case, it does not hang the suite.
 PG_CASES="stalled-stdout-start stalled-stdout-sighup stalled-stdout-metrics stalled-stdout-sigterm
-	syslog-stalled-sigterm syslog-stalled-counted log-symlink-refused log-foreign-owner-refused
+	syslog-stalled-sigterm syslog-stalled-counted stalled-stderr-sighup stalled-stderr-metrics
+	stalled-stderr-sigterm log-symlink-refused log-foreign-owner-refused
 	log-fifo-refused log-mode-applied log-deleted-reopened log-moved-reopened log-reopen-counted
 	stdout-closed-log-json"
 source "$(dirname "$0")/lib.sh"
@@ -25,26 +29,22 @@ pol=$PG_TMP/sinks.policy
 printf 'default in deny\nallow in tcp 22\n' >"$pol"
 pg_in "$cli" ping -c1 -W2 $SRV4 >/dev/null 2>&1
 
-send() { # FIRST LAST: one datagram to each port
-	timeout 60 nsenter --net=/run/netns/"$cli" bash -c \
-		'for ((p = $1; p <= $2; p++)); do printf x >"/dev/udp/'$SRV4'/$p"; done' send "$@"
-}
+send() { pg_udp_burst "$cli" $SRV4 "$@"; } # FIRST LAST: one datagram to each port
 run_bg() { # LOG ARG...: run with --log-file LOG; RUN is its pid; stdout is the caller's
 	local log=$1
 	shift
 	pg_in_bg "$srv" "$PORTGUARD" run "$pol" --iface pgks0 --no-cgroup --pin-dir "$pins" \
 		--rate-limit 0 --log-file "$log" "$@"
 	RUN=$PG_BG_PID
-	pg_json_wait 15 "$log" '.event_type == "start"' >/dev/null
+	pg_json_wait $PG_START_SECS "$log" '.event_type == "start"' >/dev/null
 }
-gone() { timeout "$2" tail --pid="$1" -f /dev/null; ! kill -0 "$1" 2>/dev/null; }
-metric() { pg_in "$srv" curl -sf -m 5 "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { print $2 }'; }
+gone() { pg_gone "$@"; }
+metric() { pg_metric "$srv" "$@"; }
 
 # --- stdout: a pipe whose reader stopped ------------------------------------------------------
 # A FIFO this shell holds open for reading and never reads: the pipe fills (64 KiB) and
 # every later write would block.
-mkfifo "$PG_TMP/stall"
-exec 8<>"$PG_TMP/stall"
+pg_stall_pipe "$PG_TMP/stall"
 log=$PG_TMP/a.json
 run_bg "$log" --json --metrics 127.0.0.1:19471 >"$PG_TMP/stall" 2>"$PG_TMP/a.err" <&-
 pg_check stalled-stdout-start kill -0 "$RUN"
@@ -56,13 +56,11 @@ m=$(metric 19471 portguard_policy_loaded)
 pg_check stalled-stdout-metrics test "$m" = 1
 kill -TERM "$RUN"
 pg_check stalled-stdout-sigterm gone "$RUN" 5
-exec 8<&-
+pg_stop "$RUN"
+pg_unstall_pipe
 
 # --- a syslog socket never read -----------------------------------------------------------------
-pg_bg socat -u UNIX-RECV:"$PG_TMP/syslog.sock" /dev/null
-sock=$PG_BG_PID
-pg_wait_for 5 test -S "$PG_TMP/syslog.sock"
-kill -STOP "$sock"
+pg_stall_syslog "$PG_TMP/syslog.sock"
 log=$PG_TMP/b.json
 run_bg "$log" --json --metrics 127.0.0.1:19472 --syslog-socket "$PG_TMP/syslog.sock" \
 	>/dev/null 2>"$PG_TMP/b.err"
@@ -74,8 +72,32 @@ m=$(metric 19472 'portguard_log_write_failures_total{sink="syslog"}')
 pg_log "syslog write failures counted: ${m:-none}"
 kill -TERM "$RUN"
 pg_check syslog-stalled-sigterm gone "$RUN" 5
+pg_stop "$RUN"
 pg_check syslog-stalled-counted test "${m:-0}" -gt 0
-kill -CONT "$sock"
+pg_unstall_syslog
+
+# --- stderr: a pipe whose reader stopped ------------------------------------------------------
+# The daemon's own diagnostics fill it: SIGHUPs with a policy of 1000 errors (some 200 KiB of
+# them each, and the reload refused), eight of them: more than the pipe and the daemon's queue
+# for stderr (1 MiB) hold, so that lines are dropped and counted. Then, the policy good again, SIGHUP must reload, /metrics
+# answer, SIGTERM stop it: a daemon sitting in a write to stderr would do none of it.
+pg_stall_pipe "$PG_TMP/stall.err"
+log=$PG_TMP/e.json
+run_bg "$log" --json --metrics 127.0.0.1:19474 >/dev/null 2>"$PG_TMP/stall.err"
+cp "$pol" "$PG_TMP/good.policy"
+for ((i = 0; i < 1000; i++)); do echo "allow in tcp 70000"; done >>"$pol"
+for ((i = 0; i < 8; i++)); do kill -HUP "$RUN"; sleep 0.3; done
+cp "$PG_TMP/good.policy" "$pol"
+kill -HUP "$RUN"
+pg_check stalled-stderr-sighup eval 'pg_json_wait 5 "$log" ".event_type == \"reload\"" >/dev/null'
+m=$(metric 19474 portguard_stderr_dropped_total)
+pg_log "stderr lines dropped: ${m:-none}"
+pg_check stalled-stderr-metrics eval '[ "$(metric 19474 portguard_policy_loaded)" = 1 ] &&
+	[ "${m:-0}" -gt 0 ]'
+kill -TERM "$RUN"
+pg_check stalled-stderr-sigterm gone "$RUN" 5
+pg_stop "$RUN" # one that failed to stop would hold the pins for the cases below
+pg_unstall_pipe
 
 # --- the log file ------------------------------------------------------------------------------
 refused() { # NAME LOGPATH WORDS

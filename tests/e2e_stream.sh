@@ -55,7 +55,7 @@ start_run() { # LOG ARG...
 	pg_in_bg "$srv" "$PORTGUARD" run "$pol" --iface pgfs0 --no-cgroup --pin-dir "$pins" \
 		--json --rate-limit 0 "$@" >"$log" 2>"$log.err"
 	RUN=$PG_BG_PID
-	pg_json_wait 15 "$log" '.event_type == "start"' >/dev/null
+	pg_json_wait $PG_START_SECS "$log" '.event_type == "start"' >/dev/null
 }
 start_monitor() { # OUT
 	pg_bg "$PORTGUARD" monitor --json --pin-dir "$pins" >"$1" 2>"$1.err"

@@ -10,7 +10,8 @@
 # the test namespace; reload with a good policy and with a broken one (fails, old one kept);
 # restart and upgrade with an open connection that survives and a bounded probe loop on a
 # blocked port that gets nothing through; the operator's conffile edit survives the upgrade;
-# stop leaves enforcement and status says so; the journal's event stream is JSON Lines;
+# stop leaves enforcement and status says so; the unit's journal (events, diagnostics, all
+# but systemd's word on a failure) is JSON Lines, its errors at priority err;
 # systemd-analyze security scores <= 2.8; enabled, the unit enforces on boot before
 # network-pre.target; remove unloads; purge removes /etc/portguard.
 #
@@ -214,11 +215,18 @@ pg_check package_installs eval '[ $rc = 0 ] &&
 pg_check not_started_on_install eval '[ "$(unit ActiveState)" = inactive ] &&
 	[ "$(E systemctl is-enabled portguard)" = disabled ] && [ ! -e "$BPFFS/portguard" ]'
 
-# No policy named: the start fails, saying why, and nothing is pinned.
+# No policy named: the start fails, saying why (a JSON record at priority err, as the daemon's
+# own would be), and nothing is pinned.
 E systemctl start portguard 2>/dev/null
 rc=$?
+no_policy_said() {
+	E journalctl -u portguard -p err -o cat --no-pager | jq -cR 'fromjson? |
+		select(.event_type == "diagnostic" and .severity == "error" and (.message |
+		startswith("no policy configured: set PORTGUARD_POLICY in /etc/portguard/portguard.conf")))' |
+		grep -q .
+}
 pg_check refuses_without_policy eval '[ $rc != 0 ] && [ "$(unit ActiveState)" = failed ] &&
-	journal | grep -q "no policy configured: set PORTGUARD_POLICY in /etc/portguard/portguard.conf" &&
+	no_policy_said &&
 	[ ! -e "$BPFFS/portguard" ]'
 E systemctl reset-failed portguard
 
@@ -247,6 +255,11 @@ E portguard unload >/dev/null 2>&1
 E systemctl reset-failed portguard 2>/dev/null
 
 # --- start, reload ------------------------------------------------------------------------
+# The journal of the unit operating normally (start, reload, restart, upgrade, stop) must be
+# JSON Lines throughout: its lines are counted here, where that window opens (see
+# journal_json_lines below).
+jlines() { E journalctl --sync 2>/dev/null; journal | wc -l; }
+jw0=$(jlines)
 policy
 E systemctl start portguard
 rc=$?
@@ -267,9 +280,16 @@ pg_check reload_good eval '[ $rc = 0 ] && pg_probe "$tns" tcp 198.18.10.1 7070 &
 	journal | grep -q "\"event_type\":\"reload\""'
 
 sha=$(E portguard status --json | jq -r .sha256)
+# A reload refused is no normal operation: systemd says so in text of its own (notice and
+# above pass LogLevelMax=). Its lines are left out of the window, and checked apart.
+pg_wait_for 5 eval 'journal | grep -q "\"event_type\":\"reload\""'
+jb0=$(jlines)
 policy 'allow in tcp 7070' 'allow in tcp 70000'
 E systemctl reload portguard 2>/dev/null
 rc=$?
+pg_wait_for 5 eval 'journal | grep -q "port 70000 out of range"'
+sleep 0.5
+jb1=$(jlines)
 pg_check reload_broken_fails_keeps_old eval '[ $rc != 0 ] && [ "$(unit ActiveState)" = active ] &&
 	[ "$(E portguard status --json | jq -r .sha256)" = "$sha" ] &&
 	pg_probe "$tns" tcp 198.18.10.1 7070 && journal | grep -q "port 70000 out of range"'
@@ -331,17 +351,29 @@ pg_check stop_keeps_enforcement eval '[ "$(unit ActiveState)" = inactive ] && [ 
 	! pg_probe "$tns" tcp 198.18.10.1 9090 && pg_probe "$tns" tcp 198.18.10.1 7070 &&
 	journal | grep -q "enforcement stays in force"'
 
-# The journal: the daemon's stdout is the event stream, one JSON object per line, intact (no
-# record split or merged). Beside it, as plain text: the daemon's diagnostics ("portguard: "),
-# the policy checks' warnings and errors (FILE:LINE:COL:), and systemd's lines about the unit.
+# The journal of the window opened before the start: every line, the event stream and the
+# diagnostics alike, one JSON object (no record split or merged, no text beside them), but for
+# the refused reload's lines (jb0..jb1). Those hold the policy's error as a JSON diagnostic at
+# priority err, which `journalctl -p err` finds; what else is there is systemd's own word.
+E journalctl --sync 2>/dev/null
 journal >"$PG_TMP/journal.txt"
-grep '^{' "$PG_TMP/journal.txt" >"$PG_TMP/stream.jsonl"
-grep -v '^{' "$PG_TMP/journal.txt" | grep -vE '^portguard: |^/etc/portguard/[^ ]+:[0-9]+:[0-9]+: (warning|error): |portguard\.service' >"$PG_TMP/other"
-sed 's/^/# not JSON, not a diagnostic: /' "$PG_TMP/other" | head -n 5
-pg_log "journal: $(wc -l <"$PG_TMP/journal.txt") lines, $(wc -l <"$PG_TMP/stream.jsonl") JSON records"
-pg_check journal_json_lines eval '[ ! -s "$PG_TMP/other" ] && pg_json_all "$PG_TMP/stream.jsonl" &&
-	[ "$(jq -r "select(.event_type == \"start\") | .policy" "$PG_TMP/stream.jsonl" | sort -u)" = /etc/portguard/host.policy ] &&
-	[ "$(jq -s "map(.event_type) | (index(\"start\") != null) and (index(\"reload\") != null)" "$PG_TMP/stream.jsonl")" = true ]'
+{ sed -n "$((jw0 + 1)),${jb0}p" "$PG_TMP/journal.txt"
+	sed -n "$((jb1 + 1)),\$p" "$PG_TMP/journal.txt"; } >"$PG_TMP/window.jsonl"
+sed -n "$((jb0 + 1)),${jb1}p" "$PG_TMP/journal.txt" >"$PG_TMP/refused"
+grep -v '^{' "$PG_TMP/window.jsonl" | sed 's/^/# not JSON: /' | head -n 5
+grep -v '^{' "$PG_TMP/refused" | sed 's/^/# the refused reload, in text: /' | head -n 5
+E journalctl -u portguard -p err -o cat --no-pager >"$PG_TMP/errors"
+pg_log "journal: $(wc -l <"$PG_TMP/journal.txt") lines, $(wc -l <"$PG_TMP/window.jsonl") in the window, $(wc -l <"$PG_TMP/errors") at priority err"
+pg_check journal_json_lines eval '[ "$(wc -l <"$PG_TMP/window.jsonl")" -ge 5 ] &&
+	pg_json_all "$PG_TMP/window.jsonl" &&
+	[ "$(jq -r "select(.event_type == \"start\") | .policy" "$PG_TMP/window.jsonl" | sort -u)" = /etc/portguard/host.policy ] &&
+	[ "$(jq -s "map(.event_type) | (index(\"start\") != null) and (index(\"reload\") != null)" "$PG_TMP/window.jsonl")" = true ] &&
+	jq -e "select(.event_type == \"diagnostic\" and .severity == \"notice\" and
+		(.message | test(\"enforcement stays in force\")))" "$PG_TMP/window.jsonl" >/dev/null &&
+	! grep -q "stays in force" "$PG_TMP/errors" &&
+	pg_json_match "$PG_TMP/refused" ".event_type == \"diagnostic\" and .severity == \"error\" and
+		(.message | test(\"port 70000 out of range\"))" | grep -q . &&
+	pg_json_match "$PG_TMP/errors" "(.message | test(\"port 70000 out of range\"))" | grep -q .'
 
 score=$(E systemd-analyze security portguard --no-pager 2>/dev/null |
 	sed -n 's/.*Overall exposure level for portguard.service: \([0-9.]*\).*/\1/p')

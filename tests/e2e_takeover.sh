@@ -25,7 +25,7 @@ start_run() {
 	pg_bg nsenter --net=/run/netns/"$srv" "$PORTGUARD" run "$pol" --iface pgt0 --cgroup "$cg" \
 		--pin-dir "$pin" --json >"$out" 2>"$PG_TMP/err"
 	RUN_PID=$PG_BG_PID
-	pg_wait_for 30 grep -q '"event_type":"start"' "$out"
+	pg_wait_for $PG_START_SECS grep -q '"event_type":"start"' "$out"
 }
 start_run || pg_fail_all "run did not start: $(tr '\n' ' ' <"$PG_TMP/err")" $PG_CASES
 

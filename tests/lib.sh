@@ -11,6 +11,10 @@ BUILD=${BUILD:-$PG_TESTS/../build}
 PORTGUARD=${PORTGUARD:-$BUILD/portguard}
 PG_ID="pg$$$RANDOM"
 PG_TMP=""
+# How long a daemon may take from its start to its start record: loading means the verifier
+# walking each BPF object, seconds of CPU apiece, and longer while tests/run.sh runs suites side
+# by side. A bound for what must happen, not a measurement: no case passes by being fast.
+PG_START_SECS=${PG_START_SECS:-60}
 pg_n=0
 pg_failed=0
 pg_cleanups=()
@@ -386,4 +390,50 @@ pg_interrupt() {
 	sleep "$t"
 	kill -"$sig" "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+}
+
+# --- Sinks that stop answering (e2e_sinks.sh, e2e_faults.sh) ---------------------------------
+
+# pg_stall_pipe PATH: a FIFO at PATH that this shell holds open for reading (fd 8) and never
+# reads: once its 64 KiB are full, every write to it would block. pg_unstall_pipe lets go.
+pg_stall_pipe() { rm -f "$1" && mkfifo "$1" && exec 8<>"$1"; }
+pg_unstall_pipe() { exec 8<&-; }
+
+# pg_stall_syslog PATH: a datagram socket at PATH whose reader is stopped (SIGSTOP): it queues
+# max_dgram_qlen datagrams (512 by default), then every send would wait. PG_STALL_PID is the
+# reader (continued at cleanup, and by pg_unstall_syslog).
+pg_stall_syslog() {
+	pg_bg socat -u UNIX-RECV:"$1" /dev/null
+	PG_STALL_PID=$PG_BG_PID
+	pg_defer "kill -CONT $PG_STALL_PID"
+	pg_wait_for 5 test -S "$1" && kill -STOP "$PG_STALL_PID"
+}
+pg_unstall_syslog() { kill -CONT "$PG_STALL_PID" 2>/dev/null; }
+
+# pg_stall_fs DIR: an ext4 filesystem of our own (an image on a loop device, detached when it
+# is unmounted) at DIR. pg_freeze DIR makes it a disk that does not answer: every write to a
+# file on it waits (in the kernel, uninterruptibly) until pg_thaw DIR. Thawed and unmounted at
+# cleanup. Needs mkfs.ext4 and fsfreeze.
+pg_stall_fs() {
+	local dir=$1 img=$PG_TMP/stall-fs.img
+	truncate -s 16M "$img" && mkfs.ext4 -q -F "$img" >/dev/null 2>&1 && mkdir -p "$dir" &&
+		mount -o loop "$img" "$dir" || return 1
+	pg_defer "umount -l '$dir'"
+	pg_defer "fsfreeze -u '$dir'"
+}
+pg_freeze() { fsfreeze -f "$1"; }
+pg_thaw() { fsfreeze -u "$1" 2>/dev/null; }
+
+# pg_udp_burst NS ADDR FIRST LAST: one datagram from NS to each port FIRST..LAST (bounded: 60 s).
+pg_udp_burst() {
+	timeout 60 nsenter --net=/run/netns/"$1" bash -c \
+		'for ((p = $2; p <= $3; p++)); do printf x >"/dev/udp/$1/$p"; done' send "$2" "$3" "$4"
+}
+
+# pg_gone PID SECONDS: PID exits within SECONDS.
+pg_gone() { timeout "$2" tail --pid="$1" -f /dev/null; ! kill -0 "$1" 2>/dev/null; }
+
+# pg_metric NS PORT NAME: the value of sample NAME at http://127.0.0.1:PORT/metrics in NS.
+pg_metric() {
+	pg_in "$1" curl -sf -m 5 "http://127.0.0.1:$2/metrics" | awk -v m="$3" '$1 == m { print $2 }'
 }

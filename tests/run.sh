@@ -67,36 +67,94 @@ emit() { # suite, TAP lines on stdin
 	done
 }
 
-run_one() { # suite, command...
-	local suite=$1 out rc
+# Suites run side by side, PG_TEST_JOBS at once (default: CPUs + 1; most of a suite's time is
+# spent waiting on daemons, timeouts and guests, not on a CPU). Each runs in a network and mount
+# namespace of its own, so that one suite's loopback ports, /run/netns, /run/portguard and bpffs
+# mounts are invisible to the others (tests/lib.sh mounts tmpfs over the first two there). Their
+# TAP is printed in the listed order, whatever order they finish in; the slowest known suites
+# start first.
+JOBS=${PG_TEST_JOBS:-$(($(nproc 2>/dev/null || echo 1) + 1))}
+SLOW="e2e_systemd e2e_run e2e_stream e2e_options e2e_faults e2e_sinks e2e_production"
+work=$(mktemp -d /tmp/portguard-run.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+names=() cmds=()
+
+add() { # suite, command...
+	local suite=$1
 	shift
-	out=$(mktemp)
-	timeout --kill-after=10 "$TIMEOUT" "$@" >"$out" 2>&1
-	rc=$?
-	emit "$suite" <"$out"
-	if ! grep -qE '^(not ok|ok) [0-9]+' "$out"; then
-		n=$((n + 1)) fail=$((fail + 1))
-		echo "not ok $n - $suite: ran no test case (exit $rc)"
-	elif [ $rc -ne 0 ] && ! grep -q '^not ok' "$out"; then
-		n=$((n + 1)) fail=$((fail + 1))
-		echo "not ok $n - $suite: exited $rc"
-	fi
-	rm -f "$out"
+	[ -n "$only" ] && [[ $suite != *$only* ]] && return
+	names+=("$suite")
+	printf '%q ' "$@" >"$work/${#cmds[@]}.cmd"
+	cmds+=("$suite")
+}
+
+start_one() { # index
+	local i=$1 ns=()
+	[ -n "${PG_IN_UNSHARE:-}" ] &&
+		ns=(unshare --net --mount --propagation private bash -c 'ip link set lo up 2>/dev/null; exec "$@"' pg-suite)
+	(
+		date +%s >"$work/$i.start"
+		eval "timeout --kill-after=10 $TIMEOUT ${ns[*]+$(printf '%q ' "${ns[@]}")} $(cat "$work/$i.cmd")" \
+			>"$work/$i.out" 2>&1 </dev/null
+		echo $? >"$work/$i.rc.tmp"
+		date +%s >"$work/$i.end"
+		mv "$work/$i.rc.tmp" "$work/$i.rc"
+	) &
+}
+
+next_out=0
+emit_done() { # print every finished suite whose predecessors are printed
+	local i suite rc out
+	while [ $next_out -lt ${#names[@]} ] && [ -f "$work/$next_out.rc" ]; do
+		i=$next_out suite=${names[$i]} out=$work/$i.out
+		rc=$(cat "$work/$i.rc")
+		emit "$suite" <"$out"
+		if ! grep -qE '^(not ok|ok) [0-9]+' "$out"; then
+			n=$((n + 1)) fail=$((fail + 1))
+			echo "not ok $n - $suite: ran no test case (exit $rc)"
+		elif [ "$rc" -ne 0 ] && ! grep -q '^not ok' "$out"; then
+			n=$((n + 1)) fail=$((fail + 1))
+			echo "not ok $n - $suite: exited $rc"
+		fi
+		echo "# $suite: $(($(cat "$work/$i.end") - $(cat "$work/$i.start"))) s"
+		next_out=$((next_out + 1))
+	done
 }
 
 only=${1:-}
 for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
-	suite=$(basename "$t")
-	[ -n "$only" ] && [[ $suite != *$only* ]] && continue
-	run_one "$suite" "$t"
+	add "$(basename "$t")" "$t"
 done
 for t in "$here"/e2e_*.sh; do
 	[ -f "$t" ] || continue
-	suite=$(basename "$t" .sh)
-	[ -n "$only" ] && [[ $suite != *$only* ]] && continue
-	run_one "$suite" bash "$t"
+	add "$(basename "$t" .sh)" bash "$t"
 done
+
+# Launch order: the slow suites first, then the rest as listed.
+order=()
+for s in $SLOW; do
+	for i in "${!names[@]}"; do [ "${names[$i]}" = "$s" ] && order+=("$i"); done
+done
+for i in "${!names[@]}"; do [[ " $SLOW " == *" ${names[$i]} "* ]] || order+=("$i"); done
+
+t0=$(date +%s)
+running=0
+for i in "${order[@]}"; do
+	while [ $running -ge "$JOBS" ]; do
+		wait -n
+		running=$((running - 1))
+		emit_done
+	done
+	start_one "$i"
+	running=$((running + 1))
+done
+while [ $next_out -lt ${#names[@]} ]; do
+	wait -n 2>/dev/null || sleep 0.2
+	emit_done
+done
+wait
+echo "# ${#names[@]} suites, $JOBS at once, in $(($(date +%s) - t0)) s"
 
 echo "1..$n"
 echo "$pass passed, $fail failed, $skip skipped"

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cmd/command.h"
+#include "output/stderr.h"
 
 int pg_verbose;
 
@@ -40,6 +41,9 @@ static void std_fds_open(void)
 int main(int argc, char **argv)
 {
 	std_fds_open();
+	/* Every diagnostic a line of ours (rendered for the journal, JSON with --json); if
+	 * that fails, stderr stays as it was, which only loses the rendering. */
+	pg_stderr_open();
 	while (argc > 1 && !strcmp(argv[1], "-v")) {
 		pg_verbose = 1;
 		argc--;

@@ -14,7 +14,9 @@
  * naming the limit, so that what check accepts, load loads.
  * Diagnostics go to stderr as they are found, file by file;
  * the normalized policy of each valid file goes to stdout, under a "# FILE" header when more
- * than one file is given. The exit code is 1 if any file has an error, whatever the others.
+ * than one file is given. With --json the diagnostics are JSON records (stderr.h), as the unit's
+ * journal wants; the normalized policy stays text. The exit code is 1 if any file has an error,
+ * whatever the others.
  */
 static int cmd_check(int argc, char **argv)
 {
@@ -67,7 +69,7 @@ static int cmd_check(int argc, char **argv)
 	return status;
 }
 
-static const enum pg_opt_id check_opts[] = { PG_OPT_END };
+static const enum pg_opt_id check_opts[] = { PG_OPT_JSON, PG_OPT_END };
 
 const struct pg_command pg_cmd_check = {
 	.name = "check",

@@ -5,6 +5,7 @@
 #include "cmd/command.h"
 #include "cmd/options.h"
 #include "kernel/confirm.h"
+#include "output/stderr.h"
 
 static int cmd_confirm(int argc, char **argv)
 {
@@ -17,8 +18,8 @@ static int cmd_confirm(int argc, char **argv)
 		return r;
 	if (pg_change_confirm(cl.pin_dir, &p))
 		return 1;
-	fprintf(stderr, "portguard: confirmed: %s (sha256 %.12s) stays in force at %s\n",
-		p.new_info.policy, p.new_info.sha256, cl.pin_dir);
+	pg_notice("portguard: confirmed: %s (sha256 %.12s) stays in force at %s\n",
+		  p.new_info.policy, p.new_info.sha256, cl.pin_dir);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "output/events.h"
 #include "output/fanout.h"
 #include "kernel/bringup.h"
+#include "output/stderr.h"
 
 static void serve_metrics(void *pin_dir)
 {
@@ -82,8 +83,8 @@ static int sub_line(struct sub *u, char *line, const char *sock)
 	if (line[0] == '#') {
 		if (!strncmp(line, "#portguard subscribed", 21)) {
 			if (u->to_stdout)
-				fprintf(stderr, "portguard: subscribed to the daemon's stream at %s\n",
-					sock);
+				pg_notice("portguard: subscribed to the daemon's stream at %s\n",
+					  sock);
 			return SUB_MORE;
 		}
 		if (!strncmp(line, "#portguard cut-off: ", 20)) {
@@ -237,7 +238,7 @@ static int cmd_monitor(int argc, char **argv)
 			strerror(errno));
 		goto out;
 	}
-	fprintf(stderr, "portguard: monitoring %s (Ctrl-C stops; enforcement stays)\n", dir);
+	pg_notice("portguard: monitoring %s (Ctrl-C stops; enforcement stays)\n", dir);
 	monitor_record(s, &m, dir);
 	while (!monitor_exiting) {
 		/* A daemon serves the stream: subscribe. None: read the ring, holding the

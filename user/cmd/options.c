@@ -10,6 +10,7 @@
 #include "cmd/command.h"
 #include "cmd/options.h"
 #include "common/util.h"
+#include "output/stderr.h"
 
 /* "1048576", "64K", "100M", "1G": binary multiples, as logrotate's size does. */
 static int parse_size(const char *arg, __u64 *out)
@@ -135,6 +136,8 @@ static int set_json(struct pg_cmdline *cl, const char *arg)
 {
 	(void)arg;
 	cl->json = true;
+	/* Whatever the command writes is JSON then, its diagnostics on stderr too. */
+	pg_stderr_json(true);
 	return 0;
 }
 

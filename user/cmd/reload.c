@@ -17,6 +17,7 @@
 #include "kernel/confirm.h"
 #include "kernel/bringup.h"
 #include "output/fanout.h"
+#include "output/stderr.h"
 
 /*
  * Record the change and make sure something will roll it back, before anything is written:
@@ -138,8 +139,8 @@ static int cmd_reload(int argc, char **argv)
 	}
 	if (confirm)
 		pg_change_applied(&m, dir, &change);
-	fprintf(stderr, "portguard: reloaded %s (%s, %u rule slots, generation %u) at %s\n",
-		src.path, done.mode ? "dry-run" : "enforce", done.nrules, done.gen, dir);
+	pg_notice("portguard: reloaded %s (%s, %u rule slots, generation %u) at %s\n", src.path,
+		  done.mode ? "dry-run" : "enforce", done.nrules, done.gen, dir);
 	/* A run --dry-run overrides the policy's mode; a reload without --dry-run does not. */
 	if (cur.mode != 0xff && cur.mode != done.mode)
 		fprintf(stderr, "portguard: note: the mode changed from %s to %s%s\n",

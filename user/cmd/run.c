@@ -31,6 +31,7 @@
 #include "common/clock.h"
 #include "common/util.h"
 #include "output/names.h"
+#include "output/stderr.h"
 
 #define PG_IFACE_RESYNC_MS 2000
 
@@ -110,9 +111,9 @@ static void report_change(struct pg_stream *s, const struct pg_pending *p)
 	};
 
 	if (p->state == PG_CHANGE_ROLLED_BACK)
-		fprintf(stderr, "portguard: rolled back the change to %s: not confirmed within "
-				"%u s; %s (sha256 %.12s) is in force again\n", p->new_info.policy,
-			p->seconds, p->old_info.policy, p->old_info.sha256);
+		pg_notice("portguard: rolled back the change to %s: not confirmed within "
+			  "%u s; %s (sha256 %.12s) is in force again\n",
+			  p->new_info.policy, p->seconds, p->old_info.policy, p->old_info.sha256);
 	pg_stream_change(s, &c);
 }
 
@@ -124,13 +125,13 @@ static void on_iface(void *ctx, const char *name, const char *state, int ifindex
 	struct pg_stream *s = ctx;
 
 	if (!strcmp(state, "appeared"))
-		fprintf(stderr, "portguard: %s appeared (ifindex %d): enforcing with %s\n", name,
-			ifindex, pg_ifmode_name(ifmode));
+		pg_notice("portguard: %s appeared (ifindex %d): enforcing with %s\n", name, ifindex,
+			  pg_ifmode_name(ifmode));
 	else if (!strcmp(state, "gone"))
-		fprintf(stderr, "portguard: %s disappeared: awaited until it comes back\n", name);
+		pg_warning("portguard: %s disappeared: awaited until it comes back\n", name);
 	else
-		fprintf(stderr, "portguard: %s appeared but could not be attached: still awaited\n",
-			name);
+		pg_warning("portguard: %s appeared but could not be attached: still awaited\n",
+			   name);
 	if (s)
 		pg_stream_iface(s, name, state, ifindex, pg_ifmode_name(ifmode));
 }
@@ -230,15 +231,15 @@ static int serve_stream(const char *pin_dir, size_t buffer)
 	if (pg_run_path(pin_dir, "sock", sock, sizeof(sock)) ||
 	    pg_run_path(pin_dir, "lock", lock, sizeof(lock)) || pg_run_dir_prepare() ||
 	    pg_fanout_open(sock, buffer)) {
-		fprintf(stderr, "portguard: monitors cannot subscribe to this daemon; events are "
-				"still written to its own outputs\n");
+		pg_warning("portguard: monitors cannot subscribe to this daemon; events are "
+			   "still written to its own outputs\n");
 		return -1;
 	}
 	fd = pg_ring_lock(lock, true, 5000, &exiting);
 	if (fd == -EWOULDBLOCK)
-		fprintf(stderr, "portguard: a monitor reading the ring did not hand over within "
-				"5 s (stopped?); until it exits, it may read records this daemon "
-				"does not\n");
+		pg_warning("portguard: a monitor reading the ring did not hand over within "
+			   "5 s (stopped?); until it exits, it may read records this daemon "
+			   "does not\n");
 	else if (fd < 0)
 		fprintf(stderr, "portguard: failed to lock %s: %s\n", lock, strerror(-fd));
 	/* The monitors that handed over are waiting in the backlog, hello sent: they get
@@ -280,6 +281,9 @@ static int cmd_run(int argc, char **argv)
 		snprintf(policy, sizeof(policy), "%s", o.policy);
 	pg_libbpf_setup(pg_verbose);
 	install_signals();
+	/* The daemon's diagnostics through a bounded queue: a stderr nobody reads holds a
+	 * thread of its own, never the loop (stderr.h). Failing that, written directly. */
+	pg_stderr_queue();
 
 	/* Every option is checked, and the sinks and the metrics listener opened, before
 	 * anything touches the kernel: a bad --metrics or --log-file exits 2 and leaves the
@@ -293,12 +297,12 @@ static int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	if (!up.nifaces)
-		fprintf(stderr, "portguard: inbound enforcement is off: no interface named "
-				"(--iface or an `interface` line)\n");
+		pg_warning("portguard: inbound enforcement is off: no interface named "
+			   "(--iface or an `interface` line)\n");
 	if (!up.cgroup[0])
-		fprintf(stderr, "portguard: socket enforcement is off (--no-cgroup)\n");
+		pg_warning("portguard: socket enforcement is off (--no-cgroup)\n");
 	if (up.l.takeover)
-		fprintf(stderr, "portguard: took over the enforcement pinned at %s\n", up.pin_dir);
+		pg_notice("portguard: took over the enforcement pinned at %s\n", up.pin_dir);
 	pg_up_print_ifaces(&up);
 	watch = pg_links_watch_open();
 	if (watch < 0)
@@ -359,8 +363,9 @@ static int cmd_run(int argc, char **argv)
 		if (pg_change_tick(&cw, up.pin_dir, &change))
 			report_change(s, &change);
 		if (access(active, F_OK)) {
-			fprintf(stderr, "portguard: the state at %s was unloaded (portguard unload); "
-					"exiting\n", up.pin_dir);
+			pg_notice("portguard: the state at %s was unloaded (portguard unload); "
+				  "exiting\n",
+				  up.pin_dir);
 			unloaded = true;
 			break;
 		}
@@ -385,17 +390,18 @@ out:
 		/* Nothing of ours is left to detach. */
 	} else if (err && up.l.takeover) {
 		/* A failure after taking over: the state that was in force stays in force. */
-		fprintf(stderr, "portguard: exiting; the enforcement taken over stays in force, "
-				"pinned at %s\n", up.pin_dir);
+		pg_warning("portguard: exiting; the enforcement taken over stays in force, "
+			   "pinned at %s\n",
+			   up.pin_dir);
 	} else if (keep) {
-		fprintf(stderr, "portguard: exiting; enforcement stays in force, pinned at %s\n",
-			up.pin_dir);
+		pg_notice("portguard: exiting; enforcement stays in force, pinned at %s\n",
+			  up.pin_dir);
 	} else {
 		lock = pg_lock(up.pin_dir);
 		if (lock >= 0 || lock == -ENOENT)
 			pg_detach_all(up.pin_dir);
 		pg_unlock(lock);
-		fprintf(stderr, "portguard: detached; enforcement removed\n");
+		pg_notice("portguard: detached; enforcement removed\n");
 	}
 	pg_up_close(&up);
 	return err ? 1 : 0;

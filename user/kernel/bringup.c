@@ -16,6 +16,7 @@
 #include "kernel/bringup.h"
 #include "kernel/features.h"
 #include "common/util.h"
+#include "output/stderr.h"
 
 static int resolve_cgroup(const struct pg_up_opts *o, char *buf, size_t size)
 {
@@ -78,8 +79,9 @@ static int check_owner(struct pg_up *up, bool owner)
 			up->pin_dir);
 		return -EBUSY;
 	}
-	fprintf(stderr, "portguard: note: a running portguard run owns %s; it removes this "
-			"state when it exits (unless it runs with --keep)\n", up->pin_dir);
+	pg_notice("portguard: note: a running portguard run owns %s; it removes this "
+		  "state when it exits (unless it runs with --keep)\n",
+		  up->pin_dir);
 	return 0;
 }
 
@@ -202,7 +204,7 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 		goto fail;
 	pg_features_probe(&feat);
 	if (pg_features_missing(&feat, missing, sizeof(missing)))
-		fprintf(stderr, "portguard: kernel %s\n", missing);
+		pg_warning("portguard: kernel %s\n", missing);
 	pg_unlock(lock);
 	return 0;
 fail:
@@ -227,8 +229,9 @@ void pg_up_print_ifaces(const struct pg_up *up)
 	size_t i;
 
 	for (i = 0; i < up->nifaces; i++)
-		fprintf(stderr, "portguard: %s: %s\n", up->ifaces[i],
-			up->ifmode[i] < PG_IFMODE_MAX ? how[up->ifmode[i]] : "?");
+		(up->ifmode[i] == PG_IFMODE_AWAITED ? pg_warning : pg_notice)(
+		    "portguard: %s: %s\n", up->ifaces[i],
+		    up->ifmode[i] < PG_IFMODE_MAX ? how[up->ifmode[i]] : "?");
 }
 
 void pg_up_close(struct pg_up *up)

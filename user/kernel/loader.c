@@ -27,6 +27,7 @@
 
 #include "kernel/loader.h"
 #include "output/names.h"
+#include "output/stderr.h"
 #include "sock_hooks.skel.h"
 #include "sock_lsm.skel.h"
 #include "tc_egress.skel.h"
@@ -210,8 +211,7 @@ int pg_lock(const char *dir)
 		if (flock(fd, LOCK_EX | LOCK_NB)) {
 			if (errno != EWOULDBLOCK)
 				goto fail;
-			fprintf(stderr, "portguard: waiting for another portguard command on %s\n",
-				dir);
+			pg_notice("portguard: waiting for another portguard command on %s\n", dir);
 			/* A signal while we wait (SIGHUP asking for another reload) is not a
 			 * failure: wait on. */
 			while (flock(fd, LOCK_EX))

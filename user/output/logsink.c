@@ -17,6 +17,7 @@
 #include "output/logsink.h"
 #include "output/sinkq.h"
 #include "common/clock.h"
+#include "output/stderr.h"
 
 /* file_open(): something other than a regular file is at the path (no errno says it). */
 #define PG_ENOTREG 4096
@@ -64,8 +65,8 @@ static void succeeded(int sink)
 {
 	__atomic_add_fetch(&ls.st.written[sink], 1, __ATOMIC_RELAXED);
 	if (ls.failing[sink])
-		fprintf(stderr, "portguard: log writes to %s recovered; %llu records were lost\n",
-			sink_name(sink), (unsigned long long)ls.lost_in_outage[sink]);
+		pg_notice("portguard: log writes to %s recovered; %llu records were lost\n",
+			  sink_name(sink), (unsigned long long)ls.lost_in_outage[sink]);
 	ls.failing[sink] = false;
 	ls.lost_in_outage[sink] = 0;
 }
@@ -139,8 +140,8 @@ static void file_check(void)
 	ls.fd = -1;
 	__atomic_add_fetch(&ls.st.reopened, 1, __ATOMIC_RELAXED);
 	err = file_open();
-	fprintf(stderr, "portguard: log file %s was deleted or moved; %s\n", ls.file,
-		err ? "reopening it failed" : "reopened it");
+	pg_warning("portguard: log file %s was deleted or moved; %s\n", ls.file,
+		   err ? "reopening it failed" : "reopened it");
 	if (err)
 		fprintf(stderr, "portguard: failed to reopen log file %s: %s\n", ls.file,
 			open_error(err));
@@ -361,8 +362,8 @@ int pg_logsink_open(const struct pg_logsink_opts *o)
 		/* Not yet up is not fatal: every record retries, and failures are counted. */
 		err = syslog_connect();
 		if (err)
-			fprintf(stderr, "portguard: syslog socket %s not reachable yet: %s\n", path,
-				strerror(-err));
+			pg_warning("portguard: syslog socket %s not reachable yet: %s\n", path,
+				   strerror(-err));
 	}
 	ls.open = ls.file || ls.syslog;
 	return 0;

@@ -11,6 +11,7 @@
 #include "output/logsink.h"
 #include "output/fanout.h"
 #include "output/metrics.h"
+#include "output/stderr.h"
 #include "output/stdout.h"
 #include "output/names.h"
 #include "kernel/attached.h"
@@ -129,6 +130,10 @@ static void stream_samples(FILE *f)
 	       "Event records stdout could not take in time (its reader stopped), dropped.");
 	fprintf(f, "portguard_stdout_dropped_total %llu\n",
 		(unsigned long long)pg_stdout_dropped());
+	family(f, "portguard_stderr_dropped_total", "counter",
+	       "Diagnostic lines stderr could not take in time (its reader stopped), dropped.");
+	fprintf(f, "portguard_stderr_dropped_total %llu\n",
+		(unsigned long long)pg_stderr_dropped());
 	family(f, "portguard_monitor_subscribers", "gauge",
 	       "Monitors subscribed to this daemon's event stream now.");
 	fprintf(f, "portguard_monitor_subscribers %llu\n", (unsigned long long)fs.subscribers);

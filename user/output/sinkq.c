@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "output/sinkq.h"
+#include "output/stderr.h"
 
 struct rec {
 	struct rec *next;
@@ -33,6 +34,7 @@ struct pg_sinkq {
 	bool busy; /* the writer holds a record it is writing */
 	bool stop, stopped;
 	bool dropping; /* in an outage: said once */
+	bool quiet;    /* nothing said on stderr (pg_sinkq_quiet) */
 	struct pg_sinkq_stats st;
 };
 
@@ -125,6 +127,11 @@ struct pg_sinkq *pg_sinkq_new(const char *name, size_t cap, pg_sinkq_write_fn fn
 	return q;
 }
 
+void pg_sinkq_quiet(struct pg_sinkq *q)
+{
+	q->quiet = true;
+}
+
 int pg_sinkq_push(struct pg_sinkq *q, const char *rec, size_t len)
 {
 	struct rec *r;
@@ -134,10 +141,10 @@ int pg_sinkq_push(struct pg_sinkq *q, const char *rec, size_t len)
 	full = q->bytes + len > q->cap;
 	if (full) {
 		q->st.dropped++;
-		if (!q->dropping)
-			fprintf(stderr, "portguard: %s is not keeping up: its buffer of %zu bytes is "
-					"full; records are dropped and counted until it drains\n",
-				q->name, q->cap);
+		if (!q->dropping && !q->quiet)
+			pg_warning("portguard: %s is not keeping up: its buffer of %zu bytes is "
+				   "full; records are dropped and counted until it drains\n",
+				   q->name, q->cap);
 		q->dropping = true;
 		pthread_mutex_unlock(&q->mu);
 		return -ENOBUFS;
@@ -153,7 +160,8 @@ int pg_sinkq_push(struct pg_sinkq *q, const char *rec, size_t len)
 	memcpy(r->data, rec, len);
 	pthread_mutex_lock(&q->mu);
 	if (q->dropping && q->bytes == 0) {
-		fprintf(stderr, "portguard: %s drained; writes resumed\n", q->name);
+		if (!q->quiet)
+			pg_notice("portguard: %s drained; writes resumed\n", q->name);
 		q->dropping = false;
 	}
 	if (q->tail)
@@ -216,7 +224,7 @@ void pg_sinkq_free(struct pg_sinkq *q, int timeout_ms)
 	if (q->head || q->busy) {
 		/* Still stuck in a write: cancel it (write is a cancellation point). */
 		pthread_cancel(q->thread);
-		if (q->head || q->busy)
+		if ((q->head || q->busy) && !q->quiet)
 			fprintf(stderr, "portguard: %s: %zu bytes of records could not be written "
 					"before exit\n", q->name, q->bytes);
 	}

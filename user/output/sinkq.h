@@ -32,6 +32,9 @@ struct pg_sinkq_stats {
 
 /* cap: bytes of records waiting at most. name: for messages. NULL and errno on failure. */
 struct pg_sinkq *pg_sinkq_new(const char *name, size_t cap, pg_sinkq_write_fn fn, void *ctx);
+/* Say nothing on stderr about drops: for the queue that is stderr itself (stderr.h), whose
+ * message would be queued in it. Its counter counts all the same. */
+void pg_sinkq_quiet(struct pg_sinkq *q);
 /* Queue a copy of rec. 0, or -ENOBUFS when it does not fit (the drop is counted, and said on
  * stderr once per outage), -ENOMEM. */
 int pg_sinkq_push(struct pg_sinkq *q, const char *rec, size_t len);
