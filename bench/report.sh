@@ -464,8 +464,8 @@ target_rows() {
 	for kind in bl-cli-load bl-cli-reload; do
 		t=$(grep "^$kind " "$RAW/load.txt" 2>/dev/null | sed 's/.*total=//' | sort -n |
 			awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')
-		why=$(grep "^bl-reload " "$RAW/load.txt" 2>/dev/null | awk -v t="$t" '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] += kv[2] } n++ }
-			END { if (n && t > 1) printf ": in the library timing of the same policy (item 6) writing the maps takes %.2f s of %.2f s on average (parse %.2f, compile %.2f): the idle generation'"'"'s old entries are found with one get_next_key and deleted with one syscall each, and its 262,144 port slots, 16,384 rule sources and per-CPU counters are rewritten whole, on a machine whose load was over 10", v["apply"] / n, v["total"] / n, v["parse"] / n, v["compile"] / n }')
+		why=$(grep "^bl-${kind#bl-cli-} " "$RAW/load.txt" 2>/dev/null | awk -v t="$t" -v l="$LOAD_START" '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] += kv[2] } n++ }
+			END { if (n && t > 1) printf ": in the library timing of the same policy (item 6) parsing, compiling and writing the maps take %.2f s on average (parse %.2f, compile %.2f, write %.2f); the rest is creating the maps and verifying xdp_ingress and tc_egress, which a loaded machine slows most (load average at start: %s)", v["total"] / n, v["parse"] / n, v["compile"] / n, v["apply"] / n, l }')
 		echo "| \`portguard ${kind#bl-cli-}\` of the ${BLOCKLIST:-100000}-prefix policy under 1 s | $(awk -v t="$t" 'BEGIN { if (t == "") print "-"; else printf "%.3f s (median, wall, everything included)", t }') | $(verdict "$t" '<=' 1)$why |"
 	done
 }
@@ -575,7 +575,7 @@ load_section() {
 
 	The 10,000-rule policy, and the 10-rule policy with the ${BLOCKLIST:-100000}-prefix blocklist ("blocklist
 	policy"). **Library**: portguard's own parser (user/policy/parse.c), compiler
-	(user/policy/compile.c) and map writer (user/kernel/apply.c: pg_apply, then pg_activate) on portguard's XDP
+	(user/policy/compile.c) and map writer (user/kernel/generation.c: pg_apply, then pg_activate) on portguard's XDP
 	skeleton, timed step by step (bench/xdpload --load-time): the first load into the idle
 	generation, then reloads that rewrite the other generation and switch. Loading the BPF
 	objects is not counted there. **Command line**: \`portguard load POLICY --iface IF

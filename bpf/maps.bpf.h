@@ -27,18 +27,23 @@ struct {
 	__type(value, struct pg_config);
 } pg_config SEC(".maps");
 
-/* Port classes, key = pg_port_index(gen, dir, proto, port). Written by userspace. */
+/* Port classes, key = pg_port_index(gen, dir, proto, port). Written by userspace, through a
+ * shared mapping (BPF_F_MMAPABLE): a reload writes only the slots that change, without a
+ * syscall per slot. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, PG_PORT_SLOTS);
 	__type(key, __u32);
 	__type(value, struct pg_port_val);
 } pg_ports SEC(".maps");
 
-/* The peer-group lookup of include/portguard.h, written by userspace. The hashes are not
- * preallocated: max_entries is a limit, not memory. */
+/* The peer-group lookup of include/portguard.h, written by userspace (the buckets through a
+ * shared mapping, as pg_ports). The hashes are not preallocated: max_entries is a limit, not
+ * memory. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, PG_BUCKET_SLOTS);
 	__type(key, __u32);
 	__type(value, struct pg_bucket);
@@ -154,9 +159,11 @@ struct {
 	__uint(max_entries, PG_RINGBUF_BYTES);
 } pg_events SEC(".maps");
 
-/* Rule sources for status and monitor, key = gen * PG_MAX_RULES + rule_id. Userspace only. */
+/* Rule sources for status and monitor, key = gen * PG_MAX_RULES + rule_id. Userspace only
+ * (written through a shared mapping, as pg_ports). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, PG_NGEN * PG_MAX_RULES);
 	__type(key, __u32);
 	__type(value, struct pg_rule_meta);

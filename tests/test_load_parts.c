@@ -58,6 +58,7 @@ TEST(cgroup_only_loads_no_xdp_or_tc)
 	/* The XDP object still creates the maps. */
 	ASSERT_LE(0, l.maps.fd[PG_MAP_ACTIVE]);
 	EXPECT_TRUE(bpf_program__fd(l.xdp->progs.pg_xdp_ingress) < 0);
+	EXPECT_TRUE(l.xdpn == NULL);
 	EXPECT_TRUE(l.tc == NULL);
 	ASSERT_TRUE(l.sock != NULL);
 	EXPECT_LE(0, bpf_program__fd(l.sock->progs.pg_bind4));
@@ -71,9 +72,13 @@ TEST(interface_only_loads_no_socket_hooks)
 	private_pins();
 	atexit(cleanup);
 	ASSERT_EQ(0, pg_loader_load(&l, pin_dir, true, false, 0));
-	EXPECT_LE(0, bpf_program__fd(l.xdp->progs.pg_xdp_ingress));
+	ASSERT_TRUE(l.xdpn != NULL);
+	EXPECT_LE(0, bpf_program__fd(l.xdpn->progs.pg_xdp_ingress));
 	ASSERT_TRUE(l.tc != NULL);
 	EXPECT_LE(0, bpf_program__fd(l.tc->progs.pg_tc_egress));
+	/* The fallbacks (tc ingress, XDP with frags) wait for an interface that needs them. */
+	EXPECT_TRUE(l.tci == NULL);
+	EXPECT_TRUE(l.xdpf == NULL);
 	EXPECT_TRUE(l.sock == NULL);
 	EXPECT_TRUE(l.lsm == NULL);
 	pg_loader_close(&l);

@@ -1528,6 +1528,160 @@ TEST(rule_counters_start_at_zero_in_a_new_generation)
 	ASSERT_EQ(1, read_rule(&f, f.gen, slot_of(&f, R_SSH)));
 }
 
+/*
+ * Counters are zeroed only up to the last rule source the generation held: a rule slot that a
+ * smaller policy dropped must still restart at zero when a larger one brings it back.
+ */
+TEST(rule_counters_of_slots_a_smaller_policy_dropped_restart_at_zero)
+{
+	static const char *const big[] = { "allow in tcp 1", "allow in tcp 2", "allow in tcp 3",
+					   "allow in tcp 22" };
+	static const char *const small[] = { "allow in tcp 1" };
+	struct policy_opts ob = { .rules = big, .nrules = 4 }, os = { .rules = small, .nrules = 1 };
+	struct pg_frame_spec s = TCP4(22);
+	__u32 gen, slot;
+	struct fx f;
+
+	fx_setup(&f);
+	fx_policy(&f, &ob);
+	gen = f.gen;
+	slot = slot_of(&f, PG_RULE_FIRST + 3);
+	ASSERT_EQ(XDP_PASS, run_frame(&f, &s, 0));
+	ASSERT_EQ(1, read_rule(&f, gen, slot));
+	fx_policy(&f, &ob);
+	fx_policy(&f, &os); /* the slot's generation again, without the rule */
+	ASSERT_EQ(gen, f.gen);
+	fx_policy(&f, &os);
+	fx_policy(&f, &ob); /* and with it */
+	ASSERT_EQ(gen, f.gen);
+	ASSERT_EQ(slot, slot_of(&f, PG_RULE_FIRST + 3));
+	EXPECT_EQ(0, read_rule(&f, gen, slot));
+}
+
+static size_t entry_size; /* of the records gen_entries sorts */
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, entry_size);
+}
+
+/* The entries of generation gen in hash map id, each its key then its value, sorted. */
+static size_t gen_entries(struct fx *f, enum pg_map_id id, __u32 gen, char **out)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	char key[64], prev[64], *buf = NULL;
+	int fd = f->m.fd[id];
+	size_t n = 0;
+	bool first = true;
+
+	ASSERT_EQ(0, bpf_obj_get_info_by_fd(fd, &info, &len));
+	entry_size = info.key_size + info.value_size;
+	while (bpf_map_get_next_key(fd, first ? NULL : prev, key) == 0) {
+		const struct pg_class_peer_key *ck = (const void *)key;
+		const struct pg_peer_key *pk = (const void *)key;
+		const struct pg_bucket32_key *bk = (const void *)key;
+		__u32 g = id == PG_MAP_CLASS_PEERS ? pg_class_id_gen(ck->class_id) :
+			  id == PG_MAP_PEERS	   ? pk->gen :
+						     bk->gen;
+
+		if (g == gen) {
+			buf = realloc(buf, (n + 1) * entry_size);
+			ASSERT_TRUE(buf != NULL);
+			memcpy(buf + n * entry_size, key, info.key_size);
+			ASSERT_EQ(0, bpf_map_lookup_elem(fd, key, buf + n * entry_size + info.key_size));
+			n++;
+		}
+		memcpy(prev, key, sizeof(prev));
+		first = false;
+	}
+	qsort(buf, n, entry_size, entry_cmp);
+	*out = buf;
+	return n;
+}
+
+/* Slot by slot, n array slots from first hold the same in a and in b. */
+static void expect_same_slots(struct fx *a, struct fx *b, enum pg_map_id id, __u32 first,
+			      __u32 n, const char *what)
+{
+	char va[256], vb[256];
+	__u32 differ = 0;
+
+	for (__u32 k = first; k < first + n; k++) {
+		memset(va, 0, sizeof(va));
+		memset(vb, 0, sizeof(vb));
+		ASSERT_EQ(0, bpf_map_lookup_elem(a->m.fd[id], &k, va));
+		ASSERT_EQ(0, bpf_map_lookup_elem(b->m.fd[id], &k, vb));
+		differ += !!memcmp(va, vb, sizeof(va));
+	}
+	if (differ)
+		printf("# %s: %u slots differ\n", what, differ);
+	EXPECT_EQ(0, differ);
+}
+
+/*
+ * pg_apply writes only what differs from what the idle generation holds: what it leaves there
+ * must be what a first load of the same policy writes into fresh maps. The generation held a
+ * policy whose prefixes, port classes and rule sources partly stay, partly change their
+ * value, partly go; the new one also brings its own.
+ */
+TEST(reload_leaves_the_generation_as_a_first_load_does)
+{
+	static const char *const before[] = {
+		"allow in tcp 8080 from 198.18.0.0/15",
+		"deny in tcp 8080 from 198.18.3.7",
+		"allow in tcp 443 from 2001:db8:1::/48,2001:db8:1:2::/64,2001:db8:7::/56",
+		"allow in udp 53 from 198.18.128.0/17,198.19.4.0/24",
+		"deny in tcp 22 from 2001:db8:2::1",
+		"allow in tcp 22",
+	};
+	static const char *const after[] = {
+		"allow in tcp 8080 from 198.18.0.0/15",
+		"allow in tcp 443 from 2001:db8:1::/48,2001:db8:7::/56",
+		"deny in tcp 443 from 2001:db8:1:2::5",
+		"allow in udp 53 from 198.18.128.0/18,198.19.4.0/24",
+		"allow in tcp 9090 from 198.18.3.7",
+	};
+	static const enum pg_map_id hashes[] = { PG_MAP_PEERS, PG_MAP_BUCKETS32,
+						 PG_MAP_CLASS_PEERS };
+	struct policy_opts ob = { .rules = before, .nrules = 6 }, oa = { .rules = after, .nrules = 5 };
+	struct pg_frame_spec s = TCP4(22);
+	struct fx f, fresh;
+	__u32 gen;
+
+	fx_setup(&f);
+	fx_policy(&f, &ob);
+	gen = f.gen;
+	ASSERT_EQ(XDP_PASS, run_frame(&f, &s, 0)); /* a counter to zero */
+	fx_policy(&f, &ob);
+	fx_policy(&f, &oa); /* over `before` */
+	ASSERT_EQ(gen, f.gen);
+	fx_setup(&fresh);
+	fx_policy(&fresh, &oa);
+	ASSERT_EQ(gen, fresh.gen);
+
+	for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
+		char *ea, *eb;
+		size_t na = gen_entries(&f, hashes[i], gen, &ea);
+		size_t nb = gen_entries(&fresh, hashes[i], gen, &eb);
+
+		EXPECT_EQ(nb, na);
+		EXPECT_TRUE(na == nb && (!na || !memcmp(ea, eb, na * entry_size)));
+		free(ea);
+		free(eb);
+	}
+	expect_same_slots(&f, &fresh, PG_MAP_PORTS, pg_port_index(gen, 0, 0, 0),
+			  2 * 2 * PG_PORT_SPACE, "port slots");
+	expect_same_slots(&f, &fresh, PG_MAP_BUCKETS, pg_bucket_index(gen, 0, 0), 2 * 65536,
+			  "peer buckets");
+	expect_same_slots(&f, &fresh, PG_MAP_RULE_META, gen * PG_MAX_RULES, PG_MAX_RULES,
+			  "rule sources");
+	for (__u32 r = 0; r < PG_MAX_RULES; r += 1)
+		if (read_rule(&f, gen, r))
+			FAIL("rule slot %u counted %llu before any packet", r,
+			     (unsigned long long)read_rule(&f, gen, r));
+}
+
 /* ---- tc egress ---- */
 
 static int run_tc(int prog, const struct pg_frame_spec *spec)

@@ -41,11 +41,14 @@ static inline __u32 pg_other_gen(__u32 gen)
 }
 
 /*
- * Write c into generation c->gen, which must not be the active one (-EBUSY): its stale
- * peer and class peer entries are deleted, every one of its port slots is written (a port no rule covers
- * gets class 0), the peer entries inserted, its rule counters zeroed, its rule sources and
- * its config written. -EINVAL when c is inconsistent (a port slot or a class id of another
- * generation, see pg_class_id_gen in compile.h). Errors are printed to stderr with the step.
+ * Write c into generation c->gen, which must not be the active one (-EBUSY). What the
+ * generation holds is read back first and only what differs is written: hash entries the new
+ * policy lacks are deleted, new or changed ones written, every port slot, peer bucket and
+ * rule source made c's (a port no rule covers gets class 0), the counters its earlier policy
+ * may have counted zeroed, its config written last. Afterwards the generation holds what a
+ * first load of c into fresh maps would. -EINVAL when c is inconsistent (a port slot or a
+ * class id of another generation, see pg_class_id_gen in compile.h). Errors are printed to
+ * stderr with the step.
  */
 int pg_apply(const struct pg_maps *m, const struct pg_compiled *c);
 

@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
@@ -285,7 +286,7 @@ static int share_maps(struct bpf_object *from, struct bpf_object *obj, const cha
  * line before them. A log that holds no instruction ("func#0 @0": the kernel refused the
  * program type or attach point before verifying) has no such reason.
  */
-static char verifier_reason[256];
+static __thread char verifier_reason[256]; /* per thread: objects load side by side */
 static libbpf_print_fn_t print_next;
 
 static void catch_reason(const char *msg)
@@ -440,6 +441,56 @@ struct xdp_ingress_bpf *pg_xdp_ingress_open_load(void)
 	return s;
 }
 
+/* The XDP program's load, on a thread of its own: its verifier reason is caught there. */
+struct xdp_job {
+	struct xdp_ingress_bpf *skel;
+	int err;
+	char reason[sizeof(verifier_reason)];
+};
+
+static void *load_xdp_job(void *arg)
+{
+	struct xdp_job *j = arg;
+
+	verifier_reason[0] = '\0';
+	j->err = xdp_ingress_bpf__load(j->skel);
+	memcpy(j->reason, verifier_reason, sizeof(j->reason));
+	return NULL;
+}
+
+/*
+ * Load the XDP program and tc egress side by side: each is a verification of its own, a
+ * third of a second for the XDP program, and a load of a large policy fits in a second only
+ * when the two share the machine's CPUs. libbpf loads separate objects independently; only
+ * its print hook is shared, and it is set once around both. Prints the failure, the XDP
+ * program's first.
+ */
+static int load_ingress_egress(struct pg_loader *l)
+{
+	struct xdp_job j = { .skel = l->xdpn };
+	bool threaded;
+	pthread_t t;
+	int err;
+
+	print_next = libbpf_set_print(print_catch);
+	threaded = !pthread_create(&t, NULL, load_xdp_job, &j);
+	if (!threaded)
+		load_xdp_job(&j);
+	verifier_reason[0] = '\0';
+	err = tc_egress_bpf__load(l->tc);
+	if (threaded)
+		pthread_join(t, NULL);
+	libbpf_set_print(print_next);
+	if (j.err) {
+		memcpy(verifier_reason, j.reason, sizeof(verifier_reason));
+		load_failed("xdp_ingress", j.err, "");
+		return j.err;
+	}
+	if (err)
+		load_failed("tc_egress", err, "");
+	return err;
+}
+
 int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock,
 		   __u32 max_flows)
 {
@@ -451,31 +502,32 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", pin_dir);
 	l->xdp = xdp_ingress_bpf__open();
 	if (net) {
+		l->xdpn = xdp_ingress_bpf__open();
 		l->tc = tc_egress_bpf__open();
-		l->tci = tc_ingress_bpf__open();
 	}
 	if (sock)
 		l->sock = sock_hooks_bpf__open();
-	if (!l->xdp || (net && (!l->tc || !l->tci)) || (sock && !l->sock)) {
+	if (!l->xdp || (net && (!l->xdpn || !l->tc)) || (sock && !l->sock)) {
 		err = -errno;
 		fprintf(stderr, "portguard: failed to open the BPF objects: %s\n", strerror(errno));
 		goto fail;
 	}
-	/* The XDP object creates the maps whatever is enforced; its program is loaded only
-	 * for an interface, so that a kernel refusing it can still run the socket hooks. */
-	if (!net)
-		bpf_program__set_autoload(l->xdp->progs.pg_xdp_ingress, false);
 	/*
-	 * The XDP object creates every map, or reuses the pinned one of an earlier state
-	 * (libbpf checks type, sizes and flags), and pins what it created. Then the other
-	 * objects get the same fds: there is one set of maps.
+	 * One instance of the XDP object, without its programs, creates every map, or reuses
+	 * the pinned one of an earlier state (libbpf checks type, sizes and flags), and pins
+	 * what it created. Then the other objects get the same fds: there is one set of maps.
+	 * The XDP program comes from a second instance, loaded only for an interface (a kernel
+	 * refusing it can still run the socket hooks), side by side with tc egress.
 	 */
+	bpf_program__set_autoload(l->xdp->progs.pg_xdp_ingress, false);
 	snprintf(path, sizeof(path), "%s/pg_active", pin_dir);
 	l->takeover = !access(path, F_OK);
-	/* Multi-buffer XDP where the kernel has it; elsewhere the frags program is not loaded
-	 * (an old kernel would refuse the whole object) and tc is the fallback. */
+	/* Multi-buffer XDP where the kernel has it; elsewhere tc is the fallback. Either is
+	 * loaded when an interface first needs it (load_fallback). */
 	l->frags = pg_xdp_frags_supported();
-	bpf_program__set_autoload(l->xdp->progs.pg_xdp_ingress_frags, net && l->frags);
+	bpf_program__set_autoload(l->xdp->progs.pg_xdp_ingress_frags, false);
+	if (l->xdpn)
+		bpf_program__set_autoload(l->xdpn->progs.pg_xdp_ingress_frags, false);
 	l->max_flows = flows_size(pin_dir, max_flows);
 	err = bpf_map__set_max_entries(l->xdp->maps.pg_flows, l->max_flows);
 	if (err)
@@ -490,7 +542,7 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock
 	}
 	PG_LOAD_CATCH(err, xdp_ingress_bpf__load(l->xdp));
 	if (err) {
-		load_failed(net ? "xdp_ingress" : "the maps (xdp_ingress object)", err,
+		load_failed("the maps (xdp_ingress object)", err,
 			    l->takeover && !verifier_reason[0]
 				    ? " (the maps pinned under the pin directory may be from "
 				      "another version of portguard)"
@@ -498,25 +550,15 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock
 		goto fail;
 	}
 	err = l->tc ? share_maps(l->xdp->obj, l->tc->obj, pin_dir) : 0;
-	if (!err && l->tci)
-		err = share_maps(l->xdp->obj, l->tci->obj, pin_dir);
+	if (!err && l->xdpn)
+		err = share_maps(l->xdp->obj, l->xdpn->obj, pin_dir);
 	if (!err && l->sock)
 		err = share_maps(l->xdp->obj, l->sock->obj, pin_dir);
 	if (err)
 		goto fail;
-	err = 0;
-	if (l->tc)
-		PG_LOAD_CATCH(err, tc_egress_bpf__load(l->tc));
-	if (err) {
-		load_failed("tc_egress", err, "");
+	err = l->tc ? load_ingress_egress(l) : 0;
+	if (err)
 		goto fail;
-	}
-	if (l->tci)
-		PG_LOAD_CATCH(err, tc_ingress_bpf__load(l->tci));
-	if (err) {
-		load_failed("tc_ingress", err, "");
-		goto fail;
-	}
 	if (l->sock)
 		PG_LOAD_CATCH(err, sock_hooks_bpf__load(l->sock));
 	if (err) {
@@ -541,10 +583,14 @@ void pg_loader_close(struct pg_loader *l)
 	sock_hooks_bpf__destroy(l->sock);
 	tc_egress_bpf__destroy(l->tc);
 	tc_ingress_bpf__destroy(l->tci);
+	xdp_ingress_bpf__destroy(l->xdpf);
+	xdp_ingress_bpf__destroy(l->xdpn);
 	xdp_ingress_bpf__destroy(l->xdp);
 	l->sock = NULL;
 	l->tc = NULL;
 	l->tci = NULL;
+	l->xdpf = NULL;
+	l->xdpn = NULL;
 	l->xdp = NULL;
 	pg_maps_close(&l->maps);
 }
@@ -643,10 +689,56 @@ static const char *ifmode_what(unsigned mode)
 	return "nothing";
 }
 
+/*
+ * Load a fallback the first time an interface needs it: tc ingress (frags: false), or a
+ * second XDP object holding only pg_xdp_ingress_frags. The verifier takes about as long on
+ * each as on the XDP program every interface gets, and most hosts attach neither: loading
+ * them up front made a load of a large policy take over a second. Both use the XDP
+ * object's maps. Prints the failure.
+ */
+static int load_fallback(struct pg_loader *l, bool frags)
+{
+	struct bpf_object *obj;
+	int err;
+
+	if (frags ? !!l->xdpf : !!l->tci)
+		return 0;
+	if (frags) {
+		l->xdpf = xdp_ingress_bpf__open();
+		if (l->xdpf)
+			bpf_program__set_autoload(l->xdpf->progs.pg_xdp_ingress, false);
+		obj = l->xdpf ? l->xdpf->obj : NULL;
+	} else {
+		l->tci = tc_ingress_bpf__open();
+		obj = l->tci ? l->tci->obj : NULL;
+	}
+	err = obj ? share_maps(l->xdp->obj, obj, l->pin_dir) : -errno;
+	if (!err && frags)
+		PG_LOAD_CATCH(err, xdp_ingress_bpf__load(l->xdpf));
+	else if (!err)
+		PG_LOAD_CATCH(err, tc_ingress_bpf__load(l->tci));
+	if (err) {
+		load_failed(frags ? "xdp_ingress (frags)" : "tc_ingress", err, "");
+		if (frags) {
+			xdp_ingress_bpf__destroy(l->xdpf);
+			l->xdpf = NULL;
+		} else {
+			tc_ingress_bpf__destroy(l->tci);
+			l->tci = NULL;
+		}
+	}
+	return err;
+}
+
+/* The XDP program of mode, loading it first if it is the frags one; -errno (printed). */
 static int xdp_prog_fd(struct pg_loader *l, unsigned mode)
 {
-	return bpf_program__fd(mode == PG_IFMODE_XDP_FRAGS ? l->xdp->progs.pg_xdp_ingress_frags
-							   : l->xdp->progs.pg_xdp_ingress);
+	int err;
+
+	if (mode != PG_IFMODE_XDP_FRAGS)
+		return bpf_program__fd(l->xdpn->progs.pg_xdp_ingress);
+	err = load_fallback(l, true);
+	return err ? err : bpf_program__fd(l->xdpf->progs.pg_xdp_ingress_frags);
 }
 
 /* The mode of the XDP program attached to ifindex now (after a takeover's update). */
@@ -679,7 +771,7 @@ static int update_xdp(struct pg_loader *l, const char *name, int ifindex, enum p
 	struct bpf_link_info info;
 	char path[PATH_MAX + 64];
 	unsigned kind;
-	int fd, err = 0;
+	int fd, prog, err = 0;
 
 	snprintf(path, sizeof(path), "%s/links/xdp-%s", l->pin_dir, name);
 	fd = bpf_obj_get(path);
@@ -701,8 +793,10 @@ static int update_xdp(struct pg_loader *l, const char *name, int ifindex, enum p
 		/* This kernel cannot load it now: the earlier one could? Keep it honest. */
 		kind = PG_IFMODE_XDP;
 	}
-	if (bpf_link_update(fd, xdp_prog_fd(l, kind == PG_IFMODE_XDP_SKB ? PG_IFMODE_XDP : kind),
-			    NULL)) {
+	prog = xdp_prog_fd(l, kind == PG_IFMODE_XDP_SKB ? PG_IFMODE_XDP : kind);
+	if (prog < 0) {
+		err = prog;
+	} else if (bpf_link_update(fd, prog, NULL)) {
 		err = -errno;
 		fprintf(stderr, "portguard: failed to replace the XDP program on %s: %s\n", name,
 			strerror(errno));
@@ -712,8 +806,8 @@ static int update_xdp(struct pg_loader *l, const char *name, int ifindex, enum p
 	return err;
 }
 
-/* A new XDP link in kind (PG_IFMODE_XDP*), pinned. Prints nothing: the caller says what
- * every attempt gave. */
+/* A new XDP link in kind (PG_IFMODE_XDP*), pinned. Prints nothing but a failure to load the
+ * frags program: the caller says what every attempt gave. */
 static int create_xdp(struct pg_loader *l, const char *name, int ifindex, unsigned kind)
 {
 	DECLARE_LIBBPF_OPTS(bpf_link_create_opts, opts,
@@ -722,7 +816,10 @@ static int create_xdp(struct pg_loader *l, const char *name, int ifindex, unsign
 	char path[PATH_MAX + 64];
 	int fd, err = 0;
 
-	fd = bpf_link_create(xdp_prog_fd(l, kind), ifindex, BPF_XDP, &opts);
+	fd = xdp_prog_fd(l, kind);
+	if (fd < 0)
+		return fd;
+	fd = bpf_link_create(fd, ifindex, BPF_XDP, &opts);
 	if (fd < 0)
 		return -errno;
 	snprintf(path, sizeof(path), "%s/links/xdp-%s", l->pin_dir, name);
@@ -812,7 +909,9 @@ int pg_loader_attach_iface(struct pg_loader *l, const char *name, enum pg_xdp_mo
 							  "XDP (5.18 or later)",
 			l->frags ? strerror(-errs[1]) : "", l->frags ? ")" : "");
 	}
-	err = attach_tc(name, idx, BPF_TC_INGRESS, bpf_program__fd(l->tci->progs.pg_tc_ingress));
+	err = load_fallback(l, false);
+	if (!err)
+		err = attach_tc(name, idx, BPF_TC_INGRESS, bpf_program__fd(l->tci->progs.pg_tc_ingress));
 	if (err)
 		return err;
 	*ifmode = PG_IFMODE_TC;

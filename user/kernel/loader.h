@@ -35,10 +35,12 @@ struct sock_lsm_bpf;
 
 struct pg_loader {
 	char pin_dir[PATH_MAX];
-	struct xdp_ingress_bpf *xdp;
+	struct xdp_ingress_bpf *xdp;  /* the maps, without programs */
+	struct xdp_ingress_bpf *xdpn; /* pg_xdp_ingress alone, with an interface to enforce */
 	struct tc_egress_bpf *tc;
-	struct tc_ingress_bpf *tci;  /* the tc ingress fallback */
-	bool frags;		     /* the kernel takes xdp.frags programs (5.18+): loaded */
+	struct tc_ingress_bpf *tci;  /* the tc ingress fallback, loaded on first use */
+	struct xdp_ingress_bpf *xdpf; /* pg_xdp_ingress_frags alone, loaded on first use */
+	bool frags;		     /* the kernel takes xdp.frags programs (5.18+) */
 	__u32 max_flows;	     /* pg_flows' size, as created or as pinned */
 	struct sock_hooks_bpf *sock;
 	/* `deny raw` for packet sockets (lsm_cgroup). Optional: NULL when the kernel refuses

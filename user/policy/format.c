@@ -20,7 +20,7 @@ void pg_sb_printf(struct pg_strbuf *sb, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (sb->oom)
+	if (sb->oom || pg_sb_full(sb))
 		return;
 	for (;;) {
 		size_t room = sb->cap - sb->len;
@@ -84,7 +84,8 @@ void pg_rule_to_sb(const struct pg_rule *r, struct pg_strbuf *sb)
 			pg_sb_printf(sb, ",");
 		pg_range_to_sb(&r->ports[i], sb);
 	}
-	for (size_t i = 0; i < r->npeers; i++) {
+	/* A rule over a 100,000-prefix set formatted for a 160-byte field: stop at the cut. */
+	for (size_t i = 0; i < r->npeers && !pg_sb_full(sb); i++) {
 		char buf[64];
 
 		pg_peer_format(&r->peers[i], buf, sizeof(buf));
@@ -102,7 +103,7 @@ void pg_rule_to_sb(const struct pg_rule *r, struct pg_strbuf *sb)
 
 int pg_rule_format(const struct pg_rule *r, char *buf, size_t size)
 {
-	struct pg_strbuf sb = { 0 };
+	struct pg_strbuf sb = { .limit = size };
 	int err = 0;
 
 	if (!size)

@@ -17,8 +17,15 @@
 struct pg_strbuf {
 	char *s;
 	size_t len, cap;
+	size_t limit; /* past this length appends are dropped (0: none): a field cut anyway */
 	bool oom;
 };
+
+/* Whether sb has reached its limit: what would follow is cut. */
+static inline bool pg_sb_full(const struct pg_strbuf *sb)
+{
+	return sb->limit && sb->len >= sb->limit;
+}
 
 void pg_sb_printf(struct pg_strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void pg_sb_free(struct pg_strbuf *sb);
