@@ -7,7 +7,7 @@
 # non-zero on any failure.
 #
 #   tests/kernels/check.sh [KERNEL...]      default: 5.10 6.1 6.12 running
-#   PG_KERNEL_TIMEOUT=S   a guest still running after S seconds is killed: a failure (1500)
+#   PG_KERNEL_TIMEOUT=S   a guest still running after S seconds is killed: a failure (2400)
 #   PG_KERNEL_SUITES=".." the tests/run.sh suites run in each guest
 #   PG_KERNELS_JOBS=N     guests booted at once (default 1; each has 2 vCPUs)
 #
@@ -18,7 +18,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
-TMO=${PG_KERNEL_TIMEOUT:-1500}
+TMO=${PG_KERNEL_TIMEOUT:-2400}
 JOBS=${PG_KERNELS_JOBS:-1}
 OUT=$BUILD/kernels
 
