@@ -77,7 +77,5 @@ echo "# load: $(($(date +%s) - t0)) s"
 # match; check.sh's PG_KERNEL_TIMEOUT bounds the whole guest.
 export PG_TEST_TIMEOUT=${PG_TEST_TIMEOUT:-1200} PG_START_SECS=${PG_START_SECS:-300}
 for s in $SUITES; do
-	start=$(date +%s)
 	tests/run.sh "$s"
-	echo "# $s: $(($(date +%s) - start)) s"
 done
