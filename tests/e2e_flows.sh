@@ -44,8 +44,12 @@ cli_server 9001 'sleep 2; echo peer-9001; sleep 20'
 cli_server 9002 'sleep 8; echo peer-9002; sleep 20'
 cli_server 9003 'sleep 6; echo peer-9003; sleep 20'
 cli_server 9004 'cat >/dev/null; sleep 3; echo late-9004'
-# The server's own: 7100 sends a tick every second to whoever connects.
-pg_in_bg "$srv" socat TCP-LISTEN:7100,reuseaddr,fork SYSTEM:'while sleep 1; do echo tick; done'
+# The server's own: 7100 sends a tick every second to whoever connects, for at most 300 s
+# (tests/run.sh's bound on the suite): a child whose client vanished with its namespace sees no
+# FIN, and an unbounded loop outlived every run.
+# Its own process group, so that cleanup stops the children too.
+pg_in_bg "$srv" setsid socat TCP-LISTEN:7100,reuseaddr,fork SYSTEM:'i=0; while [ $i -lt 300 ] && sleep 1; do echo tick; i=$((i + 1)); done'
+pg_defer "kill -KILL -- -$PG_BG_PID"
 pg_wait_for 10 pg_listening "$cli" tcp 9001 9002 9003 9004 && pg_wait_for 10 pg_listening "$srv" tcp 7100 ||
 	pg_fail_all "servers did not start" $PG_CASES
 

@@ -384,7 +384,7 @@ pg_check security_score awk -v s="${score:-99}" 'BEGIN { exit !(s <= 2.8) }'
 # Enabled, a reboot (a fresh bpffs: nothing pinned) starts it, and it is READY before
 # network-pre.target is reached, so before any network configuration runs.
 E systemctl enable portguard 2>/dev/null
-pg_stop_all "${PG_LISTEN_PIDS[@]}" "$SINK_PID"
+pg_listen_stop "${PG_LISTEN_PIDS[@]}" "$SINK_PID"
 PG_LISTEN_PIDS=()
 ip -n "$tns" link del pgsdh0
 umount "/run/netns/$ct" && rm -f "/run/netns/$ct"

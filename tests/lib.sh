@@ -213,12 +213,20 @@ pg_stop_all() {
 
 # pg_listen NS tcp|udp PORT...: an echo server per port, on every address of both families
 # (one dual-stack socket). UDP answers each datagram, so that nmap can tell "open" from
-# "open|filtered". All are stopped together at cleanup.
+# "open|filtered". All are stopped together at cleanup, each with the children it forked for
+# its connections first: a connection whose client side vanished with its namespace never
+# sees a FIN, and its child would echo into it forever (e2e_systemd's long-lived connection
+# left one per run).
 PG_LISTEN_PIDS=()
+pg_listen_stop() {
+	local pid
+	for pid; do pkill -KILL -P "$pid" 2>/dev/null; done
+	pg_stop_all "$@"
+}
 pg_listen() {
 	local ns=$1 proto=$2 port
 	shift 2
-	[ ${#PG_LISTEN_PIDS[@]} -gt 0 ] || pg_defer 'pg_stop_all "${PG_LISTEN_PIDS[@]}"'
+	[ ${#PG_LISTEN_PIDS[@]} -gt 0 ] || pg_defer 'pg_listen_stop "${PG_LISTEN_PIDS[@]}"'
 	for port; do
 		case $proto in
 		tcp) nsenter --net=/run/netns/"$ns" socat \
