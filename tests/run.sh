@@ -77,15 +77,14 @@ JOBS=${PG_TEST_JOBS:-$(($(nproc 2>/dev/null || echo 1) + 1))}
 SLOW="e2e_systemd e2e_run e2e_stream e2e_options e2e_faults e2e_sinks e2e_production"
 work=$(mktemp -d /tmp/portguard-run.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-names=() cmds=()
+names=()
 
 add() { # suite, command...
 	local suite=$1
 	shift
 	[ -n "$only" ] && [[ $suite != *$only* ]] && return
+	printf '%q ' "$@" >"$work/${#names[@]}.cmd"
 	names+=("$suite")
-	printf '%q ' "$@" >"$work/${#cmds[@]}.cmd"
-	cmds+=("$suite")
 }
 
 start_one() { # index
