@@ -30,8 +30,12 @@ LIBBPF_LIBS := $(or $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null),-lbpf)
 USER_CFLAGS := $(CPPFLAGS) $(CFLAGS) -std=gnu11 -Wall -Wextra $(WERROR_FLAGS) -Iinclude -Iuser \
 	-I$(BUILD) -D_GNU_SOURCE -MMD -MP
 LDLIBS := $(LIBBPF_LIBS) -lelf -lz -lpthread
+# BPF_NO_PRESERVE_ACCESS_INDEX: no CO-RE. The programs read only uapi structures (contexts and
+# packet headers, whose layouts never move), and an object with CO-RE relocations makes
+# libbpf load and search the running kernel's BTF at every load of it (about 40 ms each, on
+# the way of `portguard load`).
 BPF_CFLAGS := -target bpf -O2 -g -Wall $(WERROR_FLAGS) -D__TARGET_ARCH_$(ARCH) -I. -Iinclude -Ibpf \
-	-MMD -MP
+	-DBPF_NO_PRESERVE_ACCESS_INDEX -MMD -MP
 
 BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))

@@ -44,8 +44,8 @@ static __always_inline bool pg_event_admit(const struct pg_config *cfg, struct p
 		b = bpf_map_lookup_elem(&pg_budget, &zero);
 		if (b) {
 			/* Signed: the budget is per CPU, not per hook, and every hook stamps
-			 * with the coarse clock where the kernel has it, which one CPU may see
-			 * a tick ahead of another (bpf/clock.bpf.h). */
+			 * at tick resolution, which one CPU may see a tick ahead of another
+			 * (bpf/clock.bpf.h). */
 			if ((__s64)(now - b->window_start_ns) >= 1000000000LL) {
 				b->window_start_ns = now;
 				b->count = 0;

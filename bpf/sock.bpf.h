@@ -24,8 +24,9 @@
 
 /*
  * The counters' and the rate limiter's clock: pg_now() (bpf/clock.bpf.h) in the cgroup
- * hooks; the precise clock in an object that defines PG_SOCK_PRECISE_CLOCK (the LSM object,
- * whose program type may not read the coarse clock).
+ * hooks; the precise clock in an object that defines PG_SOCK_PRECISE_CLOCK (the LSM object:
+ * it runs once per socket() call, and a tracing program's helpers are another set, so it
+ * keeps the one clock every kernel gives them).
  */
 static __always_inline __u64 sock_now(void)
 {
@@ -53,10 +54,10 @@ static __always_inline bool sock_reports(const struct pg_config *cfg, const stru
  * for connect and sendmsg, as it is this host's port for inbound packets in XDP.
  *
  * Clocks: the counters' last-hit stamp and the rate limiter use sock_now(), in the cgroup
- * hooks pg_now(), the coarse clock read through jiffies, as XDP does (bpf/clock.bpf.h: a
- * tick's resolution is plenty for "last hit" and for rate limits of a second, and on every
- * verdict it costs one load where a clock helper costs a call); only the event's own time
- * stamp is precise.
+ * hooks pg_now(), the tick-resolution clock read through jiffies, as XDP does
+ * (bpf/clock.bpf.h: a tick's resolution is plenty for "last hit" and for rate limits of a
+ * second, and on every verdict it costs one load where a clock helper costs a call); only
+ * the event's own time stamp is precise.
  */
 static __always_inline void sock_report(const struct pg_config *cfg, const struct pg_decision *d,
 					__u32 hook, __u32 dir, __u8 proto, __u8 family,

@@ -68,11 +68,13 @@ static __always_inline void map4(__u8 *addr, __u32 ip4)
 }
 
 /*
- * The IPv6 words of the context and of the socket, read through views of the uapi layout
- * without CO-RE. vmlinux.h marks every struct preserve_access_index, and clang then turns
- * ctx->user_ip6[i] into "advance ctx to user_ip6, then load at 4 * i", which the verifier
- * refuses (a ctx or socket pointer must be loaded from at a constant offset, unmodified).
- * These layouts are uapi and never move, so nothing is lost by not relocating them.
+ * The IPv6 words of the context and of the socket, read through views of the uapi layout,
+ * one 32-bit load at a constant offset each. Built with CO-RE (vmlinux.h's
+ * preserve_access_index, which the Makefile turns off), clang turned ctx->user_ip6[i] into
+ * "advance ctx to user_ip6, then load at 4 * i", which the verifier refuses (a ctx or socket
+ * pointer must be loaded from at a constant offset, unmodified); the views keep the loads
+ * in the form the verifier takes, whichever way the objects are built. These layouts are
+ * uapi and never move.
  */
 struct pg_sock_addr_view {
 	__u32 user_family;

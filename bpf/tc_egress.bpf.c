@@ -151,7 +151,7 @@ int pg_tc_egress(struct __sk_buff *skb)
 	k.pad[0] = k.pad[1] = k.pad[2] = 0;
 
 	/* The same clock as ingress: it compares these stamps with its own. */
-	now = pg_ktime_coarse();
+	now = pg_now();
 	v = bpf_map_lookup_elem(&pg_flows, &k);
 	if (v) {
 		/* Expired or not: this host speaks on it, so it lives again. */

@@ -266,8 +266,8 @@ enum pg_reason {
 struct pg_counter {
 	__u64 packets;
 	__u64 bytes;
-	__u64 last_ns; /* CLOCK_MONOTONIC ns of the last hit; XDP stamps it with the coarse
-			* clock (bpf_ktime_get_coarse_ns, tick resolution) */
+	__u64 last_ns; /* CLOCK_MONOTONIC ns of the last hit, at tick resolution (the
+			* datapath's clock, bpf/clock.bpf.h) */
 };
 
 /* Index of the per-CPU pg_event_stats array. submitted + ring_full + rate_limited + budget
@@ -336,7 +336,7 @@ struct pg_flow_key {
 };
 
 struct pg_flow_val {
-	__u64 last_ns; /* CLOCK_MONOTONIC ns (coarse clock) of the last packet either way */
+	__u64 last_ns; /* CLOCK_MONOTONIC ns (tick resolution) of the last packet either way */
 	__u8 state;    /* enum pg_flow_state: written by the datapath, 0 by seeding */
 	__u8 pad[7];
 };

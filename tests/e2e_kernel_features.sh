@@ -33,7 +33,7 @@ if pgn load "$plain" --iface pgf0 --cgroup "$cg" --pin-dir "$pins2" 2>"$PG_TMP/l
 	pg_log "status --json kernel: $json"
 	ok=1
 	[ "$(jq -r .release <<<"$json")" = "$release" ] || ok=0
-	[ "$(jq '.features | length' <<<"$json")" = 4 ] || ok=0
+	[ "$(jq '.features | length' <<<"$json")" = 3 ] || ok=0
 	missing=
 	for f in $(jq -r '.features | keys[]' <<<"$json"); do
 		v=$(jq -r ".features.$f" <<<"$json")

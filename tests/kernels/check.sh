@@ -44,7 +44,7 @@ table() {
 	olist=$(printf '%s\n' "${!objs[@]}" | sort)
 	{
 		printf '| kernel | release |'
-		for f in ktime_coarse xdp_frags lsm_cgroup tcx bpf_lsm; do printf ' %s |' "$f"; done
+		for f in xdp_frags lsm_cgroup tcx bpf_lsm; do printf ' %s |' "$f"; done
 		for obj in $olist; do printf ' %s |' "$obj"; done
 		echo
 		printf '|---|---|'
@@ -53,7 +53,7 @@ table() {
 		for k in $kernels; do
 			[ -n "${feats[$k]:-}" ] || continue
 			printf '| %s | %s |' "$k" "$(sed -n 's/.*release=\([^ ]*\).*/\1/p' <<<"${feats[$k]}")"
-			for f in ktime_coarse xdp_frags lsm_cgroup tcx bpf_lsm; do
+			for f in xdp_frags lsm_cgroup tcx bpf_lsm; do
 				v=$(tr ' ' '\n' <<<"${feats[$k]}" | sed -n "s/^$f=//p")
 				printf ' %s |' "${v:-?}"
 			done

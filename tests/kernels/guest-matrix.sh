@@ -3,7 +3,7 @@
 # The job of one `make check-kernels` guest (run by guest-init.sh, in /pg): say what BPF features
 # the kernel has, load each BPF object as the verifier sees it, then run the BPF suites. Prints
 # TAP (several streams, renumbered by tests/kernels/check.sh) and one comment line
-#   # pg-features: release=R ktime_coarse=yes|no xdp_frags=... lsm_cgroup=... tcx=... ...
+#   # pg-features: release=R xdp_frags=... lsm_cgroup=... tcx=... ...
 # PG_KERNEL_SUITES (default below) names the tests/run.sh suites to run.
 set -u
 cd /pg
@@ -20,7 +20,6 @@ has() { grep -qx "$1" "$btf" && echo yes || echo no; }
 declare -A feat
 feat[btf]=$([ -r /sys/kernel/btf/vmlinux ] && echo yes || echo no)
 feat[ringbuf]=$(has BPF_MAP_TYPE_RINGBUF)                 # 5.8
-feat[ktime_coarse]=$(has BPF_FUNC_ktime_get_coarse_ns)    # 5.11
 feat[xdp_frags]=$(has BPF_FUNC_xdp_get_buff_len)          # 5.18, with BPF_F_XDP_HAS_FRAGS
 feat[lsm_cgroup]=$(has BPF_LSM_CGROUP)                    # 6.0
 feat[tcx]=$(has BPF_TCX_INGRESS)                          # 6.6
@@ -28,7 +27,7 @@ mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
 feat[bpf_lsm]=$(grep -qw bpf /sys/kernel/security/lsm 2>/dev/null && echo yes || echo no)
 rm -f "$btf"
 line="release=$(uname -r)"
-for f in btf ringbuf ktime_coarse xdp_frags lsm_cgroup tcx bpf_lsm; do line+=" $f=${feat[$f]}"; done
+for f in btf ringbuf xdp_frags lsm_cgroup tcx bpf_lsm; do line+=" $f=${feat[$f]}"; done
 echo "# pg-features: $line"
 echo "# features: $(($(date +%s) - t0)) s"
 t0=$(date +%s)

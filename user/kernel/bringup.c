@@ -2,6 +2,7 @@
 /* Bringing enforcement up (see bringup.h). */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <linux/magic.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -85,24 +86,92 @@ static int check_owner(struct pg_up *up, bool owner)
 	return 0;
 }
 
+/* Reading, parsing and compiling the policy, on a thread of its own while the maps are
+ * created. */
+struct parse_job {
+	const char *path;
+	struct pg_policy_src *src;
+	struct pg_staged *staged;
+	pthread_t thread;
+	int err;
+};
+
+static void *parse_job(void *arg)
+{
+	struct parse_job *j = arg;
+
+	j->err = pg_policy_read(j->path, j->src);
+	/* New maps hold generation 0 in force: the policy goes into the other one. */
+	if (!j->err)
+		j->err = pg_enforce_compile(j->src, pg_other_gen(0), j->staged);
+	return NULL;
+}
+
+/*
+ * Where no state is pinned yet (a first load, the common case of `run` at boot), the maps
+ * are created, unpinned, while another thread parses and compiles the policy: for a
+ * blocklist of 100,000 prefixes each takes a tenth of a second or more, and the two share
+ * the machine's CPUs. Nothing under the pin directory is touched before the policy is known
+ * to be valid and to fit (a typo costs nothing); the maps are pinned once the lock is held
+ * and the directory is still without a state. Anything else (a state to take over, no
+ * thread) goes one step after the other, and compiles later. Returns 0, or the policy's
+ * error; *premade says whether up->l holds the maps.
+ */
+static int read_while_creating_maps(const struct pg_up_opts *o, struct pg_up *up,
+				    struct pg_staged *staged, bool *premade)
+{
+	struct parse_job j = { .path = o->policy, .src = &up->src, .staged = staged };
+	char path[PATH_MAX + 16];
+
+	*premade = false;
+	snprintf(path, sizeof(path), "%s/pg_active", up->pin_dir);
+	if (!access(path, F_OK) || pthread_create(&j.thread, NULL, parse_job, &j))
+		return pg_policy_read(o->policy, &up->src);
+	/* Quietly: should it fail, the pinned way below says why, once, after the policy. */
+	*premade = !pg_loader_maps(&up->l, up->pin_dir, o->max_flows, false);
+	pthread_join(j.thread, NULL);
+	if (j.err && *premade) {
+		pg_loader_close(&up->l);
+		*premade = false;
+	}
+	return j.err;
+}
+
+/* The kernel features' probes (one reads the kernel's BTF), on a thread of their own while
+ * the policy is written: they are reported at the end. */
+static void *probe_job(void *arg)
+{
+	pg_features_probe(arg);
+	return NULL;
+}
+
 int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 {
 	char missing[512];
 	struct pg_features feat;
 	struct pg_attach a = { 0 };
+	struct pg_staged staged = { 0 };
 	const char *const *names;
+	pthread_t probe;
+	bool probing;
 	char path[PATH_MAX + 16];
 	int lock = -1, err;
-	bool fresh = false;
+	bool fresh = false, premade;
 	size_t i;
 
 	memset(up, 0, sizeof(*up));
 	up->owner_fd = -1;
-	/* Everything that can be checked without touching the kernel comes first: a typo
-	 * must not cost enforcement. */
-	err = pg_policy_read(o->policy, &up->src);
+	err = pg_abs_path(o->pin_dir ? o->pin_dir : PG_PIN_DIR_DEFAULT, up->pin_dir,
+			  sizeof(up->pin_dir));
 	if (err)
-		return err == -ENOMEM ? err : -EINVAL;
+		return err;
+	/* Everything that can be checked without changing the kernel's state comes first: a
+	 * typo must not cost enforcement. */
+	err = read_while_creating_maps(o, up, &staged, &premade);
+	if (err) {
+		err = err == -ENOMEM ? err : -EINVAL;
+		goto fail;
+	}
 	if (o->nifaces) {
 		names = o->ifaces;
 		up->nifaces = o->nifaces;
@@ -148,11 +217,6 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 		err = -EINVAL;
 		goto fail;
 	}
-	err = pg_abs_path(o->pin_dir ? o->pin_dir : PG_PIN_DIR_DEFAULT, up->pin_dir,
-			  sizeof(up->pin_dir));
-	if (err)
-		goto fail;
-
 	do {
 		err = pg_pin_dir_prepare(up->pin_dir);
 		if (err)
@@ -168,8 +232,15 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/pg_active", up->pin_dir);
 	fresh = access(path, F_OK) != 0;
-	err = pg_loader_load(&up->l, up->pin_dir, up->nifaces > 0, up->cgroup[0] != 0,
-			     o->max_flows);
+	if (premade && !fresh) {
+		/* A state appeared while we parsed: take it over, as if it had been there. */
+		pg_loader_close(&up->l);
+		premade = false;
+	}
+	err = premade ? pg_loader_pin(&up->l)
+		      : pg_loader_maps(&up->l, up->pin_dir, o->max_flows, true);
+	if (!err)
+		err = pg_loader_progs(&up->l, up->nifaces > 0, up->cgroup[0] != 0);
 	if (err)
 		goto fail;
 	/* Never fail open: `deny raw` on a cgroup asks for packet sockets to be refused too,
@@ -185,7 +256,21 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 		err = -EOPNOTSUPP;
 		goto fail;
 	}
-	err = pg_enforce(&up->l.maps, &up->src, &o->enforce, &up->enforced);
+	/* The policy is compiled and written into the idle generation while the XDP program
+	 * is still being verified, and put in force only once every program loaded: a refusal
+	 * leaves the generation in force as it was. */
+	probing = !pthread_create(&probe, NULL, probe_job, &feat);
+	err = pg_enforce_stage(&up->l.maps, &up->src, &o->enforce, &staged);
+	if (probing)
+		pthread_join(probe, NULL);
+	else
+		pg_features_probe(&feat);
+	if (err)
+		goto fail;
+	err = pg_loader_wait(&up->l);
+	if (err)
+		goto fail;
+	err = pg_enforce_commit(&up->l.maps, &up->src, &staged, &up->enforced);
 	if (err)
 		goto fail;
 	a.ifaces = up->ifaces;
@@ -202,7 +287,6 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 				 a.cgroup, up->l.max_flows);
 	if (err)
 		goto fail;
-	pg_features_probe(&feat);
 	if (pg_features_missing(&feat, missing, sizeof(missing)))
 		pg_warning("portguard: kernel %s\n", missing);
 	pg_unlock(lock);
@@ -210,6 +294,7 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 fail:
 	/* A fresh state that failed half-way is removed whole. A state taken over keeps
 	 * enforcing as it was: the old links still hold the old programs. */
+	pg_staged_free(&staged);
 	if (lock >= 0 && fresh)
 		pg_detach_all(up->pin_dir);
 	pg_unlock(lock);

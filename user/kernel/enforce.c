@@ -85,74 +85,99 @@ static __u32 next_version(const struct pg_maps *m)
 	return v + 1 ? v + 1 : 1;
 }
 
-int pg_enforce(const struct pg_maps *m, const struct pg_policy_src *src,
-	       const struct pg_enforce_opts *o, struct pg_enforced *out)
+int pg_enforce_compile(const struct pg_policy_src *src, __u32 gen, struct pg_staged *s)
 {
-	long long t0 = pg_monotonic_ns();
-	struct pg_compiled c = { 0 };
-	struct pg_info info;
-	char abspath[PATH_MAX];
-	__u32 gen;
+	/* The same compile as `check`: an overflow is the same error at the same line. */
+	struct pg_diags d = { 0 };
 	int err;
 
-	memset(out, 0, sizeof(*out));
-	err = pg_active_gen(m, &gen); /* prints its own failure, as apply and activate do */
-	if (err)
-		return err;
-	{
-		/* The same compile as `check`: an overflow is the same error at the same line. */
-		struct pg_diags d = { 0 };
-
-		err = pg_compile_diag(src->p, pg_other_gen(gen), &c, &d);
-		pg_diags_print(&d, stderr);
-		pg_diags_free(&d);
-	}
+	memset(s, 0, sizeof(*s));
+	s->t0 = pg_monotonic_ns();
+	err = pg_compile_diag(src->p, gen, &s->c, &d);
+	pg_diags_print(&d, stderr);
+	pg_diags_free(&d);
 	if (err) {
 		fprintf(stderr, "portguard: failed to compile %s: %s\n", src->path,
 			err == -E2BIG ? "the policy exceeds the map sizes" : strerror(-err));
-		goto out;
+		pg_staged_free(s);
+		return err;
 	}
-	c.config.version = next_version(m);
+	s->compiled = true;
+	return 0;
+}
+
+int pg_enforce_stage(const struct pg_maps *m, const struct pg_policy_src *src,
+		     const struct pg_enforce_opts *o, struct pg_staged *s)
+{
+	struct pg_compiled *c = &s->c;
+	__u32 gen;
+	int err;
+
+	err = pg_active_gen(m, &gen); /* prints its own failure, as apply and activate do */
+	if (err)
+		goto fail;
+	if (!s->compiled || c->gen != pg_other_gen(gen)) {
+		err = pg_enforce_compile(src, pg_other_gen(gen), s);
+		if (err)
+			return err;
+	}
+	c->config.version = next_version(m);
 	if (o->dry_run)
-		c.config.mode = PG_MODE_DRY_RUN;
+		c->config.mode = PG_MODE_DRY_RUN;
 	if (o->no_events)
-		c.config.events = 0;
+		c->config.events = 0;
 	if (o->ratelimit_ms >= 0)
-		c.config.ratelimit_ns = (__u64)o->ratelimit_ms * 1000000ULL;
+		c->config.ratelimit_ns = (__u64)o->ratelimit_ms * 1000000ULL;
 	if (o->events_per_sec >= 0)
-		c.config.events_per_sec = o->events_per_sec;
+		c->config.events_per_sec = o->events_per_sec;
 	if (o->flow_tcp_idle_ns)
-		c.config.flow_tcp_idle_ns = o->flow_tcp_idle_ns;
+		c->config.flow_tcp_idle_ns = o->flow_tcp_idle_ns;
 	if (o->flow_tcp_fin_ns)
-		c.config.flow_tcp_fin_ns = o->flow_tcp_fin_ns;
+		c->config.flow_tcp_fin_ns = o->flow_tcp_fin_ns;
 	if (o->flow_tcp_rst_ns)
-		c.config.flow_tcp_rst_ns = o->flow_tcp_rst_ns;
+		c->config.flow_tcp_rst_ns = o->flow_tcp_rst_ns;
 	if (o->flow_udp_idle_ns)
-		c.config.flow_udp_idle_ns = o->flow_udp_idle_ns;
+		c->config.flow_udp_idle_ns = o->flow_udp_idle_ns;
 	/* Before the switch: a connection open now must be a known flow by the time the new
 	 * generation (perhaps enforce after dry-run) judges its next packet. */
-	err = pg_seed_flows(m->fd[PG_MAP_FLOWS], m->fd[PG_MAP_FLOW_STATS], &out->seeded);
+	err = pg_seed_flows(m->fd[PG_MAP_FLOWS], m->fd[PG_MAP_FLOW_STATS], &s->seeded);
 	if (err) {
 		fprintf(stderr, "portguard: failed to seed flows from open sockets: %s\n",
 			strerror(-err));
-		goto out;
+		goto fail;
 	}
-	err = pg_apply(m, &c);
+	err = pg_apply(m, c);
+	if (err)
+		goto fail;
+	return 0;
+fail:
+	pg_staged_free(s);
+	return err;
+}
+
+int pg_enforce_commit(const struct pg_maps *m, const struct pg_policy_src *src,
+		      struct pg_staged *s, struct pg_enforced *out)
+{
+	struct pg_compiled *c = &s->c;
+	char abspath[PATH_MAX];
+	struct pg_info info;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = pg_activate(m, c->gen);
 	if (err)
 		goto out;
-	err = pg_activate(m, c.gen);
-	if (err)
-		goto out;
-	out->gen = c.gen;
-	out->mode = c.config.mode;
-	out->nrules = c.nmeta;
-	out->load_ns = pg_monotonic_ns() - t0;
+	out->gen = c->gen;
+	out->mode = c->config.mode;
+	out->nrules = c->nmeta;
+	out->seeded = s->seeded;
+	out->load_ns = pg_monotonic_ns() - s->t0;
 
 	if (info_read(m, &info))
 		memset(&info, 0, sizeof(info));
 	info.loaded_at = time(NULL);
 	info.load_ns = out->load_ns;
-	info.nrules = c.nmeta;
+	info.nrules = c->nmeta;
 	/* An absolute path: status may run from another directory. */
 	if (!realpath(src->path, abspath))
 		snprintf(abspath, sizeof(abspath), "%s", src->path);
@@ -160,8 +185,27 @@ int pg_enforce(const struct pg_maps *m, const struct pg_policy_src *src,
 	pg_strlcpy(info.sha256, src->sha256, sizeof(info.sha256));
 	err = info_write(m, &info);
 out:
-	pg_compiled_free(&c);
+	pg_staged_free(s);
 	return err;
+}
+
+void pg_staged_free(struct pg_staged *s)
+{
+	pg_compiled_free(&s->c);
+	memset(s, 0, sizeof(*s));
+}
+
+int pg_enforce(const struct pg_maps *m, const struct pg_policy_src *src,
+	       const struct pg_enforce_opts *o, struct pg_enforced *out)
+{
+	struct pg_staged s = { 0 };
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = pg_enforce_stage(m, src, o, &s);
+	if (err)
+		return err;
+	return pg_enforce_commit(m, src, &s, out);
 }
 
 int pg_info_set_attach(const struct pg_maps *m, const char *const *ifaces, const int *ifindex,

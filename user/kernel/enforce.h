@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "kernel/generation.h"
+#include "policy/compile.h"
 #include "policy/policy.h"
 #include "policy/sha256.h"
 
@@ -52,6 +53,28 @@ struct pg_enforced {
  * record policy, hash and timing in pg_info. On failure the generation in force stays. */
 int pg_enforce(const struct pg_maps *m, const struct pg_policy_src *src,
 	       const struct pg_enforce_opts *o, struct pg_enforced *out);
+
+/*
+ * pg_enforce() in steps, for a caller with work to overlap between them (bring-up compiles
+ * while it creates the maps, and writes the idle generation while the XDP program is still
+ * being verified). compile compiles src for generation gen, printing what the compiler says;
+ * stage compiles (unless s holds a compile for the idle generation already: zero s before
+ * the first step), seeds and writes the idle generation, which nothing reads yet; commit
+ * switches to it and records it. A staged generation that is never committed changes nothing
+ * in force: free it. Each step frees s on failure; commit frees it always.
+ */
+struct pg_staged {
+	struct pg_compiled c;
+	bool compiled;
+	unsigned seeded;
+	long long t0;
+};
+int pg_enforce_compile(const struct pg_policy_src *src, __u32 gen, struct pg_staged *s);
+int pg_enforce_stage(const struct pg_maps *m, const struct pg_policy_src *src,
+		     const struct pg_enforce_opts *o, struct pg_staged *s);
+int pg_enforce_commit(const struct pg_maps *m, const struct pg_policy_src *src,
+		      struct pg_staged *s, struct pg_enforced *out);
+void pg_staged_free(struct pg_staged *s);
 
 /* Record the attach points in pg_info (the policy fields are left as they are): each
  * interface's name, ifindex (0: awaited) and enum pg_ifmode, the cgroup, the flow table's

@@ -19,8 +19,6 @@ static const struct {
 	const char *name;
 	const char *without;
 } feats[PG_FEAT_MAX] = {
-	[PG_FEAT_KTIME_COARSE] = { "ktime_coarse",
-				   "5.11: the datapath stamps with the full-resolution clock" },
 	[PG_FEAT_XDP_FRAGS] = { "xdp_frags", "5.18: no multi-buffer (jumbo) XDP frames" },
 	[PG_FEAT_LSM_CGROUP] = { "lsm_cgroup",
 				 "6.0 and a kernel that loads BPF LSM programs: deny raw cannot "
@@ -93,7 +91,6 @@ void pg_features_probe(struct pg_features *out)
 	 * every request). */
 	static struct pg_features cache, *f;
 	struct utsname u;
-	libbpf_print_fn_t old;
 
 	if (f) {
 		*out = *f;
@@ -103,11 +100,6 @@ void pg_features_probe(struct pg_features *out)
 	if (uname(&u) < 0)
 		snprintf(u.release, sizeof(u.release), "?");
 	snprintf(f->release, sizeof(f->release), "%s", u.release);
-	/* A refusal is the answer here, not something to print. */
-	old = libbpf_set_print(NULL);
-	f->has[PG_FEAT_KTIME_COARSE] =
-		libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_coarse_ns, NULL) > 0;
-	libbpf_set_print(old);
 	f->has[PG_FEAT_XDP_FRAGS] = probe_xdp_frags();
 	f->has[PG_FEAT_LSM_CGROUP] = probe_lsm_cgroup();
 	f->has[PG_FEAT_TCX] = release_at_least(f->release, 6, 6);

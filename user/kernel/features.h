@@ -14,7 +14,6 @@
 #include <sys/utsname.h>
 
 enum pg_feature {
-	PG_FEAT_KTIME_COARSE, /* bpf_ktime_get_coarse_ns, 5.11 */
 	PG_FEAT_XDP_FRAGS,    /* XDP programs that take multi-buffer frames (xdp.frags), 5.18 */
 	PG_FEAT_LSM_CGROUP,   /* per-cgroup BPF LSM programs, 6.0, and a kernel that loads them */
 	PG_FEAT_TCX,	      /* tcx attachment of tc programs, 6.6 */
@@ -29,11 +28,12 @@ struct pg_features {
 /* Probe the running kernel (as root: probes load tiny programs), once per process. Never
  * fails: a probe that cannot run reads as absent. */
 void pg_features_probe(struct pg_features *f);
-/* "ktime_coarse", "xdp_frags", "lsm_cgroup", "tcx": the metric label and JSON key. */
+/* "xdp_frags", "lsm_cgroup", "tcx": the metric label and JSON key. */
 const char *pg_feature_name(enum pg_feature feat);
-/* The first kernel with it and what portguard does without it, e.g. "5.11: timestamps ...". */
+/* The first kernel with it and what portguard does without it, e.g. "5.18: no multi-buffer
+ * ...". */
 const char *pg_feature_without(enum pg_feature feat);
-/* "5.10.0-32-amd64 lacks ktime_coarse (5.11: ...), ..." into buf; false when nothing
+/* "5.10.0-32-amd64 lacks xdp_frags (5.18: ...), ..." into buf; false when nothing
  * is missing. */
 bool pg_features_missing(const struct pg_features *f, char *buf, size_t size);
 

@@ -335,13 +335,39 @@ static int print_catch(enum libbpf_print_level level, const char *fmt, va_list a
 	return n;
 }
 
+/*
+ * libbpf's print hook is one for the process: it is print_catch from the first load until
+ * every load in flight is done, the XDP program's on its thread included (pg_loader_wait()).
+ * Only the main thread installs and removes it.
+ */
+static bool catching;
+
+static void catch_begin(void)
+{
+	if (catching)
+		return;
+	print_next = libbpf_set_print(print_catch);
+	catching = true;
+}
+
+static void catch_end(void)
+{
+	if (!catching)
+		return;
+	libbpf_set_print(print_next);
+	catching = false;
+}
+
 /* Load one object with its verifier reason caught; err and the reason say what failed. */
 #define PG_LOAD_CATCH(err, call)                                                         \
 	do {                                                                             \
+		bool was_catching_ = catching;                                           \
+                                                                                         \
+		catch_begin();                                                           \
 		verifier_reason[0] = '\0';                                               \
-		print_next = libbpf_set_print(print_catch);                              \
 		(err) = (call);                                                          \
-		libbpf_set_print(print_next);                                            \
+		if (!was_catching_)                                                      \
+			catch_end();                                                     \
 	} while (0)
 
 /* "failed to load PART on kernel RELEASE: REASON" in one line, REASON the verifier's when it
@@ -442,15 +468,16 @@ struct xdp_ingress_bpf *pg_xdp_ingress_open_load(void)
 }
 
 /* The XDP program's load, on a thread of its own: its verifier reason is caught there. */
-struct xdp_job {
+struct pg_xdp_job {
 	struct xdp_ingress_bpf *skel;
+	pthread_t thread;
 	int err;
 	char reason[sizeof(verifier_reason)];
 };
 
 static void *load_xdp_job(void *arg)
 {
-	struct xdp_job *j = arg;
+	struct pg_xdp_job *j = arg;
 
 	verifier_reason[0] = '\0';
 	j->err = xdp_ingress_bpf__load(j->skel);
@@ -459,40 +486,56 @@ static void *load_xdp_job(void *arg)
 }
 
 /*
- * Load the XDP program and tc egress side by side: each is a verification of its own, a
- * third of a second for the XDP program, and a load of a large policy fits in a second only
- * when the two share the machine's CPUs. libbpf loads separate objects independently; only
- * its print hook is shared, and it is set once around both. Prints the failure, the XDP
- * program's first.
+ * Start verifying the XDP program on a thread of its own, then load tc egress here: each is
+ * a verification of its own, a third of a second for the XDP program, and a load of a large
+ * policy fits in a second only when the two share the machine's CPUs, and the XDP program's
+ * verification also covers writing the policy (pg_up). libbpf loads separate objects
+ * independently; only its print hook is shared, and it stays set until pg_loader_wait().
+ * The XDP program's load is still in flight when this returns, also on failure.
  */
 static int load_ingress_egress(struct pg_loader *l)
 {
-	struct xdp_job j = { .skel = l->xdpn };
-	bool threaded;
-	pthread_t t;
+	struct pg_xdp_job *j = calloc(1, sizeof(*j));
 	int err;
 
-	print_next = libbpf_set_print(print_catch);
-	threaded = !pthread_create(&t, NULL, load_xdp_job, &j);
-	if (!threaded)
-		load_xdp_job(&j);
+	if (!j)
+		return -ENOMEM;
+	j->skel = l->xdpn;
+	l->xdp_job = j;
+	catch_begin();
+	if (pthread_create(&j->thread, NULL, load_xdp_job, j)) {
+		load_xdp_job(j); /* no thread: one after the other */
+		l->xdp_job_done = true;
+	}
 	verifier_reason[0] = '\0';
 	err = tc_egress_bpf__load(l->tc);
-	if (threaded)
-		pthread_join(t, NULL);
-	libbpf_set_print(print_next);
-	if (j.err) {
-		memcpy(verifier_reason, j.reason, sizeof(verifier_reason));
-		load_failed("xdp_ingress", j.err, "");
-		return j.err;
-	}
 	if (err)
 		load_failed("tc_egress", err, "");
 	return err;
 }
 
-int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock,
-		   __u32 max_flows)
+int pg_loader_wait(struct pg_loader *l)
+{
+	struct pg_xdp_job *j = l->xdp_job;
+	int err;
+
+	if (!j)
+		return 0;
+	if (!l->xdp_job_done)
+		pthread_join(j->thread, NULL);
+	l->xdp_job = NULL;
+	l->xdp_job_done = false;
+	catch_end();
+	err = j->err;
+	if (err) {
+		memcpy(verifier_reason, j->reason, sizeof(verifier_reason));
+		load_failed("xdp_ingress", err, "");
+	}
+	free(j);
+	return err;
+}
+
+int pg_loader_maps(struct pg_loader *l, const char *pin_dir, __u32 max_flows, bool pin)
 {
 	char path[PATH_MAX + 64];
 	struct bpf_map *map;
@@ -501,15 +544,11 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock
 	memset(l, 0, sizeof(*l));
 	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", pin_dir);
 	l->xdp = xdp_ingress_bpf__open();
-	if (net) {
-		l->xdpn = xdp_ingress_bpf__open();
-		l->tc = tc_egress_bpf__open();
-	}
-	if (sock)
-		l->sock = sock_hooks_bpf__open();
-	if (!l->xdp || (net && (!l->xdpn || !l->tc)) || (sock && !l->sock)) {
+	if (!l->xdp) {
 		err = -errno;
-		fprintf(stderr, "portguard: failed to open the BPF objects: %s\n", strerror(errno));
+		if (pin)
+			fprintf(stderr, "portguard: failed to open the BPF objects: %s\n",
+				strerror(errno));
 		goto fail;
 	}
 	/*
@@ -521,26 +560,36 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock
 	 */
 	bpf_program__set_autoload(l->xdp->progs.pg_xdp_ingress, false);
 	snprintf(path, sizeof(path), "%s/pg_active", pin_dir);
-	l->takeover = !access(path, F_OK);
+	l->takeover = pin && !access(path, F_OK);
 	/* Multi-buffer XDP where the kernel has it; elsewhere tc is the fallback. Either is
 	 * loaded when an interface first needs it (load_fallback). */
 	l->frags = pg_xdp_frags_supported();
 	bpf_program__set_autoload(l->xdp->progs.pg_xdp_ingress_frags, false);
-	if (l->xdpn)
-		bpf_program__set_autoload(l->xdpn->progs.pg_xdp_ingress_frags, false);
-	l->max_flows = flows_size(pin_dir, max_flows);
+	l->max_flows = pin ? flows_size(pin_dir, max_flows) : max_flows ? max_flows
+									: PG_MAX_FLOWS_DEFAULT;
 	err = bpf_map__set_max_entries(l->xdp->maps.pg_flows, l->max_flows);
 	if (err)
 		goto fail;
 	bpf_object__for_each_map(map, l->xdp->obj) {
-		if (bpf_map__is_internal(map))
+		if (bpf_map__is_internal(map) || !pin)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
 		err = bpf_map__set_pin_path(map, path);
 		if (err)
 			goto fail;
 	}
-	PG_LOAD_CATCH(err, xdp_ingress_bpf__load(l->xdp));
+	if (!pin) {
+		/* Unpinned maps are made ahead of need, and quietly: the caller makes them
+		 * again the pinned way when this fails, and that says why. */
+		libbpf_print_fn_t old = libbpf_set_print(NULL);
+
+		err = xdp_ingress_bpf__load(l->xdp);
+		libbpf_set_print(old);
+		if (err)
+			goto fail;
+	} else {
+		PG_LOAD_CATCH(err, xdp_ingress_bpf__load(l->xdp));
+	}
 	if (err) {
 		load_failed("the maps (xdp_ingress object)", err,
 			    l->takeover && !verifier_reason[0]
@@ -549,35 +598,93 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock
 				    : "");
 		goto fail;
 	}
-	err = l->tc ? share_maps(l->xdp->obj, l->tc->obj, pin_dir) : 0;
-	if (!err && l->xdpn)
-		err = share_maps(l->xdp->obj, l->xdpn->obj, pin_dir);
-	if (!err && l->sock)
-		err = share_maps(l->xdp->obj, l->sock->obj, pin_dir);
-	if (err)
-		goto fail;
-	err = l->tc ? load_ingress_egress(l) : 0;
-	if (err)
-		goto fail;
-	if (l->sock)
-		PG_LOAD_CATCH(err, sock_hooks_bpf__load(l->sock));
-	if (err) {
-		load_failed("sock_hooks", err, " (--no-cgroup runs without them)");
-		goto fail;
-	}
 	err = pg_maps_from_object(&l->maps, l->xdp->obj);
 	if (err)
 		goto fail;
-	if (l->sock)
-		load_lsm(l);
 	return 0;
 fail:
 	pg_loader_close(l);
 	return err;
 }
 
+int pg_loader_pin(struct pg_loader *l)
+{
+	char path[PATH_MAX + 64];
+	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, l->xdp->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", l->pin_dir, bpf_map__name(map));
+		err = bpf_map__pin(map, path);
+		if (err) {
+			fprintf(stderr, "portguard: failed to pin %s: %s\n", path, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int pg_loader_progs(struct pg_loader *l, bool net, bool sock)
+{
+	const char *pin_dir = l->pin_dir;
+	int err = 0;
+
+	if (net) {
+		l->xdpn = xdp_ingress_bpf__open();
+		l->tc = tc_egress_bpf__open();
+	}
+	if (sock)
+		l->sock = sock_hooks_bpf__open();
+	if ((net && (!l->xdpn || !l->tc)) || (sock && !l->sock)) {
+		err = -errno;
+		fprintf(stderr, "portguard: failed to open the BPF objects: %s\n", strerror(errno));
+		return err;
+	}
+	if (l->xdpn)
+		bpf_program__set_autoload(l->xdpn->progs.pg_xdp_ingress_frags, false);
+	err = l->tc ? share_maps(l->xdp->obj, l->tc->obj, pin_dir) : 0;
+	if (!err && l->xdpn)
+		err = share_maps(l->xdp->obj, l->xdpn->obj, pin_dir);
+	if (!err && l->sock)
+		err = share_maps(l->xdp->obj, l->sock->obj, pin_dir);
+	if (err)
+		return err;
+	err = l->tc ? load_ingress_egress(l) : 0;
+	if (err) {
+		pg_loader_wait(l); /* its refusal, if any, is printed too */
+		return err;
+	}
+	if (l->sock)
+		PG_LOAD_CATCH(err, sock_hooks_bpf__load(l->sock));
+	if (err) {
+		load_failed("sock_hooks", err, " (--no-cgroup runs without them)");
+		return err;
+	}
+	if (l->sock)
+		load_lsm(l);
+	return 0;
+}
+
+int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock,
+		   __u32 max_flows)
+{
+	int err = pg_loader_maps(l, pin_dir, max_flows, true);
+
+	if (err)
+		return err;
+	err = pg_loader_progs(l, net, sock);
+	if (!err)
+		err = pg_loader_wait(l);
+	if (err)
+		pg_loader_close(l);
+	return err;
+}
+
 void pg_loader_close(struct pg_loader *l)
 {
+	pg_loader_wait(l);
 	sock_lsm_bpf__destroy(l->lsm);
 	l->lsm = NULL;
 	sock_hooks_bpf__destroy(l->sock);
@@ -1138,6 +1245,9 @@ int pg_loader_attach(struct pg_loader *l, struct pg_attach *a)
 	size_t i;
 	int err;
 
+	err = pg_loader_wait(l);
+	if (err)
+		return err;
 	have_before = !info_get(l->pin_dir, &before);
 	for (i = 0; i < a->nifaces; i++) {
 		a->ifindex[i] = 0;

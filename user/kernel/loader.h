@@ -32,11 +32,14 @@ struct tc_egress_bpf;
 struct tc_ingress_bpf;
 struct sock_hooks_bpf;
 struct sock_lsm_bpf;
+struct pg_xdp_job;
 
 struct pg_loader {
 	char pin_dir[PATH_MAX];
 	struct xdp_ingress_bpf *xdp;  /* the maps, without programs */
 	struct xdp_ingress_bpf *xdpn; /* pg_xdp_ingress alone, with an interface to enforce */
+	struct pg_xdp_job *xdp_job;   /* xdpn's load, while in flight (pg_loader_wait) */
+	bool xdp_job_done;	     /* ... done already, on this thread */
 	struct tc_egress_bpf *tc;
 	struct tc_ingress_bpf *tci;  /* the tc ingress fallback, loaded on first use */
 	struct xdp_ingress_bpf *xdpf; /* pg_xdp_ingress_frags alone, loaded on first use */
@@ -102,6 +105,23 @@ void pg_unlock(int fd);
  */
 int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock,
 		   __u32 max_flows);
+/*
+ * pg_loader_load() in steps. pg_loader_maps() creates the maps, or with pin reuses the ones
+ * pinned under pin_dir and pins what it creates; without pin it only creates them, touching
+ * nothing under pin_dir, and the caller pins them with pg_loader_pin() once it holds the pin
+ * directory's lock and finds no state there (bring-up creates them while it parses the
+ * policy), quietly: on failure the caller makes them the pinned way, which says why.
+ * pg_loader_progs() loads the programs on those maps; the XDP program may still be verifying
+ * on a thread of its own when it returns: the caller can write the policy meanwhile, then
+ * must call pg_loader_wait() before it puts that policy in force (pg_loader_attach() and
+ * pg_loader_close() wait too). On failure pg_loader_maps() has closed l; after
+ * pg_loader_pin() or pg_loader_progs() fails the caller closes it.
+ */
+int pg_loader_maps(struct pg_loader *l, const char *pin_dir, __u32 max_flows, bool pin);
+int pg_loader_pin(struct pg_loader *l);
+int pg_loader_progs(struct pg_loader *l, bool net, bool sock);
+/* Wait for the XDP program's load: 0, or its refusal (printed). 0 when none is in flight. */
+int pg_loader_wait(struct pg_loader *l);
 /*
  * Attach to what a names and nothing else: each interface gets XDP and tc egress, the cgroup
  * gets every socket hook. Links pinned by an earlier state are updated in place to the new
