@@ -49,7 +49,8 @@ static __always_inline bool sock_reports(const struct pg_config *cfg, const stru
 }
 
 /*
- * Count the verdict and, when sock_reports(), report it with the calling process. The event's
+ * Count the verdict and, when sock_reports(), report it with the calling process (cfg may be
+ * NULL for a verdict that is neither refused nor logged: it is only counted). The event's
  * "destination" is always the port the rule judged: the bound port for bind, the remote port
  * for connect and sendmsg, as it is this host's port for inbound packets in XDP.
  *
@@ -69,7 +70,7 @@ static __always_inline void sock_report(const struct pg_config *cfg, const struc
 	struct pg_event *e;
 
 	pg_count_verdict(d->gen, d->rule_id, d->reason, 0, now);
-	if (!sock_reports(cfg, d))
+	if (!cfg || !sock_reports(cfg, d))
 		return;
 
 	/* Socket hooks rate-limit by the peer (the bound address for bind) and the port. */

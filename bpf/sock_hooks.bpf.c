@@ -271,17 +271,19 @@ static __always_inline __u64 sock_decide_packed(__u32 gen, __u32 dir, __u32 pidx
  * and TLB cold, those lookups were most of the hook's cost (measured on 2026-12-01:
  * connect4 ran 245 ns over the trivial hook, 150 ns of it the peer lookups), and a process
  * talks to the same few peers again and again (its DNS resolver, its NTP server, its
- * database). A hit costs one per-CPU array slot and two atomic adds.
+ * database). A hit reads pg_active and one per-CPU slot, and makes two atomic adds: not even
+ * the generation's config, which only a call to report needs (judge_out()).
  *
  * Correctness, decided here:
- * - A slot answers only for the policy version it was filled under. A version is never
- *   reused (each load gives the generation it writes one more than either had), so a reload
- *   retires every slot at once, with no flush. An answer is stored under cfg->version only
- *   when the version read before and after pg_decide() agree (else under 0, which no lookup
- *   matches): a generation being rewritten changes its version (0, then a new one), and an
- *   answer made while its maps changed can only be stored under its old version, which is
- *   never in force again. Version 0 (no policy, or a state of an older build) is never
- *   cached. (Versions wrap after 2^32 loads; no slot lives that long.)
+ * - A slot answers only for the policy version it was filled under, and a lookup only for
+ *   the version pg_active says is in force (written with the generation, in one write). A
+ *   version is never reused (each load gives the generation it writes one more than either
+ *   had), so a reload retires every slot at once, with no flush. An answer made while its
+ *   generation's maps were being rewritten (two reloads during one call) is stored under
+ *   the version read before, which that generation never has again. Version 0 (no policy,
+ *   or a state of an older build) is never cached. (Versions wrap after 2^32 loads; no slot
+ *   lives that long.) The slot keeps the generation that decided, whose rule slots count
+ *   its hits.
  * - The key is compared whole: a collision is a miss, never another key's answer.
  * - Preemption: a hook runs with migration disabled, not preemption, so on a preemptible
  *   kernel another hook run on this CPU may start inside this one's use of the slot, and a
@@ -291,15 +293,14 @@ static __always_inline __u64 sock_decide_packed(__u32 gen, __u32 dir, __u32 pidx
  *   others decide without it. The counts, the loopback and UDP-reply rules and the report
  *   are the caller's, on every call, hit or miss.
  */
-static __always_inline void sock_decide(__u32 gen, const struct pg_config *cfg, __u32 dir,
-					__u32 pidx, __u16 port, const __u8 *addr,
-					struct pg_decision *d)
+static __always_inline void sock_decide(__u32 gen, __u32 version, __u32 dir, __u32 pidx,
+					__u16 port, const __u8 *addr, struct pg_decision *d)
 {
 	struct pg_sock_cache_key k = { .port = port, .dir = dir, .pidx = pidx };
-	__u32 version = *(volatile const __u32 *)&cfg->version, idx;
 	struct pg_sock_cache_slot *s = NULL;
 	bool own = false;
 	__u64 answer;
+	__u32 idx;
 
 	__builtin_memcpy(k.addr, addr, 16);
 	if (version) {
@@ -312,13 +313,14 @@ static __always_inline void sock_decide(__u32 gen, const struct pg_config *cfg, 
 	}
 	if (own && s->version == version && pg_same5(&s->key, &k)) {
 		answer = s->answer;
+		gen = s->gen & 1;
 	} else {
 		answer = sock_decide_packed(gen, dir, pidx, port, addr);
 		if (own) {
 			s->key = k;
 			s->answer = answer;
-			/* An answer made while the version moved is kept for no version. */
-			s->version = *(volatile const __u32 *)&cfg->version == version ? version : 0;
+			s->gen = gen;
+			s->version = version;
 		}
 	}
 	if (s)
@@ -377,22 +379,29 @@ static __always_inline void sock_local(struct bpf_sock *sk, __u8 *laddr)
 static __always_inline int judge_out(struct bpf_sock_addr *ctx, const __u8 *raddr, __u8 family,
 				     __u32 hook)
 {
+	const struct pg_config *cfg = NULL;
 	struct bpf_sock *sk = ctx->sk;
 	struct pg_decision d = {};
-	const struct pg_config *cfg;
+	const struct pg_active *a;
 	__u8 laddr[16] = {};
 	__u16 rport, lport = 0;
-	__u32 gen;
+	__u32 zero = 0;
 	int pidx;
 
 	pidx = sock_pidx(ctx->protocol);
 	if (pidx < 0)
 		return PG_ALLOW;
 	rport = bpf_ntohs((__u16)ctx->user_port);
-	cfg = pg_current(&gen);
-	if (!cfg)
+	a = bpf_map_lookup_elem(&pg_active, &zero);
+	if (!a)
 		return PG_REFUSE;
-	sock_decide(gen, cfg, PG_DIR_OUT, pidx, rport, raddr, &d);
+	sock_decide(a->gen & 1, a->version, PG_DIR_OUT, pidx, rport, raddr, &d);
+	/* The config only for a call that is refused or logged: what reports need. */
+	if (d.drop || d.log) {
+		cfg = bpf_map_lookup_elem(&pg_config, &d.gen);
+		if (!cfg)
+			return PG_REFUSE;
+	}
 
 	if (d.drop && d.reason == PG_R_NOT_ALLOWED && pg_addr_is_loopback(raddr)) {
 		d.reason = PG_R_PASS_LOOPBACK;
@@ -401,12 +410,12 @@ static __always_inline int judge_out(struct bpf_sock_addr *ctx, const __u8 *radd
 	}
 	/* The bound port matters to a UDP datagram the policy would block (a reply?) and to a
 	 * report; an allowed call needs nothing of the socket. */
-	if (sk && (d.drop || sock_reports(cfg, &d)))
+	if (sk && (d.drop || (cfg && sock_reports(cfg, &d))))
 		lport = sk->src_port;
 	if (d.drop && pidx == PG_PIDX_UDP && lport) {
 		struct pg_decision in = {};
 
-		sock_unpack(sock_decide_packed(gen, PG_DIR_IN, pidx, lport, raddr), gen, &in);
+		sock_unpack(sock_decide_packed(d.gen, PG_DIR_IN, pidx, lport, raddr), d.gen, &in);
 		if (!in.drop) {
 			/* Counted against the `in` rule that lets the peer reach this port. */
 			d.rule_id = in.rule_id;
@@ -416,7 +425,7 @@ static __always_inline int judge_out(struct bpf_sock_addr *ctx, const __u8 *radd
 			d.log = 0;
 		}
 	}
-	if (sk && sock_reports(cfg, &d))
+	if (sk && cfg && sock_reports(cfg, &d))
 		sock_local(sk, laddr);
 	sock_report(cfg, &d, hook, PG_DIR_OUT, pidx_proto(pidx), family, laddr, lport, raddr,
 		    rport);

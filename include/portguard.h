@@ -224,10 +224,13 @@ struct pg_config {
 	__u64 flow_tcp_rst_ns;	/* a TCP flow that saw a RST (either way) */
 };
 
-/* pg_active, one entry: the generation in force. The single atomic switch of a reload. */
+/* pg_active, one entry: the generation in force. The single atomic switch of a reload.
+ * version is that generation's pg_config.version, written with it (0 from an older build:
+ * nothing is cached then), so that the socket hooks' decision cache answers from this one
+ * entry (bpf/sock_hooks.bpf.c). */
 struct pg_active {
 	__u32 gen;
-	__u32 pad;
+	__u32 version;
 };
 
 /* Reasons a verdict was reached. Index of the per-CPU pg_reason_stats array. Drop reasons
@@ -317,9 +320,9 @@ struct pg_sock_cache_key {
  * only (bpf/sock_hooks.bpf.c says how); userspace never reads it. */
 struct pg_sock_cache_slot {
 	struct pg_sock_cache_key key;
-	__u32 version; /* pg_config.version of the generation that decided; 0: empty */
+	__u32 version; /* pg_active.version of the generation that decided; 0: empty */
 	__u32 busy;    /* hook runs on this CPU inside the slot (a preempted one included) */
-	__u32 pad;
+	__u32 gen;     /* the generation that decided: its rule slots count the hits */
 	__u64 answer;  /* the pg_decision, less its gen (the version implies it), packed as
 			* bpf/sock_hooks.bpf.c's sock_pack() packs it */
 };

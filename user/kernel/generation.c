@@ -38,10 +38,14 @@ int pg_active_gen(const struct pg_maps *m, __u32 *gen)
 int pg_activate(const struct pg_maps *m, __u32 gen)
 {
 	struct pg_active a = { .gen = gen };
+	struct pg_config cfg;
 	__u32 zero = 0;
 
 	if (gen >= PG_NGEN)
 		return -EINVAL;
+	/* The version goes with the generation, in the same write. */
+	if (!bpf_map_lookup_elem(m->fd[PG_MAP_CONFIG], &gen, &cfg))
+		a.version = cfg.version;
 	if (bpf_map_update_elem(m->fd[PG_MAP_ACTIVE], &zero, &a, BPF_ANY) < 0) {
 		int err = -errno;
 
