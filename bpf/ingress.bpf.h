@@ -43,7 +43,7 @@ static __always_inline void pg_report(__u32 ifindex, const struct pg_config *cfg
 	k.port = p->dport;
 	k.reason = d->reason;
 	k.hook = PG_HOOK_XDP;
-	e = pg_event_new(cfg, &k, now, bpf_ktime_get_ns(), PG_HOOK_XDP, d->gen, d->rule_id,
+	e = pg_event_new(cfg, &k, now, PG_HOOK_XDP, d->gen, d->rule_id,
 			 d->reason, action, PG_DIR_IN, p->family ? p->proto : 0, p->family,
 			 (const __u8 *)p->saddr, p->sport, (const __u8 *)p->daddr, p->dport);
 	if (!e)

@@ -78,7 +78,7 @@ static __always_inline void sock_report(const struct pg_config *cfg, const struc
 	rk.port = dport;
 	rk.reason = d->reason;
 	rk.hook = hook;
-	e = pg_event_new(cfg, &rk, now, bpf_ktime_get_ns(), hook, d->gen, d->rule_id, d->reason,
+	e = pg_event_new(cfg, &rk, now, hook, d->gen, d->rule_id, d->reason,
 			 !d->drop ? PG_EV_LOGGED : d->dry_run ? PG_EV_ALLOWED : PG_EV_BLOCKED, dir,
 			 proto, family, saddr, sport, daddr, dport);
 	if (!e)
