@@ -209,7 +209,31 @@ ksoftirqd_time() {
 		echo 0
 }
 
-# measure PATH NAME RULES ROUND [OUTFILE]: one run; one line of rates.tsv.
+# The XDP-frame path once more with the receiver apart: its veth's NAPI threaded (a kthread,
+# napi/vR-N, instead of softirq on the sender's core) and that thread pinned to another CPU,
+# so that the receiver's own CPU time per packet is measured, whatever bounds the generator.
+# Needs a second CPU and a kernel with threaded NAPI (5.12); without them the path is left
+# out. OTHER_CPU is the receiver's.
+OTHER_CPU=$((CPU > 0 ? CPU - 1 : 1))
+napi_threaded() { # on|off: vR's NAPI as a kthread pinned to OTHER_CPU, or back in softirq
+	local v=0 pid
+	[ "$1" = on ] && v=1
+	ip netns exec "$NS_R" sh -c "echo $v >/sys/class/net/vR/threaded" 2>/dev/null || return 1
+	[ $v = 0 ] && return 0
+	for pid in $(pgrep '^napi/vR-'); do taskset -pc "$OTHER_CPU" "$pid" >/dev/null || return 1; done
+	[ -n "$(pgrep '^napi/vR-')" ]
+}
+napi_time() { # seconds of CPU the vR NAPI threads have run
+	local pid t=0
+	for pid in $(pgrep '^napi/vR-'); do
+		t=$(awk -v t="$t" '{ printf "%.6f", t + $1 / 1e9 }' "/proc/$pid/schedstat" 2>/dev/null || echo "$t")
+	done
+	echo "$t"
+}
+
+# measure PATH NAME RULES ROUND [OUTFILE]: one run; one line of rates.tsv. PATH xdpt is the
+# XDP-frame path with the receiver's NAPI threaded on OTHER_CPU: its rate is per second of
+# that thread's CPU time, the receiver's own.
 #
 # The rate is per second of CPU time on the pinned core: the sending thread's own (which
 # includes the receiver's softirq work, run on this core when the sender flushes a batch)
@@ -218,13 +242,20 @@ ksoftirqd_time() {
 # the wall-clock rate is kept in the raw numbers.
 measure() {
 	local path=$1 name=$2 n=$3 round=$4 outfile=${5:-$RAW/rates.tsv}
-	local r0 r1 u0 u1 k0 k1 out sent secs cpu
-	if [ "$path" = xdp ] && is_stack "$name"; then
+	local r0 r1 u0 u1 k0 k1 n0 n1 out sent secs cpu
+	if [ "$path" != skb ] && is_stack "$name"; then
 		in_r "$B/xdpload" --dev vR --prog pass || return 1
+	fi
+	if [ "$path" = xdpt ] && ! napi_threaded on; then
+		napi_threaded off
+		is_stack "$name" && in_r "$B/xdpload" --dev vR --detach
+		log "$name/$n/xdpt: no threaded NAPI on vR: path left out"
+		return 1
 	fi
 	read -r r0 u0 < <(rx_counters)
 	k0=$(ksoftirqd_time)
-	if [ "$path" = xdp ]; then
+	n0=$(napi_time)
+	if [ "$path" != skb ]; then
 		out=$(in_s "$B/livegen" --dev vS "${FRAME[@]}" "${GEN_EXTRA[@]}" \
 			--seconds "$SECONDS_PER_RUN" --cpu "$CPU" 2>&1)
 		sent=$(sed -n 's/.*frames=\([0-9]*\).*/\1/p' <<<"$out")
@@ -248,7 +279,14 @@ measure() {
 	fi
 	read -r r1 u1 < <(rx_counters)
 	k1=$(ksoftirqd_time)
-	if [ "$path" = xdp ] && is_stack "$name"; then
+	n1=$(napi_time)
+	if [ "$path" = xdpt ]; then
+		napi_threaded off
+		# The receiver's own time: its NAPI thread's, nothing of the sender's core.
+		cpu=$(awk -v a="$n0" -v b="$n1" 'BEGIN { printf "%.6f", b - a }')
+		k0=0 k1=0
+	fi
+	if [ "$path" != skb ] && is_stack "$name"; then
 		in_r "$B/xdpload" --dev vR --detach
 	fi
 	if [ -z "$sent" ] || [ -z "$secs" ] || [ -z "$cpu" ]; then
@@ -297,8 +335,9 @@ item2() {
 			fi
 			# Alternate which path goes first.
 			if ((round % 2)); then set -- xdp skb; else set -- skb xdp; fi
-			for path in "$@"; do
+			for path in "$@" xdpt; do
 				[ "$path" = skb ] && ! have trafgen && continue
+				[ "$path" = xdpt ] && { [ "$NCPU" -lt 2 ] || [ "$n" != 10 ]; } && continue
 				measure "$path" "$name" "$n" "$round"
 			done
 			teardown_recv
