@@ -237,8 +237,15 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 		pg_loader_close(&up->l);
 		premade = false;
 	}
-	err = premade ? pg_loader_pin(&up->l)
-		      : pg_loader_maps(&up->l, up->pin_dir, o->max_flows, true);
+	if (premade) {
+		err = pg_loader_pin(&up->l);
+		if (err == -EEXIST) {
+			pg_loader_close(&up->l);
+			premade = false;
+		}
+	}
+	if (!premade)
+		err = pg_loader_maps(&up->l, up->pin_dir, o->max_flows, true);
 	if (!err)
 		err = pg_loader_progs(&up->l, up->nifaces > 0, up->cgroup[0] != 0);
 	if (err)

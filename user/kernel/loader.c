@@ -613,6 +613,15 @@ int pg_loader_pin(struct pg_loader *l)
 	struct bpf_map *map;
 	int err;
 
+	/* Pins left by a state that died half-way (pg_active missing, others there) are
+	 * for the pinned way to reuse or refuse, as it always did. */
+	bpf_object__for_each_map(map, l->xdp->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", l->pin_dir, bpf_map__name(map));
+		if (!access(path, F_OK))
+			return -EEXIST;
+	}
 	bpf_object__for_each_map(map, l->xdp->obj) {
 		if (bpf_map__is_internal(map))
 			continue;

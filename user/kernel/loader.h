@@ -115,7 +115,9 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock
  * on a thread of its own when it returns: the caller can write the policy meanwhile, then
  * must call pg_loader_wait() before it puts that policy in force (pg_loader_attach() and
  * pg_loader_close() wait too). On failure pg_loader_maps() has closed l; after
- * pg_loader_pin() or pg_loader_progs() fails the caller closes it.
+ * pg_loader_pin() or pg_loader_progs() fails the caller closes it. pg_loader_pin() returns
+ * -EEXIST, printing nothing, when a map of that name is pinned already (a state that died
+ * half-way): the caller then makes the maps the pinned way.
  */
 int pg_loader_maps(struct pg_loader *l, const char *pin_dir, __u32 max_flows, bool pin);
 int pg_loader_pin(struct pg_loader *l);
