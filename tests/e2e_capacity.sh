@@ -10,7 +10,7 @@
 
 PG_CASES="blocklist_checks blocklist_loads blocklist_reloads rules_overflow_check
 rules_overflow_names_line rules_overflow_load_refused rules_overflow_same_error
-overflow_leaves_policy"
+overflow_leaves_policy overflow_fresh_pins_nothing"
 pg_setup awk
 
 pin=$(pg_bpffs)/pg || pg_skip_all "cannot mount bpffs" $PG_CASES
@@ -55,5 +55,14 @@ pg_check rules_overflow_same_error eval 'grep error "$PG_TMP/check.err" | head -
 	grep error "$PG_TMP/load.err" | head -1 >"$PG_TMP/b" && test -s "$PG_TMP/a" && cmp -s "$PG_TMP/a" "$PG_TMP/b"'
 # The refused load changed nothing: the blocklist policy is still the one in force.
 pg_check overflow_leaves_policy eval '"$PORTGUARD" status --pin-dir "$pin" 2>/dev/null | grep -q bl.policy'
+# Where nothing is pinned yet, load compiles while it creates the maps ahead of need: a policy
+# that does not fit is refused with the same error before anything is pinned or attached.
+fresh=$(dirname "$pin")/fresh
+pg_defer "'$PORTGUARD' unload --pin-dir '$fresh' >/dev/null 2>&1"
+pg_check overflow_fresh_pins_nothing eval '! pg_in "$ns" "$PORTGUARD" load "$big" --iface pgk0 \
+	--no-cgroup --pin-dir "$fresh" >/dev/null 2>"$PG_TMP/fresh.err" &&
+	grep error "$PG_TMP/fresh.err" | head -1 | cmp -s - "$PG_TMP/a" &&
+	! ls "$fresh"/pg_* >/dev/null 2>&1'
+pg_log "fresh: $(ls "$fresh" 2>&1 | tr '\n' ' ')"
 
 pg_done
