@@ -48,7 +48,7 @@ table() {
 		for obj in $olist; do printf ' %s |' "$obj"; done
 		echo
 		printf '|---|---|'
-		for f in 1 2 3 4 5 $olist; do printf -- '---|'; done
+		for f in xdp_frags lsm_cgroup tcx bpf_lsm $olist; do printf -- '---|'; done
 		echo
 		for k in $kernels; do
 			[ -n "${feats[$k]:-}" ] || continue
