@@ -213,7 +213,8 @@ report() {
 	  XDP_PASS), with the generator on a core of its own. This is the path the XDP-frame
 	  targets are judged on when it is valid (a trivial XDP_DROP clearly the fastest
 	  receiver); the sender may outrun the receiver there, and what vR's ring could not take
-	  is dropped before it, uncounted.
+	  is dropped before it, uncounted. $(awk -F'\t' '$7 > 0 { w[$1] += $5; t[$1] += $7 }
+	  END { if (t["xdpt"] > 0 && t["xdp"] > 0) printf "In this run the generator sent %.1f k frames per second of wall time on this path, against %.1f k on the shared-core one: each batch it sends wakes the NAPI thread for a few frames, so that thread'"'"'s time per packet is mostly its wake-ups, not the receiver'"'"'s work, and the validity rule below can find it inconclusive too.", w["xdpt"] / t["xdpt"] / 1e3, w["xdp"] / t["xdp"] / 1e3 }' "$RAW/rates.tsv" 2>/dev/null)
 	Rates are packets per second **of CPU time on the pinned core**: what the receiving veth
 	received (its rx counter) divided by the sender's CPU time, which includes the receiver's
 	softirq work done on that core, plus the time the core's ksoftirqd ran meanwhile (work the
