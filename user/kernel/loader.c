@@ -471,6 +471,7 @@ struct xdp_ingress_bpf *pg_xdp_ingress_open_load(void)
 struct pg_xdp_job {
 	struct xdp_ingress_bpf *skel;
 	pthread_t thread;
+	bool threaded; /* else it ran already, on the caller's thread */
 	int err;
 	char reason[sizeof(verifier_reason)];
 };
@@ -503,10 +504,9 @@ static int load_ingress_egress(struct pg_loader *l)
 	j->skel = l->xdpn;
 	l->xdp_job = j;
 	catch_begin();
-	if (pthread_create(&j->thread, NULL, load_xdp_job, j)) {
+	j->threaded = !pthread_create(&j->thread, NULL, load_xdp_job, j);
+	if (!j->threaded)
 		load_xdp_job(j); /* no thread: one after the other */
-		l->xdp_job_done = true;
-	}
 	verifier_reason[0] = '\0';
 	err = tc_egress_bpf__load(l->tc);
 	if (err)
@@ -521,10 +521,9 @@ int pg_loader_wait(struct pg_loader *l)
 
 	if (!j)
 		return 0;
-	if (!l->xdp_job_done)
+	if (j->threaded)
 		pthread_join(j->thread, NULL);
 	l->xdp_job = NULL;
-	l->xdp_job_done = false;
 	catch_end();
 	err = j->err;
 	if (err) {

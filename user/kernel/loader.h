@@ -39,7 +39,6 @@ struct pg_loader {
 	struct xdp_ingress_bpf *xdp;  /* the maps, without programs */
 	struct xdp_ingress_bpf *xdpn; /* pg_xdp_ingress alone, with an interface to enforce */
 	struct pg_xdp_job *xdp_job;   /* xdpn's load, while in flight (pg_loader_wait) */
-	bool xdp_job_done;	     /* ... done already, on this thread */
 	struct tc_egress_bpf *tc;
 	struct tc_ingress_bpf *tci;  /* the tc ingress fallback, loaded on first use */
 	struct xdp_ingress_bpf *xdpf; /* pg_xdp_ingress_frags alone, loaded on first use */
