@@ -73,6 +73,7 @@ struct ctx {
 	int prog_fd[NPROGS];
 	long repeat;
 	int rounds;
+	int only; /* --kind: measure this mode alone (for profiling one kind), else -1 */
 	FILE *tsv;
 };
 
@@ -270,7 +271,7 @@ static int measure(struct ctx *c, unsigned int nrules, int all_modes)
 		return err;
 	for (m = all_modes ? 0 : NMODES - 1; m < NMODES; m++)
 		for (p = 0; p < NPROGS; p++)
-			if (c->prog_fd[p] >= 0)
+			if (c->prog_fd[p] >= 0 && (c->only < 0 || c->only == m))
 				order[n++] = m * NPROGS + p;
 
 	for (r = 0; r < c->rounds; r++) {
@@ -300,7 +301,7 @@ static int measure(struct ctx *c, unsigned int nrules, int all_modes)
 
 	for (m = all_modes ? 0 : NMODES - 1; m < NMODES; m++) {
 		for (p = 0; p < NPROGS; p++) {
-			if (c->prog_fd[p] < 0)
+			if (c->prog_fd[p] < 0 || (c->only >= 0 && c->only != m))
 				continue;
 			for (r = 0; r < c->rounds; r++)
 				net[m][p][r] = ns[m][p][r] - ns[m][P_FLOOR][r];
@@ -371,7 +372,7 @@ static int setup_size(struct ctx *c, unsigned int nrules, const char *xf_path, s
 static void usage(void)
 {
 	fprintf(stderr, "usage: xdpcost [--rules N[,N...]] [--repeat R] [--rounds K] [--cpu C] "
-			"[--xdp-filter OBJ] [--tsv FILE]\n");
+			"[--xdp-filter OBJ] [--tsv FILE] [--kind KIND]\n");
 }
 
 int main(int argc, char **argv)
@@ -383,10 +384,11 @@ int main(int argc, char **argv)
 		{ "cpu", required_argument, NULL, 'c' },
 		{ "xdp-filter", required_argument, NULL, 'x' },
 		{ "tsv", required_argument, NULL, 't' },
+		{ "kind", required_argument, NULL, 'K' },
 		{},
 	};
 	unsigned int sizes[MAX_SIZES] = { 10, 1000, 10000 }, nsizes = 3;
-	struct ctx c = { .repeat = 10000000, .rounds = 5, .tsv = stdout };
+	struct ctx c = { .repeat = 10000000, .rounds = 5, .only = -1, .tsv = stdout };
 	const char *xf_path = NULL, *tsv_path = NULL;
 	struct floor_bpf *floor = NULL;
 	struct ref_bpf *ref = NULL;
@@ -441,6 +443,16 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			tsv_path = optarg;
+			break;
+		case 'K':
+			/* One kind alone, every size, for a profile of that kind's path. */
+			for (c.only = 0; c.only < NMODES; c.only++)
+				if (!strcmp(optarg, mode_names[c.only]))
+					break;
+			if (c.only == NMODES) {
+				fprintf(stderr, "xdpcost: unknown --kind '%s'\n", optarg);
+				return 2;
+			}
 			break;
 		default:
 			usage();

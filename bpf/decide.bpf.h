@@ -3,7 +3,8 @@
  * The decision every hook shares, in the generation in force: one array lookup for the port,
  * whose slot holds its class's base verdict; only when the class decides some peers otherwise
  * (PG_PORT_PEERS), the peer's group (pg_peer_group: a bucket, and one exact probe per prefix
- * length in use in that bucket) and one hash lookup of (class, group). The precedence of the
+ * length in use in that bucket) and, unless the probe's entry carries the class's verdict
+ * (PG_PEER_INLINE), one hash lookup of (class, group). The precedence of the
  * policy language (deny > local > allow > default) was resolved by userspace into each
  * verdict. A set shared by many ports and rules is stored once, and no step walks a structure
  * whose depth grows with the number of prefixes.
@@ -65,8 +66,10 @@ static __always_inline void pg_mask_into(__u8 *dst, const __u8 *addr, __u32 len)
 
 /* The peer group of addr (mapped, network order) in generation gen; 0 when no prefix of the
  * policy contains it. At most 1 array lookup, 1 hash lookup and PG_BUCKET_LENS probes, all
- * bounded at compile time; in practice one probe or none. */
-static __always_inline __u32 pg_peer_group(__u32 gen, const __u8 *addr)
+ * bounded at compile time; in practice one probe or none. *hit is the pg_peers entry that
+ * matched, NULL when the group came from a bucket. */
+static __always_inline __u32 pg_peer_group(__u32 gen, const __u8 *addr,
+					   const struct pg_peer_val **hit)
 {
 	const __u32 *w = (const __u32 *)addr;
 	struct pg_peer_key k = { .gen = gen };
@@ -85,12 +88,12 @@ static __always_inline __u32 pg_peer_group(__u32 gen, const __u8 *addr)
 		b = bpf_map_lookup_elem(&pg_buckets, &idx);
 		if (!b)
 			return 0;
-		if (!b->nlens)
-			return b->group;
-		group = b->group;
-		b = bpf_map_lookup_elem(&pg_buckets32, &bk);
-		if (!b)
-			return group;
+		if (b->deep) {
+			group = b->group;
+			b = bpf_map_lookup_elem(&pg_buckets32, &bk);
+			if (!b)
+				return group;
+		}
 	}
 	if (!b)
 		return 0;
@@ -101,8 +104,10 @@ static __always_inline __u32 pg_peer_group(__u32 gen, const __u8 *addr)
 		k.prefixlen = b->lens[i];
 		pg_mask_into(k.addr, addr, k.prefixlen);
 		v = bpf_map_lookup_elem(&pg_peers, &k);
-		if (v)
+		if (v) {
+			*hit = v;
 			return v->group;
+		}
 	}
 	return group;
 }
@@ -145,13 +150,25 @@ static __always_inline void pg_decide(__u32 gen, const struct pg_config *cfg, __
 		rule_id = pv->rule_id;
 	}
 	if (pv && (pv->flags & PG_PORT_PEERS)) {
+		const struct pg_peer_val *hit = NULL;
 		struct pg_class_peer_key ck;
-		__u32 g = pg_peer_group(gen, addr);
+		__u32 g = pg_peer_group(gen, addr, &hit);
 
 		if (g) {
-			ck.class_id = pv->class_id;
-			ck.group = g;
-			v = bpf_map_lookup_elem(&pg_class_peers, &ck);
+			v = NULL;
+			if (hit) {
+#pragma unroll
+				for (int i = 0; i < PG_PEER_INLINE; i++)
+					if (!v && i < hit->ninline && hit->class_id[i] == pv->class_id)
+						v = (struct pg_verdict *)&hit->verdict[i];
+			}
+			/* Found by its probe, a group whose entries are all inline needs no
+			 * second lookup: a class it does not list keeps its base verdict. */
+			if (!v && !(hit && hit->complete)) {
+				ck.class_id = pv->class_id;
+				ck.group = g;
+				v = bpf_map_lookup_elem(&pg_class_peers, &ck);
+			}
 			if (v) {
 				action = v->action;
 				flags = v->flags;

@@ -119,15 +119,21 @@ struct pg_port_val {
  *      rules and port classes that use it, in a multibit structure of fixed depth:
  *        pg_buckets    array, one slot per (generation, family, first 16 bits): the group of
  *                      the longest prefix no longer than the bucket (IPv4 /16, IPv6 /16), and
- *                      for IPv4 the lengths /17-/32 in use under it, longest first;
+ *                      the lengths in use under it, longest first (IPv4 /17-/32; IPv6 /33
+ *                      and longer, where they fit and no /17-/32 lies under the /16);
  *        pg_buckets32  hash, (generation, first 32 bits of an IPv6 address): the same for an
- *                      IPv6 /32 with longer prefixes under it (at most PG_BUCKET_LENS lengths);
+ *                      IPv6 /32 with longer prefixes under it (at most PG_BUCKET_LENS lengths),
+ *                      for the IPv6 /16 slots marked deep: those the /16 cannot describe;
  *        pg_peers      hash, (generation, length, masked address) -> group, for the prefixes
  *                      longer than their bucket: one exact probe per length in use there,
  *                      longest first (ipset's hash:net, per bucket). Prefixes up to the
  *                      bucket's length are expanded into the buckets at compile time.
  *   2. pg_class_peers  hash, (class, group) -> verdict, only where the group changes the
  *                      class's base verdict (the blocklist on every port: one entry per class).
+ *                      A group that changes the verdict of at most PG_PEER_INLINE classes
+ *                      carries those verdicts in its pg_peers entries too: a peer found by its
+ *                      probe is decided without this second lookup, which costs as much as
+ *                      the probe itself.
  *
  * Key of pg_peers. Lengths are over the 128-bit mapped form (IPv4 /24 is 120).
  */
@@ -138,19 +144,14 @@ struct pg_peer_key {
 	__u8 addr[16];	 /* mapped, network order, host bits zero */
 };
 
-/* Value of pg_peers: the peer group, with its generation in bit 30 as class ids (group ids
- * restart at each compile). 0 is never stored: no match means no group. */
-struct pg_peer_val {
-	__u32 group;
-};
-
 /* Value of pg_buckets and pg_buckets32. Written by userspace. */
 struct pg_bucket {
 	__u32 group;			/* longest prefix up to the bucket's length; 0: none */
-	__u8 nlens;			/* lengths used in lens; an IPv6 /16 slot: 1 when some
-					 * pg_buckets32 entry lies under it */
+	__u8 nlens;			/* lengths used in lens */
 	__u8 lens[PG_BUCKET_LENS];	/* mapped prefix lengths in use under it, longest first */
-	__u8 pad[3];
+	__u8 deep;			/* an IPv6 /16 slot: look in pg_buckets32 instead (its
+					 * nlens and lens are not used) */
+	__u8 pad[2];
 };
 
 /* pg_buckets index: (gen * 2 + family) * 65536 + the address's first 16 bits, family 0 for
@@ -192,6 +193,21 @@ struct pg_verdict {
 	__u8 action;   /* enum pg_action */
 	__u8 flags;    /* PG_VF_* */
 	__u16 pad;
+};
+
+/* Value of pg_peers: the peer group, with its generation in bit 30 as class ids (group ids
+ * restart at each compile). 0 is never stored: no match means no group. When complete is
+ * set, class_id[0..ninline) and verdict[] are every (class, group) entry of pg_class_peers
+ * for this group, and a class not listed keeps its base verdict; else the decision looks
+ * (class, group) up there. */
+#define PG_PEER_INLINE 2
+struct pg_peer_val {
+	__u32 group;
+	__u8 ninline;
+	__u8 complete;
+	__u16 pad;
+	__u32 class_id[PG_PEER_INLINE];
+	struct pg_verdict verdict[PG_PEER_INLINE];
 };
 
 enum pg_mode {
@@ -457,7 +473,7 @@ struct pg_rule_meta {
 _Static_assert(sizeof(struct pg_port_val) == 12, "pg_port_val");
 _Static_assert(PG_MAX_RULES <= 1u << (32 - PG_PORT_LOCAL_RULE_SHIFT), "rule slot in pg_port_val");
 _Static_assert(sizeof(struct pg_peer_key) == 24, "pg_peer_key");
-_Static_assert(sizeof(struct pg_peer_val) == 4, "pg_peer_val");
+_Static_assert(sizeof(struct pg_peer_val) == 8 + 12 * PG_PEER_INLINE, "pg_peer_val");
 _Static_assert(sizeof(struct pg_bucket) == 24, "pg_bucket");
 _Static_assert(sizeof(struct pg_bucket32_key) == 8, "pg_bucket32_key");
 _Static_assert(sizeof(struct pg_class_peer_key) == 8, "pg_class_peer_key");

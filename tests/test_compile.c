@@ -223,6 +223,68 @@ TEST(class_ids_carry_the_generation)
 	pol_free(p);
 }
 
+/* What include/portguard.h says of the peer structure: a group that changes at most
+ * PG_PEER_INLINE classes carries their verdicts in its probed entries, complete; IPv6 lengths
+ * under a /16 are listed in its bucket until a /17-/32 prefix makes it deep, and only deep
+ * /16s keep /32 buckets. */
+static const struct pg_peer_val *peer_val(const struct pg_compiled *c, const char *cidr)
+{
+	struct pg_peer pe = peer(cidr);
+	struct pg_peer_key k = { .gen = c->gen, .prefixlen = pe.prefixlen };
+
+	memcpy(k.addr, pe.addr, 16);
+	for (size_t i = 0; i < c->npeers; i++)
+		if (!memcmp(&c->peers[i].key, &k, sizeof(k)))
+			return &c->peers[i].val;
+	return NULL;
+}
+
+TEST(peer_entries_inline_verdicts_and_ipv6_buckets)
+{
+	struct pg_policy *p = pol_new();
+	const struct pg_peer_val *v;
+	struct pg_compiled c;
+
+	rule(p, PG_RULE_ALLOW, IN, TCP, "22", "198.18.5.1");
+	rule(p, PG_RULE_ALLOW, IN, TCP, "80", "198.18.6.1");
+	rule(p, PG_RULE_ALLOW, IN, TCP, "81", "198.18.6.1");
+	rule(p, PG_RULE_ALLOW, IN, UDP, "53", "198.18.6.1");
+	rule(p, PG_RULE_ALLOW, IN, TCP, "443", "2001:db8:1:2::/64");
+	ASSERT_EQ(0, pg_compile(p, 1, &c));
+	v = peer_val(&c, "198.18.5.1/32");
+	ASSERT_TRUE(v != NULL);
+	EXPECT_EQ(1, v->complete);
+	EXPECT_EQ(1, v->ninline);
+	EXPECT_EQ(class_at(&c, IN, PG_PIDX_TCP, 22), v->class_id[0]);
+	EXPECT_EQ(PG_ACT_ALLOW, v->verdict[0].action);
+	EXPECT_EQ(c.rule_slot[0], v->verdict[0].rule_id);
+	v = peer_val(&c, "198.18.6.1/32");
+	ASSERT_TRUE(v != NULL);
+	EXPECT_EQ(0, v->complete);
+	EXPECT_EQ(0, c.buckets[65536 + 0x2001].deep);
+	EXPECT_EQ(1, c.buckets[65536 + 0x2001].nlens);
+	EXPECT_EQ(64, c.buckets[65536 + 0x2001].lens[0]);
+	EXPECT_EQ(0, c.nb32);
+	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 22, "198.18.5.1", PG_ACT_ALLOW, c.rule_slot[0], 0);
+	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 80, "198.18.5.1", PG_ACT_DEFAULT, PG_RULE_DEFAULT_IN,
+		       0);
+	ASSERT_VERDICT(&c, IN, PG_PIDX_UDP, 53, "198.18.6.1", PG_ACT_ALLOW, c.rule_slot[3], 0);
+	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 443, "2001:db8:1:2::5", PG_ACT_ALLOW, c.rule_slot[4],
+		       0);
+	pg_compiled_free(&c);
+
+	rule(p, PG_RULE_ALLOW, IN, TCP, "8443", "2001:db8::/32");
+	ASSERT_EQ(0, pg_compile(p, 1, &c));
+	EXPECT_EQ(1, c.buckets[65536 + 0x2001].deep);
+	EXPECT_EQ(1, c.nb32);
+	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 443, "2001:db8:1:2::5", PG_ACT_ALLOW, c.rule_slot[4],
+		       0);
+	ASSERT_VERDICT(&c, IN, PG_PIDX_TCP, 8443, "2001:db8:ffff::1", PG_ACT_ALLOW,
+		       c.rule_slot[5], 0);
+	pg_compiled_free(&c);
+	pol_free(p);
+}
+
 TEST(full_port_range_compiles)
 {
 	struct pg_policy *p = pol_new();

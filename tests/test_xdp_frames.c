@@ -1511,6 +1511,59 @@ TEST(apply_inlines_verdicts_that_do_not_depend_on_the_peer)
 	}
 }
 
+/*
+ * The peer's verdict by every path of pg_decide: inline in the probed entry (a group that
+ * changes one class), absent from a complete inline list (the class keeps its base verdict),
+ * looked up in pg_class_peers (a group that changes three classes), and IPv6 prefixes probed
+ * from the /16 bucket's own lengths, then (once a /32 makes the /16 deep) from pg_buckets32.
+ */
+static const char *const peer_path_rules[] = {
+	"allow in tcp 22 from 198.18.5.1",		/* FIRST + 0: inline */
+	"allow in tcp 80 from 198.18.6.1",		/* FIRST + 1: three classes */
+	"allow in tcp 81 from 198.18.6.1",		/* FIRST + 2 */
+	"allow in udp 53 from 198.18.6.1",		/* FIRST + 3 */
+	"allow in tcp 443 from 2001:db8:1:2::/64",	/* FIRST + 4 */
+	"allow in tcp 8443 from 2001:db8::/32",		/* FIRST + 5: the /16 goes deep */
+};
+
+TEST(peer_verdicts_inline_looked_up_and_by_bucket)
+{
+	const struct frame_case cases[] = {
+		{ "inline verdict", TCP4(22, .src = "198.18.5.1"), PASS, PG_R_PASS_RULE,
+		  PG_RULE_FIRST + 0 },
+		{ "complete inline list without the class", TCP4(80, .src = "198.18.5.1"), DROP,
+		  PG_R_NOT_ALLOWED, PG_RULE_DEFAULT_IN },
+		{ "looked up: tcp 80", TCP4(80, .src = "198.18.6.1"), PASS, PG_R_PASS_RULE,
+		  PG_RULE_FIRST + 1 },
+		{ "looked up: tcp 81", TCP4(81, .src = "198.18.6.1"), PASS, PG_R_PASS_RULE,
+		  PG_RULE_FIRST + 2 },
+		{ "looked up: udp 53", UDP4(53, .src = "198.18.6.1"), PASS, PG_R_PASS_RULE,
+		  PG_RULE_FIRST + 3 },
+		{ "looked up, no entry for the class", TCP4(22, .src = "198.18.6.1"), DROP,
+		  PG_R_NOT_ALLOWED, PG_RULE_DEFAULT_IN },
+		{ "ipv6 /64 probed", TCP6(443, .src = "2001:db8:1:2::5"), PASS, PG_R_PASS_RULE,
+		  PG_RULE_FIRST + 4 },
+		{ "ipv6 outside the /64", TCP6(443, .src = "2001:db8:1:3::5"), DROP,
+		  PG_R_NOT_ALLOWED, PG_RULE_DEFAULT_IN },
+	};
+	const struct frame_case deep[] = {
+		{ "ipv6 /32 from its /32 bucket", TCP6(8443, .src = "2001:db8:ffff::1"), PASS,
+		  PG_R_PASS_RULE, PG_RULE_FIRST + 5 },
+		{ "ipv6 outside the /32", TCP6(8443, .src = "2001:db9::1"), DROP,
+		  PG_R_NOT_ALLOWED, PG_RULE_DEFAULT_IN },
+	};
+	struct policy_opts o = { .rules = peer_path_rules, .nrules = 5 };
+	struct fx f;
+
+	fx_setup(&f);
+	fx_policy(&f, &o);
+	RUN_TABLE(&f, cases);
+	o.nrules = 6;
+	fx_policy(&f, &o);
+	RUN_TABLE(&f, cases);
+	RUN_TABLE(&f, deep);
+}
+
 TEST(rule_counters_start_at_zero_in_a_new_generation)
 {
 	struct pg_frame_spec s = TCP4(22);

@@ -479,10 +479,17 @@ static int pg_check(const struct pg_compiled *c)
 		if (c->ports[i].val.rule_id >= PG_MAX_RULES)
 			return -EINVAL;
 	}
-	for (size_t i = 0; i < c->npeers; i++)
-		if (c->peers[i].key.gen != c->gen ||
-		    pg_class_id_gen(c->peers[i].val.group) != c->gen)
+	for (size_t i = 0; i < c->npeers; i++) {
+		const struct pg_peer_val *v = &c->peers[i].val;
+
+		if (c->peers[i].key.gen != c->gen || pg_class_id_gen(v->group) != c->gen ||
+		    v->ninline > PG_PEER_INLINE)
 			return -EINVAL;
+		for (size_t j = 0; j < v->ninline; j++)
+			if (pg_class_id_gen(v->class_id[j]) != c->gen ||
+			    v->verdict[j].rule_id >= PG_MAX_RULES)
+				return -EINVAL;
+	}
 	for (size_t i = 0; i < c->nb32; i++)
 		if (c->b32[i].key.gen != c->gen)
 			return -EINVAL;

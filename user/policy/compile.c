@@ -859,6 +859,7 @@ static int build_buckets(struct ctx *x, struct pctx *pc)
 {
 	struct pg_compiled *c = x->out;
 	struct b32tab t = { 0 };
+	size_t kept = 0;
 	int err = 0;
 
 	c->buckets = calloc(2 * 65536, sizeof(*c->buckets));
@@ -897,12 +898,17 @@ static int build_buckets(struct ctx *x, struct pctx *pc)
 					break;
 				}
 				b->group = g;
-				c->buckets[65536 + (j >> 16)].nlens = 1;
+				c->buckets[65536 + (j >> 16)].deep = 1;
 			}
 		} else {
+			struct pg_bucket *b16 = &c->buckets[65536 + (ntohl(top32) >> 16)];
+
 			b = b32_get(x, &t, top32);
 			err = b ? add_len(b, len) : c->nb32 >= PG_MAX_BUCKETS32 ? -E2BIG : -ENOMEM;
-			c->buckets[65536 + (ntohl(top32) >> 16)].nlens = 1;
+			/* The /16 lists the lengths under it itself while they fit, which saves
+			 * the /32 lookup; past that it is deep. */
+			if (!err && add_len(b16, len))
+				b16->deep = 1;
 		}
 		if (err == -E2BIG)
 			err = overflow(x, group_rule(pc, g),
@@ -914,9 +920,15 @@ static int build_buckets(struct ctx *x, struct pctx *pc)
 								     "PG_BUCKET_LENS");
 	}
 	free(t.slot);
-	if (!err)
-		qsort(c->b32, c->nb32, sizeof(*c->b32), cmp_b32);
-	return err;
+	if (err)
+		return err;
+	/* Only the deep /16s' /32 buckets are looked at: drop the others. */
+	for (size_t i = 0; i < c->nb32; i++)
+		if (c->buckets[65536 + (ntohl(c->b32[i].key.top32) >> 16)].deep)
+			c->b32[kept++] = c->b32[i];
+	c->nb32 = kept;
+	qsort(c->b32, c->nb32, sizeof(*c->b32), cmp_b32);
+	return 0;
 }
 
 static int cmp_class_peer(const void *a, const void *b)
@@ -1080,6 +1092,49 @@ out:
 	return err;
 }
 
+/* Each group that changes the verdict of at most PG_PEER_INLINE classes carries those
+ * (class, verdict) pairs in its pg_peers entries, marked complete: a peer found by its probe
+ * is then decided without the (class, group) lookup. The entries stay in pg_class_peers too,
+ * for the peers of the group that a bucket decides. */
+static int inline_verdicts(struct ctx *x, struct pctx *pc)
+{
+	struct pg_compiled *c = x->out;
+	size_t *cnt = calloc(pc->ngroups + 1, sizeof(*cnt)), *idx;
+	__u32 mask = (1u << PG_CLASS_GEN_SHIFT) - 1;
+
+	idx = malloc((pc->ngroups + 1) * PG_PEER_INLINE * sizeof(*idx));
+	if (!cnt || !idx) {
+		free(cnt);
+		free(idx);
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < c->ncpeers; k++) {
+		size_t gi = (c->cpeers[k].key.group & mask) - 1;
+
+		if (cnt[gi] < PG_PEER_INLINE)
+			idx[gi * PG_PEER_INLINE + cnt[gi]] = k;
+		cnt[gi]++;
+	}
+	for (size_t i = 0; i < c->npeers; i++) {
+		struct pg_peer_val *v = &c->peers[i].val;
+		size_t gi = (v->group & mask) - 1;
+
+		if (cnt[gi] > PG_PEER_INLINE)
+			continue;
+		v->complete = 1;
+		v->ninline = cnt[gi];
+		for (size_t j = 0; j < cnt[gi]; j++) {
+			const struct pg_class_peer_entry *e = &c->cpeers[idx[gi * PG_PEER_INLINE + j]];
+
+			v->class_id[j] = e->key.class_id;
+			v->verdict[j] = e->val;
+		}
+	}
+	free(cnt);
+	free(idx);
+	return 0;
+}
+
 /* ---- the whole ---- */
 
 static void fill_config(const struct pg_policy *p, struct pg_config *cfg)
@@ -1151,6 +1206,8 @@ int pg_compile_diag(const struct pg_policy *p, __u32 gen, struct pg_compiled *ou
 		err = build_buckets(&x, &pc);
 	if (!err)
 		err = class_peers(&x, &pc);
+	if (!err)
+		err = inline_verdicts(&x, &pc);
 	out->ngroups = pc.ngroups;
 out:
 	free(pc.sets);
@@ -1219,11 +1276,14 @@ static const struct pg_peer_entry *find_peer(const struct pg_compiled *c,
 	return NULL;
 }
 
-__u32 pg_compiled_group(const struct pg_compiled *c, const __u8 addr[16])
+/* The group of addr, and in *hit the probed entry that gave it (NULL: its bucket did). */
+static __u32 compiled_group(const struct pg_compiled *c, const __u8 addr[16],
+			    const struct pg_peer_val **hit)
 {
 	const struct pg_bucket *b;
 	__u32 w0;
 
+	*hit = NULL;
 	memcpy(&w0, addr, 4);
 	if (!memcmp(addr, v4space, 12)) {
 		b = &c->buckets[addr[12] << 8 | addr[13]];
@@ -1232,12 +1292,12 @@ __u32 pg_compiled_group(const struct pg_compiled *c, const __u8 addr[16])
 		const struct pg_bucket32_entry *e;
 
 		b = &c->buckets[65536 + (ntohl(w0) >> 16)];
-		if (!b->nlens)
-			return b->group;
-		e = bsearch(&key, c->b32, c->nb32, sizeof(*c->b32), cmp_b32);
-		if (!e)
-			return b->group;
-		b = &e->val;
+		if (b->deep) {
+			e = bsearch(&key, c->b32, c->nb32, sizeof(*c->b32), cmp_b32);
+			if (!e)
+				return b->group;
+			b = &e->val;
+		}
 	}
 	for (int i = 0; i < b->nlens && i < PG_BUCKET_LENS; i++) {
 		struct pg_peer_key k = { .prefixlen = b->lens[i], .gen = c->gen };
@@ -1245,10 +1305,19 @@ __u32 pg_compiled_group(const struct pg_compiled *c, const __u8 addr[16])
 
 		mask_addr(k.addr, addr, k.prefixlen);
 		e = find_peer(c, &k);
-		if (e)
+		if (e) {
+			*hit = &e->val;
 			return e->val.group;
+		}
 	}
 	return b->group;
+}
+
+__u32 pg_compiled_group(const struct pg_compiled *c, const __u8 addr[16])
+{
+	const struct pg_peer_val *hit;
+
+	return compiled_group(c, addr, &hit);
 }
 
 __u32 pg_compiled_lookup(const struct pg_compiled *c, enum pg_dir dir, enum pg_proto_idx pidx,
@@ -1256,6 +1325,7 @@ __u32 pg_compiled_lookup(const struct pg_compiled *c, enum pg_dir dir, enum pg_p
 {
 	__u32 idx = pg_port_index(c->gen, dir, pidx, port), group = 0;
 	const struct pg_port_entry *pe = NULL;
+	const struct pg_peer_val *hit;
 	size_t lo = 0, hi = c->nports;
 
 	memset(v, 0, sizeof(*v));
@@ -1281,7 +1351,18 @@ __u32 pg_compiled_lookup(const struct pg_compiled *c, enum pg_dir dir, enum pg_p
 	v->rule_id = pe->val.rule_id;
 	if (!(pe->val.flags & PG_PORT_PEERS))
 		return pe->val.flags & PG_COMPILED_PORT_FLAGS;
-	group = pg_compiled_group(c, addr);
+	group = compiled_group(c, addr, &hit);
+	if (group && hit) {
+		/* As the datapath: the probed entry's inline verdicts, and no further lookup
+		 * when they are all of its group's. */
+		for (int i = 0; i < hit->ninline && i < PG_PEER_INLINE; i++)
+			if (hit->class_id[i] == pe->val.class_id) {
+				*v = hit->verdict[i];
+				return pe->val.flags & PG_COMPILED_PORT_FLAGS;
+			}
+		if (hit->complete)
+			return pe->val.flags & PG_COMPILED_PORT_FLAGS;
+	}
 	if (group) {
 		struct pg_class_peer_entry key = { .key = { pe->val.class_id, group } }, *e;
 
