@@ -68,6 +68,26 @@ static __always_inline void pg_flow_touch(struct pg_flow_val *v, const struct pg
 		v->last_ns = now;
 }
 
+/* Mark this host's port lport of proto (TCP or UDP) as one a flow may use, before the flow
+ * is written. Read first: a busy port's slot is written once, not by every CPU each packet. */
+static __always_inline void pg_flow_port_mark(__u8 proto, __u16 lport)
+{
+	__u32 idx = pg_flow_port_index(proto, lport);
+	__u32 *m = bpf_map_lookup_elem(&pg_flow_ports, &idx);
+
+	if (m && !*m)
+		*m = 1;
+}
+
+/* May some flow of this host use its port lport of proto? */
+static __always_inline bool pg_flow_port_marked(__u8 proto, __u16 lport)
+{
+	__u32 idx = pg_flow_port_index(proto, lport);
+	__u32 *m = bpf_map_lookup_elem(&pg_flow_ports, &idx);
+
+	return m && *m;
+}
+
 static __always_inline void pg_flow_stat(__u32 which)
 {
 	__u64 *n = bpf_map_lookup_elem(&pg_flow_stats, &which);

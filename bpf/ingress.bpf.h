@@ -87,7 +87,8 @@ static __always_inline void pg_set(struct pg_decision *d, __u32 rule_id, __u8 re
  *
  * A TCP SYN without ACK opens a connection; it never answers one. Refusing it here costs no
  * lookup under a SYN flood, and means simultaneous open (both ends sending SYN at once) to a
- * port no rule allows is not supported.
+ * port no rule allows is not supported. Nor is a packet to a port no flow of this host used
+ * (pg_flow_ports) a reply: a flood to a closed or scanned port costs an array read.
  */
 static __always_inline bool pg_is_reply(const struct pg_config *cfg, const struct pg_pkt *p,
 					__u64 now)
@@ -96,6 +97,9 @@ static __always_inline bool pg_is_reply(const struct pg_config *cfg, const struc
 	struct pg_flow_val *v;
 
 	if (p->proto == PG_NH_TCP && (p->tcp_flags & (PG_TCP_SYN | PG_TCP_ACK)) == PG_TCP_SYN)
+		return false;
+	/* No flow of this host was ever on the port: no flow to look up (pg_flow_ports). */
+	if (!pg_flow_port_marked(p->proto, p->dport))
 		return false;
 	__builtin_memcpy(k.laddr, p->daddr, 16);
 	__builtin_memcpy(k.raddr, p->saddr, 16);
@@ -197,6 +201,7 @@ static __always_inline bool pg_ingress(struct pg_cursor *c, __u32 ifindex, __u64
 	__u32 gen;
 	int r;
 
+	pg_in_memory(p);
 	/* One read of pg_active: everything below is decided by generation gen. */
 	cfg = pg_current(&gen);
 	if (!cfg)

@@ -110,6 +110,15 @@ struct {
 	__type(value, struct pg_flow_val);
 } pg_flows SEC(".maps");
 
+/* The local ports of those flows, key = pg_flow_port_index() (include/portguard.h): marked
+ * by each writer of pg_flows before it writes, read at ingress before the flow lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PG_FLOW_PORT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} pg_flow_ports SEC(".maps");
+
 /* Flows written, key = enum pg_flow_stat. Written by the datapath (seeded: userspace). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -91,6 +91,15 @@ static __always_inline __u32 pg_frame_rem(const struct pg_cursor *c)
 	return (__u32)n + c->more;
 }
 
+/*
+ * Keep obj on the stack as one object. clang splits a zeroed struct pg_pkt into a dozen
+ * scalars and, short of registers, stores every one of those zeros again on each branch of
+ * the parse: 11 stores per header step, 9 ns of a 50 ns packet (BPF_PROG_TEST_RUN, every
+ * frame kind, 2026-12-02). An empty asm that takes its address makes it one object in
+ * memory, zeroed once.
+ */
+#define pg_in_memory(obj) asm volatile("" : : "r"(&(obj)) : "memory")
+
 /* What parsing learned about one packet. Only the fields the parse reached are written. */
 struct pg_pkt {
 	__u32 saddr[4];	 /* mapped, network order */

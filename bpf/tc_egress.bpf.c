@@ -150,6 +150,10 @@ int pg_tc_egress(struct __sk_buff *skb)
 	k.proto = p.proto;
 	k.pad[0] = k.pad[1] = k.pad[2] = 0;
 
+	/* Before the flow exists: ingress looks a flow up only on a marked port. On every
+	 * packet, not only a new flow's, so that a flow written by anything that did not mark
+	 * (a table an older version pinned) is marked the next time this host speaks on it. */
+	pg_flow_port_mark(p.proto, p.sport);
 	/* The same clock as ingress: it compares these stamps with its own. */
 	now = pg_now();
 	v = bpf_map_lookup_elem(&pg_flows, &k);

@@ -360,6 +360,21 @@ struct pg_flow_val {
 	__u8 pad[7];
 };
 
+/*
+ * pg_flow_ports: the local ports some flow in pg_flows may use, per protocol (TCP, then UDP):
+ * value 1 once a flow of this host used the port. Every writer of
+ * pg_flows marks the port first (tc egress, the seeding from sock_diag), so that ingress
+ * asks the flow table only about packets to a marked port: a flood to a port this host
+ * never spoke from (a service port, a scanned one) costs one array read, not a hash lookup
+ * of the 40-byte flow key. Marks are never cleared while the maps live: a port marked in
+ * vain costs that lookup again, never a reply.
+ */
+#define PG_FLOW_PORT_SLOTS (2 * 65536)
+static inline __u32 pg_flow_port_index(__u8 proto, __u16 lport)
+{
+	return (proto == 17) * 65536 + lport;
+}
+
 /* How far a TCP flow got towards its end; it picks the idle timeout (pg_config). A bare SYN
  * this host sends starts the flow over (a new connection on the same ports). UDP stays OPEN. */
 enum pg_flow_state {

@@ -50,7 +50,8 @@ pins() { ls "$pin" 2>/dev/null | grep -c '^pg_'; }
 all_pins() {
 	local m
 	for m in pg_active pg_config pg_ports pg_buckets pg_buckets32 pg_peers pg_class_peers pg_rule_stats pg_reason_stats \
-		pg_event_stats pg_flows pg_frags pg_ratelimit pg_budget pg_events pg_rule_meta pg_info; do
+		pg_event_stats pg_flows pg_flow_stats pg_flow_ports pg_frags pg_ratelimit pg_budget pg_events \
+		pg_rule_meta pg_info; do
 		[ -e "$pin/$m" ] || return 1
 	done
 }

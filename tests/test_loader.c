@@ -48,6 +48,24 @@ static int flows_map(void)
 	return fd;
 }
 
+/* A pg_flow_ports of the test's own. */
+static int ports_map(void)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pg_flow_ports_t", sizeof(__u32),
+				sizeof(__u32), PG_FLOW_PORT_SLOTS, NULL);
+
+	if (fd < 0)
+		SKIP("cannot create a BPF map (%s): needs root", strerror(errno));
+	return fd;
+}
+
+static bool port_marked(int ports, const struct pg_flow_key *k)
+{
+	__u32 idx = pg_flow_port_index(k->proto, k->lport), v = 0;
+
+	return !bpf_map_lookup_elem(ports, &idx, &v) && v == 1;
+}
+
 /* A connected pair over loopback: *cli and *srv are the two ends; returns the listener. */
 static int tcp_pair(int family, int *cli, int *srv)
 {
@@ -119,7 +137,7 @@ TEST(key_is_mapped_and_host_order)
 
 TEST(tcp_established_both_ends_v4_v6)
 {
-	int map = flows_map(), fam[] = { AF_INET, AF_INET6 }, i, cli, srv, l;
+	int map = flows_map(), ports = ports_map(), fam[] = { AF_INET, AF_INET6 }, i, cli, srv, l;
 	struct pg_flow_key kc, ks;
 	unsigned n = 0;
 
@@ -128,9 +146,13 @@ TEST(tcp_established_both_ends_v4_v6)
 		key_of(cli, IPPROTO_TCP, &kc);
 		key_of(srv, IPPROTO_TCP, &ks);
 		ASSERT_FALSE(has_flow(map, &kc));
-		ASSERT_EQ(0, pg_seed_flows(map, -1, &n));
+		ASSERT_FALSE(port_marked(ports, &kc));
+		ASSERT_EQ(0, pg_seed_flows(map, ports, -1, &n));
 		EXPECT_TRUE(has_flow(map, &kc));
 		EXPECT_TRUE(has_flow(map, &ks));
+		/* each flow's port is marked, or ingress would not look the flow up */
+		EXPECT_TRUE(port_marked(ports, &kc));
+		EXPECT_TRUE(port_marked(ports, &ks));
 		ASSERT_LE(2, n);
 		close(cli);
 		close(srv);
@@ -141,7 +163,8 @@ TEST(tcp_established_both_ends_v4_v6)
 TEST(listener_and_time_wait_are_not_flows)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr = { htonl(INADDR_LOOPBACK) } };
-	int map = flows_map(), l = socket(AF_INET, SOCK_STREAM, 0), cli, srv, l2;
+	int map = flows_map(), ports = ports_map(), l = socket(AF_INET, SOCK_STREAM, 0), cli, srv,
+	    l2;
 	struct pg_flow_key next;
 	unsigned n;
 
@@ -155,7 +178,7 @@ TEST(listener_and_time_wait_are_not_flows)
 	/* The server end passes through LAST_ACK (a flow) until the client's last ACK lands;
 	 * wait for that (bounded), after which only the TIME_WAIT end is left. */
 	for (int i = 0; i < 200; i++) {
-		ASSERT_EQ(0, pg_seed_flows(map, -1, &n));
+		ASSERT_EQ(0, pg_seed_flows(map, ports, -1, &n));
 		if (!n)
 			break;
 		close(map);
@@ -172,7 +195,8 @@ TEST(listener_and_time_wait_are_not_flows)
 TEST(udp_connected_only)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr = { htonl(INADDR_LOOPBACK) } };
-	int map = flows_map(), u1 = socket(AF_INET, SOCK_DGRAM, 0), u2 = socket(AF_INET, SOCK_DGRAM, 0);
+	int map = flows_map(), ports = ports_map(), u1 = socket(AF_INET, SOCK_DGRAM, 0),
+	    u2 = socket(AF_INET, SOCK_DGRAM, 0);
 	socklen_t len = sizeof(a);
 	struct pg_flow_key k;
 	unsigned n;
@@ -182,8 +206,9 @@ TEST(udp_connected_only)
 	ASSERT_EQ(0, getsockname(u1, (struct sockaddr *)&a, &len));
 	ASSERT_EQ(0, connect(u2, (struct sockaddr *)&a, sizeof(a)));
 	key_of(u2, IPPROTO_UDP, &k);
-	ASSERT_EQ(0, pg_seed_flows(map, -1, &n));
+	ASSERT_EQ(0, pg_seed_flows(map, ports, -1, &n));
 	EXPECT_TRUE(has_flow(map, &k));
+	EXPECT_TRUE(port_marked(ports, &k));
 	EXPECT_EQ(1, n);
 	close(u1);
 	close(u2);

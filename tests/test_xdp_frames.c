@@ -28,6 +28,7 @@
 #include "frames.h"
 #include "kernel/generation.h"
 #include "kernel/percpu.h"
+#include "kernel/seed.h"
 #include "policy/compile.h"
 #include "kernel/xdp_open.h"
 #include "xdp_ingress.skel.h"
@@ -980,7 +981,8 @@ static void put_flow(struct fx *f, int family, const char *laddr, const char *ra
 		ASSERT_EQ(1, inet_pton(AF_INET6, laddr, k.laddr));
 		ASSERT_EQ(1, inet_pton(AF_INET6, raddr, k.raddr));
 	}
-	ASSERT_EQ(0, bpf_map_update_elem(f->m.fd[PG_MAP_FLOWS], &k, &v, BPF_ANY));
+	ASSERT_EQ(0, pg_flow_write(f->m.fd[PG_MAP_FLOWS], f->m.fd[PG_MAP_FLOW_PORTS], &k, &v,
+				   BPF_ANY));
 }
 
 TEST(replies_to_flows_this_host_opened)
@@ -1769,6 +1771,33 @@ static bool has_flow(int fd, int family, const char *laddr, const char *raddr, _
 	return true;
 }
 
+/* Ingress looks a flow up only on a port pg_flow_ports marks: a flow written without its mark
+ * (what no writer of ours does) answers nothing, and marking the port is what lets it. */
+TEST(replies_only_to_ports_marked_for_flows)
+{
+	const struct frame_case unmarked[] = {
+		{ "flow on an unmarked port", TCP4(40003, .sport = 443), DROP, PG_R_NOT_ALLOWED,
+		  DEF },
+	};
+	const struct frame_case marked[] = {
+		{ "the same flow, its port marked", TCP4(40003, .sport = 443), PASS,
+		  PG_R_PASS_REPLY, NONE },
+	};
+	struct pg_flow_key k = { .lport = 40003, .rport = 443, .proto = IPPROTO_TCP };
+	struct pg_flow_val v = { .last_ns = 0 };
+	__u32 idx = pg_flow_port_index(IPPROTO_TCP, 40003), one = 1;
+	struct fx f;
+
+	fx_default(&f);
+	mapped4(k.laddr, "198.18.0.1");
+	mapped4(k.raddr, "198.18.0.2");
+	v.last_ns = now_ns();
+	ASSERT_EQ(0, bpf_map_update_elem(f.m.fd[PG_MAP_FLOWS], &k, &v, BPF_ANY));
+	RUN_TABLE(&f, unmarked);
+	ASSERT_EQ(0, bpf_map_update_elem(f.m.fd[PG_MAP_FLOW_PORTS], &idx, &one, BPF_ANY));
+	RUN_TABLE(&f, marked);
+}
+
 /* Load tc_egress sharing every map of the XDP object, as the loader does. */
 static struct tc_egress_bpf *load_tc(struct fx *f)
 {
@@ -1810,6 +1839,16 @@ TEST(tc_egress_records_flows_this_host_opens)
 
 	ASSERT_EQ(0, run_tc(prog, &syn)); /* TC_ACT_OK */
 	EXPECT_TRUE(has_flow(fd, 4, "198.18.0.2", "198.18.0.1", 40001, 443, IPPROTO_TCP, NULL));
+	/* and its port marked, which ingress asks before it looks the flow up */
+	{
+		__u32 idx = pg_flow_port_index(IPPROTO_TCP, 40001), m = 0;
+
+		ASSERT_EQ(0, bpf_map_lookup_elem(f.m.fd[PG_MAP_FLOW_PORTS], &idx, &m));
+		EXPECT_EQ(1, m);
+		idx = pg_flow_port_index(IPPROTO_UDP, 40001);
+		ASSERT_EQ(0, bpf_map_lookup_elem(f.m.fd[PG_MAP_FLOW_PORTS], &idx, &m));
+		EXPECT_EQ(0, m);
+	}
 	ASSERT_EQ(0, run_tc(prog, &synack));
 	EXPECT_FALSE(has_flow(fd, 4, "198.18.0.2", "198.18.0.1", 40002, 22, IPPROTO_TCP, NULL));
 	ASSERT_EQ(0, run_tc(prog, &ack_unknown));
@@ -1880,7 +1919,8 @@ static void put_flow_state(struct fx *f, __u16 lport, __u64 last_ns, __u8 state)
 
 	mapped4(k.laddr, "198.18.0.1");
 	mapped4(k.raddr, "198.18.0.2");
-	ASSERT_EQ(0, bpf_map_update_elem(f->m.fd[PG_MAP_FLOWS], &k, &v, BPF_ANY));
+	ASSERT_EQ(0, pg_flow_write(f->m.fd[PG_MAP_FLOWS], f->m.fd[PG_MAP_FLOW_PORTS], &k, &v,
+				   BPF_ANY));
 }
 
 TEST(flows_refreshed_both_ways_and_shortened_by_fin_and_rst)

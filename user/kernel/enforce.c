@@ -140,7 +140,8 @@ int pg_enforce_stage(const struct pg_maps *m, const struct pg_policy_src *src,
 		c->config.flow_udp_idle_ns = o->flow_udp_idle_ns;
 	/* Before the switch: a connection open now must be a known flow by the time the new
 	 * generation (perhaps enforce after dry-run) judges its next packet. */
-	err = pg_seed_flows(m->fd[PG_MAP_FLOWS], m->fd[PG_MAP_FLOW_STATS], &s->seeded);
+	err = pg_seed_flows(m->fd[PG_MAP_FLOWS], m->fd[PG_MAP_FLOW_PORTS],
+			    m->fd[PG_MAP_FLOW_STATS], &s->seeded);
 	if (err) {
 		fprintf(stderr, "portguard: failed to seed flows from open sockets: %s\n",
 			strerror(-err));

@@ -30,6 +30,7 @@ const char *const pg_map_names[PG_MAP_NR] = {
 	[PG_MAP_RULE_META] = "pg_rule_meta",
 	[PG_MAP_INFO] = "pg_info",
 	[PG_MAP_FLOW_STATS] = "pg_flow_stats",
+	[PG_MAP_FLOW_PORTS] = "pg_flow_ports",
 };
 
 static void pg_maps_reset(struct pg_maps *m)

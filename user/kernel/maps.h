@@ -38,6 +38,7 @@ enum pg_map_id {
 	PG_MAP_RULE_META,
 	PG_MAP_INFO,
 	PG_MAP_FLOW_STATS,
+	PG_MAP_FLOW_PORTS,
 	PG_MAP_NR,
 };
 

@@ -43,8 +43,20 @@ void pg_flow_key_make(struct pg_flow_key *k, int family, const void *laddr, cons
 	(0xfffu & ~((1u << TCP_LISTEN) | (1u << TCP_CLOSE) | (1u << TCP_TIME_WAIT)))
 #define UDP_STATES (1u << TCP_ESTABLISHED)
 
+int pg_flow_write(int flows_fd, int ports_fd, const struct pg_flow_key *k,
+		  const struct pg_flow_val *v, __u64 flags)
+{
+	__u32 idx = pg_flow_port_index(k->proto, k->lport), one = 1;
+
+	if (bpf_map_update_elem(ports_fd, &idx, &one, BPF_ANY) ||
+	    bpf_map_update_elem(flows_fd, k, v, flags))
+		return -errno;
+	return 0;
+}
+
 struct seed_ctx {
 	int flows_fd;
+	int ports_fd;
 	struct pg_flow_val val;
 	unsigned *count;
 	__u64 added; /* flows that were not in the table */
@@ -54,16 +66,19 @@ static int seed_one(const struct pg_sock *s, void *ctx)
 {
 	struct seed_ctx *c = ctx;
 	struct pg_flow_key key = { .lport = s->lport, .rport = s->rport, .proto = s->proto };
+	int err;
 
 	/* A socket with no peer port (unconnected UDP caught mid-connect) has no flow. */
 	if (!key.rport)
 		return 0;
 	memcpy(key.laddr, s->laddr, 16);
 	memcpy(key.raddr, s->raddr, 16);
-	if (!bpf_map_update_elem(c->flows_fd, &key, &c->val, BPF_NOEXIST))
+	err = pg_flow_write(c->flows_fd, c->ports_fd, &key, &c->val, BPF_NOEXIST);
+	if (!err)
 		c->added++;
-	else if (errno != EEXIST || bpf_map_update_elem(c->flows_fd, &key, &c->val, BPF_EXIST))
-		return -errno;
+	else if (err != -EEXIST ||
+		 (err = pg_flow_write(c->flows_fd, c->ports_fd, &key, &c->val, BPF_EXIST)))
+		return err;
 	(*c->count)++;
 	return 0;
 }
@@ -89,7 +104,7 @@ static void count_seeded(int stats_fd, __u64 n)
 	free(v);
 }
 
-int pg_seed_flows(int flows_fd, int stats_fd, unsigned *count)
+int pg_seed_flows(int flows_fd, int ports_fd, int stats_fd, unsigned *count)
 {
 	static const struct {
 		int family, proto;
@@ -100,7 +115,9 @@ int pg_seed_flows(int flows_fd, int stats_fd, unsigned *count)
 		{ AF_INET, IPPROTO_UDP, UDP_STATES },
 		{ AF_INET6, IPPROTO_UDP, UDP_STATES },
 	};
-	struct seed_ctx c = { .flows_fd = flows_fd, .val = { .last_ns = pg_monotonic_ns() },
+	struct seed_ctx c = { .flows_fd = flows_fd,
+			      .ports_fd = ports_fd,
+			      .val = { .last_ns = pg_monotonic_ns() },
 			      .count = count };
 	size_t i;
 	int err = 0;

@@ -10,8 +10,14 @@
 #include "portguard.h"
 
 /* Add every established TCP socket and connected UDP socket, IPv4 and IPv6, of this network
- * namespace to pg_flows (flows_fd). *count gets the flows written. Returns 0 or -errno. */
-int pg_seed_flows(int flows_fd, int stats_fd, unsigned *count);
+ * namespace to pg_flows (flows_fd), each marking its port in pg_flows_ports (ports_fd) first.
+ * *count gets the flows written. Returns 0 or -errno. */
+int pg_seed_flows(int flows_fd, int ports_fd, int stats_fd, unsigned *count);
+
+/* Write flow k to pg_flows as a writer must: its port marked in pg_flow_ports first
+ * (include/portguard.h). flags as bpf_map_update_elem's. Returns 0 or -errno. */
+int pg_flow_write(int flows_fd, int ports_fd, const struct pg_flow_key *k,
+		  const struct pg_flow_val *v, __u64 flags);
 
 /* The flow key of one socket: addresses as the socket sees them (mapped to 16 bytes when
  * family is AF_INET), ports in network order as sock_diag reports them. */
