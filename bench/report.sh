@@ -91,6 +91,8 @@ load_data() {
 	stats 1 11 <"$RAW/sock.tsv" >"$f/sock_spread" 2>/dev/null
 	stats 1 12 <"$RAW/sock.tsv" >"$f/sock_spprog" 2>/dev/null
 	stats 2 9 <"$RAW/events.tsv" >"$f/events" 2>/dev/null
+	stats 2 7 <"$RAW/events.tsv" >"$f/events_wall" 2>/dev/null
+	stats 2 8 <"$RAW/events.tsv" >"$f/events_cpu" 2>/dev/null
 }
 
 report() {
@@ -420,7 +422,7 @@ target_rows() {
 		per+=" $m x$a;"
 		worst=$(awk -v x="$a" -v w="$worst" 'BEGIN { print (x != "-" && x > w) ? x : w }')
 	done
-	echo "| every frame kind: the policy + ${BLOCKLIST:-100000}-prefix blocklist + $big rules at most 1.1x the policy alone ($small rules) | ${per% ;} (worst x$worst; blocklist alone, mix: x$(ratio "$(c "$small+bl" mix portguard 4)" "$(c "$small" mix portguard 4)")) | $(verdict "$worst" '<=' 1.10)$(awk -v x="$worst" 'BEGIN { if (x > 1.1) print ": with the blocklist on every port, every frame needs its peer group (a bucket, one or two hash probes) and a hash lookup of (class, group): the policy alone decides the blocked frames and the IPv6 ones from the port slot or with fewer probes. That work is fixed per frame (it does not grow from 10 to 100,000 prefixes, see the rows N+bl against N), but it is two to three hash lookups the policy alone does not make" }') |"
+	echo "| every frame kind: the policy + ${BLOCKLIST:-100000}-prefix blocklist + $big rules at most 1.1x the policy alone ($small rules) | ${per% ;} (worst x$worst; blocklist alone, mix: x$(ratio "$(c "$small+bl" mix portguard 4)" "$(c "$small" mix portguard 4)")) | $(verdict "$worst" '<=' 1.10)$(why_scale "$worst") |"
 	# 1b. The peer lookup itself: the same frames, 2 x $big prefixes against 2 x $big + the
 	# blocklist's, both needing the peer on every allowed frame.
 	a=$(ratio "$(c "$big+bl" allowed-syn portguard 4)" "$(c "$big" allowed-syn portguard 4)")
@@ -439,7 +441,7 @@ target_rows() {
 	elif [ -z "$slower" ]; then
 		echo "| no more than xdp-filter on every frame both handle, at every policy size | at most its cost on every kind and size | met |"
 	else
-		echo "| no more than xdp-filter on every frame both handle, at every policy size | more on:$slower | **missed**: portguard decides by port *and* peer (xdp-filter is given the ports only), counts per rule and per reason, and where the peer matters it finds the peer's group and (class, group) with hash lookups xdp-filter does not make: a perf profile of item 1 (2026-12-02, 10 rules, every kind) put 22% of portguard's program samples in the pg_peers probe and the pg_class_peers lookup, the frames xdp-filter is cheaper on are the ones that need them (allowed SYNs, IPv6, VLAN), and the blocked ones that stop at the port slot are cheaper than xdp-filter's |"
+		echo "| no more than xdp-filter on every frame both handle, at every policy size | more on:$slower | **missed**: portguard decides by port *and* peer (xdp-filter is given the ports only) and counts per rule and per reason, where xdp-filter counts per action. The frames it is cheaper on are those whose peer is looked up (allowed SYNs, IPv6, VLAN: a bucket and a probe of pg_peers, whose entry carries the verdict), and mostly at $big rules, where the counter of the rule that decided is one of $big and misses the caches and the TLB (see the first row): compiled without the per-rule counters (an experiment), portguard at $big rules cost x0.90-0.99 of xdp-filter on those kinds (2026-12-02) |"
 	fi
 	# 3. XDP-frame drop rate, judged on every path that is valid (a trivial XDP_DROP clearly
 	# its fastest receiver): the shared core (xdp) and the receiver alone (xdpt). A target is
@@ -460,7 +462,7 @@ target_rows() {
 		fi
 	done
 	if [ ${#vs[@]} -gt 0 ]; then
-		echo "| XDP-frame drop rate at least xdp-filter's | $fa (each path valid: a trivial XDP_DROP clearly the fastest) | $(verdict "$worsta" '>=' 1)$(awk -v x="$worsta" 'BEGIN { if (x != "" && x < 1) print ": a blocked datagram costs portguard what xdp-filter costs plus its flow-table lookup (is it a reply to a flow this host opened?), the event budget and rate-limit checks and the per-rule and per-reason counters, none of which xdp-filter has; section 2 gives each receiver'"'"'s ns per packet over XDP_DROP, and the two valid paths disagree on which is cheaper" }') |"
+		echo "| XDP-frame drop rate at least xdp-filter's | $fa (each path valid: a trivial XDP_DROP clearly the fastest) | $(verdict "$worsta" '>=' 1)$(awk -v x="$worsta" 'BEGIN { if (x != "" && x < 1) print ": a blocked datagram costs portguard the event budget and rate-limit checks and the per-rule and per-reason counters, which xdp-filter does not have (the flow table is asked only on ports this host'"'"'s own flows use, not on the blocked port); section 2 gives each receiver'"'"'s ns per packet over XDP_DROP" }') |"
 		echo "| XDP-frame drop rate at least 3x nftables netdev | $fb | $(verdict "$worstb" '>=' 3)$(why_nft "$worstb") |"
 	else
 		pgx=$(rate xdp portguard 10) xf=$(rate xdp xdp-filter 10) xdrop=$(rate xdp xdp-drop 10) nftn=$(rate xdp nft-netdev 10)
@@ -497,13 +499,30 @@ target_rows() {
 }
 
 fmt1() { awk -v x="$1" 'BEGIN { if (x == "") print "-"; else printf "%.1f", x }'; }
+# why_scale WORST: why the blocklist + the big policy costs more than the small one: what the
+# blocklist adds at the small size, and what the rules add without it, both measured here.
+why_scale() {
+	local m bl=0 rules=0 a
+	for m in allowed-syn blocked-syn blocked-udp ipv6-syn vlan-syn; do
+		a=$(ratio "$(c "$small+bl" "$m" portguard 4)" "$(c "$small" "$m" portguard 4)")
+		bl=$(awk -v a="$a" -v w="$bl" 'BEGIN { print (a != "-" && a > w) ? a : w }')
+		a=$(ratio "$(c "$big" "$m" portguard 4)" "$(c "$small" "$m" portguard 4)")
+		rules=$(awk -v a="$a" -v w="$rules" 'BEGIN { print (a != "-" && a > w) ? a : w }')
+	done
+	awk -v x="$1" -v bl="$bl" -v r="$rules" -v big="$big" -v small="$small" 'BEGIN { if (x == "-" || x <= 1.1) exit
+		printf ": the blocklist itself costs at most x%.2f at %s rules (every frame'"'"'s peer group, a bucket and at most a probe or two, the same at 10 or 100,000 prefixes: the next row); the rest is the %s rules without it (at most x%.2f): each frame counts against the rule that decided it, a per-CPU counter among %s, and across them the counters no longer stay in the caches and the TLB, while the policy alone counts against a handful. Compiled without the per-rule counters (an experiment, not a build option), %s rules cost x1.03-1.07 of %s on the frames whose peer is looked up and x1.00 on the others (2026-12-02); the counters are what status and the metrics report, so they stay", bl, small, big, r, big, big, small }'
+}
 why_sock() { # delta kind: why a socket-hook figure is over the target
 	awk -v x="$1" -v k="$2" 'BEGIN { if (x == "-" || x <= 50) exit
 		if (k == "one") print " (an allowed call reads pg_active, its cache slot with two atomic adds, and the rule and reason counters, each a per-CPU lookup; after the kernel code of a syscall each of those cache lines is a miss, which the trivial hook never takes: see the round-by-round differences in section 4)"
 		else print " (a call decided afresh pays the peer lookups: for a peer it has not seen, the exact probe of pg_peers lands in a bucket of a hash table sized for millions of prefixes that no earlier call touched, with the cache and TLB misses that brings from a syscall; the per-CPU cache of 256 answers saves it only for peers seen again)" }'
 }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%+.0f", a - b }'; }
-why_events() { awk -v x="$1" -v fl="$2" 'BEGIN { if (x != "-" && x < 0.9) print ": with events on, every violation also checks the per-CPU event budget and, while the budget lasts, the rate limiter (one slot of a per-CPU direct-mapped table of recent keys); those admitted also cost a ring buffer reservation, a 104-byte record and a wakeup of run; " (fl == "new-source" ? "with a new source per packet every one is admitted until the budget (10,000 events per second and CPU) is spent, and each packet after that costs the budget check alone" : "each repeat costs the budget check and one table slot") }'; }
+why_events() {
+	awk -v x="$1" -v fl="$2" -v w="$(lookup "$f/events_wall" "$2-on" 2)" -v c="$(lookup "$f/events_cpu" "$2-on" 2)" 'BEGIN { if (x == "-" || x >= 0.9) exit
+		printf ": with events on, every violation also checks the per-CPU event budget and, while the budget lasts, the rate limiter (one slot of a per-CPU direct-mapped table of recent keys); those admitted also cost a ring buffer reservation, a 104-byte record and a wakeup of run; %s", (fl == "new-source" ? "with a new source per packet every one is admitted until the budget (10,000 events per second and CPU) is spent, and each packet after that costs the budget check alone" : "each repeat costs the budget check and one table slot")
+		if (w > 0 && c > 0 && w / c > 2) printf ". The budget is per second of wall time, and each flood kept its sender on the CPU for %.2f s of its %.2f s (the generator waits between its calls): the events a second admits are charged to %.2f s of CPU, %.0f times their weight on a core a flood keeps busy", c, w, c, w / c }'
+}
 why_growth() {
 	# Which frames grew: the blocked ones stop at the port array, the allowed ones go on to
 	# the peer trie.
@@ -519,9 +538,12 @@ why_rate() {
 		printf ": on this path portguard costs %.0f ns per packet more than XDP_DROP (%.0f against %.0f ns, generator included); 0.85x would allow %.0f ns", 1e9 / pg - 1e9 / d, 1e9 / pg, 1e9 / d, (1e9 / d) * (1 / 0.85 - 1) }'
 }
 why_nft() {
-	awk -v x="$1" -v pg="$pgx" -v d="$xdrop" -v n="$nftn" 'BEGIN {
+	awk -v x="$1" -v pg="$pgx" -v d="$xdrop" -v n="$nftn" -v sd="$(rate xdp xdp-drop 10)" -v sn="$(rate xdp nft-netdev 10)" 'BEGIN {
 		if (x == "-" || x >= 3 || pg <= 0 || d <= 0 || n <= 0) exit
-		printf ": over XDP_DROP, nftables netdev costs %.0f ns per packet (the skb it needs, and its chain) and portguard %.0f ns; 3x the rate would need portguard'"'"'s whole pipeline under %.0f ns per packet", 1e9 / n - 1e9 / d, 1e9 / pg - 1e9 / d, (1e9 / n) / 3 }'
+		printf ": over XDP_DROP, nftables netdev costs %.0f ns per packet (the skb it needs, and its chain) and portguard %.0f ns; 3x the rate would need portguard'"'"'s whole pipeline under %.0f ns per packet", 1e9 / n - 1e9 / d, 1e9 / pg - 1e9 / d, (1e9 / n) / 3
+		if ((1e9 / n) / 3 - 1e9 / d < 10) printf ", where a trivial XDP_DROP takes %.0f ns: portguard'"'"'s decision would have to cost %.0f ns, less than its parse alone. On this path the target is out of reach of any program that reads the packet", 1e9 / d, (1e9 / n) / 3 - 1e9 / d
+		else printf " (a trivial XDP_DROP takes %.0f ns there)", 1e9 / d
+		if (sd > 0 && sn > 0 && (1e9 / sn) / 3 - 1e9 / sd < 10) printf ". On the shared core, 3x nftables (%.1f Mpps) leaves %.0f ns over a trivial XDP_DROP (%.1f Mpps), less than portguard'"'"'s parse alone: the generator and the veth hand-off take the rest", 3 * sn / 1e6, (1e9 / sn) / 3 - 1e9 / sd, sd / 1e6 }'
 }
 
 events_section() {
