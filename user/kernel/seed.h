@@ -10,7 +10,7 @@
 #include "portguard.h"
 
 /* Add every established TCP socket and connected UDP socket, IPv4 and IPv6, of this network
- * namespace to pg_flows (flows_fd), each marking its port in pg_flows_ports (ports_fd) first.
+ * namespace to pg_flows (flows_fd), each marking its port in pg_flow_ports (ports_fd) first.
  * *count gets the flows written. Returns 0 or -errno. */
 int pg_seed_flows(int flows_fd, int ports_fd, int stats_fd, unsigned *count);
 
