@@ -116,6 +116,10 @@ setup_net() {
 	ip netns add "$NS_S" && defer "ip netns del $NS_S" || return 1
 	ip netns add "$NS_R" && defer "ip netns del $NS_R" || return 1
 	ip link add vS netns "$NS_S" type veth peer name vR netns "$NS_R" || return 1
+	# A spare pair in the sender's namespace that carries no traffic: livegen keeps its
+	# program attached there (--hold), so that its calls do not wait out two RCU grace
+	# periods each (bench/livegen.c).
+	ip -n "$NS_S" link add vH0 type veth peer name vH1 || return 1
 	ip -n "$NS_S" link set lo up
 	ip -n "$NS_R" link set lo up
 	ip -n "$NS_S" addr add 198.18.0.1/24 dev vS
@@ -256,7 +260,7 @@ measure() {
 	k0=$(ksoftirqd_time)
 	n0=$(napi_time)
 	if [ "$path" != skb ]; then
-		out=$(in_s "$B/livegen" --dev vS "${FRAME[@]}" "${GEN_EXTRA[@]}" \
+		out=$(in_s "$B/livegen" --dev vS --hold vH0 "${FRAME[@]}" "${GEN_EXTRA[@]}" \
 			--seconds "$SECONDS_PER_RUN" --cpu "$CPU" 2>&1)
 		sent=$(sed -n 's/.*frames=\([0-9]*\).*/\1/p' <<<"$out")
 		secs=$(sed -n 's/.* seconds=\([0-9.]*\).*/\1/p' <<<"$out")
@@ -461,15 +465,19 @@ run_flood() {
 	rm -f "$TMP/ev.fifo" "$TMP/ev.count"
 	mkfifo "$TMP/ev.fifo"
 	# The counter: violation records, and the sum of the counts of "suppressed" records.
-	awk '/"event_type":"violation"/ { v++ }
+	# It and run go on the other CPU (the flood measures what events cost the core that
+	# takes the packets; run's own time is taken apart): left to the scheduler, either
+	# would at times run on the measured core between the generator's calls and evict its
+	# caches, which moved the new-source flood by up to 20% between runs (2026-12-02).
+	taskset -c "$OTHER_CPU" awk '/"event_type":"violation"/ { v++ }
 	     /"event_type":"suppressed"/ { if (match($0, /"count":[0-9]+/)) s += substr($0, RSTART + 8, RLENGTH - 8) }
 	     END { printf "%d %d\n", v, s }' <"$TMP/ev.fifo" >"$TMP/ev.count" &
 	cnt=$!
 	BG_PIDS+=("$cnt")
-	# nsenter execs portguard: $! is portguard itself (a shell function would put a subshell
+	# taskset and nsenter exec: $! is portguard itself (a shell function would put a subshell
 	# between, and signals would never reach it). --no-cgroup: XDP only; socket hooks are
 	# only ever attached to the child cgroup of item 4.
-	nsenter --net=/run/netns/"$NS_R" "$PORTGUARD" run "$TMP/ev.policy" --iface vR --no-cgroup \
+	taskset -c "$OTHER_CPU" nsenter --net=/run/netns/"$NS_R" "$PORTGUARD" run "$TMP/ev.policy" --iface vR --no-cgroup \
 		--json --pin-dir "$pin" $([ "$ev" = off ] && echo --no-events) \
 		>"$TMP/ev.fifo" 2>"$TMP/ev-run.log" &
 	pid=$!
@@ -487,7 +495,10 @@ run_flood() {
 	fi
 	GEN_EXTRA=()
 	[ "$flood" = new-source ] && GEN_EXTRA=(--vary-src)
+	local rc0 rc1
+	rc0=$(proc_cpu "$pid")
 	measure xdp "$flood-$ev" 10 "$round" "$RAW/events.tsv"
+	rc1=$(proc_cpu "$pid")
 	GEN_EXTRA=()
 	sleep 1 # let run drain the ring and write its suppressed record
 	bpftool -j map dump pinned "$pin/pg_event_stats" >"$TMP/ev-stats.json" 2>/dev/null
@@ -518,9 +529,15 @@ run_flood() {
 			$0 = substr($0, RSTART + RLENGTH)
 		}
 	} END { print s + 0 }' "$TMP/ev-reasons.json")
-	# flood events round records suppressed_in_records kernel_stats violations
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$flood" "$ev" "$round" "${v:-0}" "${s:-0}" "$k" \
-		"$viol" >>"$RAW/events-run.tsv"
+	# flood events round records suppressed_in_records kernel_stats violations run_cpu_s
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$flood" "$ev" "$round" "${v:-0}" "${s:-0}" "$k" \
+		"$viol" "$(awk -v a="$rc0" -v b="$rc1" 'BEGIN { printf "%.3f", b - a }')" >>"$RAW/events-run.tsv"
+}
+
+# Seconds of CPU (user and system) process PID has used so far, 0 if it is gone.
+proc_cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.3f", ($12 + $13) / hz }' \
+		"/proc/$1/stat" 2>/dev/null || echo 0
 }
 
 # PG_R_DROP_MAX from include/portguard.h: the number of drop reasons.

@@ -202,6 +202,9 @@ report() {
 	  an XDP frame. The receiver's NAPI poll runs in softirq on the same CPU at each batch flush,
 	  so the rate is what sender and receiver together achieve on one core: a cheaper receiver
 	  shows as a higher rate, and ns/packet is that core's time per packet, generator included.
+	  The generator's program stays attached to a spare veth meanwhile: otherwise each call
+	  puts it into the kernel's XDP dispatcher and takes it out, two RCU grace periods that
+	  kept the generator off the core three quarters of the time (until 2026-12-02).
 	  A veth only takes XDP frames when its NAPI is on (an XDP program or GRO); the receivers that
 	  filter in the stack (none, nftables, iptables) get an XDP_PASS program for this path, since
 	  ethtool is not a dependency here: its few ns are in their numbers.
@@ -560,6 +563,10 @@ events_section() {
 	generator a few ns per frame). After each flood, the kernel's counters from the pinned
 	maps: pg_event_stats (submitted, ring full, rate-limited, over budget) and pg_reason_stats
 	(violations: packets under a drop reason). Rates as in item 2 (per CPU-second of the core).
+	\`run\` and the counter are pinned to the other CPU: the rates are what events cost the core
+	that takes the packets, and what \`run\` itself spends on them is its own column below (left
+	to the scheduler, they at times ran on the measured core and moved the new-source flood by
+	up to 20% between runs).
 
 	| flood | events on | events off | on / off | ns per packet, on - off |
 	|---|---:|---:|---:|---:|
@@ -577,8 +584,8 @@ events_section() {
 	What \`run --json\` wrote and what the kernel counted, per flood with events on (median over
 	rounds; the check is per run):
 
-	| flood | violation records written | records per second of flood | suppressed, in its \`suppressed\` records | kernel: submitted | ring full | rate-limited | over budget | violations counted | submitted + suppressed = violations |
-	|---|---:|---:|---:|---:|---:|---:|---:|---:|---|
+	| flood | violation records written | records per second of flood | suppressed, in its \`suppressed\` records | kernel: submitted | ring full | rate-limited | over budget | violations counted | submitted + suppressed = violations | \`run\`'s CPU during the flood, ms |
+	|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|
 	EOF
 	awk -F'\t' -v ev="$RAW/events.tsv" '
 	BEGIN { while ((getline l < ev) > 0) { split(l, a, "\t"); secs[a[2] "|" a[4]] = a[7] } }
@@ -593,7 +600,7 @@ events_section() {
 		nk = split($6, kv, " "); for (i = 0; i < 4; i++) st[i] = 0
 		for (i = 1; i <= nk; i++) { split(kv[i], p, "="); st[p[1]] = p[2] }
 		add(fl "|rec", $4); add(fl "|sup", $5); add(fl "|sub", st[0]); add(fl "|rf", st[1])
-		add(fl "|rl", st[2]); add(fl "|bu", st[3]); add(fl "|viol", $7)
+		add(fl "|rl", st[2]); add(fl "|bu", st[3]); add(fl "|viol", $7); add(fl "|cpu", $8 * 1000)
 		t = secs[fl "-on|" $3]; add(fl "|rate", t > 0 ? $4 / t : 0)
 		runs[fl]++
 		if (st[0] + st[1] + st[2] + st[3] == $7) ok[fl]++
@@ -601,9 +608,9 @@ events_section() {
 	END {
 		for (o = 1; o <= no; o++) {
 			fl = order[o]
-			printf "| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | holds in %d of %d runs |\n", fl,
+			printf "| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | holds in %d of %d runs | %.0f |\n", fl,
 				med(fl "|rec"), med(fl "|rate"), med(fl "|sup"), med(fl "|sub"), med(fl "|rf"),
-				med(fl "|rl"), med(fl "|bu"), med(fl "|viol"), ok[fl] + 0, runs[fl]
+				med(fl "|rl"), med(fl "|bu"), med(fl "|viol"), ok[fl] + 0, runs[fl], med(fl "|cpu")
 		}
 	}' "$RAW/events-run.tsv"
 	echo
