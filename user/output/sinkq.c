@@ -20,6 +20,9 @@ struct rec {
 	char data[];
 };
 
+/* A byte stream's writes join the records queued at once, up to this much. */
+#define JOIN_BYTES (64 << 10)
+
 struct pg_sinkq {
 	char name[64];
 	size_t cap;
@@ -31,10 +34,15 @@ struct pg_sinkq {
 	pthread_cond_t written; /* the queue got shorter, or the writer stopped */
 	struct rec *head, *tail;
 	size_t bytes;
-	bool busy; /* the writer holds a record it is writing */
+	bool busy;    /* the writer holds records it is writing */
+	bool waiting; /* the writer sleeps on more: a push must wake it */
 	bool stop, stopped;
 	bool dropping; /* in an outage: said once */
 	bool quiet;    /* nothing said on stderr (pg_sinkq_quiet) */
+	char *join;    /* JOIN_BYTES, for a byte stream (pg_sinkq_join); else NULL */
+	/* The writer's own: the batch it is writing, and the bytes of it joined so far. */
+	struct rec *batch;
+	size_t joined;
 	struct pg_sinkq_stats st;
 };
 
@@ -54,35 +62,79 @@ static void mark_stopped(void *arg)
 	pthread_mutex_unlock(&q->mu);
 }
 
-/* The next record, or NULL once stopped and empty. */
-static struct rec *next_rec(struct pg_sinkq *q)
+/*
+ * Every record queued now, taken at once, or NULL once stopped and empty. One lock and at
+ * most one wake-up per batch, not per record: under a flood of events the writer otherwise
+ * cost a futex call or two for every line (measured on 2026-12-02: 2.4 per event).
+ */
+static struct rec *next_batch(struct pg_sinkq *q)
 {
 	struct rec *r;
 
 	pthread_mutex_lock(&q->mu);
 	pthread_cleanup_push(unlock, &q->mu);
-	while (!q->head && !q->stop)
+	while (!q->head && !q->stop) {
+		q->waiting = true;
 		pthread_cond_wait(&q->more, &q->mu);
-	r = q->head;
-	if (r) {
-		q->head = r->next;
-		if (!q->head)
-			q->tail = NULL;
-		q->busy = true;
+		q->waiting = false;
 	}
+	r = q->head;
+	q->head = q->tail = NULL;
+	q->busy = r != NULL;
 	pthread_cleanup_pop(1);
 	return r;
 }
 
-static void write_rec(struct pg_sinkq *q, struct rec *r)
+/* The rest of the batch, on cancellation. */
+static void free_batch(void *arg)
 {
-	pthread_cleanup_push(free, r);
-	q->fn(q->ctx, r->data, r->len);
+	struct pg_sinkq *q = arg;
+	struct rec *r;
+
+	while ((r = q->batch)) {
+		q->batch = r->next;
+		free(r);
+	}
+}
+
+/* Hand len bytes to the sink, and give their room in the queue back. */
+static void hand_over(struct pg_sinkq *q, const char *data, size_t len)
+{
+	q->fn(q->ctx, data, len);
+	pthread_mutex_lock(&q->mu);
+	q->bytes -= len;
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* Write q->batch in order: each record on its own, or for a byte stream, as few writes as
+ * JOIN_BYTES allows (a record longer than that goes alone). The records are freed as they
+ * are written; a cancelled write (pg_sinkq_free) frees the rest. The state lives in q, not
+ * in locals, which the cancellation's unwinding may not preserve. */
+static void write_batch(struct pg_sinkq *q)
+{
+	struct rec *r;
+
+	q->joined = 0;
+	pthread_cleanup_push(free_batch, q);
+	while ((r = q->batch)) {
+		if (q->join && q->joined && q->joined + r->len > JOIN_BYTES) {
+			hand_over(q, q->join, q->joined);
+			q->joined = 0;
+		}
+		if (q->join && r->len <= JOIN_BYTES) {
+			memcpy(q->join + q->joined, r->data, r->len);
+			q->joined += r->len;
+		} else {
+			hand_over(q, r->data, r->len);
+		}
+		q->batch = r->next;
+		free(r);
+	}
+	if (q->joined)
+		hand_over(q, q->join, q->joined);
 	pthread_cleanup_pop(0);
 	pthread_mutex_lock(&q->mu);
 	q->busy = false;
-	q->bytes -= r->len;
-	free(r);
 	pthread_cond_broadcast(&q->written);
 	pthread_mutex_unlock(&q->mu);
 }
@@ -90,11 +142,10 @@ static void write_rec(struct pg_sinkq *q, struct rec *r)
 static void *writer(void *arg)
 {
 	struct pg_sinkq *q = arg;
-	struct rec *r;
 
 	pthread_cleanup_push(mark_stopped, q);
-	while ((r = next_rec(q)))
-		write_rec(q, r);
+	while ((q->batch = next_batch(q)))
+		write_batch(q);
 	pthread_cleanup_pop(1);
 	return NULL;
 }
@@ -130,6 +181,20 @@ struct pg_sinkq *pg_sinkq_new(const char *name, size_t cap, pg_sinkq_write_fn fn
 void pg_sinkq_quiet(struct pg_sinkq *q)
 {
 	q->quiet = true;
+}
+
+int pg_sinkq_join(struct pg_sinkq *q)
+{
+	char *buf = malloc(JOIN_BYTES);
+
+	if (!buf)
+		return -ENOMEM;
+	pthread_mutex_lock(&q->mu);
+	/* Under the lock: the writer reads q->join only while it holds a batch, which it
+	 * took under the same lock. Only called before the first push. */
+	q->join = buf;
+	pthread_mutex_unlock(&q->mu);
+	return 0;
 }
 
 int pg_sinkq_push(struct pg_sinkq *q, const char *rec, size_t len)
@@ -171,7 +236,8 @@ int pg_sinkq_push(struct pg_sinkq *q, const char *rec, size_t len)
 	q->tail = r;
 	q->bytes += len;
 	q->st.pushed++;
-	pthread_cond_signal(&q->more);
+	if (q->waiting)
+		pthread_cond_signal(&q->more);
 	pthread_mutex_unlock(&q->mu);
 	return 0;
 }
@@ -245,6 +311,7 @@ void pg_sinkq_free(struct pg_sinkq *q, int timeout_ms)
 	pthread_mutex_destroy(&q->mu);
 	pthread_cond_destroy(&q->more);
 	pthread_cond_destroy(&q->written);
+	free(q->join);
 	free(q);
 }
 

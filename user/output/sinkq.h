@@ -20,7 +20,8 @@
 
 struct pg_sinkq;
 
-/* Called in the writer thread, one record at a time. Returns 0 or -errno (the callback
+/* Called in the writer thread, one record at a time, or for a byte stream (pg_sinkq_join)
+ * with records queued together joined into one write. Returns 0 or -errno (the callback
  * counts and reports its own failures). */
 typedef int (*pg_sinkq_write_fn)(void *ctx, const char *rec, size_t len);
 
@@ -35,6 +36,9 @@ struct pg_sinkq *pg_sinkq_new(const char *name, size_t cap, pg_sinkq_write_fn fn
 /* Say nothing on stderr about drops: for the queue that is stderr itself (stderr.h), whose
  * message would be queued in it. Its counter counts all the same. */
 void pg_sinkq_quiet(struct pg_sinkq *q);
+/* The sink is a byte stream (a pipe, a terminal): records queued together may reach fn as
+ * one write, whole records only. Call before the first push. 0 or -ENOMEM. */
+int pg_sinkq_join(struct pg_sinkq *q);
 /* Queue a copy of rec. 0, or -ENOBUFS when it does not fit (the drop is counted, and said on
  * stderr once per outage), -ENOMEM. */
 int pg_sinkq_push(struct pg_sinkq *q, const char *rec, size_t len);
