@@ -96,16 +96,14 @@ PG_OK=0
 ########################################################################################
 item1() {
 	log "item 1: per-packet cost, $ROUNDS rounds x $REPEAT packets, CPU $CPU"
-	"$B/xdpcost" --rules "${SIZES// /,}" --repeat "$REPEAT" --rounds "$ROUNDS" --cpu "$CPU" \
-		${XF:+--xdp-filter "$XF"} --tsv "$RAW/cost.tsv" >"$RAW/cost.log" 2>&1 ||
+	# With the blocklist workload (issue 15): the same policies and frames plus a set of
+	# $BLOCKLIST prefixes denied on every TCP and UDP port, at the smallest and largest
+	# size, in the same rounds as the rest.
+	"$B/xdpcost" --rules "${SIZES// /,}" --blocklist "$BLOCKLIST" --repeat "$REPEAT" \
+		--rounds "$ROUNDS" --cpu "$CPU" ${XF:+--xdp-filter "$XF"} --tsv "$RAW/cost.tsv" \
+		--rounds-tsv "$RAW/cost-rounds.tsv" >"$RAW/cost.log" 2>&1 ||
 		log "item 1: xdpcost failed (see $RAW/cost.log)"
-	# The blocklist workload (issue 15): the same policies and frames plus a set of
-	# $BLOCKLIST prefixes denied on every TCP and UDP port, at the smallest and largest size.
-	log "item 1: the same with a $BLOCKLIST-prefix blocklist"
-	PGG_BLOCKLIST=$BLOCKLIST "$B/xdpcost" --rules "${SIZES%% *},${SIZES##* }" --repeat "$REPEAT" \
-		--rounds "$ROUNDS" --cpu "$CPU" ${XF:+--xdp-filter "$XF"} --tsv "$RAW/cost-bl.tsv" \
-		>"$RAW/cost-bl.log" 2>&1 || log "item 1: xdpcost with the blocklist failed (see $RAW/cost-bl.log)"
-	grep -h '^# verdict' "$RAW/cost.log" "$RAW/cost-bl.log" >"$RAW/cost-verdicts.txt" || true
+	grep -h '^# verdict' "$RAW/cost.log" >"$RAW/cost-verdicts.txt" || true
 }
 
 ########################################################################################

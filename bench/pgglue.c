@@ -108,7 +108,12 @@ static int blocklist_prefix(unsigned int i, char *buf, size_t size)
 char *pgg_policy_text(unsigned int nrules, size_t *len)
 {
 	const char *bl_env = getenv("PGG_BLOCKLIST");
-	unsigned long nblock = bl_env ? strtoul(bl_env, NULL, 10) : 0;
+
+	return pgg_policy_text_bl(nrules, bl_env ? strtoul(bl_env, NULL, 10) : 0, len);
+}
+
+char *pgg_policy_text_bl(unsigned int nrules, unsigned long nblock, size_t *len)
+{
 	size_t cap = 256 + (size_t)nrules * 96 + nblock * 48, n = 0;
 	char *buf;
 	unsigned int i;

@@ -31,6 +31,8 @@ void pgg_rule_peer6(unsigned int i, uint8_t addr[16]);
  * from a set of N prefixes (IPv4 /8-/32, IPv6 /29-/128, none covering the frames' sources):
  * the blocklist workload. */
 char *pgg_policy_text(unsigned int nrules, size_t *len);
+/* The same with a blocklist of nblock prefixes (0: none), whatever the environment says. */
+char *pgg_policy_text_bl(unsigned int nrules, unsigned long nblock, size_t *len);
 
 struct pgg;
 

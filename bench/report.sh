@@ -67,9 +67,6 @@ load_data() {
 	# Item 1: cost.tsv is already per (rules, mode, program) with median/min/max.
 	: >"$f/cost"
 	[ -s "$RAW/cost.tsv" ] && grep -v '^#' "$RAW/cost.tsv" >"$f/cost"
-	# The blocklist workload, as sizes "N+bl".
-	[ -s "$RAW/cost-bl.tsv" ] &&
-		awk -F'\t' -v OFS='\t' '!/^#/ { $1 = $1 "+bl"; print }' "$RAW/cost-bl.tsv" >>"$f/cost"
 	while IFS=$'\t' read -r r m p v4 v5 v6 v7 v8 v9 v10; do
 		COST[$r|$m|$p|4]=$v4 COST[$r|$m|$p|5]=$v5 COST[$r|$m|$p|6]=$v6 COST[$r|$m|$p|7]=$v7
 		COST[$r|$m|$p|8]=$v8 COST[$r|$m|$p|9]=$v9 COST[$r|$m|$p|10]=$v10
@@ -135,8 +132,12 @@ report() {
 	frame templates over the packet and tail-calls it: consecutive packets differ in port and
 	peer, spread over the whole policy, so that no single frame, port slot or peer bucket stays
 	hot in the caches and the branch predictor. "mix" rotates over all five kinds (320 templates).
-	Each (frames, program) pair is one test_run of $REPEAT packets per round, in a shuffled order
-	(at 1,000 rules only the mix runs, to keep the whole run within its time);
+	Every policy below is loaded before the first round, and each round runs every (policy,
+	frames, program) triple once, one test_run of $REPEAT packets each, in an order shuffled per
+	round (at 1,000 rules only the mix runs, to keep the whole run within its time). The
+	targets are judged on ratios within a round (two runs of one round, seconds apart), their
+	median over the rounds and their range: a target is met when every round meets it, missed
+	when every round misses it, and inconclusive when the rounds disagree;
 	ns/packet is the thread's CPU time over the run divided by the packets, wrapper and test_run
 	loop included (the floor shows how much that is). **net** subtracts the floor of the same
 	round: what the program itself costs. The reference parses Ethernet/IPv4/TCP|UDP and does one
@@ -148,8 +149,8 @@ report() {
 	(so N rules make N port classes and 2N peer prefixes), default in deny. **N+bl**: the same
 	policy plus the blocklist workload, a set of ${BLOCKLIST:-100000} prefixes (half IPv4 /8 to /32, half IPv6
 	/29 to /128, none covering the frames' sources) denied on every TCP and UDP port
-	(\`deny in tcp,udp 1-65535 from @blocklist\`, bench/pgglue.c), measured by a second xdpcost
-	process right after the first; xdp-filter gets the same ports (it cannot express peers).
+	(\`deny in tcp,udp 1-65535 from @blocklist\`, bench/pgglue.c), measured in the same rounds;
+	xdp-filter gets the same ports (it cannot express peers).
 	The issue's "cloud policy alone" is this synthetic ${SIZES%% *}-rule policy: its frames are built
 	for it (allowed ports and peers spread over the rules), and like the cloud policy most of its
 	ports are decided without the peer. Where the peer matters, portguard maps it to its peer
@@ -395,6 +396,40 @@ report() {
 
 nspp() { awk -v x="$1" 'BEGIN { if (x == "" || x == 0) print "-"; else printf "%.0f", 1e9 / x }'; }
 
+# rr RULES_A RULES_B MODE PROG_A PROG_B: the ratio A/B of item 1's cost within each round
+# (cost-rounds.tsv: the two ran in the same round, in one process), as "median min max", or
+# "-" when either is missing. The targets are judged on these: ratios of medians taken
+# across rounds mix the rounds' different loads.
+rr() {
+	awk -F'\t' -v a="$1|$3|$4" -v b="$2|$3|$5" '!/^#/ { k = $1 "|" $2 "|" $3
+			if (k == a) x[$4] = $5; if (k == b) y[$4] = $5 }
+		END { for (r in x) if ((r in y) && y[r] > 0) v[++n] = x[r] / y[r]
+			if (!n) { print "-"; exit }
+			for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+			printf "%.2f %.2f %.2f\n", n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2, v[1], v[n] }' \
+		"$RAW/cost-rounds.tsv" 2>/dev/null || echo "-"
+}
+# rr_fmt "MEDIAN MIN MAX": x1.02 [0.98-1.05]
+rr_fmt() { awk -v s="$1" 'BEGIN { if (split(s, v, " ") < 3) print "x-"; else printf "x%s [%s-%s]", v[1], v[2], v[3] }'; }
+# rr_side "MEDIAN MIN MAX" LIMIT: "under" when every round is at most LIMIT, "over" when every
+# round is above it, "spread" when the rounds fall on both sides, "-" unmeasured.
+rr_side() {
+	awk -v s="$1" -v l="$2" 'BEGIN { if (split(s, v, " ") < 3) print "-"
+		else print (v[3] <= l ? "under" : (v[2] > l ? "over" : "spread")) }'
+}
+
+# verdict_rounds "SIDE..." (rr_side of each part of a target): met when every part is under
+# the limit in every round, missed when some part is over it in every round, inconclusive
+# when none is over but some straddle it.
+verdict_rounds() {
+	case " $1 " in
+	*" over "*) echo "**missed**" ;;
+	*" spread "*) echo "**inconclusive**: the rounds fall on both sides of the limit (their range in brackets): the difference is within what the machine moved between rounds" ;;
+	*" - "*) echo "not measured" ;;
+	*) echo "met" ;;
+	esac
+}
+
 verdict() { # value op limit -> met / missed
 	awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
 		if (v == "" || v == "-") { print "not measured"; exit }
@@ -419,30 +454,37 @@ target_rows() {
 	fi
 	local big=${SIZES##* } small=${SIZES%% *}
 	# 1. The blocklist plus 10,000 rules at most 1.1x the policy alone, every kind.
-	local per=""
+	local per="" sides="" q
 	for m in allowed-syn blocked-syn blocked-udp ipv6-syn vlan-syn; do
-		a=$(ratio "$(c "$big+bl" "$m" portguard 4)" "$(c "$small" "$m" portguard 4)")
-		per+=" $m x$a;"
+		q=$(rr "$big+bl" "$small" "$m" portguard portguard)
+		per+=" $m $(rr_fmt "$q");"
+		sides+=" $(rr_side "$q" 1.10)"
+		a=${q%% *}
 		worst=$(awk -v x="$a" -v w="$worst" 'BEGIN { print (x != "-" && x > w) ? x : w }')
 	done
-	echo "| every frame kind: the policy + ${BLOCKLIST:-100000}-prefix blocklist + $big rules at most 1.1x the policy alone ($small rules) | ${per% ;} (worst x$worst; blocklist alone, mix: x$(ratio "$(c "$small+bl" mix portguard 4)" "$(c "$small" mix portguard 4)")) | $(verdict "$worst" '<=' 1.10)$(why_scale "$worst") |"
+	echo "| every frame kind: the policy + ${BLOCKLIST:-100000}-prefix blocklist + $big rules at most 1.1x the policy alone ($small rules) | ${per% ;} (median of the rounds' ratios [their range]; worst x$worst; blocklist alone, mix: $(rr_fmt "$(rr "$small+bl" "$small" mix portguard portguard)")) | $(verdict_rounds "$sides")$(why_scale "$worst" "$sides") |"
 	# 1b. The peer lookup itself: the same frames, 2 x $big prefixes against 2 x $big + the
 	# blocklist's, both needing the peer on every allowed frame.
-	a=$(ratio "$(c "$big+bl" allowed-syn portguard 4)" "$(c "$big" allowed-syn portguard 4)")
-	b=$(ratio "$(c "$big+bl" ipv6-syn portguard 4)" "$(c "$big" ipv6-syn portguard 4)")
-	echo "| the peer lookup costs the same at few and at 100,000 prefixes (allowed SYNs at $big rules, whose peers are looked up either way: $((2 * big)) prefixes against $((2 * big)) + ${BLOCKLIST:-100000}) | IPv4 x$a, IPv6 x$b | $(verdict "$(awk -v a="$a" -v b="$b" 'BEGIN { print (a > b) ? a : b }')" '<=' 1.10) |"
+	a=$(rr "$big+bl" "$big" allowed-syn portguard portguard)
+	b=$(rr "$big+bl" "$big" ipv6-syn portguard portguard)
+	echo "| the peer lookup costs the same at few and at 100,000 prefixes (allowed SYNs at $big rules, whose peers are looked up either way: $((2 * big)) prefixes against $((2 * big)) + ${BLOCKLIST:-100000}) | IPv4 $(rr_fmt "$a"), IPv6 $(rr_fmt "$b") | $(verdict_rounds "$(rr_side "$a" 1.10) $(rr_side "$b" 1.10)") |"
 	# 2. No more than xdp-filter, every kind, every size.
-	local slower="" n
+	local slower="" spread="" n
 	for n in $SIZES "$small+bl" "$big+bl"; do
 		for m in allowed-syn blocked-syn blocked-udp ipv6-syn vlan-syn mix; do
-			a=$(ratio "$(c "$n" "$m" portguard 4)" "$(c "$n" "$m" xdp-filter 4)")
-			[ "$a" != "-" ] && awk -v x="$a" 'BEGIN { exit !(x > 1) }' && slower+=" $n/$m (x$a)"
+			q=$(rr "$n" "$n" "$m" portguard xdp-filter)
+			case $(rr_side "$q" 1.00) in
+			over) slower+=" $n/$m ($(rr_fmt "$q"))" ;;
+			spread) spread+=" $n/$m ($(rr_fmt "$q"))" ;;
+			esac
 		done
 	done
 	if [ -z "$(c "$big" mix xdp-filter 4)" ]; then
 		echo "| no more than xdp-filter on every frame both handle, at every policy size | - | not measured |"
+	elif [ -z "$slower$spread" ]; then
+		echo "| no more than xdp-filter on every frame both handle, at every policy size | at most its cost on every kind and size, in every round | met |"
 	elif [ -z "$slower" ]; then
-		echo "| no more than xdp-filter on every frame both handle, at every policy size | at most its cost on every kind and size | met |"
+		echo "| no more than xdp-filter on every frame both handle, at every policy size | at most its cost in every round on every other kind and size; within the rounds' spread on:$spread | **inconclusive**: on those, some rounds put portguard under xdp-filter and some over; the differences are smaller than what the machine moved between rounds |"
 	else
 		echo "| no more than xdp-filter on every frame both handle, at every policy size | more on:$slower | **missed**: portguard decides by port *and* peer (xdp-filter is given the ports only) and counts per rule and per reason, where xdp-filter counts per action. The frames it is cheaper on are those whose peer is looked up (allowed SYNs, IPv6, VLAN: a bucket and a probe of pg_peers, whose entry carries the verdict), and mostly at $big rules, where the counter of the rule that decided is one of $big and misses the caches and the TLB (see the first row): compiled without the per-rule counters (an experiment), portguard at $big rules cost x0.90-0.99 of xdp-filter on those kinds (2026-12-02) |"
 	fi
@@ -504,16 +546,17 @@ target_rows() {
 fmt1() { awk -v x="$1" 'BEGIN { if (x == "") print "-"; else printf "%.1f", x }'; }
 # why_scale WORST: why the blocklist + the big policy costs more than the small one: what the
 # blocklist adds at the small size, and what the rules add without it, both measured here.
-why_scale() {
+why_scale() { # worst sides
 	local m bl=0 rules=0 a
+	case " $2 " in *" over "*) ;; *) return ;; esac
 	for m in allowed-syn blocked-syn blocked-udp ipv6-syn vlan-syn; do
-		a=$(ratio "$(c "$small+bl" "$m" portguard 4)" "$(c "$small" "$m" portguard 4)")
-		bl=$(awk -v a="$a" -v w="$bl" 'BEGIN { print (a != "-" && a > w) ? a : w }')
-		a=$(ratio "$(c "$big" "$m" portguard 4)" "$(c "$small" "$m" portguard 4)")
-		rules=$(awk -v a="$a" -v w="$rules" 'BEGIN { print (a != "-" && a > w) ? a : w }')
+		a=$(rr "$small+bl" "$small" "$m" portguard portguard)
+		bl=$(awk -v a="${a%% *}" -v w="$bl" 'BEGIN { print (a != "-" && a > w) ? a : w }')
+		a=$(rr "$big" "$small" "$m" portguard portguard)
+		rules=$(awk -v a="${a%% *}" -v w="$rules" 'BEGIN { print (a != "-" && a > w) ? a : w }')
 	done
-	awk -v x="$1" -v bl="$bl" -v r="$rules" -v big="$big" -v small="$small" 'BEGIN { if (x == "-" || x <= 1.1) exit
-		printf ": the blocklist itself costs at most x%.2f at %s rules (every frame'"'"'s peer group, a bucket and at most a probe or two, the same at 10 or 100,000 prefixes: the next row); the rest is the %s rules without it (at most x%.2f): each frame counts against the rule that decided it, a per-CPU counter among %s, and across them the counters no longer stay in the caches and the TLB, while the policy alone counts against a handful. Compiled without the per-rule counters (an experiment, not a build option), %s rules cost x1.03-1.07 of %s on the frames whose peer is looked up and x1.00 on the others (2026-12-02); the counters are what status and the metrics report, so they stay", bl, small, big, r, big, big, small }'
+	awk -v x="$1" -v bl="$bl" -v r="$rules" -v big="$big" -v small="$small" 'BEGIN {
+		printf ": the blocklist itself costs at most x%.2f at %s rules (every frame'"'"'s peer group, a bucket and at most a probe or two, the same at 10 or 100,000 prefixes: the next row); the rest is the %s rules without it (at most x%.2f): each frame counts against the rule that decided it, a per-CPU counter among %s, and across them the counters no longer stay in the caches and the TLB, while the policy alone counts against a handful. Compiled without the per-rule counters (an experiment, not a build option), %s rules cost x1.03-1.07 of %s on the frames whose peer is looked up and x1.00 on the others (2026-12-02, on another machine); the counters are what status and the metrics report, so they stay", bl, small, big, r, big, big, small }'
 }
 why_sock() { # delta kind: why a socket-hook figure is over the target
 	awk -v x="$1" -v k="$2" 'BEGIN { if (x == "-" || x <= 50) exit

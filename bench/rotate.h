@@ -4,7 +4,8 @@
 #define BENCH_ROTATE_H
 
 #define ROT_FRAME_LEN 96
-#define ROT_MAX_FRAMES 1024
+/* Templates of up to 8 policy sizes at once (bench/xdpcost.c: 640 each). */
+#define ROT_MAX_FRAMES 8192
 
 struct rot_frame {
 	__u8 data[ROT_FRAME_LEN];

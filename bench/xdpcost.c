@@ -2,8 +2,8 @@
 /*
  * xdpcost: per-packet cost of XDP programs with BPF_PROG_TEST_RUN (issue 5, items 1 and 3).
  *
- *   xdpcost [--rules N[,N...]] [--repeat R] [--rounds K] [--cpu C] [--xdp-filter OBJ]
- *           [--tsv FILE]
+ *   xdpcost [--rules N[,N...]] [--blocklist N] [--repeat R] [--rounds K] [--cpu C]
+ *           [--xdp-filter OBJ] [--tsv FILE] [--rounds-tsv FILE] [--kind KIND]
  *
  * Programs: floor (return XDP_DROP), ref (Ethernet/IPv4/TCP|UDP and one hash lookup),
  * xdp-filter (its own object, whitelist mode, the same ports), portguard (the policy parsed,
@@ -20,8 +20,11 @@
  * Each mode has 64 variants per kind, spread over the rules of the policy, so that successive
  * packets touch different port slots and trie paths.
  *
- * For each policy size, each round runs every (mode, program) pair once, in an order shuffled
- * per round, with `repeat` packets. Sizes between the first and the last run the mix alone. The cost is the thread's CPU time over the run divided by
+ * Every policy (each size, and with --blocklist N the first and the last size once more with
+ * a set of N prefixes denied on every port: rules "N+bl") is loaded before the first round;
+ * each round runs every (policy, mode, program) triple once, in an order shuffled per round,
+ * with `repeat` packets. Sizes between the first and the last run the mix alone. The cost
+ * is the thread's CPU time over the run divided by
  * repeat (CLOCK_THREAD_CPUTIME_ID: time this thread was not running does not count, which
  * matters on a machine shared with other work), reported as the median over rounds with the
  * range. "net" subtracts the floor of the same mode and round: the cost of the program itself.
@@ -70,11 +73,11 @@ static const int expect[NPROGS][NKINDS] = {
 
 struct ctx {
 	struct rotate_bpf *rot;
-	int prog_fd[NPROGS];
 	long repeat;
 	int rounds;
 	int only; /* --kind: measure this mode alone (for profiling one kind), else -1 */
 	FILE *tsv;
+	FILE *rounds_tsv; /* --rounds-tsv: every run's figure, for ratios within a round */
 };
 
 static double median(const double *v, int n)
@@ -147,8 +150,33 @@ static int make_frame(int k, int v, unsigned int nrules, struct rot_frame *f)
 	return len < 0 ? len : 0;
 }
 
-/* Slots: kind k variant v at k * VARIANTS + v; the mix at NKINDS * VARIANTS onwards. */
-static int load_frames(struct ctx *c, unsigned int nrules)
+/* One policy as measured: a size, with or without the blocklist, and the programs given its
+ * ports (the reference, xdp-filter) and its policy (portguard). Every instance is set up
+ * before the first round, and each round runs every (instance, mode, program) triple once
+ * in a shuffled order: so the ratios the targets are judged on (10,000 rules and the
+ * blocklist against 10 rules, portguard against xdp-filter) compare runs of the same round,
+ * seconds apart, not measurements taken minutes apart by different processes, which moved
+ * with the machine's load (2026-12-02: the same ratio read x0.95 in one run, x1.21 in the
+ * next). */
+struct inst {
+	unsigned int nrules;
+	unsigned long nblock;
+	int all_modes; /* every kind and the mix; else the mix alone */
+	__u32 base;    /* its templates' first slot in rot_frames */
+	char label[32]; /* the rules column: "10000", "10000+bl" */
+	struct ref_bpf *ref;
+	struct xf *xf;
+	struct pgg *pg;
+	int prog_fd[NPROGS];
+	int bad[NPROGS];
+};
+
+#define MAX_INSTS (MAX_SIZES + 2)
+#define INST_FRAMES (2 * NKINDS * VARIANTS)
+
+/* Slots, from the instance's base: kind k variant v at k * VARIANTS + v; the mix at
+ * NKINDS * VARIANTS onwards. */
+static int load_frames(struct ctx *c, const struct inst *in)
 {
 	int fd = bpf_map__fd(c->rot->maps.rot_frames), k, v, err;
 	struct rot_frame f;
@@ -156,13 +184,13 @@ static int load_frames(struct ctx *c, unsigned int nrules)
 
 	for (k = 0; k < NKINDS; k++) {
 		for (v = 0; v < VARIANTS; v++) {
-			err = make_frame(k, v, nrules, &f);
+			err = make_frame(k, v, in->nrules, &f);
 			if (err)
 				return err;
-			slot = k * VARIANTS + v;
+			slot = in->base + k * VARIANTS + v;
 			if (bpf_map_update_elem(fd, &slot, &f, BPF_ANY))
 				return -errno;
-			slot = NKINDS * VARIANTS + v * NKINDS + k;
+			slot = in->base + NKINDS * VARIANTS + v * NKINDS + k;
 			if (bpf_map_update_elem(fd, &slot, &f, BPF_ANY))
 				return -errno;
 		}
@@ -180,20 +208,19 @@ static int select_frames(struct ctx *c, __u32 first, __u32 n)
 	return 0;
 }
 
-static void mode_slots(int mode, __u32 *first, __u32 *n)
+static void mode_slots(const struct inst *in, int mode, __u32 *first, __u32 *n)
 {
 	if (mode < NKINDS) {
-		*first = mode * VARIANTS;
+		*first = in->base + mode * VARIANTS;
 		*n = VARIANTS;
 	} else {
-		*first = NKINDS * VARIANTS;
+		*first = in->base + NKINDS * VARIANTS;
 		*n = NKINDS * VARIANTS;
 	}
 }
 
 /* One test_run of repeat packets; the cost per packet in ns of thread CPU time. */
-static int run_once(struct ctx *c, int prog, long repeat, double *ns, __u32 *retval,
-		    __u32 *kernel_ns)
+static int run_once(struct ctx *c, int prog_fd, long repeat, double *ns, __u32 *retval)
 {
 	__u8 pkt[ROT_FRAME_LEN] = {};
 	__u32 zero = 0;
@@ -201,15 +228,13 @@ static int run_once(struct ctx *c, int prog, long repeat, double *ns, __u32 *ret
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = sizeof(pkt),
 		    .repeat = (int)repeat);
 
-	if (bpf_map_update_elem(bpf_map__fd(c->rot->maps.rot_target), &zero, &c->prog_fd[prog],
-				BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(c->rot->maps.rot_target), &zero, &prog_fd, BPF_ANY))
 		return -errno;
 	t0 = bench_thread_cpu_ns();
 	if (bpf_prog_test_run_opts(bpf_program__fd(c->rot->progs.bench_rotate), &o))
 		return -errno;
 	*ns = (bench_thread_cpu_ns() - t0) / repeat;
 	*retval = o.retval;
-	*kernel_ns = o.duration;
 	return 0;
 }
 
@@ -226,29 +251,29 @@ static const char *verdict(__u32 v)
 }
 
 /* Every kind's first and last variant, once, against the expected verdict. */
-static int check_verdicts(struct ctx *c, unsigned int nrules, int *bad)
+static int check_verdicts(struct ctx *c, struct inst *in)
 {
 	int p, k, i, err;
-	__u32 rv, kns;
 	double ns;
+	__u32 rv;
 
 	for (p = 0; p < NPROGS; p++) {
-		if (c->prog_fd[p] < 0)
+		if (in->prog_fd[p] < 0)
 			continue;
-		bad[p] = 0;
+		in->bad[p] = 0;
 		for (k = 0; k < NKINDS; k++) {
 			for (i = 0; i < 2; i++) {
 				int v = i ? VARIANTS - 1 : 0;
 
-				err = select_frames(c, k * VARIANTS + v, 1);
+				err = select_frames(c, in->base + k * VARIANTS + v, 1);
 				if (!err)
-					err = run_once(c, p, 1, &ns, &rv, &kns);
+					err = run_once(c, in->prog_fd[p], 1, &ns, &rv);
 				if (err)
 					return err;
 				if ((int)rv != expect[p][k]) {
-					bad[p]++;
-					printf("# verdict: %u rules, %s, %s variant %d: expected %s, "
-					       "got %s\n", nrules, prog_names[p], mode_names[k], v,
+					in->bad[p]++;
+					printf("# verdict: %s rules, %s, %s variant %d: expected %s, "
+					       "got %s\n", in->label, prog_names[p], mode_names[k], v,
 					       verdict(expect[p][k]), verdict(rv));
 				}
 			}
@@ -257,22 +282,31 @@ static int check_verdicts(struct ctx *c, unsigned int nrules, int *bad)
 	return 0;
 }
 
-/* all_modes: every kind on its own and the mix; otherwise the mix alone (the sizes between
- * the smallest and the largest, to keep `make bench` within its time). */
-static int measure(struct ctx *c, unsigned int nrules, int all_modes)
+static int wanted(const struct ctx *c, const struct inst *in, int m, int p)
 {
-	static double ns[NMODES][NPROGS][MAX_ROUNDS], net[NMODES][NPROGS][MAX_ROUNDS];
-	int order[NMODES * NPROGS], n = 0, r, i, j, m, p, err, bad[NPROGS] = {};
-	__u32 first, cnt, rv, kns;
-	unsigned int seed = 12345 + nrules;
+	return in->prog_fd[p] >= 0 && (in->all_modes || m == NMODES - 1) &&
+	       (c->only < 0 || c->only == m);
+}
 
-	err = check_verdicts(c, nrules, bad);
-	if (err)
-		return err;
-	for (m = all_modes ? 0 : NMODES - 1; m < NMODES; m++)
-		for (p = 0; p < NPROGS; p++)
-			if (c->prog_fd[p] >= 0 && (c->only < 0 || c->only == m))
-				order[n++] = m * NPROGS + p;
+/* Every round over every (instance, mode, program), then one row per triple. */
+static int measure(struct ctx *c, struct inst *insts, int ninsts)
+{
+	static double ns[MAX_INSTS][NMODES][NPROGS][MAX_ROUNDS], net[MAX_ROUNDS];
+	static int order[MAX_INSTS * NMODES * NPROGS];
+	int n = 0, r, i, j, m, p, x, err;
+	unsigned int seed = 12345;
+	__u32 first, cnt, rv;
+	struct inst *in;
+
+	for (x = 0; x < ninsts; x++) {
+		err = check_verdicts(c, &insts[x]);
+		if (err)
+			return err;
+		for (m = 0; m < NMODES; m++)
+			for (p = 0; p < NPROGS; p++)
+				if (wanted(c, &insts[x], m, p))
+					order[n++] = (x * NMODES + m) * NPROGS + p;
+	}
 
 	for (r = 0; r < c->rounds; r++) {
 		/* A fresh order each round, so that no program always runs first, or always
@@ -284,95 +318,116 @@ static int measure(struct ctx *c, unsigned int nrules, int all_modes)
 			order[j] = t;
 		}
 		for (i = 0; i < n; i++) {
-			m = order[i] / NPROGS;
+			x = order[i] / (NMODES * NPROGS);
+			m = order[i] / NPROGS % NMODES;
 			p = order[i] % NPROGS;
-			mode_slots(m, &first, &cnt);
+			in = &insts[x];
+			mode_slots(in, m, &first, &cnt);
 			err = select_frames(c, first, cnt);
 			if (!err)
-				err = run_once(c, p, c->repeat, &ns[m][p][r], &rv, &kns);
+				err = run_once(c, in->prog_fd[p], c->repeat, &ns[x][m][p][r], &rv);
 			if (err) {
-				fprintf(stderr, "xdpcost: failed to run %s on %s: %s\n", prog_names[p],
-					mode_names[m], strerror(-err));
+				fprintf(stderr, "xdpcost: failed to run %s on %s at %s rules: %s\n",
+					prog_names[p], mode_names[m], in->label, strerror(-err));
 				return err;
 			}
 		}
-		fprintf(stderr, "xdpcost: %u rules: round %d/%d done\n", nrules, r + 1, c->rounds);
+		fprintf(stderr, "xdpcost: round %d/%d done\n", r + 1, c->rounds);
 	}
 
-	for (m = all_modes ? 0 : NMODES - 1; m < NMODES; m++) {
-		for (p = 0; p < NPROGS; p++) {
-			if (c->prog_fd[p] < 0 || (c->only >= 0 && c->only != m))
-				continue;
-			for (r = 0; r < c->rounds; r++)
-				net[m][p][r] = ns[m][p][r] - ns[m][P_FLOOR][r];
-			/* rules mode prog median min max net_median net_min net_max bad */
-			fprintf(c->tsv, "%u\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\n", nrules,
-				mode_names[m], prog_names[p], median(ns[m][p], c->rounds),
-				vmin(ns[m][p], c->rounds), vmax(ns[m][p], c->rounds),
-				median(net[m][p], c->rounds), vmin(net[m][p], c->rounds),
-				vmax(net[m][p], c->rounds), bad[p]);
+	for (x = 0; x < ninsts; x++) {
+		in = &insts[x];
+		for (m = 0; m < NMODES; m++) {
+			for (p = 0; p < NPROGS; p++) {
+				if (!wanted(c, in, m, p))
+					continue;
+				for (r = 0; r < c->rounds; r++) {
+					net[r] = ns[x][m][p][r] - ns[x][m][P_FLOOR][r];
+					if (c->rounds_tsv)
+						fprintf(c->rounds_tsv, "%s\t%s\t%s\t%d\t%.2f\n",
+							in->label, mode_names[m], prog_names[p], r + 1,
+							ns[x][m][p][r]);
+				}
+				/* rules mode prog median min max net_median net_min net_max bad */
+				fprintf(c->tsv, "%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\n",
+					in->label, mode_names[m], prog_names[p],
+					median(ns[x][m][p], c->rounds), vmin(ns[x][m][p], c->rounds),
+					vmax(ns[x][m][p], c->rounds), median(net, c->rounds),
+					vmin(net, c->rounds), vmax(net, c->rounds), in->bad[p]);
+			}
 		}
 	}
 	fflush(c->tsv);
+	if (c->rounds_tsv)
+		fflush(c->rounds_tsv);
 	return 0;
 }
 
-static int setup_size(struct ctx *c, unsigned int nrules, const char *xf_path, struct ref_bpf *ref,
-		      struct xf **xf, struct pgg **pg)
+static int setup_inst(struct ctx *c, struct inst *in, const char *xf_path, int floor_fd)
 {
-	int fd = bpf_map__fd(ref->maps.ref_ports), err;
 	__u8 one = 1;
 	unsigned int i;
-	__u32 key;
 	char *text;
 	size_t len;
+	__u32 key;
+	int err, fd;
 
+	for (i = 0; i < NPROGS; i++)
+		in->prog_fd[i] = -1;
+	in->prog_fd[P_FLOOR] = floor_fd;
 	/* The reference and xdp-filter allow the same TCP ports as the policy; neither can
 	 * express the peers, so they are given the ports alone. */
-	for (key = 0; bpf_map_get_next_key(fd, NULL, &key) == 0;)
-		bpf_map_delete_elem(fd, &key);
-	for (i = 0; i < nrules; i++) {
+	in->ref = ref_bpf__open_and_load();
+	if (!in->ref)
+		return -errno;
+	fd = bpf_map__fd(in->ref->maps.ref_ports);
+	for (i = 0; i < in->nrules; i++) {
 		key = (IPPROTO_TCP << 16) | pgg_rule_port(i);
 		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
 			return -errno;
 	}
+	in->prog_fd[P_REF] = bpf_program__fd(in->ref->progs.bench_ref);
 
-	xf_close(*xf);
-	*xf = NULL;
-	c->prog_fd[P_XF] = -1;
 	if (xf_path) {
-		err = xf_open(xf_path, xf);
-		for (i = 0; !err && i < nrules; i++)
-			err = xf_set_port(*xf, pgg_rule_port(i), XF_FLAG_DST | XF_FLAG_TCP);
+		err = xf_open(xf_path, &in->xf);
+		for (i = 0; !err && i < in->nrules; i++)
+			err = xf_set_port(in->xf, pgg_rule_port(i), XF_FLAG_DST | XF_FLAG_TCP);
 		if (err)
-			fprintf(stderr, "xdpcost: xdp-filter left out: %s\n", strerror(-err));
+			fprintf(stderr, "xdpcost: xdp-filter left out at %s rules: %s\n", in->label,
+				strerror(-err));
 		else
-			c->prog_fd[P_XF] = xf_prog_fd(*xf);
+			in->prog_fd[P_XF] = xf_prog_fd(in->xf);
 	}
 
-	pgg_close(*pg);
-	*pg = NULL;
-	c->prog_fd[P_PG] = -1;
 	if (pgg_available()) {
-		text = pgg_policy_text(nrules, &len);
+		text = pgg_policy_text_bl(in->nrules, in->nblock, &len);
 		if (!text)
 			return -errno;
-		err = pgg_open("bench.policy", text, len, NULL, pg);
+		err = pgg_open("bench.policy", text, len, NULL, &in->pg);
 		free(text);
 		if (err)
-			fprintf(stderr, "xdpcost: portguard left out: %s\n", strerror(-err));
+			fprintf(stderr, "xdpcost: portguard left out at %s rules: %s\n", in->label,
+				strerror(-err));
 		else
-			c->prog_fd[P_PG] = pgg_prog_fd(*pg);
+			in->prog_fd[P_PG] = pgg_prog_fd(in->pg);
 	} else {
 		fprintf(stderr, "xdpcost: portguard left out: its parser/compiler are not built\n");
 	}
-	return load_frames(c, nrules);
+	return load_frames(c, in);
+}
+
+static void close_inst(struct inst *in)
+{
+	pgg_close(in->pg);
+	xf_close(in->xf);
+	ref_bpf__destroy(in->ref);
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: xdpcost [--rules N[,N...]] [--repeat R] [--rounds K] [--cpu C] "
-			"[--xdp-filter OBJ] [--tsv FILE] [--kind KIND]\n");
+	fprintf(stderr, "usage: xdpcost [--rules N[,N...]] [--blocklist N] [--repeat R] "
+			"[--rounds K] [--cpu C] [--xdp-filter OBJ] [--tsv FILE] "
+			"[--rounds-tsv FILE] [--kind KIND]\n");
 }
 
 int main(int argc, char **argv)
@@ -385,17 +440,18 @@ int main(int argc, char **argv)
 		{ "xdp-filter", required_argument, NULL, 'x' },
 		{ "tsv", required_argument, NULL, 't' },
 		{ "kind", required_argument, NULL, 'K' },
+		{ "blocklist", required_argument, NULL, 'b' },
+		{ "rounds-tsv", required_argument, NULL, 'T' },
 		{},
 	};
 	unsigned int sizes[MAX_SIZES] = { 10, 1000, 10000 }, nsizes = 3;
 	struct ctx c = { .repeat = 10000000, .rounds = 5, .only = -1, .tsv = stdout };
-	const char *xf_path = NULL, *tsv_path = NULL;
+	const char *xf_path = NULL, *tsv_path = NULL, *rounds_path = NULL;
+	static struct inst insts[MAX_INSTS];
 	struct floor_bpf *floor = NULL;
-	struct ref_bpf *ref = NULL;
-	struct pgg *pg = NULL;
-	struct xf *xf = NULL;
+	unsigned long nblock = 0;
+	int opt, err = 1, ninsts = 0, x;
 	long cpu = -1;
-	int opt, err = 1;
 	unsigned int i;
 	char *end, *tok;
 
@@ -444,6 +500,16 @@ int main(int argc, char **argv)
 		case 't':
 			tsv_path = optarg;
 			break;
+		case 'T':
+			rounds_path = optarg;
+			break;
+		case 'b':
+			nblock = strtoul(optarg, &end, 10);
+			if (errno || *end || nblock > 2000000) {
+				fprintf(stderr, "xdpcost: bad --blocklist '%s' (0-2000000)\n", optarg);
+				return 2;
+			}
+			break;
 		case 'K':
 			/* One kind alone, every size, for a profile of that kind's path. */
 			for (c.only = 0; c.only < NMODES; c.only++)
@@ -473,36 +539,66 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (rounds_path) {
+		c.rounds_tsv = fopen(rounds_path, "w");
+		if (!c.rounds_tsv) {
+			fprintf(stderr, "xdpcost: failed to open %s: %s\n", rounds_path,
+				strerror(errno));
+			goto out;
+		}
+		fprintf(c.rounds_tsv, "# rules\tmode\tprogram\tround\tns\n");
+	}
+
+	/* The sizes; the first and the last measure every kind, the others the mix alone (to
+	 * keep `make bench` within its time); with --blocklist, the first and the last once
+	 * more with the blocklist. */
+	for (i = 0; i < nsizes; i++) {
+		insts[ninsts].nrules = sizes[i];
+		insts[ninsts].all_modes = i == 0 || i == nsizes - 1;
+		snprintf(insts[ninsts].label, sizeof(insts[ninsts].label), "%u", sizes[i]);
+		ninsts++;
+	}
+	for (i = 0; nblock && i < nsizes; i += i == nsizes - 1 ? 1 : nsizes - 1) {
+		insts[ninsts].nrules = sizes[i];
+		insts[ninsts].nblock = nblock;
+		insts[ninsts].all_modes = 1;
+		snprintf(insts[ninsts].label, sizeof(insts[ninsts].label), "%u+bl", sizes[i]);
+		ninsts++;
+	}
 
 	libbpf_set_print(bench_libbpf_print);
 	floor = floor_bpf__open_and_load();
-	ref = ref_bpf__open_and_load();
 	c.rot = rotate_bpf__open_and_load();
-	if (!floor || !ref || !c.rot) {
+	if (!floor || !c.rot) {
 		fprintf(stderr, "xdpcost: failed to load the benchmark programs: %s\n",
 			strerror(errno));
 		goto out;
 	}
-	c.prog_fd[P_FLOOR] = bpf_program__fd(floor->progs.bench_floor);
-	c.prog_fd[P_REF] = bpf_program__fd(ref->progs.bench_ref);
 
 	fprintf(c.tsv, "# rules\tmode\tprogram\tns_median\tns_min\tns_max\tnet_median\tnet_min"
 		       "\tnet_max\tbad_verdicts\n");
-	for (i = 0; i < nsizes; i++) {
-		if (setup_size(&c, sizes[i], xf_path, ref, &xf, &pg)) {
-			fprintf(stderr, "xdpcost: failed to set up %u rules\n", sizes[i]);
+	for (x = 0; x < ninsts; x++) {
+		/* Instances of one size share its templates. */
+		for (i = 0; i < (unsigned int)x && insts[i].nrules != insts[x].nrules; i++)
+			;
+		insts[x].base = (i < (unsigned int)x ? i : (unsigned int)x) * INST_FRAMES;
+		err = setup_inst(&c, &insts[x], xf_path,
+				 bpf_program__fd(floor->progs.bench_floor));
+		if (err) {
+			fprintf(stderr, "xdpcost: failed to set up %s rules: %s\n", insts[x].label,
+				strerror(-err));
+			err = 1;
 			goto out;
 		}
-		if (measure(&c, sizes[i], i == 0 || i == nsizes - 1))
-			goto out;
 	}
-	err = 0;
+	err = measure(&c, insts, ninsts) ? 1 : 0;
 out:
-	pgg_close(pg);
-	xf_close(xf);
+	for (x = 0; x < ninsts; x++)
+		close_inst(&insts[x]);
 	rotate_bpf__destroy(c.rot);
-	ref_bpf__destroy(ref);
 	floor_bpf__destroy(floor);
+	if (c.rounds_tsv)
+		fclose(c.rounds_tsv);
 	if (c.tsv && c.tsv != stdout)
 		fclose(c.tsv);
 	return err;
