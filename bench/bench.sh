@@ -260,6 +260,10 @@ measure() {
 	if [ "$path" != skb ]; then
 		out=$(in_s "$B/livegen" --dev vS --hold vH0 "${FRAME[@]}" "${GEN_EXTRA[@]}" \
 			--seconds "$SECONDS_PER_RUN" --cpu "$CPU" 2>&1)
+		if [ -z "${HOLD_SAID:-}" ] && grep -q "cannot keep the generator" <<<"$out"; then
+			HOLD_SAID=1
+			log "$(grep -m1 "cannot keep the generator" <<<"$out")"
+		fi
 		sent=$(sed -n 's/.*frames=\([0-9]*\).*/\1/p' <<<"$out")
 		secs=$(sed -n 's/.* seconds=\([0-9.]*\).*/\1/p' <<<"$out")
 		cpu=$(sed -n 's/.*cpu_seconds=\([0-9.]*\).*/\1/p' <<<"$out")
