@@ -2,8 +2,8 @@
 /*
  * The bounded queue in front of a writer that may block (output/sinkq.h): every record it
  * accepts reaches the sink whole and in order, a byte stream's records queued together go out
- * in fewer writes, and a record that does not fit while the writer is stuck is refused and
- * counted, never half written.
+ * in fewer writes, a batch pushed while deferred is written when the batch ends, and a record
+ * that does not fit while the writer is stuck is refused and counted, never half written.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -146,6 +146,31 @@ TEST(records_reach_other_sinks_one_at_a_time)
 	ASSERT_TRUE(q != NULL);
 	push_and_check(q, 2000);
 	EXPECT_EQ(2000u, sink.calls);
+	pg_sinkq_free(q, 1000);
+}
+
+/* A batch pushed while deferred wakes the writer once it ends: nothing waits for the next
+ * push. Each round starts with the writer asleep on an empty queue (the drain before). */
+TEST(a_deferred_batch_is_written_when_it_ends)
+{
+	struct pg_sinkq *q = pg_sinkq_new("test", 64 << 20, sink_write, &sink);
+	char line[32];
+	size_t want = 0;
+
+	ASSERT_TRUE(q != NULL);
+	ASSERT_EQ(0, pg_sinkq_join(q));
+	for (int round = 0; round < 200; round++) {
+		pg_sinkq_defer(q, true);
+		for (int i = 0; i <= round % 7; i++) {
+			int n = snprintf(line, sizeof(line), "%d.%d\n", round, i);
+
+			ASSERT_EQ(0, pg_sinkq_push(q, line, n));
+			want += n;
+		}
+		pg_sinkq_defer(q, false);
+		ASSERT_EQ(0, pg_sinkq_drain(q, 2000));
+		ASSERT_EQ(want, sink.len);
+	}
 	pg_sinkq_free(q, 1000);
 }
 

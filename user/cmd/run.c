@@ -206,6 +206,13 @@ static void reload(struct pg_up *up, const struct pg_up_opts *o, struct pg_strea
 	notify("READY=1");
 }
 
+/* The records of one pass over the ring reach the stdout and log-file writers at once. */
+static void sinks_batch(bool begin)
+{
+	pg_stdout_defer(begin);
+	pg_logsink_defer(begin);
+}
+
 static void serve_metrics(void *pin_dir)
 {
 	pg_metrics_serve(pin_dir);
@@ -320,6 +327,8 @@ static int cmd_run(int argc, char **argv)
 		.out = stdout,
 		.out_sink = stdout_queued ? pg_stdout_write : NULL,
 		.record_sink = pg_fanout_send,
+		.record_wants = pg_fanout_wants,
+		.batch = sinks_batch,
 		.more = { { pg_fanout_fd(), serve_subscribers, NULL } },
 		.events_fd = up.l.maps.fd[PG_MAP_EVENTS],
 		.rule_meta_fd = up.l.maps.fd[PG_MAP_RULE_META],

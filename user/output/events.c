@@ -129,8 +129,13 @@ static int render(const struct rec *r, const struct pg_event_fmt *f, char *buf, 
 static void emit(struct pg_stream *s, const struct rec *r)
 {
 	char json[4096], text[4096];
-	bool want_json = s->o.json || s->o.json_sink || s->o.record_sink;
-	bool want_text = !s->o.json || s->o.record_sink;
+	unsigned int wants = !s->o.record_sink ? 0 :
+			     s->o.record_wants ? s->o.record_wants() :
+						 PG_WANT_JSON | PG_WANT_TEXT;
+	/* Each rendering only if someone reads it: with no text subscriber, rendering every
+	 * event as text too was a third of run's formatting under a flood (2026-12-02). */
+	bool want_json = s->o.json || s->o.json_sink || (wants & PG_WANT_JSON);
+	bool want_text = !s->o.json || (wants & PG_WANT_TEXT);
 	int nj = -1, nt = -1, n;
 	char *line;
 
@@ -152,7 +157,7 @@ static void emit(struct pg_stream *s, const struct rec *r)
 	}
 	if (nj >= 0 && s->o.json_sink)
 		s->o.json_sink(json);
-	if (s->o.record_sink && (nj >= 0 || nt >= 0))
+	if (wants && (nj >= 0 || nt >= 0))
 		s->o.record_sink(nj >= 0 ? json : NULL, nt >= 0 ? text : NULL);
 }
 
@@ -246,6 +251,19 @@ static void tick(struct pg_stream *s)
 	s->fmt_text.clock_offset_ns = s->fmt.clock_offset_ns;
 }
 
+/* What the ring holds now, as one batch for the sinks. */
+static int consume(struct pg_stream *s)
+{
+	int r;
+
+	if (s->o.batch)
+		s->o.batch(true);
+	r = ring_buffer__consume(s->rb);
+	if (s->o.batch)
+		s->o.batch(false);
+	return r;
+}
+
 int pg_stream_poll(struct pg_stream *s, int timeout_ms)
 {
 	struct pollfd pfd[2 + PG_STREAM_MORE] = {
@@ -268,7 +286,7 @@ int pg_stream_poll(struct pg_stream *s, int timeout_ms)
 	 * after next overwrites them while its events may still be in the ring. */
 	pg_rule_cache_refresh(s->rules);
 	if (s->consume && pfd[0].revents) {
-		int r = ring_buffer__consume(s->rb);
+		int r = consume(s);
 
 		if (r < 0 && r != -EINTR)
 			return r;
@@ -282,7 +300,7 @@ int pg_stream_poll(struct pg_stream *s, int timeout_ms)
 	if (s->consume && now >= s->next_tick_ns) {
 		/* Drain what is already in the ring first: events precede the count of those
 		 * that did not fit. */
-		ring_buffer__consume(s->rb);
+		consume(s);
 		tick(s);
 		s->next_tick_ns = now + 1000000000LL;
 	}
@@ -304,7 +322,7 @@ void pg_stream_consume(struct pg_stream *s, bool on)
 {
 	/* Whatever is in the ring now is read before a hand-over. */
 	if (s->consume && !on)
-		ring_buffer__consume(s->rb);
+		consume(s);
 	s->consume = on;
 }
 

@@ -19,6 +19,10 @@ struct pg_stream;
 
 #define PG_STREAM_MORE 4
 
+/* What the record sink's readers want (record_wants). */
+#define PG_WANT_JSON 1u
+#define PG_WANT_TEXT 2u
+
 struct pg_stream_opts {
 	bool json;
 	FILE *out;
@@ -43,8 +47,13 @@ struct pg_stream_opts {
 	 * that never blocks the loop (sinkq.h). */
 	void (*out_sink)(const char *line, size_t len);
 	/* Every record in both renderings, JSON and text (without newlines), for the
-	 * subscribers of the daemon's stream (fanout.h). */
+	 * subscribers of the daemon's stream (fanout.h); a rendering no subscriber reads comes
+	 * as NULL, when record_wants says which (PG_WANT_*: NULL means both). */
 	void (*record_sink)(const char *json, const char *text);
+	unsigned int (*record_wants)(void);
+	/* Called with true before a pass over the ring and false after it: the sinks may hold
+	 * the records of one pass and write them at once (sinkq.h's defer). */
+	void (*batch)(bool begin);
 	/* Start without reading the ring (pg_stream_consume turns it on). */
 	bool no_consume;
 };

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "kernel/loader.h"
+#include "output/events.h"
 #include "output/fanout.h"
 
 /* Kept free in the socket's send queue for the cut-off line (and the skb overhead of the
@@ -366,6 +367,19 @@ static void sub_send(int i, const char *rec)
 	fo.st.records++;
 	if (sub_flush(i))
 		sub_close(i);
+}
+
+unsigned int pg_fanout_wants(void)
+{
+	unsigned int w = 0;
+	int i;
+
+	if (fo.ep < 0)
+		return 0;
+	for (i = 0; i < PG_FANOUT_MAX_SUBSCRIBERS; i++)
+		if (fo.s[i].fd >= 0 && fo.s[i].hello)
+			w |= fo.s[i].json ? PG_WANT_JSON : PG_WANT_TEXT;
+	return w;
 }
 
 void pg_fanout_send(const char *json, const char *text)

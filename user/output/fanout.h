@@ -49,6 +49,8 @@ int pg_fanout_fd(void);
 void pg_fanout_serve(void);
 /* One record, in both renderings (either may be NULL), to every subscriber. */
 void pg_fanout_send(const char *json, const char *text);
+/* The renderings the subscribers read now: PG_WANT_JSON, PG_WANT_TEXT (output/events.h). */
+unsigned int pg_fanout_wants(void);
 /* Take every pending connection whose hello has arrived (the handover, monitor.c): they
  * receive every record from the next one on. */
 void pg_fanout_accept_all(void);

@@ -402,6 +402,12 @@ void pg_logsink_write(const char *json)
 	free(line);
 }
 
+void pg_logsink_defer(bool on)
+{
+	if (ls.q)
+		pg_sinkq_defer(ls.q, on);
+}
+
 const struct pg_logsink_stats *pg_logsink_stats(void)
 {
 	return &ls.st;

@@ -59,6 +59,9 @@ int pg_logsink_open(const struct pg_logsink_opts *o);
 bool pg_logsink_active(void);
 /* Write one JSON record to every open sink. */
 void pg_logsink_write(const char *json);
+/* Around a batch of records written at once: the log file's writer is woken once, at the
+ * end (sinkq.h). */
+void pg_logsink_defer(bool on);
 const struct pg_logsink_stats *pg_logsink_stats(void);
 void pg_logsink_close(void);
 

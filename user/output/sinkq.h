@@ -15,6 +15,7 @@
 #ifndef PG_SINKQ_H
 #define PG_SINKQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -39,6 +40,9 @@ void pg_sinkq_quiet(struct pg_sinkq *q);
 /* The sink is a byte stream (a pipe, a terminal): records queued together may reach fn as
  * one write, whole records only. Call before the first push. 0 or -ENOMEM. */
 int pg_sinkq_join(struct pg_sinkq *q);
+/* on: pushes queue their records without waking the writer, for a batch pushed at once (the
+ * records of one pass over the ring); off: wake it for what was queued meanwhile. */
+void pg_sinkq_defer(struct pg_sinkq *q, bool on);
 /* Queue a copy of rec. 0, or -ENOBUFS when it does not fit (the drop is counted, and said on
  * stderr once per outage), -ENOMEM. */
 int pg_sinkq_push(struct pg_sinkq *q, const char *rec, size_t len);

@@ -39,6 +39,12 @@ void pg_stdout_write(const char *line, size_t len)
 	fflush(stdout);
 }
 
+void pg_stdout_defer(bool on)
+{
+	if (q)
+		pg_sinkq_defer(q, on);
+}
+
 __u64 pg_stdout_dropped(void)
 {
 	struct pg_sinkq_stats st;

@@ -8,6 +8,7 @@
 #ifndef PG_STDOUT_H
 #define PG_STDOUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -17,6 +18,8 @@
 int pg_stdout_open(void);
 /* One line, with its newline. */
 void pg_stdout_write(const char *line, size_t len);
+/* Around a batch of lines written at once: the writer is woken once, at the end (sinkq.h). */
+void pg_stdout_defer(bool on);
 /* Records dropped so far (a full buffer); 0 when not open. */
 __u64 pg_stdout_dropped(void);
 /* Drain for at most timeout_ms, then stop. */
