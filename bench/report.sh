@@ -402,6 +402,13 @@ report() {
 
 nspp() { awk -v x="$1" 'BEGIN { if (x == "" || x == 0) print "-"; else printf "%.0f", 1e9 / x }'; }
 
+# mmm FORMAT: the numbers on stdin, one a line, as "median min max" in FORMAT (printf), or
+# "-" when there are none.
+mmm() {
+	sort -g | awk -v f="$1" '{ v[++n] = $1 }
+		END { if (!n) { print "-"; exit }
+			printf f " " f " " f "\n", n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2, v[1], v[n] }'
+}
 # rr RULES_A RULES_B MODE PROG_A PROG_B: the ratio A/B of item 1's cost within each round
 # (cost-rounds.tsv: the two ran in the same round, in one process), as "median min max", or
 # "-" when either is missing. The targets are judged on these: ratios of medians taken
@@ -409,11 +416,8 @@ nspp() { awk -v x="$1" 'BEGIN { if (x == "" || x == 0) print "-"; else printf "%
 rr() {
 	awk -F'\t' -v a="$1|$3|$4" -v b="$2|$3|$5" '!/^#/ { k = $1 "|" $2 "|" $3
 			if (k == a) x[$4] = $5; if (k == b) y[$4] = $5 }
-		END { for (r in x) if ((r in y) && y[r] > 0) v[++n] = x[r] / y[r]
-			if (!n) { print "-"; exit }
-			for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
-			printf "%.2f %.2f %.2f\n", n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2, v[1], v[n] }' \
-		"$RAW/cost-rounds.tsv" 2>/dev/null || echo "-"
+		END { for (r in x) if ((r in y) && y[r] > 0) print x[r] / y[r] }' \
+		"$RAW/cost-rounds.tsv" 2>/dev/null | mmm %.2f
 }
 # rr_side_ge "MEDIAN MIN MAX" LIMIT: rr_side for a target that is a floor ("under": every round
 # at least LIMIT, "over": every round below it).
@@ -425,22 +429,16 @@ rr_side_ge() {
 # CPU-second), as "median min max", or "-".
 ev_rr() {
 	awk -F'\t' -v on="$1-on" -v off="$1-off" '$2 == on { a[$4] = $9 } $2 == off { b[$4] = $9 }
-		END { for (r in a) if ((r in b) && b[r] > 0) v[++n] = a[r] / b[r]
-			if (!n) { print "-"; exit }
-			for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
-			printf "%.2f %.2f %.2f\n", n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2, v[1], v[n] }' \
-		"$RAW/events.tsv" 2>/dev/null || echo "-"
+		END { for (r in a) if ((r in b) && b[r] > 0) print a[r] / b[r] }' \
+		"$RAW/events.tsv" 2>/dev/null | mmm %.2f
 }
 # sock_rr COLUMN: portguard's program time per call minus the trivial hook's, within each
 # round of sock.tsv, as "median min max" (ns), or "-".
 sock_rr() {
 	awk -F'\t' -v c="$1" '$1 == "trivial" && $c != "-" { t[$2] = $c }
 		$1 == "portguard" && $c != "-" { p[$2] = $c }
-		END { for (r in p) if (r in t) v[++n] = p[r] - t[r]
-			if (!n) { print "-"; exit }
-			for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
-			printf "%.1f %.1f %.1f\n", n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2, v[1], v[n] }' \
-		"$RAW/sock.tsv" 2>/dev/null || echo "-"
+		END { for (r in p) if (r in t) print p[r] - t[r] }' "$RAW/sock.tsv" 2>/dev/null |
+		mmm %.1f
 }
 # sock_fmt "MEDIAN MIN MAX": +44 ns [+35..+57]
 sock_fmt() { awk -v s="$1" 'BEGIN { if (split(s, v, " ") < 3) print "- ns"; else printf "%+.0f ns [%+.0f..%+.0f]", v[1], v[2], v[3] }'; }
