@@ -471,7 +471,10 @@ run_flood() {
 	# takes the packets; run's own time is taken apart): left to the scheduler, either
 	# would at times run on the measured core between the generator's calls and evict its
 	# caches, which moved the new-source flood by up to 20% between runs (2026-12-02).
-	taskset -c "$OTHER_CPU" awk '/"event_type":"violation"/ { v++ }
+	# With one CPU there is no other: both are left where they are.
+	local away=()
+	[ "$NCPU" -gt 1 ] && away=(taskset -c "$OTHER_CPU")
+	"${away[@]}" awk '/"event_type":"violation"/ { v++ }
 	     /"event_type":"suppressed"/ { if (match($0, /"count":[0-9]+/)) s += substr($0, RSTART + 8, RLENGTH - 8) }
 	     END { printf "%d %d\n", v, s }' <"$TMP/ev.fifo" >"$TMP/ev.count" &
 	cnt=$!
@@ -479,7 +482,7 @@ run_flood() {
 	# taskset and nsenter exec: $! is portguard itself (a shell function would put a subshell
 	# between, and signals would never reach it). --no-cgroup: XDP only; socket hooks are
 	# only ever attached to the child cgroup of item 4.
-	taskset -c "$OTHER_CPU" nsenter --net=/run/netns/"$NS_R" "$PORTGUARD" run "$TMP/ev.policy" --iface vR --no-cgroup \
+	"${away[@]}" nsenter --net=/run/netns/"$NS_R" "$PORTGUARD" run "$TMP/ev.policy" --iface vR --no-cgroup \
 		--json --pin-dir "$pin" $([ "$ev" = off ] && echo --no-events) \
 		>"$TMP/ev.fifo" 2>"$TMP/ev-run.log" &
 	pid=$!

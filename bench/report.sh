@@ -581,8 +581,9 @@ target_rows() {
 }
 
 fmt1() { awk -v x="$1" 'BEGIN { if (x == "") print "-"; else printf "%.1f", x }'; }
-# why_scale WORST: why the blocklist + the big policy costs more than the small one: what the
-# blocklist adds at the small size, and what the rules add without it, both measured here.
+# why_scale WORST SIDES: why the blocklist + the big policy costs more than the small one (said
+# only when some kind misses in every round, SIDES from rr_side): what the blocklist adds at
+# the small size, and what the rules add without it, both measured here.
 why_scale() { # worst sides
 	local m bl=0 rules=0 a
 	case " $2 " in *" over "*) ;; *) return ;; esac
@@ -643,10 +644,10 @@ events_section() {
 	generator a few ns per frame). After each flood, the kernel's counters from the pinned
 	maps: pg_event_stats (submitted, ring full, rate-limited, over budget) and pg_reason_stats
 	(violations: packets under a drop reason). Rates as in item 2 (per CPU-second of the core).
-	\`run\` and the counter are pinned to the other CPU: the rates are what events cost the core
-	that takes the packets, and what \`run\` itself spends on them is its own column below (left
-	to the scheduler, they at times ran on the measured core and moved the new-source flood by
-	up to 20% between runs).
+	\`run\` and the counter are pinned to the other CPU (where there is one): the rates are what
+	events cost the core that takes the packets, and what \`run\` itself spends on them is its
+	own column below (left to the scheduler, they at times ran on the measured core and moved
+	the new-source flood by up to 20% between runs).
 
 	| flood | events on | events off | on / off | ns per packet, on - off |
 	|---|---:|---:|---:|---:|
