@@ -876,6 +876,23 @@ static unsigned xdp_mode_now(int ifindex, __u32 prog_id)
 }
 
 /*
+ * Detach a pinned link now, and remove its pin (fd: the link, opened from path, or -1).
+ * Removing the pin alone is not enough: the kernel frees a link whose last reference was a
+ * pin later, from a work queue (and never while anyone else holds it), so "unloaded" could
+ * be printed while the program still ran; seen in CI under load, XDP still attached after
+ * unload returned. BPF_LINK_DETACH (5.9) takes the program off at once. Closes fd; returns
+ * unlink's result.
+ */
+static int drop_link(int fd, const char *path)
+{
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
+	return unlink(path);
+}
+
+/*
  * A pinned XDP link of an earlier state on this very interface: swap its program in place
  * (every packet meets the old program or the new one). The new program is of the kind the
  * link had (one buffer or frags), unless a mode is forced. 1 when there was none to update.
@@ -895,8 +912,7 @@ static int update_xdp(struct pg_loader *l, const char *name, int ifindex, enum p
 	if (link_info(fd, &info) || info.type != BPF_LINK_TYPE_XDP ||
 	    (int)info.xdp.ifindex != ifindex) {
 		/* A link left by an interface that went away (or was renamed): stale. */
-		close(fd);
-		unlink(path);
+		drop_link(fd, path);
 		return 1;
 	}
 	kind = xdp_mode_now(ifindex, info.prog_id);
@@ -1032,7 +1048,7 @@ int pg_loader_attach_iface(struct pg_loader *l, const char *name, enum pg_xdp_mo
 	*ifmode = PG_IFMODE_TC;
 	/* tc ingress is in force: an XDP link of an earlier state here goes. */
 	snprintf(path, sizeof(path), "%s/links/xdp-%s", l->pin_dir, name);
-	unlink(path);
+	drop_link(bpf_obj_get(path), path);
 	return 0;
 xdp_done:
 	if (err)
@@ -1179,10 +1195,8 @@ static int remove_link(const char *dir, const char *entry)
 						"runs there or the interface goes\n", entry);
 			}
 		}
-		close(fd);
 	}
-	/* The pin is the link's last reference: removing it detaches the program. */
-	if (unlink(path) && errno != ENOENT)
+	if (drop_link(fd, path) && errno != ENOENT)
 		fprintf(stderr, "portguard: failed to remove %s: %s\n", path, strerror(errno));
 	return elsewhere;
 }
