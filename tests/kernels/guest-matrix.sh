@@ -8,7 +8,9 @@
 set -u
 cd /pg
 t0=$(date +%s)
-SUITES=${PG_KERNEL_SUITES:-test_xdp_frames test_explain test_sock_hooks e2e_run}
+# e2e_upgrade: a state of another version replaced with no gap, which needs BPF_LINK_UPDATE
+# and BPF_LINK_DETACH on XDP and cgroup links (and a rename in bpffs, or its fallback).
+SUITES=${PG_KERNEL_SUITES:-test_xdp_frames test_explain test_sock_hooks e2e_run e2e_upgrade}
 
 # Features from the kernel's own BTF (every Debian kernel has CONFIG_DEBUG_INFO_BTF): an enum
 # value's name is there exactly when the kernel implements it, whatever its version says.

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "kernel/bringup.h"
+#include "kernel/confirm.h"
 #include "kernel/features.h"
 #include "common/util.h"
 #include "output/stderr.h"
@@ -50,7 +51,8 @@ static int resolve_cgroup(const struct pg_up_opts *o, char *buf, size_t size)
 /*
  * A running `run` holds an exclusive flock on the links directory for its whole life (the
  * pin directory's own lock is only held while a command changes the state). Another run is
- * refused; load and reload go ahead but say whose state they change.
+ * refused; load and reload go ahead but say whose state they change. Returns 0, 1 when a
+ * run (not this one) serves the state, or -errno.
  */
 static int check_owner(struct pg_up *up, bool owner)
 {
@@ -83,7 +85,7 @@ static int check_owner(struct pg_up *up, bool owner)
 	pg_notice("portguard: note: a running portguard run owns %s; it removes this "
 		  "state when it exits (unless it runs with --keep)\n",
 		  up->pin_dir);
-	return 0;
+	return 1;
 }
 
 /* Reading, parsing and compiling the policy, on a thread of its own while the maps are
@@ -128,7 +130,7 @@ static int read_while_creating_maps(const struct pg_up_opts *o, struct pg_up *up
 	if (!access(path, F_OK) || pthread_create(&j.thread, NULL, parse_job, &j))
 		return pg_policy_read(o->policy, &up->src);
 	/* Quietly: should it fail, the pinned way below says why, once, after the policy. */
-	*premade = !pg_loader_maps(&up->l, up->pin_dir, o->max_flows, false);
+	*premade = !pg_loader_maps(&up->l, up->pin_dir, o->max_flows, PG_MAPS_AHEAD);
 	pthread_join(j.thread, NULL);
 	if (j.err && *premade) {
 		pg_loader_close(&up->l);
@@ -145,6 +147,43 @@ static void *probe_job(void *arg)
 	return NULL;
 }
 
+/*
+ * A state pinned by another version of portguard, whose maps are of other layouts (a package
+ * upgrade across a change of them): this version cannot reuse them, and refusing left the
+ * service failed until `portguard unload`, a gap in enforcement. Instead the state is
+ * replaced whole: new maps, written as for a first load (open connections seeded), the old
+ * links updated in place to this version's programs (each hook goes from the old program to
+ * the new one at once), then the pins swapped (pg_loader_repin). Counters start again. A
+ * change waiting for `portguard confirm` names generations of the old maps: refused then.
+ */
+static int replace_other_version(const struct pg_up_opts *o, struct pg_up *up, bool served,
+				 bool *replacing)
+{
+	char what[256];
+	int r;
+
+	*replacing = false;
+	r = pg_pins_other_version(up->pin_dir, what, sizeof(what));
+	if (r <= 0)
+		return 0; /* the pinned way reuses the maps, or says why it cannot */
+	if (pg_change_check_idle(up->pin_dir, "replacing another version's state"))
+		return -EBUSY;
+	/* That version's daemon would go on reading the old maps' events, of which no more
+	 * come: it is its restart, with this version, that replaces the state. */
+	if (served) {
+		fprintf(stderr, "portguard: the state at %s is another version's (%s), and a "
+				"portguard run of that version serves it: restart that run with "
+				"this version (systemctl restart portguard), which replaces it\n",
+			up->pin_dir, what);
+		return -EBUSY;
+	}
+	pg_notice("portguard: the state at %s is another version's (%s): replacing it with "
+		  "this version's maps and programs, its links updated in place; its counters "
+		  "start again\n", up->pin_dir, what);
+	*replacing = true;
+	return pg_loader_maps(&up->l, up->pin_dir, o->max_flows, PG_MAPS_REPLACING);
+}
+
 int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 {
 	char missing[512];
@@ -156,7 +195,7 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 	bool probing;
 	char path[PATH_MAX + 16];
 	int lock = -1, err;
-	bool fresh = false, premade;
+	bool fresh = false, premade, replacing = false, served;
 	size_t i;
 
 	memset(up, 0, sizeof(*up));
@@ -228,8 +267,10 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 		goto fail;
 	}
 	err = check_owner(up, o->owner);
-	if (err)
+	served = err == 1;
+	if (err < 0)
 		goto fail;
+	err = 0;
 	snprintf(path, sizeof(path), "%s/pg_active", up->pin_dir);
 	fresh = access(path, F_OK) != 0;
 	if (premade && !fresh) {
@@ -244,8 +285,13 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 			premade = false;
 		}
 	}
-	if (!premade)
-		err = pg_loader_maps(&up->l, up->pin_dir, o->max_flows, true);
+	if (!premade && !fresh) {
+		err = replace_other_version(o, up, served, &replacing);
+		if (err)
+			goto fail;
+	}
+	if (!premade && !replacing)
+		err = pg_loader_maps(&up->l, up->pin_dir, o->max_flows, PG_MAPS_PINNED);
 	if (!err)
 		err = pg_loader_progs(&up->l, up->nifaces > 0, up->cgroup[0] != 0);
 	if (err)
@@ -286,12 +332,19 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 	a.xdp_mode = o->xdp_mode;
 	a.await = o->await;
 	err = pg_loader_attach(&up->l, &a);
+	if (err && replacing)
+		fprintf(stderr, "portguard: the replacement of the state at %s stopped with some "
+				"of its links updated to this version's programs and some not: each "
+				"still enforces a policy, the pins are still the old version's; run "
+				"the load again\n", up->pin_dir);
 	if (err)
 		goto fail;
 	memcpy(up->ifindex, a.ifindex, sizeof(up->ifindex));
 	memcpy(up->ifmode, a.mode, sizeof(up->ifmode));
 	err = pg_info_set_attach(&up->l.maps, up->ifaces, up->ifindex, up->ifmode, up->nifaces,
 				 a.cgroup, up->l.max_flows);
+	if (!err && replacing)
+		err = pg_loader_repin(&up->l);
 	if (err)
 		goto fail;
 	if (pg_features_missing(&feat, missing, sizeof(missing)))

@@ -426,27 +426,35 @@ bool pg_xdp_frags_supported(void)
  * The flow table's size: what was asked (0: the default), unless a pinned table is taken
  * over, which keeps its own size (a map cannot be resized; unload to change it).
  */
-static __u32 flows_size(const char *pin_dir, __u32 want)
+/* The size of the flow table pinned under pin_dir; 0 when there is none. */
+static __u32 pinned_flows(const char *pin_dir)
 {
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
 	char path[PATH_MAX + 16];
 	int fd;
 
-	if (!want)
-		want = PG_MAX_FLOWS_DEFAULT;
 	snprintf(path, sizeof(path), "%s/pg_flows", pin_dir);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
-		return want;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries &&
-	    info.max_entries != want) {
-		fprintf(stderr, "portguard: note: the pinned flow table keeps its size (%u flows, "
-				"not %u): unload first to change --max-flows\n", info.max_entries,
-			want);
-		want = info.max_entries;
-	}
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.max_entries = 0;
 	close(fd);
+	return info.max_entries;
+}
+
+static __u32 flows_size(const char *pin_dir, __u32 want)
+{
+	__u32 pinned = pinned_flows(pin_dir);
+
+	if (!want)
+		want = PG_MAX_FLOWS_DEFAULT;
+	if (pinned && pinned != want) {
+		fprintf(stderr, "portguard: note: the pinned flow table keeps its size (%u flows, "
+				"not %u): unload first to change --max-flows\n", pinned, want);
+		want = pinned;
+	}
 	return want;
 }
 
@@ -534,8 +542,10 @@ int pg_loader_wait(struct pg_loader *l)
 	return err;
 }
 
-int pg_loader_maps(struct pg_loader *l, const char *pin_dir, __u32 max_flows, bool pin)
+int pg_loader_maps(struct pg_loader *l, const char *pin_dir, __u32 max_flows,
+		   enum pg_maps_how how)
 {
+	bool pin = how == PG_MAPS_PINNED, quiet = how == PG_MAPS_AHEAD;
 	char path[PATH_MAX + 64];
 	struct bpf_map *map;
 	int err;
@@ -545,7 +555,7 @@ int pg_loader_maps(struct pg_loader *l, const char *pin_dir, __u32 max_flows, bo
 	l->xdp = xdp_ingress_bpf__open();
 	if (!l->xdp) {
 		err = -errno;
-		if (pin)
+		if (!quiet)
 			fprintf(stderr, "portguard: failed to open the BPF objects: %s\n",
 				strerror(errno));
 		goto fail;
@@ -559,13 +569,20 @@ int pg_loader_maps(struct pg_loader *l, const char *pin_dir, __u32 max_flows, bo
 	 */
 	bpf_program__set_autoload(l->xdp->progs.pg_xdp_ingress, false);
 	snprintf(path, sizeof(path), "%s/pg_active", pin_dir);
-	l->takeover = pin && !access(path, F_OK);
+	l->replace = how == PG_MAPS_REPLACING;
+	l->takeover = l->replace || (pin && !access(path, F_OK));
 	/* Multi-buffer XDP where the kernel has it; elsewhere tc is the fallback. Either is
 	 * loaded when an interface first needs it (load_fallback). */
 	l->frags = pg_xdp_frags_supported();
 	bpf_program__set_autoload(l->xdp->progs.pg_xdp_ingress_frags, false);
-	l->max_flows = pin ? flows_size(pin_dir, max_flows) : max_flows ? max_flows
-									: PG_MAX_FLOWS_DEFAULT;
+	/* A pinned table keeps its size; one that replaces another version's table takes
+	 * --max-flows, or else the old table's size. */
+	if (pin)
+		l->max_flows = flows_size(pin_dir, max_flows);
+	else if (l->replace && !max_flows && pinned_flows(pin_dir))
+		l->max_flows = pinned_flows(pin_dir);
+	else
+		l->max_flows = max_flows ? max_flows : PG_MAX_FLOWS_DEFAULT;
 	err = bpf_map__set_max_entries(l->xdp->maps.pg_flows, l->max_flows);
 	if (err)
 		goto fail;
@@ -577,7 +594,7 @@ int pg_loader_maps(struct pg_loader *l, const char *pin_dir, __u32 max_flows, bo
 		if (err)
 			goto fail;
 	}
-	if (!pin) {
+	if (quiet) {
 		/* Unpinned maps are made ahead of need, and quietly: the caller makes them
 		 * again the pinned way when this fails, and that says why. */
 		libbpf_print_fn_t old = libbpf_set_print(NULL);
@@ -634,6 +651,112 @@ int pg_loader_pin(struct pg_loader *l)
 	return 0;
 }
 
+/* Pin fd at path in place of what is pinned there: pinned at a temporary name, then
+ * renamed over it. Where the file system refuses the rename, removed and pinned again. */
+static int repin_one(const char *dir, const char *name, int fd)
+{
+	char path[PATH_MAX + 64], tmp[PATH_MAX + 64];
+	int err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.new-%s", dir, name);
+	unlink(tmp); /* left by a replacement that died here */
+	if (!bpf_obj_pin(fd, tmp) && !rename(tmp, path))
+		return 0;
+	unlink(tmp);
+	if (unlink(path) && errno != ENOENT)
+		err = -errno;
+	if (!err && bpf_obj_pin(fd, path))
+		err = -errno;
+	if (err)
+		fprintf(stderr, "portguard: failed to pin %s: %s\n", path, strerror(-err));
+	return err;
+}
+
+int pg_loader_repin(struct pg_loader *l)
+{
+	char path[PATH_MAX + 300];
+	struct bpf_map *map;
+	struct dirent *de;
+	int err = 0;
+	DIR *d;
+
+	/* pg_active last: a state whose pg_active is the new one is wholly this version's. */
+	bpf_object__for_each_map(map, l->xdp->obj) {
+		if (bpf_map__is_internal(map) || map == l->xdp->maps.pg_active)
+			continue;
+		err = repin_one(l->pin_dir, bpf_map__name(map), bpf_map__fd(map));
+		if (err)
+			return err;
+	}
+	err = repin_one(l->pin_dir, "pg_active", bpf_map__fd(l->xdp->maps.pg_active));
+	if (err)
+		return err;
+	d = opendir(l->pin_dir);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "pg_", 3) ||
+		    bpf_object__find_map_by_name(l->xdp->obj, de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", l->pin_dir, de->d_name);
+		if (unlink(path) && errno != ENOENT)
+			fprintf(stderr, "portguard: note: failed to remove %s, a map of the version "
+					"replaced: %s\n", path, strerror(errno));
+	}
+	closedir(d);
+	l->replace = false;
+	return 0;
+}
+
+int pg_pins_other_version(const char *dir, char *what, size_t len)
+{
+	struct xdp_ingress_bpf *obj = xdp_ingress_bpf__open();
+	char path[PATH_MAX + 300];
+	struct bpf_map_info info;
+	struct bpf_map *map;
+	__u32 ilen, max;
+	int fd, r = 0;
+
+	if (!obj)
+		return -errno;
+	bpf_object__for_each_map(map, obj->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue;
+			r = -errno;
+			break;
+		}
+		memset(&info, 0, sizeof(info));
+		ilen = sizeof(info);
+		r = bpf_obj_get_info_by_fd(fd, &info, &ilen) ? -errno : 0;
+		close(fd);
+		if (r)
+			break;
+		/* The flow table's size is the operator's (--max-flows): any size is ours. */
+		max = map == obj->maps.pg_flows ? info.max_entries : bpf_map__max_entries(map);
+		if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+		    info.value_size != bpf_map__value_size(map) || info.max_entries != max ||
+		    info.map_flags != bpf_map__map_flags(map)) {
+			snprintf(what, len, "%s: type %u, key %u bytes, value %u, %u entries, "
+					    "flags %#x; this version's: type %u, key %u, value %u, "
+					    "%u entries, flags %#x",
+				 bpf_map__name(map), info.type, info.key_size, info.value_size,
+				 info.max_entries, info.map_flags, bpf_map__type(map),
+				 bpf_map__key_size(map), bpf_map__value_size(map), max,
+				 bpf_map__map_flags(map));
+			r = 1;
+			break;
+		}
+	}
+	xdp_ingress_bpf__destroy(obj);
+	return r;
+}
+
 int pg_loader_progs(struct pg_loader *l, bool net, bool sock)
 {
 	const char *pin_dir = l->pin_dir;
@@ -678,7 +801,7 @@ int pg_loader_progs(struct pg_loader *l, bool net, bool sock)
 int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock,
 		   __u32 max_flows)
 {
-	int err = pg_loader_maps(l, pin_dir, max_flows, true);
+	int err = pg_loader_maps(l, pin_dir, max_flows, PG_MAPS_PINNED);
 
 	if (err)
 		return err;
@@ -1212,7 +1335,11 @@ static int info_get(const char *pin_dir, struct pg_info *info)
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return -errno;
-	if (bpf_map_lookup_elem(fd, &zero, info))
+	/* Another version's pg_info (a state being replaced) may be of another size: a read
+	 * of it would overflow info. */
+	if (pg_map_check_quiet(fd, PG_MAP_INFO))
+		err = -EINVAL;
+	else if (bpf_map_lookup_elem(fd, &zero, info))
 		err = -errno;
 	close(fd);
 	return err;
@@ -1332,7 +1459,8 @@ int pg_detach_all(const char *pin_dir)
 	d = opendir(pin_dir);
 	if (d) {
 		while ((de = readdir(d))) {
-			if (strncmp(de->d_name, "pg_", 3))
+			/* .new-pg_*: a pin a replacement of another version left half-way. */
+			if (strncmp(de->d_name, "pg_", 3) && strncmp(de->d_name, ".new-pg_", 8))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
 			if (!unlink(path))

@@ -52,6 +52,9 @@ struct pg_loader {
 	char lsm_reason[256]; /* the verifier's reason, or strerror(lsm_err) */
 	struct pg_maps maps; /* borrowed from the XDP skeleton */
 	bool takeover;	     /* the maps were pinned already: an earlier state is taken over */
+	/* The state pinned is another version's (maps of other layouts): these maps are new,
+	 * unpinned until pg_loader_repin(); its links are updated in place. */
+	bool replace;
 };
 
 /* --xdp-mode: how inbound enforcement attaches to each interface. */
@@ -105,8 +108,8 @@ void pg_unlock(int fd);
 int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock,
 		   __u32 max_flows);
 /*
- * pg_loader_load() in steps. pg_loader_maps() creates the maps, or with pin reuses the ones
- * pinned under pin_dir and pins what it creates; without pin it only creates them, touching
+ * pg_loader_load() in steps. pg_loader_maps() creates the maps, or PINNED reuses the ones
+ * pinned under pin_dir and pins what it creates; AHEAD it only creates them, touching
  * nothing under pin_dir, and the caller pins them with pg_loader_pin() once it holds the pin
  * directory's lock and finds no state there (bring-up creates them while it parses the
  * policy), quietly: on failure the caller makes them the pinned way, which says why.
@@ -118,8 +121,26 @@ int pg_loader_load(struct pg_loader *l, const char *pin_dir, bool net, bool sock
  * -EEXIST, printing nothing, when a map of that name is pinned already (a state that died
  * half-way): the caller then makes the maps the pinned way.
  */
-int pg_loader_maps(struct pg_loader *l, const char *pin_dir, __u32 max_flows, bool pin);
+enum pg_maps_how {
+	PG_MAPS_PINNED,	   /* reuse the pinned maps, pin what is created */
+	PG_MAPS_AHEAD,	   /* create, unpinned and quietly, ahead of pg_loader_pin() */
+	PG_MAPS_REPLACING, /* create, unpinned, to replace another version's (pg_loader_repin) */
+};
+int pg_loader_maps(struct pg_loader *l, const char *pin_dir, __u32 max_flows,
+		   enum pg_maps_how how);
 int pg_loader_pin(struct pg_loader *l);
+/*
+ * PG_MAPS_REPLACING, once this version's programs are attached: pin l's maps in place of
+ * the other version's, each in one rename (a reader of a pin opens the old map or the new,
+ * never none), pg_active last, then remove that version's pins of maps this one does not
+ * define. Returns 0 or -errno, printed.
+ */
+int pg_loader_repin(struct pg_loader *l);
+/* Whether any map of this build pinned under dir is not the map this build defines
+ * (another version's layout): 1, and what[] says which and how; 0 when every pinned one
+ * fits what libbpf reuses (a map not pinned at all is made); -errno when one cannot be
+ * read. Prints nothing. */
+int pg_pins_other_version(const char *dir, char *what, size_t len);
 int pg_loader_progs(struct pg_loader *l, bool net, bool sock);
 /* Wait for the XDP program's load: 0, or its refusal (printed). 0 when none is in flight. */
 int pg_loader_wait(struct pg_loader *l);

@@ -117,33 +117,54 @@ int pg_map_open_pinned(const char *dir, enum pg_map_id id, bool quiet_enoent)
 	return fd;
 }
 
-int pg_map_check(int fd, enum pg_map_id id, const char *path)
+/* Whether the map behind fd is map id as this build defines it: type, sizes and entries,
+ * what a read of it relies on. *info and *want: what was compared. */
+static int map_fits(int fd, enum pg_map_id id, struct bpf_map_info *info,
+		    struct pg_map_spec *want)
 {
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-	struct pg_map_spec want;
+	__u32 len = sizeof(*info);
 	int err;
 
-	err = pg_map_spec(id, &want);
-	if (err) {
-		fprintf(stderr, "portguard: failed to read what map %s is: %s\n", pg_map_names[id],
-			strerror(-err));
+	err = pg_map_spec(id, want);
+	if (err)
 		return err;
-	}
-	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		err = -errno;
-		fprintf(stderr, "portguard: failed to read map %s: %s\n", path, strerror(-err));
-		return err;
-	}
+	memset(info, 0, sizeof(*info));
+	if (bpf_obj_get_info_by_fd(fd, info, &len))
+		return -errno;
 	/* The flow table's size is the operator's (--max-flows): any size is ours. */
-	if (id == PG_MAP_FLOWS && info.max_entries)
-		want.max_entries = info.max_entries;
-	if (info.type == want.type && info.key_size == want.key_size &&
-	    info.value_size == want.value_size && info.max_entries == want.max_entries)
+	if (id == PG_MAP_FLOWS && info->max_entries)
+		want->max_entries = info->max_entries;
+	return info->type == want->type && info->key_size == want->key_size &&
+	       info->value_size == want->value_size && info->max_entries == want->max_entries;
+}
+
+int pg_map_check_quiet(int fd, enum pg_map_id id)
+{
+	struct bpf_map_info info;
+	struct pg_map_spec want;
+	int r = map_fits(fd, id, &info, &want);
+
+	return r == 1 ? 0 : r == 0 ? -EINVAL : r;
+}
+
+int pg_map_check(int fd, enum pg_map_id id, const char *path)
+{
+	struct bpf_map_info info;
+	struct pg_map_spec want;
+	int r;
+
+	r = map_fits(fd, id, &info, &want);
+	if (r == 1)
 		return 0;
+	if (r < 0) {
+		fprintf(stderr, "portguard: failed to read map %s: %s\n", path, strerror(-r));
+		return r;
+	}
 	fprintf(stderr, "portguard: %s is not the map this portguard defines (type %u, key %u "
 			"bytes, value %u bytes, %u entries; expected type %u, key %u, value %u, "
-			"%u entries): refusing it; it may be from another version of portguard\n",
+			"%u entries): refusing it; it may be from another version of portguard "
+			"(portguard load, or a restart of portguard run, replaces such a state "
+			"whole)\n",
 		path, info.type, info.key_size, info.value_size, info.max_entries, want.type,
 		want.key_size, want.value_size, want.max_entries);
 	return -EINVAL;

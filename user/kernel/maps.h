@@ -81,5 +81,7 @@ int pg_map_spec(enum pg_map_id id, struct pg_map_spec *spec);
 /* Check that fd is map id as this build defines it. Returns 0, or -EINVAL after printing
  * what differs; path names the map in the message. */
 int pg_map_check(int fd, enum pg_map_id id, const char *path);
+/* pg_map_check() without a message: 0, -EINVAL, or -errno. */
+int pg_map_check_quiet(int fd, enum pg_map_id id);
 
 #endif /* PG_MAPS_H */
