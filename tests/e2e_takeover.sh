@@ -32,21 +32,10 @@ start_run || pg_fail_all "run did not start: $(tr '\n' ' ' <"$PG_TMP/err")" $PG_
 # The client's echo server; the server dials it, from a port no rule allows inbound.
 pg_listen "$cli" tcp 9999
 pg_wait_for 10 pg_listening "$cli" tcp 9999 || pg_fail_all "the echo server did not start" $PG_CASES
-# One line every 10 ms until told to stop (60 s at most); what comes back is appended.
-pg_bg nsenter --net=/run/netns/"$srv" bash -c 'end=$((SECONDS + 60)); i=0
-	while [ ! -e "$1" ] && [ $SECONDS -lt $end ]; do echo $((i++)); sleep 0.01; done |
-	socat -t 5 - TCP:198.18.12.2:9999,sourceport=40123 >"$2"' _ "$stop" "$PG_TMP/echoes"
+pg_session_start "$srv" 198.18.12.2:9999 40123 "$stop" "$PG_TMP/echoes"
 session=$PG_BG_PID
-# In the enforced cgroup: bind 0.0.0.0:5432 over and over. A bind that got through is one
-# whose socat says it is listening (then timeout stops it); a refused one exits at once. The
-# exit status alone would not tell: on a loaded machine timeout can fire before socat even
-# reached bind().
-pg_bg bash -c 'echo $$ >"$1/cgroup.procs"; end=$((SECONDS + 60)); n=0 ok=0
-	while [ ! -e "$2" ] && [ $SECONDS -lt $end ]; do
-		timeout 0.3 socat -d -d -u TCP-LISTEN:5432,bind=0.0.0.0,reuseaddr - </dev/null 2>&1 |
-			grep -q " listening on " && ok=$((ok + 1))
-		n=$((n + 1))
-	done; echo "$n $ok" >"$3"' _ "$cg" "$stop" "$PG_TMP/binds"
+# In the enforced cgroup: bind 0.0.0.0:5432 over and over.
+pg_binds_start "$cg" 5432 "$stop" "$PG_TMP/binds"
 binder=$PG_BG_PID
 pg_wait_for 10 test -s "$PG_TMP/echoes"
 sleep 0.5

@@ -78,17 +78,10 @@ pg_check served_by_a_run_refused eval '[ $rc = 1 ] && [ "$(xdp_id)" = "$x0" ] &&
 stop=$PG_TMP/stop
 pg_listen "$cli" tcp 9999
 pg_wait_for 10 pg_listening "$cli" tcp 9999 || pg_fail_all "the echo server did not start" $PG_CASES
-pg_bg nsenter --net=/run/netns/"$srv" bash -c 'end=$((SECONDS + 60)); i=0
-	while [ ! -e "$1" ] && [ $SECONDS -lt $end ]; do echo $((i++)); sleep 0.01; done |
-	socat -t 5 - TCP:198.18.13.2:9999,sourceport=40124 >"$2"' _ "$stop" "$PG_TMP/echoes"
+pg_session_start "$srv" 198.18.13.2:9999 40124 "$stop" "$PG_TMP/echoes"
 session=$PG_BG_PID
-# In the enforced cgroup: bind 0.0.0.0:5432 over and over (see e2e_takeover.sh).
-pg_bg bash -c 'echo $$ >"$1/cgroup.procs"; end=$((SECONDS + 60)); n=0 ok=0
-	while [ ! -e "$2" ] && [ $SECONDS -lt $end ]; do
-		timeout 0.3 socat -d -d -u TCP-LISTEN:5432,bind=0.0.0.0,reuseaddr - </dev/null 2>&1 |
-			grep -q " listening on " && ok=$((ok + 1))
-		n=$((n + 1))
-	done; echo "$n $ok" >"$3"' _ "$cg" "$stop" "$PG_TMP/binds"
+# In the enforced cgroup: bind 0.0.0.0:5432 over and over.
+pg_binds_start "$cg" 5432 "$stop" "$PG_TMP/binds"
 binder=$PG_BG_PID
 pg_wait_for 10 test -s "$PG_TMP/echoes"
 sleep 0.5

@@ -171,6 +171,28 @@ pg_bg() {
 	pg_defer "pg_stop $PG_BG_PID"
 }
 
+# Through a change of the enforcement (takeover, upgrade): pg_session_start NS ADDR:PORT SPORT
+# STOP OUT sends one line every 10 ms from NS to the echo server at ADDR:PORT, from source
+# port SPORT, until the file STOP exists (60 s at most), and appends what comes back to OUT.
+# pg_binds_start CGROUP PORT STOP OUT binds 0.0.0.0:PORT from CGROUP over and over until
+# STOP, then writes "TRIED LISTENED" to OUT. A bind that got through is one whose socat says
+# it is listening (then timeout stops it); a refused one exits at once. The exit status
+# alone would not tell: on a loaded machine timeout can fire before socat even reached
+# bind(). Both set PG_BG_PID.
+pg_session_start() {
+	pg_bg nsenter --net=/run/netns/"$1" bash -c 'end=$((SECONDS + 60)); i=0
+		while [ ! -e "$1" ] && [ $SECONDS -lt $end ]; do echo $((i++)); sleep 0.01; done |
+		socat -t 5 - TCP:"$2",sourceport="$3" >"$4"' _ "$4" "$2" "$3" "$5"
+}
+pg_binds_start() {
+	pg_bg bash -c 'echo $$ >"$1/cgroup.procs"; end=$((SECONDS + 60)); n=0 ok=0
+		while [ ! -e "$3" ] && [ $SECONDS -lt $end ]; do
+			timeout 0.3 socat -d -d -u TCP-LISTEN:"$2",bind=0.0.0.0,reuseaddr - </dev/null 2>&1 |
+				grep -q " listening on " && ok=$((ok + 1))
+			n=$((n + 1))
+		done; echo "$n $ok" >"$4"' _ "$1" "$2" "$3" "$4"
+}
+
 # Stop a process we started: TERM, then KILL after 5 s.
 pg_stop() {
 	local pid=$1 i
