@@ -47,7 +47,9 @@ link_field() { # FILE FIELD: a field of a pinned link, from bpftool's JSON
 # creating (or one a crashed run left): noise in CI's log, not a failure of ours.
 has_xdp() { pg_in "$srv" ip link show dev pgs0 2>/dev/null | grep -q ' xdp'; }
 has_tc() { pg_in "$srv" tc filter show dev pgs0 egress | grep -q pg_tc_egress; }
-cg_hooks() { bpftool cgroup show "$cg" 2>/dev/null | grep -c 'pg_'; }
+# The seven socket hooks on a cgroup (CG, default ours). Not the lsm_cgroup program, which a
+# kernel that takes BPF LSM programs (Debian 12 and 13's) attaches too.
+cg_hooks() { bpftool cgroup show "${1:-$cg}" 2>/dev/null | grep -c ' pg_\(bind\|connect\|sendmsg\|sock_create\)'; }
 pins() { ls "$pin" 2>/dev/null | grep -c '^pg_'; }
 # Every map of bpf/maps.bpf.h is pinned (objects may pin scratch maps of their own too).
 all_pins() {
@@ -157,9 +159,9 @@ pg_check load_twice eval 'load 2>"$err" && grep -q "loaded" "$err" && load 2>"$e
 # and an interface no longer named loses XDP and tc.
 cg2=$(pg_cgroup loader2)
 pg_check load_reconciles eval 'pg_in "$srv" "$PORTGUARD" load "$pol" --cgroup "$cg2" --pin-dir "$pin" \
-	2>/dev/null && [ "$(cg_hooks)" = 0 ] && [ "$(bpftool cgroup show "$cg2" | grep -c pg_)" = 7 ] &&
+	2>/dev/null && [ "$(cg_hooks)" = 0 ] && [ "$(cg_hooks "$cg2")" = 7 ] &&
 	! has_xdp && ! has_tc && [ ! -e "$pin/links/xdp-pgs0" ] && load 2>/dev/null && has_xdp &&
-	[ "$(cg_hooks)" = 7 ] && [ "$(bpftool cgroup show "$cg2" | grep -c pg_)" = 0 ]'
+	[ "$(cg_hooks)" = 7 ] && [ "$(cg_hooks "$cg2")" = 0 ]'
 pg_check reload_twice eval '"$PORTGUARD" reload "$pol" --pin-dir "$pin" 2>/dev/null &&
 	"$PORTGUARD" reload "$pol" --pin-dir "$pin" 2>/dev/null && has_xdp'
 pg_check unload_twice eval 'pg_in "$srv" "$PORTGUARD" unload --pin-dir "$pin" | grep -q unloaded &&

@@ -333,18 +333,23 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 	a.await = o->await;
 	err = pg_loader_attach(&up->l, &a);
 	if (err && replacing)
-		fprintf(stderr, "portguard: the replacement of the state at %s stopped with some "
-				"of its links updated to this version's programs and some not: each "
-				"still enforces a policy, the pins are still the old version's; run "
-				"the load again\n", up->pin_dir);
+		fprintf(stderr, "portguard: the replacement of the state at %s stopped there: "
+				"the links updated before it run this version's programs, the others "
+				"the old version's (each enforces its policy), and the pins are still "
+				"the old version's; load again once that is mended\n", up->pin_dir);
 	if (err)
 		goto fail;
 	memcpy(up->ifindex, a.ifindex, sizeof(up->ifindex));
 	memcpy(up->ifmode, a.mode, sizeof(up->ifmode));
 	err = pg_info_set_attach(&up->l.maps, up->ifaces, up->ifindex, up->ifmode, up->nifaces,
 				 a.cgroup, up->l.max_flows);
-	if (!err && replacing)
+	if (!err && replacing) {
 		err = pg_loader_repin(&up->l);
+		if (err)
+			fprintf(stderr, "portguard: this version's programs enforce the new policy "
+					"at %s, but its pins are only partly swapped: load again\n",
+				up->pin_dir);
+	}
 	if (err)
 		goto fail;
 	if (pg_features_missing(&feat, missing, sizeof(missing)))
