@@ -9,7 +9,8 @@
 # fails once, without a restart loop; start on an empty bpffs, READY, enforcement seen from
 # the test namespace; reload with a good policy and with a broken one (fails, old one kept);
 # restart and upgrade with an open connection that survives and a bounded probe loop on a
-# blocked port that gets nothing through; the operator's conffile edit survives the upgrade;
+# blocked port that gets nothing through, the upgrade across a change of the maps' layouts
+# (the state replaced whole); the operator's conffile edit survives the upgrade;
 # stop leaves enforcement and status says so; the unit's journal (events, diagnostics, all
 # but systemd's word on a failure) is JSON Lines, its errors at priority err;
 # systemd-analyze security scores <= 2.8; enabled, the unit enforces on boot before
@@ -22,7 +23,7 @@
 PG_CASES="debs_built container_boots package_installs not_started_on_install
 refuses_without_policy missing_iface_awaited start_ready enforces_from_other_ns
 reload_good reload_broken_fails_keeps_old restart_no_gap upgrade_no_gap
-conffile_edit_survives_upgrade stop_keeps_enforcement journal_json_lines security_score
+upgrade_replaces_other_layout conffile_edit_survives_upgrade stop_keeps_enforcement journal_json_lines security_score
 boot_enforces_before_network remove_unloads purge_removes_etc"
 
 if [ "$(id -u)" = 0 ] && [ -z "${PG_IN_UNSHARE:-}" ]; then
@@ -31,7 +32,7 @@ if [ "$(id -u)" = 0 ] && [ -z "${PG_IN_UNSHARE:-}" ]; then
 	"$(dirname "$0")/nspawn_root.sh" >/dev/null
 	PG_IN_UNSHARE=1 exec unshare --net --mount --propagation private bash "$0" "$@"
 fi
-pg_setup systemd-nspawn debootstrap make dpkg-buildpackage dpkg-deb jq socat ncat nsenter ip
+pg_setup systemd-nspawn debootstrap make dpkg-buildpackage dpkg-deb jq socat ncat nsenter ip bpftool
 ip link set lo up 2>/dev/null
 repo=$(cd "$PG_TESTS/.." && pwd)
 t_start=$SECONDS
@@ -334,8 +335,20 @@ no_gap() { # CASE CMD...: CMD restarts the daemon
 }
 GAPS=0
 pg_check restart_no_gap no_gap restart E systemctl restart portguard
+# The upgrade crosses a change of the maps' layouts (as issue 15's did): the pinned state is
+# made to look like another version's first (its pg_peers of another value size, a map this
+# version does not define), so the new daemon replaces it whole rather than take it over.
+rm -f "$BPFFS/portguard/pg_peers" &&
+	bpftool map create "$BPFFS/portguard/pg_peers" type hash key 4 value 4 entries 16 name pg_peers &&
+	bpftool map create "$BPFFS/portguard/pg_gone" type array key 4 value 4 entries 1 name pg_gone ||
+	pg_log "could not make the pinned state look like another version's"
 pg_check upgrade_no_gap no_gap upgrade E dpkg -i "/mnt/debs/${deb2##*/}"
 sed 's/^/# | /' "$PG_TMP/upgrade.out"
+pg_check upgrade_replaces_other_layout eval 'journal | grep -q "is another version.s (pg_peers: .*replacing it" &&
+	[ ! -e "$BPFFS/portguard/pg_gone" ] &&
+	[ "$(bpftool -j map show pinned "$BPFFS/portguard/pg_peers" | grep -o "\"bytes_value\":[0-9]*" | cut -d: -f2)" != 4 ] &&
+	E portguard status | grep -q "state: *enforcing"'
+
 pg_check conffile_edit_survives_upgrade eval '
 	[ "$(E dpkg-query -W -f="\${Version}" portguard)" = "$v2" ] &&
 	E grep -qx PORTGUARD_POLICY=/etc/portguard/host.policy /etc/portguard/portguard.conf &&
