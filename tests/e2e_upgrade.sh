@@ -12,7 +12,7 @@
 
 PG_CASES="replaced new_policy_in_force programs_replaced pins_this_version status_enforcing
 bind_refused_throughout session_replies_throughout broken_policy_keeps_other_version
-reload_says_load_replaces served_by_a_run_refused unload_removes_all"
+reload_says_load_replaces served_by_a_run_refused half_way_put_back unload_removes_all"
 pg_setup bpftool socat ncat flock
 
 pin=$(pg_bpffs)/pg || pg_skip_all "cannot mount bpffs" $PG_CASES
@@ -73,6 +73,23 @@ pg_stop "$holder"
 pg_check served_by_a_run_refused eval '[ $rc = 1 ] && [ "$(xdp_id)" = "$x0" ] &&
 	grep -q "a portguard run of that version serves it: restart that run" "$PG_TMP/out" &&
 	[ "$(value_size pg_peers)" = 4 ]'
+
+# A replacement that stops half-way is put back. A second interface whose MTU one-buffer XDP
+# cannot take (--xdp-mode native) fails after pgu0's XDP link and tc filter were updated and
+# a tc filter of ours went onto pgu2: each goes back as it was, and the new one goes.
+pg_veth "$srv" pgu2 198.18.14.1/24 2001:db8:14::1/64 "$cli" pgu3 198.18.14.2/24 \
+	2001:db8:14::2/64 && pg_in "$srv" ip link set dev pgu2 mtu 9000 &&
+	pg_in "$cli" ip link set dev pgu3 mtu 9000 || pg_log "cannot make the jumbo veth pair"
+x0=$(xdp_id) t0=$(tc_id) h0=$(hook_ids)
+pgs load "$new" --iface pgu0 --iface pgu2 --xdp-mode native --cgroup "$cg" --pin-dir "$pin" \
+	>"$PG_TMP/out" 2>&1
+rc=$?
+sed 's/^/# /' "$PG_TMP/out"
+pg_check half_way_put_back eval '[ $rc = 1 ] && [ -n "$x0" ] && [ "$(xdp_id)" = "$x0" ] &&
+	[ "$(tc_id)" = "$t0" ] && [ "$(hook_ids)" = "$h0" ] && [ "$(value_size pg_peers)" = 4 ] &&
+	[ ! -e "$pin/links/xdp-pgu2" ] &&
+	! pg_in "$srv" tc filter show dev pgu2 egress 2>/dev/null | grep -q pg_tc_egress &&
+	grep -q "every attach point runs the old version.s programs again" "$PG_TMP/out"'
 
 # The client's echo server; the server dials it, from a port no rule allows inbound.
 stop=$PG_TMP/stop

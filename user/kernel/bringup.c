@@ -332,11 +332,6 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 	a.xdp_mode = o->xdp_mode;
 	a.await = o->await;
 	err = pg_loader_attach(&up->l, &a);
-	if (err && replacing)
-		fprintf(stderr, "portguard: the replacement of the state at %s stopped there: "
-				"the links updated before it run this version's programs, the others "
-				"the old version's (each enforces its policy), and the pins are still "
-				"the old version's; load again once that is mended\n", up->pin_dir);
 	if (err)
 		goto fail;
 	memcpy(up->ifindex, a.ifindex, sizeof(up->ifindex));

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <net/if.h>
@@ -26,6 +27,7 @@
 #include <bpf/libbpf.h>
 
 #include "kernel/loader.h"
+#include "common/util.h"
 #include "output/names.h"
 #include "output/stderr.h"
 #include "sock_hooks.skel.h"
@@ -1387,16 +1389,13 @@ void pg_loader_prune(struct pg_loader *l, const struct pg_attach *a,
 	}
 }
 
-int pg_loader_attach(struct pg_loader *l, struct pg_attach *a)
+static int attach_all(struct pg_loader *l, struct pg_attach *a)
 {
 	struct pg_info before;
 	bool have_before;
 	size_t i;
 	int err;
 
-	err = pg_loader_wait(l);
-	if (err)
-		return err;
 	have_before = !info_get(l->pin_dir, &before);
 	for (i = 0; i < a->nifaces; i++) {
 		a->ifindex[i] = 0;
@@ -1421,6 +1420,181 @@ int pg_loader_attach(struct pg_loader *l, struct pg_attach *a)
 	 * attachments are in force. */
 	pg_loader_prune(l, a, have_before ? &before : NULL);
 	return 0;
+}
+
+/*
+ * A replacement (PG_MAPS_REPLACING) that stops half-way is put back: what each of the old
+ * version's links and tc filters ran is recorded before anything is attached, and restored
+ * when an attach fails, so that the old version's state stays whole (its own maps, its own
+ * programs everywhere) instead of half of its hooks running this version's programs on maps
+ * nothing pins. Links this attempt created go.
+ */
+#define UNDO_LINKS 64
+struct undo {
+	size_t nlinks, ntc;
+	struct {
+		char name[NAME_MAX + 1];
+		int prog;
+	} link[UNDO_LINKS];
+	struct {
+		int ifindex;
+		enum bpf_tc_attach_point point;
+		int prog; /* -1: none of ours was there */
+	} tc[2 * PG_MAX_IFACES];
+};
+
+static const char *tc_prog_name(enum bpf_tc_attach_point point)
+{
+	return point == BPF_TC_EGRESS ? "pg_tc_egress" : "pg_tc_ingress";
+}
+
+/* The program of our tc filter at point on ifindex (an fd), or -1. */
+static int tc_prog(int ifindex, enum bpf_tc_attach_point point)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, q, .handle = PG_TC_HANDLE, .priority = PG_TC_PRIORITY);
+
+	if (!tc_ours(ifindex, point, tc_prog_name(point)) || bpf_tc_query(&hook, &q))
+		return -1;
+	return bpf_prog_get_fd_by_id(q.prog_id);
+}
+
+static void undo_record(struct pg_loader *l, const struct pg_attach *a, struct undo *u)
+{
+	char path[PATH_MAX + 300];
+	struct bpf_link_info info;
+	struct dirent *de;
+	size_t i;
+	DIR *d;
+	int fd;
+
+	memset(u, 0, sizeof(*u));
+	snprintf(path, sizeof(path), "%s/links", l->pin_dir);
+	d = opendir(path);
+	while (d && (de = readdir(d)) && u->nlinks < UNDO_LINKS) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/links/%s", l->pin_dir, de->d_name);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (!link_info(fd, &info)) {
+			pg_strlcpy(u->link[u->nlinks].name, de->d_name, sizeof(u->link[0].name));
+			u->link[u->nlinks++].prog = bpf_prog_get_fd_by_id(info.prog_id);
+		}
+		close(fd);
+	}
+	if (d)
+		closedir(d);
+	for (i = 0; i < a->nifaces; i++) {
+		int idx = if_nametoindex(a->ifaces[i]);
+
+		for (int k = 0; idx && k < 2; k++) {
+			enum bpf_tc_attach_point point = k ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+
+			u->tc[u->ntc].ifindex = idx;
+			u->tc[u->ntc].point = point;
+			u->tc[u->ntc++].prog = tc_prog(idx, point);
+		}
+	}
+}
+
+/* Put back what undo_record() saw. Returns the number of attach points it could not. */
+static int undo_apply(struct pg_loader *l, struct undo *u)
+{
+	char path[PATH_MAX + 300], name[IF_NAMESIZE];
+	struct dirent *de;
+	int failed = 0, fd;
+	size_t i;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/links", l->pin_dir);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/links/%s", l->pin_dir, de->d_name);
+		for (i = 0; i < u->nlinks && strcmp(u->link[i].name, de->d_name); i++)
+			;
+		fd = bpf_obj_get(path);
+		if (i == u->nlinks) {
+			drop_link(fd, path); /* this attempt's own */
+			continue;
+		}
+		if (fd < 0 || u->link[i].prog < 0 || bpf_link_update(fd, u->link[i].prog, NULL)) {
+			fprintf(stderr, "portguard: failed to put the old program back on %s: %s\n",
+				de->d_name, strerror(errno));
+			failed++;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	if (d)
+		closedir(d);
+	/* A link this attempt removed (an interface gone over to tc) cannot come back. */
+	for (i = 0; i < u->nlinks; i++) {
+		snprintf(path, sizeof(path), "%s/links/%s", l->pin_dir, u->link[i].name);
+		if (access(path, F_OK)) {
+			fprintf(stderr, "portguard: the old link %s is gone\n", u->link[i].name);
+			failed++;
+		}
+	}
+	for (i = 0; i < u->ntc; i++) {
+		if (!if_indextoname(u->tc[i].ifindex, name))
+			continue;
+		if (u->tc[i].prog < 0)
+			tc_detach_ours(u->tc[i].ifindex, u->tc[i].point, tc_prog_name(u->tc[i].point));
+		else if (attach_tc(name, u->tc[i].ifindex, u->tc[i].point, u->tc[i].prog))
+			failed++;
+	}
+	return failed;
+}
+
+static void undo_free(struct undo *u)
+{
+	size_t i;
+
+	for (i = 0; i < u->nlinks; i++)
+		if (u->link[i].prog >= 0)
+			close(u->link[i].prog);
+	for (i = 0; i < u->ntc; i++)
+		if (u->tc[i].prog >= 0)
+			close(u->tc[i].prog);
+}
+
+int pg_loader_attach(struct pg_loader *l, struct pg_attach *a)
+{
+	struct undo *u = NULL;
+	int err;
+
+	err = pg_loader_wait(l);
+	if (err)
+		return err;
+	if (l->replace) {
+		u = malloc(sizeof(*u));
+		if (!u)
+			return -ENOMEM;
+		undo_record(l, a, u);
+	}
+	err = attach_all(l, a);
+	if (err && u) {
+		int failed = undo_apply(l, u);
+
+		if (failed)
+			fprintf(stderr, "portguard: the replacement of the state at %s stopped, and "
+					"%d of its attach points could not be put back: they run this "
+					"version's programs; load again once the cause is mended\n",
+				l->pin_dir, failed);
+		else
+			fprintf(stderr, "portguard: the replacement of the state at %s stopped: "
+					"every attach point runs the old version's programs again, as "
+					"before\n", l->pin_dir);
+	}
+	if (u) {
+		undo_free(u);
+		free(u);
+	}
+	return err;
 }
 
 int pg_detach_all(const char *pin_dir)
