@@ -29,16 +29,10 @@ start_run() {
 }
 start_run || pg_fail_all "run did not start: $(tr '\n' ' ' <"$PG_TMP/err")" $PG_CASES
 
-# The client's echo server; the server dials it, from a port no rule allows inbound.
-pg_listen "$cli" tcp 9999
-pg_wait_for 10 pg_listening "$cli" tcp 9999 || pg_fail_all "the echo server did not start" $PG_CASES
-pg_session_start "$srv" 198.18.12.2:9999 40123 "$stop" "$PG_TMP/echoes"
-session=$PG_BG_PID
-# In the enforced cgroup: bind 0.0.0.0:5432 over and over.
-pg_binds_start "$cg" 5432 "$stop" "$PG_TMP/binds"
-binder=$PG_BG_PID
-pg_wait_for 10 test -s "$PG_TMP/echoes"
-sleep 0.5
+# The client's echo server, dialled by the server from a port no rule allows inbound, and
+# binds of a `local` port from the enforced cgroup, from now until $stop.
+pg_through_start "$srv" "$cli" 198.18.12.2 40123 "$cg" "$stop"
+session=$PG_SESSION_PID binder=$PG_BINDER_PID
 
 kill -KILL "$RUN_PID"
 wait "$RUN_PID" 2>/dev/null

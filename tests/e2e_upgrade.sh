@@ -91,17 +91,11 @@ pg_check half_way_put_back eval '[ $rc = 1 ] && [ -n "$x0" ] && [ "$(xdp_id)" = 
 	! pg_in "$srv" tc filter show dev pgu2 egress 2>/dev/null | grep -q pg_tc_egress &&
 	grep -q "every attach point runs the old version.s programs again" "$PG_TMP/out"'
 
-# The client's echo server; the server dials it, from a port no rule allows inbound.
 stop=$PG_TMP/stop
-pg_listen "$cli" tcp 9999
-pg_wait_for 10 pg_listening "$cli" tcp 9999 || pg_fail_all "the echo server did not start" $PG_CASES
-pg_session_start "$srv" 198.18.13.2:9999 40124 "$stop" "$PG_TMP/echoes"
-session=$PG_BG_PID
-# In the enforced cgroup: bind 0.0.0.0:5432 over and over.
-pg_binds_start "$cg" 5432 "$stop" "$PG_TMP/binds"
-binder=$PG_BG_PID
-pg_wait_for 10 test -s "$PG_TMP/echoes"
-sleep 0.5
+# The client's echo server, dialled by the server from a port no rule allows inbound, and
+# binds of a `local` port from the enforced cgroup, from now until $stop.
+pg_through_start "$srv" "$cli" 198.18.13.2 40124 "$cg" "$stop"
+session=$PG_SESSION_PID binder=$PG_BINDER_PID
 
 x0=$(xdp_id) t0=$(tc_id) h0=$(hook_ids)
 before=$(wc -l <"$PG_TMP/echoes")

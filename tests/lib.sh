@@ -193,6 +193,22 @@ pg_binds_start() {
 		done; echo "$n $ok" >"$4"' _ "$1" "$2" "$3" "$4"
 }
 
+# pg_through_start SRV CLI CLI_ADDR SPORT CGROUP STOP: both loops above, around a change of
+# the enforcement of SRV: an echo server on CLI's port 9999 (a port no rule allows inbound to
+# SRV), the session to it from SRV (replies in $PG_TMP/echoes), binds of 5432 from CGROUP
+# ($PG_TMP/binds), until STOP exists. Sets PG_SESSION_PID and PG_BINDER_PID; returns once the
+# session carries data.
+pg_through_start() {
+	pg_listen "$2" tcp 9999
+	pg_wait_for 10 pg_listening "$2" tcp 9999 || pg_fail_all "the echo server did not start" $PG_CASES
+	pg_session_start "$1" "$3:9999" "$4" "$6" "$PG_TMP/echoes"
+	PG_SESSION_PID=$PG_BG_PID
+	pg_binds_start "$5" 5432 "$6" "$PG_TMP/binds"
+	PG_BINDER_PID=$PG_BG_PID
+	pg_wait_for 10 test -s "$PG_TMP/echoes"
+	sleep 0.5
+}
+
 # Stop a process we started: TERM, then KILL after 5 s.
 pg_stop() {
 	local pid=$1 i
