@@ -353,7 +353,10 @@ int pg_up(const struct pg_up_opts *o, struct pg_up *up)
 	return 0;
 fail:
 	/* A fresh state that failed half-way is removed whole. A state taken over keeps
-	 * enforcing as it was: the old links still hold the old programs. */
+	 * enforcing: before the attach, as it was; after a failed attach, with the policy
+	 * committed above, its links holding the old programs or this build's (on the same
+	 * maps). A replacement of another version's state is put back whole instead
+	 * (pg_loader_attach), its new maps never pinned. */
 	pg_staged_free(&staged);
 	if (lock >= 0 && fresh)
 		pg_detach_all(up->pin_dir);
