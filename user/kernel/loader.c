@@ -581,8 +581,8 @@ int pg_loader_maps(struct pg_loader *l, const char *pin_dir, __u32 max_flows,
 	 * --max-flows, or else the old table's size. */
 	if (pin)
 		l->max_flows = flows_size(pin_dir, max_flows);
-	else if (l->replace && !max_flows && pinned_flows(pin_dir))
-		l->max_flows = pinned_flows(pin_dir);
+	else if (l->replace && !max_flows)
+		l->max_flows = pinned_flows(pin_dir) ?: PG_MAX_FLOWS_DEFAULT;
 	else
 		l->max_flows = max_flows ? max_flows : PG_MAX_FLOWS_DEFAULT;
 	err = bpf_map__set_max_entries(l->xdp->maps.pg_flows, l->max_flows);
@@ -843,23 +843,35 @@ static int link_info(int fd, struct bpf_link_info *info)
 	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
 }
 
-/* Our tc filter at point on ifindex: our handle and priority, and our program's name. */
-static bool tc_ours(int ifindex, enum bpf_tc_attach_point point, const char *prog)
+/* The program of our tc filter at point on ifindex (our handle and priority, and our
+ * program's name, prog), as an fd; -1 when there is none of ours. */
+static int tc_ours_fd(int ifindex, enum bpf_tc_attach_point point, const char *prog)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, q, .handle = PG_TC_HANDLE, .priority = PG_TC_PRIORITY);
 	struct bpf_prog_info info = { 0 };
 	__u32 len = sizeof(info);
-	int fd, err;
+	int fd;
 
 	if (bpf_tc_query(&hook, &q))
-		return false; /* no clsact, no filter there, or the interface is gone */
+		return -1; /* no clsact, no filter there, or the interface is gone */
 	fd = bpf_prog_get_fd_by_id(q.prog_id);
 	if (fd < 0)
-		return false;
-	err = bpf_obj_get_info_by_fd(fd, &info, &len);
-	close(fd);
-	return !err && !strcmp(info.name, prog);
+		return -1;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || strcmp(info.name, prog)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool tc_ours(int ifindex, enum bpf_tc_attach_point point, const char *prog)
+{
+	int fd = tc_ours_fd(ifindex, point, prog);
+
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0;
 }
 
 /* Detach our tc filter at point on ifindex, if it is ours: someone else's filter at our
@@ -1448,16 +1460,6 @@ static const char *tc_prog_name(enum bpf_tc_attach_point point)
 	return point == BPF_TC_EGRESS ? "pg_tc_egress" : "pg_tc_ingress";
 }
 
-/* The program of our tc filter at point on ifindex (an fd), or -1. */
-static int tc_prog(int ifindex, enum bpf_tc_attach_point point)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, q, .handle = PG_TC_HANDLE, .priority = PG_TC_PRIORITY);
-
-	if (!tc_ours(ifindex, point, tc_prog_name(point)) || bpf_tc_query(&hook, &q))
-		return -1;
-	return bpf_prog_get_fd_by_id(q.prog_id);
-}
 
 static void undo_record(struct pg_loader *l, const struct pg_attach *a, struct undo *u)
 {
@@ -1494,7 +1496,7 @@ static void undo_record(struct pg_loader *l, const struct pg_attach *a, struct u
 
 			u->tc[u->ntc].ifindex = idx;
 			u->tc[u->ntc].point = point;
-			u->tc[u->ntc++].prog = tc_prog(idx, point);
+			u->tc[u->ntc++].prog = tc_ours_fd(idx, point, tc_prog_name(point));
 		}
 	}
 }
