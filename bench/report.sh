@@ -637,7 +637,8 @@ events_section() {
 
 	\`portguard run POLICY --iface vR --no-cgroup --json\` on the receiver of item 2 (10-rule
 	policy), its stdout into a pipe read by a counter, under the XDP-frame flood of item 2; the
-	same with \`--no-events\` for "off". Two floods: **one source** (every frame the same: the
+	same with \`--no-events\` for "off", back to back, "on" first in odd rounds and "off" first
+	in even ones. Two floods: **one source** (every frame the same: the
 	per-(source, port, reason) rate limit absorbs the repeats) and **new source** (the generator
 	rewrites the low 16 bits of the source address of every frame: every packet wants an event,
 	only the global events-per-second budget and the ring bound them; this also costs the
