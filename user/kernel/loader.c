@@ -1460,7 +1460,6 @@ static const char *tc_prog_name(enum bpf_tc_attach_point point)
 	return point == BPF_TC_EGRESS ? "pg_tc_egress" : "pg_tc_ingress";
 }
 
-
 static void undo_record(struct pg_loader *l, const struct pg_attach *a, struct undo *u)
 {
 	char path[PATH_MAX + 300];
